@@ -1,0 +1,21 @@
+//! Database migrations for the Wavecast server.
+//!
+//! Architecture invariant: a migration is never edited once merged. Changes
+//! come as new migrations appended to [`Migrator::migrations`]. Every migration
+//! must run on both SQLite and PostgreSQL, so they are written with
+//! sea-query's portable schema builder, not raw SQL.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261123_000001_identity;
+
+/// The ordered list of all migrations.
+#[derive(Debug)]
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261123_000001_identity::Migration)]
+    }
+}

@@ -1,0 +1,322 @@
+//! Server configuration in layers: built-in defaults, then an optional TOML
+//! file, then `WAVECAST__SECTION__KEY` environment variables. Unknown keys are
+//! errors, so a typo never silently falls back to a default.
+
+use std::{fmt, net::SocketAddr, path::PathBuf};
+
+use figment::{
+    providers::{Env, Format, Serialized, Toml},
+    Figment,
+};
+use serde::{Deserialize, Serialize};
+
+/// The complete server configuration.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub http: HttpConfig,
+    pub database: DatabaseConfig,
+    pub blobs: BlobsConfig,
+    pub log: LogConfig,
+    pub auth: AuthConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// Address and port the HTTP server listens on. Port 0 picks a free port.
+    pub bind: SocketAddr,
+    /// Worker threads; 0 means one per CPU core.
+    pub workers: usize,
+    /// Largest JSON request body accepted, in bytes.
+    pub json_limit: usize,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            workers: 0,
+            json_limit: 256 * 1024,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    /// `sqlite://PATH` (created if missing, WAL mode) or `postgres://...`.
+    pub url: DatabaseUrl,
+    /// Largest number of pooled connections.
+    pub max_connections: u32,
+    /// Seconds to wait for a connection before giving up.
+    pub connect_timeout_secs: u64,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            url: DatabaseUrl("sqlite://data/wavecast.db".to_owned()),
+            max_connections: 16,
+            connect_timeout_secs: 5,
+        }
+    }
+}
+
+/// A database URL. It may carry a password, so `Debug` shows only the scheme.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct DatabaseUrl(pub String);
+
+impl DatabaseUrl {
+    /// The URL itself, for connecting. Never log it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// The URL with any password replaced, safe for logs and messages.
+    pub fn redacted(&self) -> String {
+        match url::Url::parse(&self.0) {
+            Ok(mut u) if u.password().is_some() => {
+                let _ = u.set_password(Some("***"));
+                u.to_string()
+            }
+            Ok(u) => u.to_string(),
+            Err(_) => "<unparseable database url>".to_owned(),
+        }
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DatabaseUrl({})", self.redacted())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BlobsConfig {
+    /// Directory of the local blob store.
+    pub dir: PathBuf,
+}
+
+impl Default for BlobsConfig {
+    fn default() -> Self {
+        Self {
+            dir: PathBuf::from("data/blobs"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// `text` (readable) or `json` (one object per line).
+    pub format: LogFormat,
+    /// A tracing filter such as `info` or `wavecast_server=debug,info`;
+    /// `RUST_LOG` overrides it.
+    pub filter: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            format: LogFormat::Text,
+            filter: "info".to_owned(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// Hours the one-time bootstrap token printed on first start stays valid.
+    pub bootstrap_token_ttl_hours: u32,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            bootstrap_token_ttl_hours: 24,
+        }
+    }
+}
+
+/// Why the configuration could not be loaded. Each variant renders as one
+/// line naming the problem.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read configuration file {path}")]
+    Unreadable {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+/// The commented default configuration file printed by `wavecast config default`.
+///
+/// A unit test checks that it parses to exactly [`Config::default`], so the
+/// two never drift apart.
+pub const DEFAULT_TOML: &str = r#"# Wavecast server configuration.
+#
+# Every key is optional: what is left out keeps the value shown here.
+# Environment variables override the file: WAVECAST__SECTION__KEY, for example
+#   WAVECAST__HTTP__BIND=0.0.0.0:8080
+#   WAVECAST__DATABASE__URL=postgres://wavecast:secret@db.example/wavecast
+# Unknown keys are errors.
+
+[http]
+# Address and port to listen on. Port 0 picks a free port.
+bind = "127.0.0.1:8080"
+# Worker threads; 0 means one per CPU core.
+workers = 0
+# Largest JSON request body accepted, in bytes.
+json_limit = 262144
+
+[database]
+# sqlite://PATH (the file and its directory are created; WAL mode), or
+# postgres://USER:PASSWORD@HOST:PORT/DATABASE for fleets served by several instances.
+url = "sqlite://data/wavecast.db"
+# Largest number of pooled connections.
+max_connections = 16
+# Seconds to wait for the database before giving up.
+connect_timeout_secs = 5
+
+[blobs]
+# Directory of the local blob store (bundles and artifacts).
+dir = "data/blobs"
+
+[log]
+# "text" for people, "json" for log collectors.
+format = "text"
+# Tracing filter, e.g. "info" or "wavecast_server=debug,info". RUST_LOG overrides it.
+filter = "info"
+
+[auth]
+# Hours the one-time bootstrap token printed on first start stays valid.
+bootstrap_token_ttl_hours = 24
+"#;
+
+impl Config {
+    /// Loads defaults, then `file` if given, then the process environment.
+    pub fn load(file: Option<&std::path::Path>) -> Result<Self, ConfigError> {
+        Self::load_from(file, Env::prefixed("WAVECAST__").split("__"))
+    }
+
+    /// Like [`Config::load`] with an explicit environment provider (for tests).
+    pub fn load_from(file: Option<&std::path::Path>, env: Env) -> Result<Self, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(path) = file {
+            // Check readability ourselves: figment silently ignores a missing
+            // file, and a named file that cannot be read must stop the start.
+            std::fs::read_to_string(path).map_err(|source| ConfigError::Unreadable {
+                path: path.to_owned(),
+                source,
+            })?;
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        let config: Config = figment
+            .merge(env)
+            .extract()
+            .map_err(|e| ConfigError::Invalid(one_line(&e)))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        crate::db::Backend::from_url(self.database.url.expose())
+            .map_err(|e| ConfigError::Invalid(format!("database.url: {e}")))?;
+        if self.database.max_connections == 0 {
+            return Err(ConfigError::Invalid(
+                "database.max_connections must be at least 1".to_owned(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Figment errors may hold several messages; join them into one line.
+fn one_line(e: &figment::Error) -> String {
+    e.clone()
+        .into_iter()
+        .map(|e| e.to_string())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_env() -> Env {
+        Env::prefixed("WAVECAST_TEST_NOTHING_SET__").split("__")
+    }
+
+    fn load_str(toml: &str) -> Result<Config, ConfigError> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, toml).expect("write");
+        Config::load_from(Some(&path), no_env())
+    }
+
+    #[test]
+    fn default_file_matches_defaults() {
+        let parsed: Config = toml::from_str(DEFAULT_TOML).expect("default TOML parses");
+        assert_eq!(parsed, Config::default());
+    }
+
+    #[test]
+    fn file_overrides_defaults() {
+        let c = load_str("[http]\nbind = \"127.0.0.1:9999\"\n").expect("loads");
+        assert_eq!(c.http.bind.port(), 9999);
+        assert_eq!(c.log, LogConfig::default());
+    }
+
+    #[test]
+    fn unknown_key_is_an_error_naming_it() {
+        let err = load_str("[http]\nbnid = \"127.0.0.1:1\"\n").expect_err("refused");
+        let msg = err.to_string();
+        assert!(msg.contains("bnid"), "{msg}");
+        assert!(!msg.contains('\n'), "one line: {msg}");
+    }
+
+    #[test]
+    fn unknown_section_is_an_error() {
+        let err = load_str("[htpp]\nbind = \"x\"\n").expect_err("refused");
+        assert!(err.to_string().contains("htpp"), "{err}");
+    }
+
+    #[test]
+    fn bad_database_scheme_is_an_error() {
+        let err = load_str("[database]\nurl = \"mysql://x\"\n").expect_err("refused");
+        assert!(err.to_string().contains("database.url"), "{err}");
+    }
+
+    #[test]
+    fn unreadable_file_names_the_path() {
+        let err = Config::load_from(Some(std::path::Path::new("/no/such/file.toml")), no_env())
+            .expect_err("refused");
+        assert!(err.to_string().contains("/no/such/file.toml"), "{err}");
+        assert!(
+            std::error::Error::source(&err).is_some(),
+            "the io error is the cause"
+        );
+    }
+
+    #[test]
+    fn redacts_passwords() {
+        let url = DatabaseUrl("postgres://u:hunter2@h/db".to_owned());
+        assert!(!format!("{url:?}").contains("hunter2"));
+        assert!(url.redacted().contains("***"));
+    }
+}

@@ -1,0 +1,108 @@
+//! Database connection: SQLite (embedded default, WAL) or PostgreSQL, chosen
+//! by the URL scheme; migrations run through [`wavecast_migrations`].
+
+use std::{str::FromStr, time::Duration};
+
+use anyhow::Context as _;
+use sea_orm::{
+    sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous},
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection,
+};
+use wavecast_migrations::{Migrator, MigratorTrait};
+
+use crate::config::DatabaseConfig;
+
+/// The database backends Wavecast runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// Picks the backend from a database URL's scheme.
+    pub fn from_url(url: &str) -> Result<Self, String> {
+        let scheme = url.split_once("://").map(|(s, _)| s).ok_or_else(|| {
+            format!("{url:?} is not a URL; expected sqlite://PATH or postgres://HOST/DB")
+        })?;
+        match scheme {
+            "sqlite" => Ok(Self::Sqlite),
+            "postgres" | "postgresql" => Ok(Self::Postgres),
+            other => Err(format!(
+                "unsupported scheme {other:?}; expected sqlite:// or postgres://"
+            )),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Sqlite => "sqlite",
+            Self::Postgres => "postgres",
+        }
+    }
+}
+
+/// Connects to the configured database, creating a SQLite file (and its
+/// directory) when missing.
+pub async fn connect(config: &DatabaseConfig) -> anyhow::Result<DatabaseConnection> {
+    let url = config.url.expose();
+    let backend = Backend::from_url(url).map_err(anyhow::Error::msg)?;
+    if backend == Backend::Sqlite {
+        ensure_sqlite_dir(url)?;
+    }
+    let mut options = ConnectOptions::new(url.to_owned());
+    options
+        .max_connections(config.max_connections)
+        .min_connections(1)
+        .connect_timeout(Duration::from_secs(config.connect_timeout_secs))
+        .acquire_timeout(Duration::from_secs(config.connect_timeout_secs.max(1) * 2))
+        .sqlx_logging(false)
+        .map_sqlx_sqlite_opts(|o: SqliteConnectOptions| {
+            o.create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true)
+        });
+    let db = Database::connect(options)
+        .await
+        .with_context(|| format!("cannot connect to database {}", config.url.redacted()))?;
+    Ok(db)
+}
+
+fn ensure_sqlite_dir(url: &str) -> anyhow::Result<()> {
+    let opts = SqliteConnectOptions::from_str(url)
+        .with_context(|| "invalid sqlite database URL".to_owned())?;
+    let path = opts.get_filename();
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create database directory {}", parent.display()))?;
+    }
+    Ok(())
+}
+
+/// Applies all pending migrations.
+pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
+    Migrator::up(db, None)
+        .await
+        .context("database migration failed")
+}
+
+/// Whether the database answers a trivial query.
+pub async fn ping(db: &DatabaseConnection) -> bool {
+    db.execute_unprepared("SELECT 1").await.is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backend_from_scheme() {
+        assert_eq!(Backend::from_url("sqlite://x.db"), Ok(Backend::Sqlite));
+        assert_eq!(Backend::from_url("postgres://h/d"), Ok(Backend::Postgres));
+        assert_eq!(Backend::from_url("postgresql://h/d"), Ok(Backend::Postgres));
+        assert!(Backend::from_url("mysql://h/d").is_err());
+        assert!(Backend::from_url("just-a-path").is_err());
+    }
+}

@@ -1,0 +1,6 @@
+//! sea-orm entities: one module per table. Only the SQL edge uses them;
+//! domain rules work on plain types.
+
+pub mod api_token;
+pub mod audit_log;
+pub mod user;

@@ -1,0 +1,20 @@
+//! The Wavecast server: management API, device API, rollout engine and
+//! ticketing, plus the `wavecast` operator CLI that talks to it.
+//!
+//! The binary (`src/main.rs`) is thin: it parses the command line and calls
+//! into [`cli`]. Tests start the same [`startup::Application`] on port 0.
+
+pub mod api;
+pub mod audit;
+pub mod auth;
+pub mod bootstrap;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod entities;
+pub mod error;
+pub mod routes;
+pub mod startup;
+pub mod state;
+pub mod telemetry;
