@@ -1,0 +1,162 @@
+//! `TestApp`: the real server started in-process on port 0, with a fresh
+//! database, its first admin's token and typed request helpers.
+
+use reqwest::{Method, StatusCode};
+use serde::{de::DeserializeOwned, Serialize};
+use serde_json::Value;
+use wavecast_server::{
+    config::{Config, DatabaseUrl},
+    startup::Application,
+};
+
+/// The database backend a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A running server for one test.
+#[derive(Debug)]
+pub struct TestApp {
+    /// `http://127.0.0.1:PORT`
+    pub address: String,
+    /// The bootstrap admin token.
+    pub admin_token: String,
+    pub backend: Backend,
+    pub http: reqwest::Client,
+    pub config: Config,
+    /// Holds the SQLite file and blobs; removed when the test ends.
+    pub dir: tempfile::TempDir,
+}
+
+/// An answer: status, content type and body as JSON (or `Null`).
+#[derive(Debug)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub content_type: String,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Answer {
+    /// Decodes the body into `T`, panicking with the body on failure.
+    pub fn json<T: DeserializeOwned>(&self) -> T {
+        serde_json::from_value(self.body.clone())
+            .unwrap_or_else(|e| panic!("cannot decode {}: {e}", self.body))
+    }
+
+    /// Asserts an RFC 9457 problem with this status and returns its detail.
+    pub fn problem(&self, status: u16) -> String {
+        assert_eq!(self.status.as_u16(), status, "body: {}", self.body);
+        assert_eq!(self.content_type, "application/problem+json");
+        assert_eq!(self.body["status"], status);
+        self.body["detail"].as_str().unwrap_or_default().to_owned()
+    }
+}
+
+impl TestApp {
+    /// Starts a server on a fresh database. `None` only when PostgreSQL is
+    /// explicitly skipped.
+    pub async fn spawn(backend: Backend) -> Option<TestApp> {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = match backend {
+            Backend::Sqlite => format!("sqlite://{}", dir.path().join("wavecast.db").display()),
+            Backend::Postgres => match crate::pg::source() {
+                crate::pg::Source::Skipped => return None,
+                crate::pg::Source::Server { admin_url } => crate::pg::fresh_database(&admin_url)
+                    .await
+                    .expect("fresh PostgreSQL database"),
+            },
+        };
+        let mut config = Config::default();
+        config.http.bind = "127.0.0.1:0".parse().expect("addr");
+        config.http.workers = 1;
+        config.database.url = DatabaseUrl(url);
+        config.database.max_connections = 8;
+        config.blobs.dir = dir.path().join("blobs");
+        if std::env::var_os("TEST_LOG").is_some() {
+            wavecast_server::telemetry::init(&config.log);
+        }
+        let app = Application::build(config.clone())
+            .await
+            .expect("the application starts");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        let admin_token = app
+            .bootstrap_token
+            .clone()
+            .expect("a fresh database bootstraps an admin");
+        tokio::spawn(app.run_until_stopped());
+        Some(TestApp {
+            address,
+            admin_token,
+            backend,
+            http: reqwest::Client::new(),
+            config,
+            dir,
+        })
+    }
+
+    /// Sends a request with an optional bearer token and JSON body.
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&(impl Serialize + ?Sized)>,
+    ) -> Answer {
+        let mut req = self.http.request(method, format!("{}{path}", self.address));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let res = req.send().await.expect("request sent");
+        let status = res.status();
+        let headers = res.headers().clone();
+        let content_type = headers
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let bytes = res.bytes().await.expect("body read");
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Answer {
+            status,
+            content_type,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Answer {
+        self.request(Method::GET, path, token, None::<&Value>).await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: &Value) -> Answer {
+        self.request(Method::POST, path, token, Some(body)).await
+    }
+
+    /// Creates a user with `role` (as the admin) and returns a token of theirs.
+    pub async fn user_with_role(&self, name: &str, role: &str) -> String {
+        let admin = Some(self.admin_token.as_str());
+        let created = self
+            .post(
+                "/api/v1/users",
+                admin,
+                &serde_json::json!({ "name": name, "role": role }),
+            )
+            .await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+        let token = self
+            .post(
+                "/api/v1/tokens",
+                admin,
+                &serde_json::json!({ "name": "test", "user": name }),
+            )
+            .await;
+        assert_eq!(token.status, StatusCode::CREATED, "{}", token.body);
+        token.body["token"].as_str().expect("token text").to_owned()
+    }
+}

@@ -1,0 +1,55 @@
+//! The real binaries, for tests that run them as a user would.
+//!
+//! Cargo builds a package's own binaries for its integration tests, but not
+//! other packages' binaries, so the first call builds them with the same
+//! profile the tests use (a no-op when they are up to date).
+
+use std::{path::PathBuf, process::Command, sync::OnceLock};
+
+static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+
+fn target_dir() -> PathBuf {
+    // Test binaries live in target/<profile>/deps/.
+    let exe = std::env::current_exe().expect("current exe");
+    let deps = exe.parent().expect("deps dir");
+    deps.parent().expect("profile dir").to_path_buf()
+}
+
+fn build_all() -> Result<PathBuf, String> {
+    let dir = target_dir();
+    let release = dir.file_name().is_some_and(|n| n == "release");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let mut cmd = Command::new(cargo);
+    cmd.args([
+        "build",
+        "--quiet",
+        "-p",
+        "wavecast-server",
+        "-p",
+        "wavecast-agent",
+        "--bins",
+    ]);
+    if release {
+        cmd.arg("--release");
+    }
+    let status = cmd.status().map_err(|e| format!("cannot run cargo: {e}"))?;
+    if !status.success() {
+        return Err(format!("cargo build of the binaries failed: {status}"));
+    }
+    Ok(dir)
+}
+
+/// The path of a workspace binary (`wavecast`, `wavecast-agent`), built once.
+pub fn path(name: &str) -> PathBuf {
+    let dir = BUILT
+        .get_or_init(build_all)
+        .as_ref()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let p = dir.join(name);
+    assert!(
+        p.is_file(),
+        "binary {} is missing after the build",
+        p.display()
+    );
+    p
+}

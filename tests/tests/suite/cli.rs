@@ -1,0 +1,98 @@
+//! The real `wavecast` CLI binary against a running server.
+
+use std::process::Output;
+
+use wavecast_e2e::{bin, TestApp};
+
+async fn wavecast(app: &TestApp, token: Option<&str>, args: &[&str]) -> Output {
+    let mut cmd = tokio::process::Command::new(bin::path("wavecast"));
+    cmd.env_remove("WAVECAST_TOKEN")
+        .env("WAVECAST_SERVER", &app.address)
+        .args(args);
+    if let Some(t) = token {
+        cmd.env("WAVECAST_TOKEN", t);
+    }
+    cmd.output().await.expect("wavecast runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+async fn cli_manages_users_tokens_and_reads_audit(app: TestApp) {
+    let admin = Some(app.admin_token.as_str());
+    let me = wavecast(&app, admin, &["whoami"]).await;
+    assert!(me.status.success(), "{}", stderr(&me));
+    assert!(stdout(&me).contains("admin"), "{}", stdout(&me));
+
+    let created = wavecast(
+        &app,
+        admin,
+        &["users", "create", "fiona", "--role", "support"],
+    )
+    .await;
+    assert!(created.status.success(), "{}", stderr(&created));
+    assert!(stdout(&created).contains("fiona"));
+
+    let token = wavecast(
+        &app,
+        admin,
+        &["tokens", "create", "--name", "desk", "--user", "fiona"],
+    )
+    .await;
+    assert!(token.status.success(), "{}", stderr(&token));
+    let fiona = stdout(&token).trim().to_owned();
+    assert!(fiona.starts_with("wc_"), "{fiona}");
+
+    let who = wavecast(&app, Some(&fiona), &["--json", "whoami"]).await;
+    let who: serde_json::Value = serde_json::from_slice(&who.stdout).expect("json");
+    assert_eq!(who["user"]["role"], "support");
+
+    let audit = wavecast(&app, admin, &["audit", "list", "--action", "user.create"]).await;
+    assert!(audit.status.success(), "{}", stderr(&audit));
+    assert!(stdout(&audit).contains("user:fiona"), "{}", stdout(&audit));
+
+    let list = wavecast(
+        &app,
+        admin,
+        &["--json", "tokens", "list", "--user", "fiona"],
+    )
+    .await;
+    let list: serde_json::Value = serde_json::from_slice(&list.stdout).expect("json");
+    let id = list[0]["id"].as_str().expect("token id").to_owned();
+    let revoke = wavecast(&app, admin, &["tokens", "revoke", &id]).await;
+    assert!(revoke.status.success(), "{}", stderr(&revoke));
+    let denied = wavecast(&app, Some(&fiona), &["whoami"]).await;
+    assert!(!denied.status.success());
+    assert!(stderr(&denied).contains("revoked"), "{}", stderr(&denied));
+}
+
+async fn cli_errors_are_one_clear_line(app: TestApp) {
+    let none = wavecast(&app, None, &["users", "list"]).await;
+    assert_eq!(none.status.code(), Some(1));
+    let err = stderr(&none);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(
+        err.contains("401") && err.contains("WAVECAST_TOKEN"),
+        "{err}"
+    );
+
+    let viewer = app.user_with_role("vic", "viewer").await;
+    let forbidden = wavecast(
+        &app,
+        Some(&viewer),
+        &["users", "create", "x", "--role", "admin"],
+    )
+    .await;
+    assert_eq!(forbidden.status.code(), Some(1));
+    assert!(stderr(&forbidden).contains("403"), "{}", stderr(&forbidden));
+}
+
+wavecast_e2e::both_backends!(
+    cli_manages_users_tokens_and_reads_audit,
+    cli_errors_are_one_clear_line
+);

@@ -1,0 +1,9 @@
+//! The integration suite: the real server on SQLite and PostgreSQL, driven
+//! over HTTP, by the real `wavecast` CLI binary, and started as a user would.
+
+mod audit;
+mod auth;
+mod cli;
+mod health;
+mod serve;
+mod users_tokens;
