@@ -1,0 +1,268 @@
+//! The bundle manifest: what a bundle is, what it may be installed on, and
+//! the size and SHA-256 of every artifact it carries.
+
+use std::{fmt, str::FromStr};
+
+use serde::{Deserialize, Serialize};
+
+use crate::{digest::Sha256Digest, trust::TrustError};
+
+/// The manifest format this build writes and reads.
+pub const MANIFEST_FORMAT: u32 = 1;
+
+/// What a bundle updates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Firmware,
+    Codec,
+    Drm,
+    App,
+    Config,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 5] = [
+        Kind::Firmware,
+        Kind::Codec,
+        Kind::Drm,
+        Kind::App,
+        Kind::Config,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Firmware => "firmware",
+            Kind::Codec => "codec",
+            Kind::Drm => "drm",
+            Kind::App => "app",
+            Kind::Config => "config",
+        }
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Kind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Kind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| {
+                format!("unknown bundle kind {s:?}; expected firmware, codec, drm, app or config")
+            })
+    }
+}
+
+/// How an artifact's stored bytes are compressed. Size and SHA-256 are of the
+/// stored (compressed) bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Compression {
+    #[default]
+    None,
+    Gzip,
+    Zstd,
+}
+
+/// Hardware a bundle may be installed on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Compatibility {
+    /// The box model, e.g. `X1`.
+    pub model: String,
+    /// Hardware revisions of that model; empty means every revision.
+    #[serde(default)]
+    pub revisions: Vec<String>,
+}
+
+/// A requirement on another installed component.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Requirement {
+    /// The component's name (another bundle's `name`).
+    pub name: String,
+    /// Accepted versions, e.g. `>=4.2.0`.
+    pub version: semver::VersionReq,
+}
+
+/// One artifact of a bundle.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Artifact {
+    /// File name inside the bundle, unique within it.
+    pub name: String,
+    /// Exact size in bytes of the stored bytes.
+    pub size: u64,
+    pub sha256: Sha256Digest,
+    /// Where it installs: a slot for firmware (`rootfs`, `kernel`), a
+    /// directory name for codec, DRM and app bundles.
+    pub target: String,
+    #[serde(default)]
+    pub compression: Compression,
+}
+
+/// The manifest of a bundle.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format: u32,
+    pub kind: Kind,
+    pub name: String,
+    pub version: semver::Version,
+    /// Monotonic anti-rollback counter: boxes refuse a lower one than installed.
+    pub security_version: u64,
+    /// Hardware this may be installed on (at least one entry).
+    pub compatible: Vec<Compatibility>,
+    #[serde(default)]
+    pub requires: Vec<Requirement>,
+    pub artifacts: Vec<Artifact>,
+    /// A licensed product a box must be entitled to, e.g. `codec-pack-premium`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub licensed_product: Option<String>,
+    /// Creation time, Unix seconds UTC.
+    pub created_at: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+fn valid_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 128
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+}
+
+impl Manifest {
+    /// Parses and checks a manifest's bytes.
+    pub fn parse(bytes: &[u8]) -> Result<Self, TrustError> {
+        #[derive(Deserialize)]
+        struct Probe {
+            format: u32,
+        }
+        let probe: Probe = serde_json::from_slice(bytes)
+            .map_err(|e| TrustError::Malformed(format!("manifest: {e}")))?;
+        if probe.format != MANIFEST_FORMAT {
+            return Err(TrustError::UnsupportedFormat(probe.format));
+        }
+        let m: Manifest = serde_json::from_slice(bytes)
+            .map_err(|e| TrustError::Malformed(format!("manifest: {e}")))?;
+        m.check().map_err(TrustError::Malformed)?;
+        Ok(m)
+    }
+
+    /// Structural rules: names, at least one artifact and one compatible model,
+    /// unique artifact names.
+    pub fn check(&self) -> Result<(), String> {
+        if !valid_name(&self.name) {
+            return Err(format!(
+                "name {:?} must be 1-128 characters of letters, digits, '.', '-' or '_'",
+                self.name
+            ));
+        }
+        if self.artifacts.is_empty() {
+            return Err("a bundle needs at least one artifact".to_owned());
+        }
+        if self.compatible.is_empty() {
+            return Err("a bundle needs at least one compatible model".to_owned());
+        }
+        let mut names = std::collections::HashSet::new();
+        for a in &self.artifacts {
+            if !valid_name(&a.name) {
+                return Err(format!(
+                    "artifact name {:?} is not a plain file name",
+                    a.name
+                ));
+            }
+            if !names.insert(a.name.as_str()) {
+                return Err(format!("artifact name {:?} appears twice", a.name));
+            }
+            if a.target.is_empty() {
+                return Err(format!("artifact {:?} has no install target", a.name));
+            }
+        }
+        Ok(())
+    }
+
+    /// The total size of all artifacts.
+    pub fn payload_size(&self) -> u64 {
+        self.artifacts.iter().map(|a| a.size).sum()
+    }
+
+    /// Whether the bundle may be installed on this model and revision.
+    pub fn is_compatible(&self, model: &str, revision: &str) -> bool {
+        self.compatible.iter().any(|c| {
+            c.model == model
+                && (c.revisions.is_empty() || c.revisions.iter().any(|r| r == revision))
+        })
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub fn sample() -> Manifest {
+        Manifest {
+            format: MANIFEST_FORMAT,
+            kind: Kind::Firmware,
+            name: "x1-firmware".into(),
+            version: semver::Version::new(4, 2, 0),
+            security_version: 7,
+            compatible: vec![Compatibility {
+                model: "X1".into(),
+                revisions: vec!["A".into()],
+            }],
+            requires: vec![],
+            artifacts: vec![Artifact {
+                name: "rootfs.img".into(),
+                size: 3,
+                sha256: Sha256Digest::of(b"abc"),
+                target: "rootfs".into(),
+                compression: Compression::None,
+            }],
+            licensed_product: None,
+            created_at: 1_800_000_000,
+            description: None,
+        }
+    }
+
+    #[test]
+    fn round_trips_and_checks() {
+        let m = sample();
+        let bytes = serde_json::to_vec(&m).expect("ser");
+        assert_eq!(Manifest::parse(&bytes), Ok(m));
+    }
+
+    #[test]
+    fn refuses_unknown_format_and_bad_structure() {
+        let mut m = sample();
+        m.format = 9;
+        let bytes = serde_json::to_vec(&m).expect("ser");
+        assert_eq!(
+            Manifest::parse(&bytes),
+            Err(TrustError::UnsupportedFormat(9))
+        );
+
+        let mut m = sample();
+        m.artifacts.push(m.artifacts[0].clone());
+        assert!(m.check().expect_err("dup").contains("twice"));
+        let mut m = sample();
+        m.name = "../etc".into();
+        assert!(m.check().is_err());
+        let mut m = sample();
+        m.compatible.clear();
+        assert!(m.check().is_err());
+    }
+
+    #[test]
+    fn compatibility_by_model_and_revision() {
+        let mut m = sample();
+        assert!(m.is_compatible("X1", "A"));
+        assert!(!m.is_compatible("X1", "B"));
+        assert!(!m.is_compatible("X2", "A"));
+        m.compatible[0].revisions.clear();
+        assert!(m.is_compatible("X1", "B"), "no revisions means all");
+    }
+}
