@@ -154,6 +154,14 @@ pub fn verify_keyring(
     now: i64,
     min_version: u64,
 ) -> Result<Keyring, TrustError> {
+    let keyring = open_keyring(root, envelope)?;
+    keyring.check_fresh(now, min_version)?;
+    Ok(keyring)
+}
+
+/// Checks the root signature and parses a keyring, without judging its
+/// version or expiry (see [`Keyring::check_fresh`]).
+pub fn open_keyring(root: &VerifyingKey, envelope: &Envelope) -> Result<Keyring, TrustError> {
     envelope.expect_type(KEYRING_TYPE)?;
     if !envelope.verify_by(root)? {
         return Err(TrustError::NotSignedByRoot);
@@ -166,20 +174,27 @@ pub fn verify_keyring(
             keyring.kind
         )));
     }
-    if keyring.version < min_version {
-        return Err(TrustError::KeyringRollback {
-            have: min_version,
-            got: keyring.version,
-        });
-    }
-    if keyring.expires_at <= now {
-        return Err(TrustError::KeyringExpired {
-            version: keyring.version,
-            expires_at: keyring.expires_at,
-            now,
-        });
-    }
     Ok(keyring)
+}
+
+impl Keyring {
+    /// Refuses a keyring older than `min_version` or expired at `now`.
+    pub fn check_fresh(&self, now: i64, min_version: u64) -> Result<(), TrustError> {
+        if self.version < min_version {
+            return Err(TrustError::KeyringRollback {
+                have: min_version,
+                got: self.version,
+            });
+        }
+        if self.expires_at <= now {
+            return Err(TrustError::KeyringExpired {
+                version: self.version,
+                expires_at: self.expires_at,
+                now,
+            });
+        }
+        Ok(())
+    }
 }
 
 /// Verifies a manifest envelope against a verified keyring: at least one

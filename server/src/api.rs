@@ -103,3 +103,66 @@ pub struct Page<T> {
     pub items: Vec<T>,
     pub next_before: Option<i64>,
 }
+
+/// `PUT /api/v1/keyring`: a root-signed keyring and the root public key.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublishKeyring {
+    /// Base64 of the root public key. Pinned by the first publish.
+    pub root_public_key: String,
+    pub keyring: wavecast_protocol::envelope::Envelope,
+}
+
+/// `GET /api/v1/keyring`: the keyring the server trusts now.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KeyringView {
+    pub root_keyid: String,
+    pub root_public_key: String,
+    pub version: u64,
+    /// Unix seconds.
+    pub expires_at: i64,
+    pub keys: Vec<wavecast_protocol::keyring::KeyEntry>,
+    pub revoked: Vec<String>,
+    pub envelope: wavecast_protocol::envelope::Envelope,
+}
+
+/// One artifact of a bundle, with where to download it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ArtifactView {
+    pub name: String,
+    pub size: u64,
+    pub sha256: wavecast_protocol::Sha256Digest,
+    pub target: String,
+    pub compression: wavecast_protocol::manifest::Compression,
+    /// Path of the download, relative to the server.
+    pub download: String,
+}
+
+/// A bundle as the API shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BundleView {
+    pub id: Uuid,
+    pub name: String,
+    pub kind: wavecast_protocol::manifest::Kind,
+    pub version: String,
+    pub security_version: u64,
+    pub state: crate::domain::bundle_state::BundleState,
+    pub licensed_product: Option<String>,
+    pub payload_size: u64,
+    pub signer_keyid: String,
+    pub keyring_version: u64,
+    pub uploaded_by: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub compatible: Vec<wavecast_protocol::manifest::Compatibility>,
+    pub requires: Vec<wavecast_protocol::manifest::Requirement>,
+    pub artifacts: Vec<ArtifactView>,
+}
+
+/// `POST /api/v1/bundles/{id}/{publish|deprecate|revoke}`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BundleActionRequest {
+    #[serde(default)]
+    pub reason: Option<String>,
+}

@@ -19,6 +19,8 @@ pub struct Config {
     pub blobs: BlobsConfig,
     pub log: LogConfig,
     pub auth: AuthConfig,
+    pub bundles: BundlesConfig,
+    pub signing: SigningConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -149,6 +151,30 @@ impl Default for AuthConfig {
     }
 }
 
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BundlesConfig {
+    /// Largest bundle upload accepted, in bytes.
+    pub max_upload_bytes: u64,
+}
+
+impl Default for BundlesConfig {
+    fn default() -> Self {
+        Self {
+            max_upload_bytes: 4 << 30,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SigningConfig {
+    /// Private key file of the server's online signing key (written by
+    /// `wavecast keys init`). Empty: the server signs nothing and accepts only
+    /// bundles signed offline.
+    pub key_file: Option<PathBuf>,
+}
+
 /// Why the configuration could not be loaded. Each variant renders as one
 /// line naming the problem.
 #[derive(Debug, thiserror::Error)]
@@ -205,6 +231,16 @@ filter = "info"
 [auth]
 # Hours the one-time bootstrap token printed on first start stays valid.
 bootstrap_token_ttl_hours = 24
+
+[bundles]
+# Largest bundle upload accepted, in bytes (4 GiB).
+max_upload_bytes = 4294967296
+
+[signing]
+# The server's online signing key (a private key file from `wavecast keys init`).
+# Set it to let the server sign bundles uploaded unsigned and, later, check-in
+# answers. Left unset, only bundles signed offline are accepted.
+# key_file = "keys/signing.key"
 "#;
 
 impl Config {

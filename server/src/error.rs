@@ -29,6 +29,9 @@ pub enum ApiError {
     /// The request conflicts with the current state (409).
     #[error("{0}")]
     Conflict(String),
+    /// The request body is larger than allowed (413).
+    #[error("{0}")]
+    TooLarge(String),
     /// Anything else. The cause is logged; the client sees a generic message.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -45,6 +48,12 @@ impl From<sea_orm::DbErr> for ApiError {
             return Self::Conflict("an object with the same unique name already exists".into());
         }
         Self::Internal(anyhow::Error::new(e).context("database error"))
+    }
+}
+
+impl From<wavecast_protocol::TrustError> for ApiError {
+    fn from(e: wavecast_protocol::TrustError) -> Self {
+        Self::Validation(format!("bundle refused: {e}"))
     }
 }
 
@@ -66,6 +75,7 @@ impl ApiError {
             Self::BadRequest(_) => ("bad-request", "Malformed request"),
             Self::Validation(_) => ("validation", "Invalid value"),
             Self::Conflict(_) => ("conflict", "Conflict"),
+            Self::TooLarge(_) => ("too-large", "Request too large"),
             Self::Internal(_) => ("internal", "Internal server error"),
         }
     }
@@ -93,6 +103,7 @@ impl ResponseError for ApiError {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

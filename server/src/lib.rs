@@ -7,6 +7,7 @@
 pub mod api;
 pub mod audit;
 pub mod auth;
+pub mod blobs;
 pub mod bootstrap;
 pub mod cli;
 pub mod config;
@@ -14,7 +15,9 @@ pub mod db;
 pub mod domain;
 pub mod entities;
 pub mod error;
+pub mod ingest;
 pub mod routes;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
+pub mod trust;

@@ -13,7 +13,7 @@ use actix_web::{
 use anyhow::Context as _;
 use tracing_actix_web::{RequestId, TracingLogger};
 
-use crate::{bootstrap, config::Config, db, error, routes, state::AppState};
+use crate::{blobs::LocalBlobStore, bootstrap, config::Config, db, error, routes, state::AppState};
 
 /// A built, bound server ready to run.
 pub struct Application {
@@ -34,12 +34,20 @@ impl Application {
         db::migrate(&db).await?;
         let bootstrap_token =
             bootstrap::ensure_admin(&db, config.auth.bootstrap_token_ttl_hours).await?;
-        std::fs::create_dir_all(&config.blobs.dir).with_context(|| {
-            format!(
-                "cannot create blob directory {}",
-                config.blobs.dir.display()
-            )
+        let blobs = LocalBlobStore::open(&config.blobs.dir).with_context(|| {
+            format!("cannot open blob directory {}", config.blobs.dir.display())
         })?;
+        let signing_key = match &config.signing.key_file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read signing.key_file {}", path.display()))?;
+                let (key, _) = wavecast_protocol::keys::PrivateKeyFile::parse(&text)
+                    .map_err(anyhow::Error::msg)
+                    .with_context(|| format!("signing.key_file {}", path.display()))?;
+                Some(Arc::new(key))
+            }
+            None => None,
+        };
         let listener = TcpListener::bind(config.http.bind)
             .with_context(|| format!("cannot listen on {}", config.http.bind))?;
         let port = listener.local_addr()?.port();
@@ -47,6 +55,8 @@ impl Application {
             db,
             backend,
             config: Arc::new(config),
+            blobs: Arc::new(blobs),
+            signing_key,
         };
         let server = serve(listener, state.clone())?;
         Ok(Self {

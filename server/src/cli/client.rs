@@ -73,6 +73,43 @@ impl Client {
         })
     }
 
+    /// Streams a request body of `len` bytes (application/octet-stream) and
+    /// returns the status with the decoded answer.
+    pub async fn upload<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+        body: reqwest::Body,
+        len: u64,
+    ) -> anyhow::Result<(u16, T)> {
+        let url = self.url(path)?;
+        let mut req = self
+            .http
+            .post(url.clone())
+            .query(query)
+            .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+            .header(reqwest::header::CONTENT_LENGTH, len)
+            .body(body);
+        if let Some(token) = &self.token {
+            req = req.bearer_auth(token);
+        }
+        let res = req
+            .send()
+            .await
+            .with_context(|| format!("cannot upload to the Wavecast server at {}", self.base))?;
+        let status = res.status();
+        let bytes = res.bytes().await.context("reading the answer")?;
+        if status.is_success() {
+            let value = serde_json::from_slice(&bytes)
+                .with_context(|| format!("unexpected answer from {url}"))?;
+            return Ok((status.as_u16(), value));
+        }
+        Err(match serde_json::from_slice::<Problem>(&bytes) {
+            Ok(p) => anyhow!("{p}"),
+            Err(_) => anyhow!("{url} answered {status}"),
+        })
+    }
+
     pub async fn get<T: DeserializeOwned>(
         &self,
         path: &str,

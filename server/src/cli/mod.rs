@@ -1,8 +1,10 @@
 //! The `wavecast` command line: `serve`, `migrate`, `config`, and the operator
 //! commands that talk to the management API.
 
+pub mod bundle;
 mod client;
 mod identity;
+pub mod keys;
 mod output;
 mod server;
 
@@ -61,6 +63,12 @@ pub enum Command {
     /// Read the audit log (admins).
     #[command(subcommand)]
     Audit(identity::AuditCommand),
+    /// Manage the signing key hierarchy (offline root, online signing keys).
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
+    /// Build, verify, upload and manage update bundles.
+    #[command(subcommand)]
+    Bundle(bundle::BundleCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -99,6 +107,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Audit(cmd) => {
             let client = Client::new(&cli.server, cli.token.as_deref())?;
             identity::audit(&client, cmd, cli.json).await
+        }
+        Command::Keys(cmd) => {
+            let client = Client::new(&cli.server, cli.token.as_deref()).ok();
+            keys::run(client.as_ref(), cmd).await
+        }
+        Command::Bundle(cmd) => {
+            let client = Client::new(&cli.server, cli.token.as_deref()).ok();
+            bundle::run(client.as_ref(), cmd, cli.json).await
         }
     }
 }

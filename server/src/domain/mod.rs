@@ -1,6 +1,7 @@
 //! Domain types and rules: pure functions over plain data, tested without I/O.
 //! HTTP, SQL and MQTT live at the edges and call into these.
 
+pub mod bundle_state;
 pub mod names;
 pub mod role;
 pub mod token;

@@ -3,4 +3,8 @@
 
 pub mod api_token;
 pub mod audit_log;
+pub mod bundle;
+pub mod bundle_artifact;
+pub mod keyring;
+pub mod trust_root;
 pub mod user;

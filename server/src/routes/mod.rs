@@ -1,7 +1,10 @@
 //! HTTP routes, one module per resource. [`configure`] mounts them all.
 
+mod artifacts;
 mod audit;
+mod bundles;
 mod health;
+mod keyring;
 mod tokens;
 mod users;
 
@@ -31,6 +34,30 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                         .get(tokens::show)
                         .delete(tokens::revoke),
                 )
-                .route("/audit", web::get().to(audit::list)),
+                .route("/audit", web::get().to(audit::list))
+                .service(
+                    web::resource("/keyring")
+                        .get(keyring::show)
+                        .put(keyring::publish),
+                )
+                .service(
+                    web::resource("/bundles")
+                        .get(bundles::list)
+                        .post(bundles::upload),
+                )
+                .route("/bundles/{reference}", web::get().to(bundles::show))
+                .route(
+                    "/bundles/{reference}/manifest",
+                    web::get().to(bundles::manifest),
+                )
+                .route(
+                    "/bundles/{reference}/{action}",
+                    web::post().to(bundles::act),
+                )
+                .service(
+                    web::resource("/artifacts/{sha256}")
+                        .route(web::get().to(artifacts::download))
+                        .route(web::head().to(artifacts::download)),
+                ),
         );
 }

@@ -1,0 +1,245 @@
+//! Trust and bundles: the pinned root key, keyring versions, staged bundles
+//! and their artifacts (content-addressed blobs).
+
+use sea_orm_migration::prelude::*;
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+#[derive(DeriveIden)]
+enum TrustRoots {
+    Table,
+    Id,
+    Keyid,
+    PublicKey,
+    CreatedAt,
+}
+
+#[derive(DeriveIden)]
+enum Keyrings {
+    Table,
+    Version,
+    Envelope,
+    ExpiresAt,
+    CreatedAt,
+}
+
+#[derive(DeriveIden)]
+enum Bundles {
+    Table,
+    Id,
+    Name,
+    Kind,
+    Version,
+    SecurityVersion,
+    State,
+    ManifestEnvelope,
+    ManifestSha256,
+    KeyringVersion,
+    SignerKeyid,
+    PayloadSize,
+    LicensedProduct,
+    UploadedBy,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(DeriveIden)]
+enum BundleArtifacts {
+    Table,
+    BundleId,
+    Idx,
+    Name,
+    Size,
+    Sha256,
+    Target,
+    Compression,
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(TrustRoots::Table)
+                    .col(
+                        ColumnDef::new(TrustRoots::Id)
+                            .integer()
+                            .not_null()
+                            .primary_key(),
+                    )
+                    .col(ColumnDef::new(TrustRoots::Keyid).string_len(64).not_null())
+                    .col(
+                        ColumnDef::new(TrustRoots::PublicKey)
+                            .string_len(64)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(TrustRoots::CreatedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(Keyrings::Table)
+                    .col(
+                        ColumnDef::new(Keyrings::Version)
+                            .big_integer()
+                            .not_null()
+                            .primary_key(),
+                    )
+                    .col(ColumnDef::new(Keyrings::Envelope).text().not_null())
+                    .col(
+                        ColumnDef::new(Keyrings::ExpiresAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(Keyrings::CreatedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(Bundles::Table)
+                    .col(ColumnDef::new(Bundles::Id).uuid().not_null().primary_key())
+                    .col(ColumnDef::new(Bundles::Name).string_len(128).not_null())
+                    .col(ColumnDef::new(Bundles::Kind).string_len(16).not_null())
+                    .col(ColumnDef::new(Bundles::Version).string_len(128).not_null())
+                    .col(
+                        ColumnDef::new(Bundles::SecurityVersion)
+                            .big_integer()
+                            .not_null(),
+                    )
+                    .col(ColumnDef::new(Bundles::State).string_len(16).not_null())
+                    .col(ColumnDef::new(Bundles::ManifestEnvelope).text().not_null())
+                    .col(
+                        ColumnDef::new(Bundles::ManifestSha256)
+                            .string_len(64)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(Bundles::KeyringVersion)
+                            .big_integer()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(Bundles::SignerKeyid)
+                            .string_len(64)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(Bundles::PayloadSize)
+                            .big_integer()
+                            .not_null(),
+                    )
+                    .col(ColumnDef::new(Bundles::LicensedProduct).string_len(128))
+                    .col(
+                        ColumnDef::new(Bundles::UploadedBy)
+                            .string_len(64)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(Bundles::CreatedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(Bundles::UpdatedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("ux_bundles_name_version")
+                    .table(Bundles::Table)
+                    .col(Bundles::Name)
+                    .col(Bundles::Version)
+                    .unique()
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(BundleArtifacts::Table)
+                    .col(ColumnDef::new(BundleArtifacts::BundleId).uuid().not_null())
+                    .col(ColumnDef::new(BundleArtifacts::Idx).integer().not_null())
+                    .col(
+                        ColumnDef::new(BundleArtifacts::Name)
+                            .string_len(128)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(BundleArtifacts::Size)
+                            .big_integer()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(BundleArtifacts::Sha256)
+                            .string_len(64)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(BundleArtifacts::Target)
+                            .string_len(128)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(BundleArtifacts::Compression)
+                            .string_len(16)
+                            .not_null(),
+                    )
+                    .primary_key(
+                        Index::create()
+                            .col(BundleArtifacts::BundleId)
+                            .col(BundleArtifacts::Idx),
+                    )
+                    .foreign_key(
+                        ForeignKey::create()
+                            .name("fk_bundle_artifacts_bundle")
+                            .from(BundleArtifacts::Table, BundleArtifacts::BundleId)
+                            .to(Bundles::Table, Bundles::Id)
+                            .on_delete(ForeignKeyAction::Cascade),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("ix_bundle_artifacts_sha256")
+                    .table(BundleArtifacts::Table)
+                    .col(BundleArtifacts::Sha256)
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        for t in [
+            BundleArtifacts::Table.into_iden(),
+            Bundles::Table.into_iden(),
+            Keyrings::Table.into_iden(),
+            TrustRoots::Table.into_iden(),
+        ] {
+            manager
+                .drop_table(Table::drop().table(t).to_owned())
+                .await?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,470 @@
+//! `wavecast bundle`: build (offline signing), verify, upload with progress,
+//! and the server-side list/show/publish/deprecate/revoke.
+
+use std::{
+    fs::File,
+    io::{BufReader, BufWriter, Read, Write},
+    path::{Path, PathBuf},
+};
+
+use anyhow::{bail, Context as _};
+use clap::Subcommand;
+use futures_util::TryStreamExt;
+use reqwest::Method;
+use serde::Deserialize;
+use sha2::{Digest as _, Sha256};
+use wavecast_protocol::{
+    bundle::{encode_header, BundleStream, Event, Header},
+    envelope::Envelope,
+    keyring::{open_keyring, sign_manifest, unsigned_manifest, verify_manifest},
+    keys::parse_public_key,
+    manifest::{
+        Artifact, Compatibility, Compression, Kind, Manifest, Requirement, MANIFEST_FORMAT,
+    },
+    Sha256Digest,
+};
+
+use super::{client::Client, keys::read_private, output};
+use crate::api::{BundleActionRequest, BundleView};
+
+#[derive(Debug, Subcommand)]
+pub enum BundleCommand {
+    /// Build a signed bundle file from a spec (bundle.toml).
+    Build {
+        #[arg(long)]
+        spec: PathBuf,
+        /// Signing key (default wavecast-keys/signing.key).
+        #[arg(long)]
+        key: Option<PathBuf>,
+        /// Keyring to embed (default wavecast-keys/keyring.json).
+        #[arg(long)]
+        keyring: Option<PathBuf>,
+        /// Leave the manifest unsigned, for `upload --sign-on-server`.
+        #[arg(long)]
+        unsigned: bool,
+        /// Output file (default NAME-VERSION.wcb beside the spec).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Verify a bundle file against a root public key and print a report.
+    Verify {
+        file: PathBuf,
+        /// The root public key: a file (root.pub) or its base64 text.
+        #[arg(long)]
+        root: String,
+    },
+    /// Upload a bundle file to the server.
+    Upload {
+        file: PathBuf,
+        /// Have the server sign the manifest with its online key.
+        #[arg(long)]
+        sign_on_server: bool,
+    },
+    /// List bundles on the server.
+    List {
+        #[arg(long)]
+        kind: Option<String>,
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Show a bundle (by id or NAME@VERSION).
+    Show { reference: String },
+    /// Make a staged bundle available to rollouts.
+    Publish {
+        reference: String,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Take a bundle out of new rollouts.
+    Deprecate {
+        reference: String,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Withdraw a bundle for good.
+    Revoke {
+        reference: String,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+}
+
+/// A bundle spec (`bundle.toml`). Artifact paths are relative to the spec.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Spec {
+    pub kind: Kind,
+    pub name: String,
+    pub version: semver::Version,
+    pub security_version: u64,
+    pub compatible: Vec<Compatibility>,
+    #[serde(default)]
+    pub requires: Vec<Requirement>,
+    pub artifacts: Vec<SpecArtifact>,
+    #[serde(default)]
+    pub licensed_product: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpecArtifact {
+    pub name: String,
+    pub file: PathBuf,
+    pub target: String,
+    #[serde(default)]
+    pub compression: Compression,
+}
+
+fn hash_file(path: &Path) -> anyhow::Result<(u64, Sha256Digest)> {
+    let mut f = BufReader::with_capacity(
+        1 << 20,
+        File::open(path).with_context(|| format!("cannot open {}", path.display()))?,
+    );
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut size = 0u64;
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        size += n as u64;
+    }
+    Ok((size, hasher.finalize().into()))
+}
+
+/// Builds a bundle file from a spec. `key` signs the manifest (offline
+/// signing); `None` leaves it unsigned for the server to sign. Returns the
+/// output path and the manifest.
+pub fn build(
+    spec_path: &Path,
+    key: Option<&ed25519_dalek::SigningKey>,
+    keyring: &Envelope,
+    out: Option<&Path>,
+) -> anyhow::Result<(PathBuf, Manifest)> {
+    let text = std::fs::read_to_string(spec_path)
+        .with_context(|| format!("cannot read spec {}", spec_path.display()))?;
+    let spec: Spec =
+        toml::from_str(&text).with_context(|| format!("spec {}", spec_path.display()))?;
+    let base = spec_path.parent().unwrap_or(Path::new("."));
+    let mut files = Vec::new();
+    let mut artifacts = Vec::new();
+    for a in &spec.artifacts {
+        let path = base.join(&a.file);
+        let (size, sha256) = hash_file(&path)?;
+        artifacts.push(Artifact {
+            name: a.name.clone(),
+            size,
+            sha256,
+            target: a.target.clone(),
+            compression: a.compression,
+        });
+        files.push(path);
+    }
+    let manifest = Manifest {
+        format: MANIFEST_FORMAT,
+        kind: spec.kind,
+        name: spec.name,
+        version: spec.version,
+        security_version: spec.security_version,
+        compatible: spec.compatible,
+        requires: spec.requires,
+        artifacts,
+        licensed_product: spec.licensed_product,
+        created_at: chrono::Utc::now().timestamp(),
+        description: spec.description,
+    };
+    manifest
+        .check()
+        .map_err(anyhow::Error::msg)
+        .context("the spec is not a valid bundle")?;
+    let envelope = match key {
+        Some(k) => sign_manifest(&manifest, k)?,
+        None => unsigned_manifest(&manifest)?,
+    };
+    let header = encode_header(&Header {
+        keyring: keyring.clone(),
+        manifest: envelope,
+    })?;
+    let out = out.map_or_else(
+        || base.join(format!("{}-{}.wcb", manifest.name, manifest.version)),
+        Path::to_path_buf,
+    );
+    let tmp = out.with_extension("wcb.partial");
+    {
+        let mut w = BufWriter::with_capacity(
+            1 << 20,
+            File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?,
+        );
+        w.write_all(&header)?;
+        for (path, a) in files.iter().zip(&manifest.artifacts) {
+            let copied = std::io::copy(&mut File::open(path)?, &mut w)?;
+            if copied != a.size {
+                bail!(
+                    "{} changed while the bundle was being built",
+                    path.display()
+                );
+            }
+        }
+        w.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+    }
+    std::fs::rename(&tmp, &out)?;
+    Ok((out, manifest))
+}
+
+/// Verifies a bundle file completely; returns a readable report or the reason it fails.
+pub fn verify(file: &Path, root: &ed25519_dalek::VerifyingKey) -> anyhow::Result<String> {
+    let mut f = BufReader::with_capacity(
+        1 << 20,
+        File::open(file).with_context(|| format!("cannot open {}", file.display()))?,
+    );
+    let mut stream = BundleStream::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut report = String::new();
+    let mut manifest: Option<Manifest> = None;
+    let mut ok_artifacts = Vec::new();
+    loop {
+        let n = f.read(&mut buf)?;
+        let done = n == 0;
+        stream.feed::<anyhow::Error>(&buf[..n], |s, event| {
+            match event {
+                Event::Header(h) => {
+                    let kr = open_keyring(root, &h.keyring)?;
+                    kr.check_fresh(chrono::Utc::now().timestamp(), 0)?;
+                    let (m, signer) = verify_manifest(&kr, &h.manifest)?;
+                    let entry = kr.keys.iter().find(|k| k.keyid == signer);
+                    let roles: Vec<&str> = entry.map(|e| e.roles.iter().map(|r| r.as_str()).collect()).unwrap_or_default();
+                    let until = chrono::DateTime::from_timestamp(kr.expires_at, 0).map(|t| t.to_rfc3339()).unwrap_or_default();
+                    report.push_str(&format!(
+                        "bundle {} {} ({}), security version {}\n  signed by key {} (may sign: {})\n  keyring version {}, valid until {}\n",
+                        m.name, m.version, m.kind, m.security_version, signer, roles.join(", "), kr.version, until
+                    ));
+                    let compat: Vec<String> = m.compatible.iter().map(|c| if c.revisions.is_empty() { c.model.clone() } else { format!("{} (rev {})", c.model, c.revisions.join(", ")) }).collect();
+                    report.push_str(&format!("  compatible: {}\n", compat.join("; ")));
+                    let reqs: Vec<String> = m.requires.iter().map(|r| format!("{} {}", r.name, r.version)).collect();
+                    report.push_str(&format!("  requires: {}\n", if reqs.is_empty() { "-".into() } else { reqs.join(", ") }));
+                    if let Some(p) = &m.licensed_product {
+                        report.push_str(&format!("  licensed product: {p}\n"));
+                    }
+                    s.accept(m.artifacts.clone());
+                    manifest = Some(m);
+                }
+                Event::Data { .. } => {}
+                Event::ArtifactDone { index, .. } => ok_artifacts.push(index),
+            }
+            Ok(())
+        })?;
+        if done {
+            break;
+        }
+    }
+    stream.finish()?;
+    let m = manifest.context("no header")?;
+    report.push_str("  artifacts:\n");
+    for (i, a) in m.artifacts.iter().enumerate() {
+        let status = if ok_artifacts.contains(&i) {
+            "ok"
+        } else {
+            "MISSING"
+        };
+        report.push_str(&format!(
+            "    {:<24} {:>12} bytes  sha256 {}  -> {}  {status}\n",
+            a.name, a.size, a.sha256, a.target
+        ));
+    }
+    report.push_str("result: VALID\n");
+    Ok(report)
+}
+
+async fn upload(
+    client: &Client,
+    file: &Path,
+    sign_on_server: bool,
+) -> anyhow::Result<(u16, BundleView)> {
+    let f = tokio::fs::File::open(file)
+        .await
+        .with_context(|| format!("cannot open {}", file.display()))?;
+    let len = f.metadata().await?.len();
+    let bar = indicatif::ProgressBar::new(len);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let progress = bar.clone();
+    let stream = tokio_util::io::ReaderStream::with_capacity(f, 256 * 1024)
+        .inspect_ok(move |chunk| progress.inc(chunk.len() as u64));
+    let query: Vec<(&str, String)> = if sign_on_server {
+        vec![("sign", "server".into())]
+    } else {
+        vec![]
+    };
+    let result = client
+        .upload(
+            "api/v1/bundles",
+            &query,
+            reqwest::Body::wrap_stream(stream),
+            len,
+        )
+        .await;
+    bar.finish_and_clear();
+    result
+}
+
+fn rows(bundles: &[BundleView]) -> Vec<Vec<String>> {
+    bundles
+        .iter()
+        .map(|b| {
+            vec![
+                b.id.to_string(),
+                b.name.clone(),
+                b.version.clone(),
+                b.kind.to_string(),
+                b.state.to_string(),
+                b.security_version.to_string(),
+                b.payload_size.to_string(),
+                output::time(Some(b.created_at)),
+            ]
+        })
+        .collect()
+}
+const HEADER: &[&str] = &[
+    "ID", "NAME", "VERSION", "KIND", "STATE", "SECURITY", "BYTES", "CREATED",
+];
+
+fn show(json: bool, b: &BundleView) {
+    if json {
+        output::print(true, b, &[], vec![]);
+        return;
+    }
+    output::print(false, b, HEADER, rows(std::slice::from_ref(b)));
+    for a in &b.artifacts {
+        println!(
+            "  {:<24} {:>12} bytes  sha256 {}  -> {}",
+            a.name, a.size, a.sha256, a.target
+        );
+    }
+}
+
+pub async fn run(client: Option<&Client>, cmd: BundleCommand, json: bool) -> anyhow::Result<()> {
+    let server = || client.context("this command needs --server");
+    match cmd {
+        BundleCommand::Build {
+            spec,
+            key,
+            keyring,
+            unsigned,
+            out,
+        } => {
+            let keyring_path =
+                keyring.unwrap_or_else(|| PathBuf::from("wavecast-keys/keyring.json"));
+            let keyring: Envelope = serde_json::from_str(
+                &std::fs::read_to_string(&keyring_path)
+                    .with_context(|| format!("cannot read keyring {}", keyring_path.display()))?,
+            )?;
+            let key = if unsigned {
+                None
+            } else {
+                Some(read_private(&key.unwrap_or_else(|| {
+                    PathBuf::from("wavecast-keys/signing.key")
+                }))?)
+            };
+            let (path, m) = build(&spec, key.as_ref(), &keyring, out.as_deref())?;
+            println!("{}", path.display());
+            eprintln!(
+                "built {} {} ({}, {} artifact(s), {} bytes){}",
+                m.name,
+                m.version,
+                m.kind,
+                m.artifacts.len(),
+                m.payload_size(),
+                if unsigned {
+                    ", unsigned: upload it with --sign-on-server"
+                } else {
+                    ""
+                }
+            );
+        }
+        BundleCommand::Verify { file, root } => {
+            let text = if Path::new(&root).is_file() {
+                std::fs::read_to_string(&root)?
+            } else {
+                root
+            };
+            let root = parse_public_key(&text)
+                .map_err(anyhow::Error::msg)
+                .context("--root")?;
+            match verify(&file, &root) {
+                Ok(report) => print!("{report}"),
+                Err(e) => bail!("{} is NOT valid: {e:#}", file.display()),
+            }
+        }
+        BundleCommand::Upload {
+            file,
+            sign_on_server,
+        } => {
+            let (status, b) = upload(server()?, &file, sign_on_server).await?;
+            if !json {
+                eprintln!(
+                    "{}",
+                    if status == 201 {
+                        "uploaded and staged:"
+                    } else {
+                        "already stored (same content):"
+                    }
+                );
+            }
+            show(json, &b);
+        }
+        BundleCommand::List { kind, state, name } => {
+            let q: Vec<(&str, String)> = [("kind", kind), ("state", state), ("name", name)]
+                .into_iter()
+                .filter_map(|(k, v)| v.map(|v| (k, v)))
+                .collect();
+            let list: Vec<BundleView> = server()?.get("api/v1/bundles", &q).await?;
+            output::print(json, &list, HEADER, rows(&list));
+        }
+        BundleCommand::Show { reference } => {
+            let b: BundleView = server()?
+                .get(&format!("api/v1/bundles/{reference}"), &[])
+                .await?;
+            show(json, &b);
+        }
+        BundleCommand::Publish { reference, reason } => {
+            act(server()?, "publish", &reference, reason, json).await?;
+        }
+        BundleCommand::Deprecate { reference, reason } => {
+            act(server()?, "deprecate", &reference, reason, json).await?;
+        }
+        BundleCommand::Revoke { reference, reason } => {
+            act(server()?, "revoke", &reference, reason, json).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Runs a lifecycle action.
+async fn act(
+    client: &Client,
+    action: &str,
+    reference: &str,
+    reason: Option<String>,
+    json: bool,
+) -> anyhow::Result<()> {
+    let b: BundleView = client
+        .send(
+            Method::POST,
+            &format!("api/v1/bundles/{reference}/{action}"),
+            &[],
+            Some(&BundleActionRequest { reason }),
+        )
+        .await?;
+    show(json, &b);
+    Ok(())
+}

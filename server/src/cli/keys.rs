@@ -1,0 +1,298 @@
+//! `wavecast keys`: the offline key hierarchy. The root key signs keyrings;
+//! keyrings list the online signing keys and what each may sign.
+//!
+//! Everything here works on local files (default directory `wavecast-keys`)
+//! so the root key can live on a machine that never touches the network;
+//! `keys publish` is the one command that talks to the server.
+
+use std::{
+    io::Write,
+    path::{Path, PathBuf},
+};
+
+use anyhow::{bail, Context as _};
+use clap::Subcommand;
+use ed25519_dalek::SigningKey;
+use reqwest::Method;
+use wavecast_protocol::{
+    envelope::Envelope,
+    keyring::{open_keyring, KeyRole, Keyring},
+    keys::{key_id, public_key_text, PrivateKeyFile},
+};
+
+use super::client::Client;
+use crate::api::{KeyringView, PublishKeyring};
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Create the root key, a first signing key and keyring version 1.
+    Init {
+        #[arg(long, default_value = "wavecast-keys")]
+        dir: PathBuf,
+        /// Days until the keyring expires.
+        #[arg(long, default_value_t = 365)]
+        expires_in_days: u32,
+    },
+    /// Add a new signing key in a new keyring version (needs the root key).
+    Rotate {
+        #[arg(long, default_value = "wavecast-keys")]
+        dir: PathBuf,
+        /// The root private key (default DIR/root.key).
+        #[arg(long)]
+        root_key: Option<PathBuf>,
+        /// What the new key may sign (comma-separated: firmware,codec,drm,app,config,checkin).
+        #[arg(
+            long,
+            value_delimiter = ',',
+            default_value = "firmware,codec,drm,app,config,checkin"
+        )]
+        roles: Vec<KeyRole>,
+        #[arg(long, default_value_t = 365)]
+        expires_in_days: u32,
+    },
+    /// Withdraw a signing key in a new keyring version (needs the root key).
+    Revoke {
+        /// The key id, or a unique prefix of it.
+        keyid: String,
+        #[arg(long, default_value = "wavecast-keys")]
+        dir: PathBuf,
+        #[arg(long)]
+        root_key: Option<PathBuf>,
+        #[arg(long, default_value_t = 365)]
+        expires_in_days: u32,
+    },
+    /// Show the local keyring, or the server's with --remote.
+    Show {
+        #[arg(long, default_value = "wavecast-keys")]
+        dir: PathBuf,
+        #[arg(long)]
+        remote: bool,
+    },
+    /// Upload the local keyring (and, the first time, the root public key) to the server.
+    Publish {
+        #[arg(long, default_value = "wavecast-keys")]
+        dir: PathBuf,
+    },
+}
+
+/// Writes a file readable only by its owner.
+pub fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    f.write_all(text.as_bytes())?;
+    f.sync_all()?;
+    Ok(())
+}
+
+/// Reads a private key file.
+pub fn read_private(path: &Path) -> anyhow::Result<SigningKey> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read key file {}", path.display()))?;
+    let (key, _) = PrivateKeyFile::parse(&text)
+        .map_err(anyhow::Error::msg)
+        .with_context(|| format!("key file {}", path.display()))?;
+    Ok(key)
+}
+
+fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+fn expiry(days: u32) -> i64 {
+    now() + i64::from(days) * 86_400
+}
+
+fn generate() -> SigningKey {
+    SigningKey::generate(&mut rand::rngs::OsRng)
+}
+
+fn read_keyring(dir: &Path) -> anyhow::Result<Envelope> {
+    let path = dir.join("keyring.json");
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {} (run `wavecast keys init`)", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{} is not a keyring", path.display()))
+}
+
+fn write_keyring(dir: &Path, env: &Envelope) -> anyhow::Result<()> {
+    let path = dir.join("keyring.json");
+    let tmp = dir.join("keyring.json.tmp");
+    std::fs::write(&tmp, serde_json::to_string_pretty(env)?)?;
+    std::fs::rename(&tmp, &path).with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// Loads the current keyring under the root key and returns the next version.
+fn next_version(dir: &Path, root: &SigningKey, days: u32) -> anyhow::Result<Keyring> {
+    let env = read_keyring(dir)?;
+    let mut kr = open_keyring(&root.verifying_key(), &env).map_err(|e| {
+        anyhow::anyhow!("the local keyring does not verify under this root key: {e}")
+    })?;
+    kr.version += 1;
+    kr.expires_at = expiry(days);
+    Ok(kr)
+}
+
+fn describe(kr: &Keyring) {
+    println!("keyring version {}", kr.version);
+    let until = chrono::DateTime::from_timestamp(kr.expires_at, 0)
+        .map_or_else(|| kr.expires_at.to_string(), |t| t.to_rfc3339());
+    println!("  expires: {until}");
+    for k in &kr.keys {
+        let roles: Vec<&str> = k.roles.iter().map(|r| r.as_str()).collect();
+        println!(
+            "  key {}  {:<16} may sign: {}",
+            k.keyid,
+            k.name,
+            roles.join(", ")
+        );
+    }
+    for r in &kr.revoked {
+        println!("  revoked {r}");
+    }
+}
+
+pub async fn run(client: Option<&Client>, cmd: KeysCommand) -> anyhow::Result<()> {
+    match cmd {
+        KeysCommand::Init {
+            dir,
+            expires_in_days,
+        } => {
+            if dir.join("root.key").exists() {
+                bail!(
+                    "{} already holds a root key; refusing to overwrite it",
+                    dir.display()
+                );
+            }
+            std::fs::create_dir_all(&dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+            let root = generate();
+            let signing = generate();
+            let mut kr = Keyring::new(1, expiry(expires_in_days));
+            kr.add(
+                &signing.verifying_key(),
+                KeyRole::BUNDLES.into_iter().chain([KeyRole::Checkin]),
+                "signing-1",
+            );
+            let env = kr.sign(&root)?;
+            write_private(
+                &dir.join("root.key"),
+                &serde_json::to_string_pretty(&PrivateKeyFile::new(&root, "root"))?,
+            )?;
+            std::fs::write(
+                dir.join("root.pub"),
+                format!("{}\n", public_key_text(&root.verifying_key())),
+            )?;
+            write_private(
+                &dir.join("signing.key"),
+                &serde_json::to_string_pretty(&PrivateKeyFile::new(&signing, "signing-1"))?,
+            )?;
+            write_keyring(&dir, &env)?;
+            println!("root key     {}", key_id(&root.verifying_key()));
+            println!("signing key  {}", key_id(&signing.verifying_key()));
+            describe(&kr);
+            eprintln!(
+                "\nThe root PRIVATE key is in {}.\nMove it offline now (an encrypted USB stick, a safe): \
+                 it is needed only to rotate or revoke keys, and whoever holds it controls what every \
+                 box will trust.\nBoxes pin {} (the root PUBLIC key).\nNext: `wavecast keys publish` uploads the keyring to the server.",
+                dir.join("root.key").display(),
+                dir.join("root.pub").display()
+            );
+            Ok(())
+        }
+        KeysCommand::Rotate {
+            dir,
+            root_key,
+            roles,
+            expires_in_days,
+        } => {
+            let root = read_private(&root_key.unwrap_or_else(|| dir.join("root.key")))?;
+            let mut kr = next_version(&dir, &root, expires_in_days)?;
+            let key = generate();
+            let name = format!("signing-{}", kr.version);
+            kr.add(&key.verifying_key(), roles, &name);
+            let path = dir.join(format!("{name}.key"));
+            write_private(
+                &path,
+                &serde_json::to_string_pretty(&PrivateKeyFile::new(&key, &name))?,
+            )?;
+            write_keyring(&dir, &kr.sign(&root)?)?;
+            println!(
+                "new signing key {} in {}",
+                key_id(&key.verifying_key()),
+                path.display()
+            );
+            describe(&kr);
+            eprintln!("Publish it with `wavecast keys publish`; revoke the old key once nothing signs with it.");
+            Ok(())
+        }
+        KeysCommand::Revoke {
+            keyid,
+            dir,
+            root_key,
+            expires_in_days,
+        } => {
+            let root = read_private(&root_key.unwrap_or_else(|| dir.join("root.key")))?;
+            let mut kr = next_version(&dir, &root, expires_in_days)?;
+            let matches: Vec<String> = kr
+                .keys
+                .iter()
+                .filter(|k| k.keyid.starts_with(&keyid))
+                .map(|k| k.keyid.clone())
+                .collect();
+            let full = match matches.as_slice() {
+                [one] => one.clone(),
+                [] => bail!("no key in the keyring starts with {keyid:?}"),
+                _ => bail!("{keyid:?} matches several keys; give more of the id"),
+            };
+            kr.revoke(&full);
+            write_keyring(&dir, &kr.sign(&root)?)?;
+            println!("revoked {full}");
+            describe(&kr);
+            eprintln!("Publish it with `wavecast keys publish`: bundles signed by this key are then refused.");
+            Ok(())
+        }
+        KeysCommand::Show { dir, remote } => {
+            if remote {
+                let client = client.context("--remote needs --server")?;
+                let view: KeyringView = client.get("api/v1/keyring", &[]).await?;
+                println!("root key {}", view.root_keyid);
+                let root = wavecast_protocol::keys::parse_public_key(&view.root_public_key)
+                    .map_err(anyhow::Error::msg)?;
+                describe(&open_keyring(&root, &view.envelope)?);
+            } else {
+                let env = read_keyring(&dir)?;
+                let root_text = std::fs::read_to_string(dir.join("root.pub"))
+                    .with_context(|| format!("cannot read {}", dir.join("root.pub").display()))?;
+                let root = wavecast_protocol::keys::parse_public_key(&root_text)
+                    .map_err(anyhow::Error::msg)?;
+                println!("root key {}", key_id(&root));
+                describe(&open_keyring(&root, &env)?);
+            }
+            Ok(())
+        }
+        KeysCommand::Publish { dir } => {
+            let client = client.context("publishing needs --server")?;
+            let keyring = read_keyring(&dir)?;
+            let root_public_key = std::fs::read_to_string(dir.join("root.pub"))
+                .with_context(|| format!("cannot read {}", dir.join("root.pub").display()))?
+                .trim()
+                .to_owned();
+            let body = PublishKeyring {
+                root_public_key,
+                keyring,
+            };
+            let view: KeyringView = client
+                .send(Method::PUT, "api/v1/keyring", &[], Some(&body))
+                .await?;
+            println!(
+                "the server now trusts keyring version {} (root {})",
+                view.version, view.root_keyid
+            );
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,31 @@
+//! `/api/v1/keyring`: the trusted keyring (read), and publishing a new one.
+
+use actix_web::{web, HttpResponse};
+
+use crate::{
+    api::PublishKeyring,
+    auth::{access, Auth},
+    error::{ApiError, ApiResult},
+    state::AppState,
+    trust,
+};
+
+/// `GET /api/v1/keyring`
+pub async fn show(_: Auth<access::Viewer>, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+    let view = trust::load(&state.db)
+        .await?
+        .as_ref()
+        .and_then(trust::view)
+        .ok_or_else(|| ApiError::NotFound("no keyring has been published yet".into()))?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// `PUT /api/v1/keyring` (admins: this changes what the fleet trusts).
+pub async fn publish(
+    auth: Auth<access::Admin>,
+    state: web::Data<AppState>,
+    body: web::Json<PublishKeyring>,
+) -> ApiResult<HttpResponse> {
+    let view = trust::publish(&state.db, &auth, body.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(view))
+}
