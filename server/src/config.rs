@@ -156,12 +156,15 @@ impl Default for AuthConfig {
 pub struct BundlesConfig {
     /// Largest bundle upload accepted, in bytes.
     pub max_upload_bytes: u64,
+    /// Seconds an upload may send nothing before it is abandoned.
+    pub upload_idle_timeout_secs: u64,
 }
 
 impl Default for BundlesConfig {
     fn default() -> Self {
         Self {
             max_upload_bytes: 4 << 30,
+            upload_idle_timeout_secs: 60,
         }
     }
 }
@@ -235,6 +238,8 @@ bootstrap_token_ttl_hours = 24
 [bundles]
 # Largest bundle upload accepted, in bytes (4 GiB).
 max_upload_bytes = 4294967296
+# Seconds an upload may send nothing before it is abandoned (and cleaned up).
+upload_idle_timeout_secs = 60
 
 [signing]
 # The server's online signing key (a private key file from `wavecast keys init`).

@@ -82,6 +82,7 @@ pub async fn upload(
     sign_on_server: bool,
 ) -> ApiResult<Outcome> {
     let limit = state.config.bundles.max_upload_bytes;
+    let idle = std::time::Duration::from_secs(state.config.bundles.upload_idle_timeout_secs.max(1));
     let too_large = || {
         ApiError::TooLarge(format!(
             "the upload exceeds the configured limit of {limit} bytes (bundles.max_upload_bytes)"
@@ -97,12 +98,17 @@ pub async fn upload(
     let mut stream = BundleStream::new();
     let mut received: u64 = 0;
     let (header, rest) = 'header: loop {
-        let chunk = match payload.next().await {
+        let chunk = match next_chunk(&mut payload, idle).await {
             Some(Ok(c)) => c,
-            Some(Err(e)) => return Err(ApiError::BadRequest(format!("upload interrupted: {e}"))),
+            Some(Err(e)) => return Err(e),
+            None if received == 0 => {
+                return Err(refused(TrustError::NotABundle(
+                    "the upload is empty".into(),
+                )))
+            }
             None => {
                 return Err(refused(stream.finish().err().unwrap_or_else(|| {
-                    TrustError::NotABundle("the upload is empty".into())
+                    TrustError::NotABundle("the upload ends inside the header".into())
                 })))
             }
         };
@@ -146,7 +152,7 @@ pub async fn upload(
                 break; // The worker stopped early; its error says why.
             }
         }
-        match payload.next().await {
+        match next_chunk(&mut payload, idle).await {
             Some(Ok(c)) => {
                 received += c.len() as u64;
                 if received > limit {
@@ -156,7 +162,7 @@ pub async fn upload(
                 chunk = Some(c);
             }
             Some(Err(e)) => {
-                network_error = Some(ApiError::BadRequest(format!("upload interrupted: {e}")));
+                network_error = Some(e);
                 break;
             }
             None => break,
@@ -185,6 +191,24 @@ pub async fn upload(
     match record(state, caller, verified).await {
         Ok(model) => Ok(Outcome::Created(model)),
         Err(error) => Err(cleanup(state, Failed { error, new_blobs }).await),
+    }
+}
+
+/// The next chunk of the upload; a broken or silent connection is an error.
+async fn next_chunk(
+    payload: &mut web::Payload,
+    idle: std::time::Duration,
+) -> Option<Result<Bytes, ApiError>> {
+    match tokio::time::timeout(idle, payload.next()).await {
+        Ok(Some(Ok(c))) => Some(Ok(c)),
+        Ok(Some(Err(e))) => Some(Err(ApiError::BadRequest(format!(
+            "upload interrupted: {e}"
+        )))),
+        Ok(None) => None,
+        Err(_) => Some(Err(ApiError::BadRequest(format!(
+            "upload interrupted: no data for {} s (bundles.upload_idle_timeout_secs)",
+            idle.as_secs()
+        )))),
     }
 }
 

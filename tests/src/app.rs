@@ -59,6 +59,11 @@ impl TestApp {
     /// Starts a server on a fresh database. `None` only when PostgreSQL is
     /// explicitly skipped.
     pub async fn spawn(backend: Backend) -> Option<TestApp> {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    /// Like [`TestApp::spawn`], letting the test adjust the configuration.
+    pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> Option<TestApp> {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = match backend {
             Backend::Sqlite => format!("sqlite://{}", dir.path().join("wavecast.db").display()),
@@ -75,6 +80,7 @@ impl TestApp {
         config.database.url = DatabaseUrl(url);
         config.database.max_connections = 8;
         config.blobs.dir = dir.path().join("blobs");
+        adjust(&mut config);
         if std::env::var_os("TEST_LOG").is_some() {
             wavecast_server::telemetry::init(&config.log);
         }
@@ -136,6 +142,66 @@ impl TestApp {
 
     pub async fn post(&self, path: &str, token: Option<&str>, body: &Value) -> Answer {
         self.request(Method::POST, path, token, Some(body)).await
+    }
+
+    /// Uploads a bundle file's bytes as the admin.
+    pub async fn upload(&self, file: Vec<u8>) -> Answer {
+        self.upload_as(&self.admin_token, file, "").await
+    }
+
+    /// Uploads bytes with a token and a query string (e.g. `?sign=server`).
+    pub async fn upload_as(&self, token: &str, file: Vec<u8>, query: &str) -> Answer {
+        let res = self
+            .http
+            .post(format!("{}/api/v1/bundles{query}", self.address))
+            .bearer_auth(token)
+            .header("content-type", "application/octet-stream")
+            .body(file)
+            .send()
+            .await
+            .expect("upload sent");
+        let status = res.status();
+        let headers = res.headers().clone();
+        let content_type = headers
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let body = serde_json::from_slice(&res.bytes().await.expect("body")).unwrap_or(Value::Null);
+        Answer {
+            status,
+            content_type,
+            headers,
+            body,
+        }
+    }
+
+    /// Stored blobs and unfinished blob writes in the blob directory.
+    pub fn blob_files(&self) -> (usize, usize) {
+        let root = &self.config.blobs.dir;
+        let count = |p: std::path::PathBuf| std::fs::read_dir(p).map(|d| d.count()).unwrap_or(0);
+        let stored = std::fs::read_dir(root.join("sha256"))
+            .map(|shards| shards.filter_map(|s| s.ok()).map(|s| count(s.path())).sum())
+            .unwrap_or(0);
+        (stored, count(root.join("tmp")))
+    }
+
+    /// Asserts that no bundle is recorded and no blob is stored.
+    pub async fn assert_nothing_stored(&self) {
+        let list = self.get("/api/v1/bundles", Some(&self.admin_token)).await;
+        assert_eq!(list.body, serde_json::json!([]), "no bundle recorded");
+        let left: Vec<_> = std::fs::read_dir(self.config.blobs.dir.join("tmp"))
+            .map(|d| {
+                d.filter_map(|e| e.ok())
+                    .map(|e| (e.file_name(), e.metadata().map(|m| m.len()).ok()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        assert_eq!(
+            self.blob_files(),
+            (0, 0),
+            "no blob or partial write left: {left:?}"
+        );
     }
 
     /// Creates a user with `role` (as the admin) and returns a token of theirs.

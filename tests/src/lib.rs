@@ -6,6 +6,7 @@
 //!   dir on a free port) once per test binary, or uses the server named by
 //!   `WAVECAST_TEST_DATABASE_URL`;
 //! - [`bin`] finds (building if needed) the real `wavecast` binaries;
+//! - [`trust`] builds keys, keyrings and (good or broken) bundle files;
 //! - [`both_backends!`] runs a test function once per database backend.
 //!
 //! PostgreSQL is not optional: where it is missing the PostgreSQL half of the
@@ -15,19 +16,26 @@
 pub mod app;
 pub mod bin;
 pub mod pg;
+pub mod trust;
 
 pub use app::{Backend, TestApp};
 
 /// Generates `sqlite::NAME` and `postgres::NAME` tests for each
-/// `async fn NAME(app: TestApp)` named.
+/// `async fn NAME(app: TestApp)` named; `configure = FN;` first adjusts the
+/// server's configuration (`FN: FnOnce(&mut Config)`).
 #[macro_export]
 macro_rules! both_backends {
     ($($name:ident),+ $(,)?) => {
+        $crate::both_backends!(configure = |_| {}; $($name),+);
+    };
+    (configure = $adjust:expr; $($name:ident),+ $(,)?) => {
         mod sqlite {
+            #[allow(unused_imports)]
+            use super::*;
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    let app = $crate::TestApp::spawn($crate::Backend::Sqlite)
+                    let app = $crate::TestApp::spawn_with($crate::Backend::Sqlite, $adjust)
                         .await
                         .expect("SQLite is always available");
                     super::$name(app).await;
@@ -35,10 +43,14 @@ macro_rules! both_backends {
             )+
         }
         mod postgres {
+            #[allow(unused_imports)]
+            use super::*;
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    let Some(app) = $crate::TestApp::spawn($crate::Backend::Postgres).await else {
+                    let Some(app) =
+                        $crate::TestApp::spawn_with($crate::Backend::Postgres, $adjust).await
+                    else {
                         return;
                     };
                     super::$name(app).await;

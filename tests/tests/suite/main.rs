@@ -3,7 +3,10 @@
 
 mod audit;
 mod auth;
+mod bundle_limits;
+mod bundles;
 mod cli;
+mod downloads;
 mod health;
 mod serve;
 mod users_tokens;
