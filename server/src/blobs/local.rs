@@ -97,7 +97,7 @@ impl BlobStore for LocalBlobStore {
         let mut file = tokio::fs::File::open(self.path(digest)).await?;
         file.seek(io::SeekFrom::Start(range.start)).await?;
         let limited = file.take(range.end.saturating_sub(range.start));
-        Ok(Box::pin(ReaderStream::with_capacity(limited, 256 * 1024)))
+        Ok(Box::pin(ReaderStream::with_capacity(limited, 1024 * 1024)))
     }
 
     async fn delete(&self, digest: &Sha256Digest) -> io::Result<()> {
