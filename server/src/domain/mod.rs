@@ -2,6 +2,9 @@
 //! HTTP, SQL and MQTT live at the edges and call into these.
 
 pub mod bundle_state;
+pub mod install_state;
 pub mod names;
+pub mod offers;
 pub mod role;
 pub mod token;
+pub mod waves;
