@@ -185,7 +185,7 @@ mod tests {
     fn incompatible_installed_and_downgrades_are_skipped() {
         let fw = cand("x1-firmware", "4.2.0", 7, &[]);
         assert_eq!(
-            plan("X2", "A", &[], &[fw.clone()]).skipped[0].1,
+            plan("X2", "A", &[], std::slice::from_ref(&fw)).skipped[0].1,
             Skip::Incompatible
         );
         let mut rev_b = fw.clone();
@@ -195,7 +195,14 @@ mod tests {
             Skip::Incompatible
         );
         assert_eq!(
-            plan("X1", "A", &[inst("x1-firmware", "4.2.0", 7)], &[fw.clone()]).skipped[0].1,
+            plan(
+                "X1",
+                "A",
+                &[inst("x1-firmware", "4.2.0", 7)],
+                std::slice::from_ref(&fw)
+            )
+            .skipped[0]
+                .1,
             Skip::AlreadyInstalled
         );
         let old = cand("x1-firmware", "4.1.0", 7, &[]);
@@ -204,7 +211,7 @@ mod tests {
                 "X1",
                 "A",
                 &[inst("x1-firmware", "4.2.0", 7)],
-                &[old.clone()]
+                std::slice::from_ref(&old)
             )
             .skipped[0]
                 .1,
@@ -220,7 +227,7 @@ mod tests {
                 "X1",
                 "A",
                 &[inst("x1-firmware", "4.2.0", 7)],
-                &[allowed.clone()]
+                std::slice::from_ref(&allowed)
             )
             .offers
             .len(),
