@@ -9,6 +9,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261123_000001_identity;
 mod m20261123_000002_bundles;
+mod m20261123_000003_devices;
 
 /// The ordered list of all migrations.
 #[derive(Debug)]
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261123_000001_identity::Migration),
             Box::new(m20261123_000002_bundles::Migration),
+            Box::new(m20261123_000003_devices::Migration),
         ]
     }
 }

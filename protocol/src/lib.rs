@@ -10,6 +10,7 @@
 //! The formats are specified for third parties in `docs/bundle-format.md`.
 
 pub mod bundle;
+pub mod device;
 pub mod digest;
 pub mod envelope;
 pub mod keyring;

@@ -166,3 +166,36 @@ pub struct BundleActionRequest {
     #[serde(default)]
     pub reason: Option<String>,
 }
+
+/// A device as the management API shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeviceView {
+    pub id: Uuid,
+    pub serial: String,
+    pub model: String,
+    pub hardware_revision: String,
+    pub status: crate::domain::enrolment::DeviceStatus,
+    pub public_key: String,
+    pub credential_prefix: Option<String>,
+    pub credential_expires_at: Option<DateTime<Utc>>,
+    pub agent_version: Option<String>,
+    pub boot_slot: Option<String>,
+    pub timezone: Option<String>,
+    pub region: Option<String>,
+    pub tags: Vec<String>,
+    pub installed: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+    pub accepted_at: Option<DateTime<Utc>>,
+    pub last_seen_at: Option<DateTime<Utc>>,
+}
+
+/// The answer to `POST /api/v1/devices/import`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ImportResult {
+    /// Serials newly pre-authorised.
+    pub added: u64,
+    /// Serials already on the list.
+    pub already: u64,
+    /// Pending devices accepted because their serial is now pre-authorised.
+    pub accepted: u64,
+}

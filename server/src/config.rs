@@ -21,6 +21,7 @@ pub struct Config {
     pub auth: AuthConfig,
     pub bundles: BundlesConfig,
     pub signing: SigningConfig,
+    pub devices: DevicesConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -178,6 +179,28 @@ pub struct SigningConfig {
     pub key_file: Option<PathBuf>,
 }
 
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DevicesConfig {
+    /// Seconds a device credential stays valid; the box then re-enrols with its key.
+    pub credential_ttl_secs: u32,
+    /// Largest difference, in seconds, between a box's clock and the server's
+    /// accepted in an enrolment claim.
+    pub enrol_max_skew_secs: u32,
+    /// Seconds a pending box is told to wait before enrolling again.
+    pub pending_retry_secs: u32,
+}
+
+impl Default for DevicesConfig {
+    fn default() -> Self {
+        Self {
+            credential_ttl_secs: 7 * 86_400,
+            enrol_max_skew_secs: 300,
+            pending_retry_secs: 300,
+        }
+    }
+}
+
 /// Why the configuration could not be loaded. Each variant renders as one
 /// line naming the problem.
 #[derive(Debug, thiserror::Error)]
@@ -246,6 +269,14 @@ upload_idle_timeout_secs = 60
 # Set it to let the server sign bundles uploaded unsigned and, later, check-in
 # answers. Left unset, only bundles signed offline are accepted.
 # key_file = "keys/signing.key"
+
+[devices]
+# Seconds a device credential stays valid (a week); the box then re-enrols with its key.
+credential_ttl_secs = 604800
+# Largest clock difference (seconds) accepted in a box's enrolment claim.
+enrol_max_skew_secs = 300
+# Seconds a box waiting for acceptance is told to wait before enrolling again.
+pending_retry_secs = 300
 "#;
 
 impl Config {

@@ -1,6 +1,8 @@
 //! Who is calling: bearer-token authentication and the role-demanding
 //! extractor every management route uses.
 
+mod device;
 mod extractor;
 
+pub use device::DeviceAuth;
 pub use extractor::{access, Auth, Caller, Permission};

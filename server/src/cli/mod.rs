@@ -3,6 +3,7 @@
 
 pub mod bundle;
 mod client;
+mod device;
 mod identity;
 pub mod keys;
 mod output;
@@ -69,6 +70,9 @@ pub enum Command {
     /// Build, verify, upload and manage update bundles.
     #[command(subcommand)]
     Bundle(bundle::BundleCommand),
+    /// The fleet: list, accept, decommission devices; import serials.
+    #[command(subcommand)]
+    Device(device::DeviceCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -111,6 +115,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Keys(cmd) => {
             let client = Client::new(&cli.server, cli.token.as_deref()).ok();
             keys::run(client.as_ref(), cmd).await
+        }
+        Command::Device(cmd) => {
+            let client = Client::new(&cli.server, cli.token.as_deref())?;
+            device::run(&client, cmd, cli.json).await
         }
         Command::Bundle(cmd) => {
             let client = Client::new(&cli.server, cli.token.as_deref()).ok();

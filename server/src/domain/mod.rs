@@ -2,6 +2,7 @@
 //! HTTP, SQL and MQTT live at the edges and call into these.
 
 pub mod bundle_state;
+pub mod enrolment;
 pub mod install_state;
 pub mod names;
 pub mod offers;

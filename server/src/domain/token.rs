@@ -1,6 +1,7 @@
 //! API token format, generation and verification.
 //!
-//! A token reads `wc_<prefix>_<secret>`: `prefix` is 10 lowercase hex
+//! Operator API tokens read `wc_<prefix>_<secret>`, device credentials
+//! `wcd_<prefix>_<secret>`: `prefix` is 10 lowercase hex
 //! characters shown in listings so people can recognise their tokens; `secret`
 //! is 32 random bytes in hex. The server stores the prefix and the SHA-256 of
 //! the whole token, never the token itself.
@@ -25,14 +26,35 @@ pub struct NewToken {
     pub hash: String,
 }
 
-/// Generates a new random token.
+/// The two kinds of bearer secrets: operator API tokens and device credentials.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    Operator,
+    Device,
+}
+
+impl Scheme {
+    fn tag(self) -> &'static str {
+        match self {
+            Scheme::Operator => "wc_",
+            Scheme::Device => "wcd_",
+        }
+    }
+}
+
+/// Generates a new random operator token.
 pub fn generate() -> NewToken {
+    generate_in(Scheme::Operator)
+}
+
+/// Generates a new random secret of `scheme`.
+pub fn generate_in(scheme: Scheme) -> NewToken {
     let mut rng = rand::rngs::OsRng;
     let mut id = [0u8; PREFIX_HEX_LEN / 2];
     let mut secret = [0u8; SECRET_BYTES];
     rng.fill_bytes(&mut id);
     rng.fill_bytes(&mut secret);
-    let prefix = format!("wc_{}", hex::encode(id));
+    let prefix = format!("{}{}", scheme.tag(), hex::encode(id));
     let plaintext = format!("{prefix}_{}", hex::encode(secret));
     let hash = hash(&plaintext);
     NewToken {
@@ -47,13 +69,19 @@ pub fn hash(plaintext: &str) -> String {
     hex::encode(Sha256::digest(plaintext.as_bytes()))
 }
 
-/// Splits a presented token into its prefix, or says why it cannot be one.
+/// The prefix of a presented operator token, or `None` when it cannot be one.
 pub fn prefix_of(presented: &str) -> Option<&str> {
-    let rest = presented.strip_prefix("wc_")?;
+    prefix_in(Scheme::Operator, presented)
+}
+
+/// The prefix of a presented secret of `scheme`, or `None` when it cannot be one.
+pub fn prefix_in(scheme: Scheme, presented: &str) -> Option<&str> {
+    let tag = scheme.tag();
+    let rest = presented.strip_prefix(tag)?;
     let (id, secret) = rest.split_once('_')?;
     let hexy = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_hexdigit());
     if hexy(id, PREFIX_HEX_LEN) && hexy(secret, SECRET_BYTES * 2) {
-        Some(&presented[..3 + PREFIX_HEX_LEN])
+        Some(&presented[..tag.len() + PREFIX_HEX_LEN])
     } else {
         None
     }
@@ -98,6 +126,22 @@ mod tests {
         let b = generate();
         assert_ne!(a.plaintext, b.plaintext);
         assert_ne!(a.prefix, b.prefix);
+    }
+
+    #[test]
+    fn schemes_do_not_mix() {
+        let device = generate_in(Scheme::Device);
+        assert!(device.plaintext.starts_with("wcd_"));
+        assert_eq!(
+            prefix_in(Scheme::Device, &device.plaintext),
+            Some(device.prefix.as_str())
+        );
+        assert_eq!(
+            prefix_of(&device.plaintext),
+            None,
+            "a device credential is no operator token"
+        );
+        assert_eq!(prefix_in(Scheme::Device, &generate().plaintext), None);
     }
 
     #[test]

@@ -3,6 +3,8 @@
 mod artifacts;
 mod audit;
 mod bundles;
+mod device_api;
+mod devices;
 mod health;
 mod keyring;
 mod tokens;
@@ -53,6 +55,20 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(
                     "/bundles/{reference}/{action}",
                     web::post().to(bundles::act),
+                )
+                .route("/device/enrol", web::post().to(device_api::enrol))
+                .route("/device/self", web::get().to(device_api::me))
+                .route("/devices", web::get().to(devices::list))
+                .service(
+                    web::resource("/devices/import")
+                        // Manufacturing lists run to millions of lines.
+                        .app_data(web::PayloadConfig::new(64 << 20))
+                        .post(devices::import),
+                )
+                .route("/devices/{reference}", web::get().to(devices::show))
+                .route(
+                    "/devices/{reference}/{action}",
+                    web::post().to(devices::act),
                 )
                 .service(
                     web::resource("/artifacts/{sha256}")

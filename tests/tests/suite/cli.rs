@@ -92,7 +92,42 @@ async fn cli_errors_are_one_clear_line(app: TestApp) {
     assert!(stderr(&forbidden).contains("403"), "{}", stderr(&forbidden));
 }
 
+async fn cli_manages_devices(app: TestApp) {
+    let admin = Some(app.admin_token.as_str());
+    let env = crate::devices::claim("SN-CLI-1", &wavecast_e2e::trust::key(90), 0);
+    assert_eq!(crate::devices::enrol(&app, &env).await.status, 202);
+    let pending = wavecast(&app, admin, &["device", "list", "--status", "pending"]).await;
+    assert!(
+        stdout(&pending).contains("SN-CLI-1"),
+        "{}",
+        stdout(&pending)
+    );
+    let accepted = wavecast(&app, admin, &["device", "accept", "SN-CLI-1"]).await;
+    assert!(accepted.status.success(), "{}", stderr(&accepted));
+    assert!(stdout(&accepted).contains("accepted"));
+    let dir = tempfile::tempdir().expect("dir");
+    let csv = dir.path().join("serials.csv");
+    std::fs::write(&csv, "serial,model\nSN-CLI-2,X1\nSN-CLI-3,X1\n").expect("write");
+    let imported = wavecast(
+        &app,
+        admin,
+        &["device", "import", csv.to_str().expect("utf8")],
+    )
+    .await;
+    assert!(imported.status.success(), "{}", stderr(&imported));
+    assert!(
+        stdout(&imported).contains("2 serials pre-authorised"),
+        "{}",
+        stdout(&imported)
+    );
+    let gone = wavecast(&app, admin, &["device", "decommission", "SN-CLI-1"]).await;
+    assert!(stdout(&gone).contains("decommissioned"));
+    let missing = wavecast(&app, admin, &["device", "show", "SN-NOPE"]).await;
+    assert!(stderr(&missing).contains("404"), "{}", stderr(&missing));
+}
+
 wavecast_e2e::both_backends!(
     cli_manages_users_tokens_and_reads_audit,
-    cli_errors_are_one_clear_line
+    cli_errors_are_one_clear_line,
+    cli_manages_devices,
 );

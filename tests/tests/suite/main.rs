@@ -6,6 +6,8 @@ mod auth;
 mod bundle_limits;
 mod bundles;
 mod cli;
+mod device_expiry;
+mod devices;
 mod downloads;
 mod health;
 mod serve;

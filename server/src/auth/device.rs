@@ -1,0 +1,74 @@
+//! `DeviceAuth`: the extractor for device-facing routes. A box presents its
+//! credential (`wcd_…`) as a bearer token; only accepted devices with an
+//! unexpired credential pass. Operator tokens are not device credentials.
+
+use std::{future::Future, pin::Pin};
+
+use actix_web::{dev::Payload, http::header, web, FromRequest, HttpRequest};
+use chrono::Utc;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+use crate::{
+    domain::{
+        enrolment::DeviceStatus,
+        token::{self, Scheme},
+    },
+    entities::device,
+    error::ApiError,
+    state::AppState,
+};
+
+/// An authenticated, accepted device.
+#[derive(Debug, Clone)]
+pub struct DeviceAuth {
+    pub device: device::Model,
+}
+
+impl FromRequest for DeviceAuth {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let presented = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
+            .map(|s| s.trim().to_owned());
+        Box::pin(async move {
+            let state =
+                state.ok_or_else(|| ApiError::Internal(anyhow::anyhow!("no application state")))?;
+            let presented = presented.ok_or_else(|| {
+                ApiError::Unauthorized("missing Authorization: Bearer device credential".into())
+            })?;
+            let invalid =
+                || ApiError::Unauthorized("invalid device credential; enrol again".into());
+            let prefix = token::prefix_in(Scheme::Device, &presented).ok_or_else(invalid)?;
+            let d = device::Entity::find()
+                .filter(device::Column::CredentialPrefix.eq(prefix))
+                .one(&state.db)
+                .await?
+                .ok_or_else(invalid)?;
+            let hash_ok = d
+                .credential_hash
+                .as_deref()
+                .is_some_and(|h| token::matches(&presented, h));
+            if !hash_ok {
+                return Err(invalid());
+            }
+            if d.credential_expires_at.is_none_or(|at| at <= Utc::now()) {
+                return Err(ApiError::Unauthorized(
+                    "the device credential has expired; enrol again with the device key".into(),
+                ));
+            }
+            if d.status != DeviceStatus::Accepted.as_str() {
+                return Err(ApiError::Forbidden(format!("this device is {}", d.status)));
+            }
+            Ok(DeviceAuth { device: d })
+        })
+    }
+}

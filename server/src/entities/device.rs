@@ -1,0 +1,37 @@
+//! The `devices` table: enrolled (or waiting) boxes and their inventory.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "devices")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    #[sea_orm(unique)]
+    pub serial: String,
+    pub model: String,
+    pub hardware_revision: String,
+    /// Base64 Ed25519 identity key.
+    pub public_key: String,
+    /// pending, accepted, rejected, decommissioned.
+    pub status: String,
+    pub credential_prefix: Option<String>,
+    pub credential_hash: Option<String>,
+    pub credential_expires_at: Option<ChronoDateTimeUtc>,
+    pub agent_version: Option<String>,
+    pub boot_slot: Option<String>,
+    pub timezone: Option<String>,
+    pub region: Option<String>,
+    pub tags: Option<Json>,
+    pub installed: Option<Json>,
+    /// The subscriber this box belongs to (after-sales; set later).
+    pub subscriber_id: Option<Uuid>,
+    pub created_at: ChronoDateTimeUtc,
+    pub accepted_at: Option<ChronoDateTimeUtc>,
+    pub last_seen_at: Option<ChronoDateTimeUtc>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,200 @@
+//! The device-facing API under `/api/v1/device`: enrolment and the box's own
+//! record. Devices authenticate with their credential (`DeviceAuth`), never
+//! with operator tokens, and can only ever see themselves.
+
+use actix_web::{web, HttpResponse};
+use chrono::{TimeDelta, Utc};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
+use uuid::Uuid;
+use wavecast_protocol::{
+    device::{EnrolAnswer, EnrolClaim, EnrolStatus},
+    envelope::Envelope,
+};
+
+use crate::{
+    audit::{self, Actor, Entry},
+    auth::DeviceAuth,
+    domain::{
+        enrolment::{decide, DeviceStatus, Enrolment},
+        names::parse_label,
+        token::{self, Scheme},
+    },
+    entities::{device, preauthorized_serial},
+    error::{ApiError, ApiResult},
+    state::AppState,
+};
+
+use super::devices::device_view;
+
+fn check_fields(c: &EnrolClaim) -> ApiResult<()> {
+    for (field, value, max) in [
+        ("serial", &c.serial, 128),
+        ("model", &c.model, 64),
+        ("hardware_revision", &c.hardware_revision, 64),
+    ] {
+        let v = parse_label(field, value, max).map_err(ApiError::Validation)?;
+        if v != *value {
+            return Err(ApiError::Validation(format!(
+                "{field} has surrounding spaces"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// `POST /api/v1/device/enrol`: the body is an enrolment envelope signed by
+/// the box's identity key.
+pub async fn enrol(
+    state: web::Data<AppState>,
+    body: web::Json<Envelope>,
+) -> ApiResult<HttpResponse> {
+    let cfg = &state.config.devices;
+    let now = Utc::now();
+    let claim = EnrolClaim::open(&body, now.timestamp(), i64::from(cfg.enrol_max_skew_secs))
+        .map_err(|e| ApiError::Validation(format!("enrolment refused: {e}")))?;
+    check_fields(&claim)?;
+    let ttl = TimeDelta::seconds(i64::from(cfg.credential_ttl_secs.max(1)));
+    let retry = u64::from(cfg.pending_retry_secs);
+    let answer = state
+        .db
+        .transaction::<_, (u16, EnrolAnswer), ApiError>(|txn| {
+            Box::pin(async move {
+                let known = device::Entity::find()
+                    .filter(device::Column::Serial.eq(&claim.serial))
+                    .one(txn)
+                    .await?;
+                let preauthorized = preauthorized_serial::Entity::find_by_id(claim.serial.clone())
+                    .one(txn)
+                    .await?
+                    .is_some_and(|p| p.model.as_deref().is_none_or(|m| m == claim.model));
+                let status = known
+                    .as_ref()
+                    .map(|d| d.status.parse::<DeviceStatus>())
+                    .transpose()
+                    .map_err(|e| {
+                        ApiError::Internal(anyhow::anyhow!("stored device status: {e}"))
+                    })?;
+                let decision = decide(
+                    status.zip(known.as_ref().map(|d| d.public_key.as_str())),
+                    &claim.public_key,
+                    preauthorized,
+                );
+                let issue = |id: Uuid| {
+                    let t = token::generate_in(Scheme::Device);
+                    let expires = now + ttl;
+                    let model = device::ActiveModel {
+                        id: Set(id),
+                        status: Set(DeviceStatus::Accepted.as_str().into()),
+                        credential_prefix: Set(Some(t.prefix.clone())),
+                        credential_hash: Set(Some(t.hash.clone())),
+                        credential_expires_at: Set(Some(expires)),
+                        agent_version: Set(claim.agent_version.clone()),
+                        last_seen_at: Set(Some(now)),
+                        ..Default::default()
+                    };
+                    let answer = EnrolAnswer {
+                        status: EnrolStatus::Accepted,
+                        device_id: id.to_string(),
+                        credential: Some(t.plaintext),
+                        credential_expires_at: Some(expires.timestamp()),
+                        retry_after_secs: None,
+                    };
+                    (model, answer)
+                };
+                let pending = |id: Uuid| EnrolAnswer {
+                    status: EnrolStatus::Pending,
+                    device_id: id.to_string(),
+                    credential: None,
+                    credential_expires_at: None,
+                    retry_after_secs: Some(retry),
+                };
+                match decision {
+                    Enrolment::Create(status) => {
+                        let id = Uuid::now_v7();
+                        device::ActiveModel {
+                            id: Set(id),
+                            serial: Set(claim.serial.clone()),
+                            model: Set(claim.model.clone()),
+                            hardware_revision: Set(claim.hardware_revision.clone()),
+                            public_key: Set(claim.public_key.clone()),
+                            status: Set(DeviceStatus::Pending.as_str().into()),
+                            credential_prefix: Set(None),
+                            credential_hash: Set(None),
+                            credential_expires_at: Set(None),
+                            agent_version: Set(claim.agent_version.clone()),
+                            boot_slot: Set(None),
+                            timezone: Set(None),
+                            region: Set(None),
+                            tags: Set(None),
+                            installed: Set(None),
+                            subscriber_id: Set(None),
+                            created_at: Set(now),
+                            accepted_at: Set(None),
+                            last_seen_at: Set(Some(now)),
+                        }
+                        .insert(txn)
+                        .await?;
+                        audit::write(
+                            txn,
+                            Actor::SYSTEM,
+                            Entry {
+                                action: "device.enrol",
+                                object_type: "device",
+                                object_id: claim.serial.clone(),
+                                details: audit::details(
+                                    &serde_json::json!({ "status": status, "model": claim.model }),
+                                ),
+                            },
+                        )
+                        .await?;
+                        if status == DeviceStatus::Accepted {
+                            let (mut model, answer) = issue(id);
+                            model.accepted_at = Set(Some(now));
+                            model.update(txn).await?;
+                            Ok((200, answer))
+                        } else {
+                            Ok((202, pending(id)))
+                        }
+                    }
+                    Enrolment::IssueCredential => {
+                        let d = known.ok_or_else(|| {
+                            ApiError::Internal(anyhow::anyhow!("device vanished"))
+                        })?;
+                        let (model, answer) = issue(d.id);
+                        model.update(txn).await?;
+                        Ok((200, answer))
+                    }
+                    Enrolment::Pending { now_preauthorized } => {
+                        let d = known.ok_or_else(|| {
+                            ApiError::Internal(anyhow::anyhow!("device vanished"))
+                        })?;
+                        if now_preauthorized {
+                            let (mut model, answer) = issue(d.id);
+                            model.accepted_at = Set(Some(now));
+                            model.update(txn).await?;
+                            Ok((200, answer))
+                        } else {
+                            Ok((202, pending(d.id)))
+                        }
+                    }
+                    Enrolment::Refused(reason) => Err(ApiError::Forbidden(reason)),
+                    Enrolment::KeyMismatch => Err(ApiError::Conflict(format!(
+                        "serial {} is enrolled with another identity key; an operator must \
+                         decommission the old record first",
+                        claim.serial
+                    ))),
+                }
+            })
+        })
+        .await?;
+    let (status, body) = answer;
+    Ok(
+        HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap_or_default())
+            .json(body),
+    )
+}
+
+/// `GET /api/v1/device/self`: the box's own record.
+pub async fn me(auth: DeviceAuth) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(device_view(auth.device)?))
+}
