@@ -10,6 +10,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261123_000001_identity;
 mod m20261123_000002_bundles;
 mod m20261123_000003_devices;
+mod m20261123_000004_rollouts;
 
 /// The ordered list of all migrations.
 #[derive(Debug)]
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000001_identity::Migration),
             Box::new(m20261123_000002_bundles::Migration),
             Box::new(m20261123_000003_devices::Migration),
+            Box::new(m20261123_000004_rollouts::Migration),
         ]
     }
 }

@@ -10,6 +10,7 @@
 //! The formats are specified for third parties in `docs/bundle-format.md`.
 
 pub mod bundle;
+pub mod checkin;
 pub mod device;
 pub mod digest;
 pub mod envelope;
@@ -17,6 +18,7 @@ pub mod keyring;
 pub mod keys;
 pub mod manifest;
 pub mod problem;
+pub mod status;
 pub mod trust;
 pub mod version;
 

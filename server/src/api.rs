@@ -199,3 +199,54 @@ pub struct ImportResult {
     /// Pending devices accepted because their serial is now pre-authorised.
     pub accepted: u64,
 }
+
+/// `POST /api/v1/rollouts`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateRollout {
+    pub name: String,
+    /// Bundles by id or `name@version`, in the order they should install.
+    pub bundles: Vec<String>,
+    #[serde(default)]
+    pub target: crate::domain::rollout::Target,
+    pub waves: Vec<crate::domain::rollout::WavePlan>,
+    /// When the first wave opens (default: now).
+    #[serde(default)]
+    pub starts_at: Option<DateTime<Utc>>,
+    /// Seconds a device may stay silent mid-install before it counts as failed.
+    #[serde(default)]
+    pub device_timeout_secs: Option<u64>,
+    /// Allow offering a lower version than installed (a rollback).
+    #[serde(default)]
+    pub allow_downgrade: bool,
+}
+
+/// Counts of devices by install outcome.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RolloutCounts {
+    pub reported: u64,
+    pub succeeded: u64,
+    pub failed: u64,
+    pub in_progress: u64,
+}
+
+/// A rollout as the API shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RolloutView {
+    pub id: Uuid,
+    pub name: String,
+    pub state: crate::domain::rollout::RolloutState,
+    pub reason: Option<String>,
+    pub bundles: Vec<String>,
+    pub target: crate::domain::rollout::Target,
+    pub waves: Vec<crate::domain::rollout::WavePlan>,
+    pub open_waves: u32,
+    pub wave_opened_at: Option<DateTime<Utc>>,
+    pub starts_at: DateTime<Utc>,
+    pub device_timeout_secs: u64,
+    pub allow_downgrade: bool,
+    pub counts: RolloutCounts,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}

@@ -22,6 +22,7 @@ pub struct Config {
     pub bundles: BundlesConfig,
     pub signing: SigningConfig,
     pub devices: DevicesConfig,
+    pub rollouts: RolloutsConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -201,6 +202,27 @@ impl Default for DevicesConfig {
     }
 }
 
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RolloutsConfig {
+    /// Milliseconds between scheduler passes.
+    pub tick_millis: u64,
+    /// Seconds between a box's check-ins.
+    pub checkin_interval_secs: u64,
+    /// Random spread added to each interval, in percent (spreads load).
+    pub checkin_jitter_pct: u64,
+}
+
+impl Default for RolloutsConfig {
+    fn default() -> Self {
+        Self {
+            tick_millis: 5000,
+            checkin_interval_secs: 1800,
+            checkin_jitter_pct: 10,
+        }
+    }
+}
+
 /// Why the configuration could not be loaded. Each variant renders as one
 /// line naming the problem.
 #[derive(Debug, thiserror::Error)]
@@ -277,6 +299,13 @@ credential_ttl_secs = 604800
 enrol_max_skew_secs = 300
 # Seconds a box waiting for acceptance is told to wait before enrolling again.
 pending_retry_secs = 300
+
+[rollouts]
+# Milliseconds between rollout scheduler passes.
+tick_millis = 5000
+# Seconds between a box's check-ins, and the random spread added (percent).
+checkin_interval_secs = 1800
+checkin_jitter_pct = 10
 "#;
 
 impl Config {

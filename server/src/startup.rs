@@ -59,6 +59,10 @@ impl Application {
             signing_key,
         };
         let server = serve(listener, state.clone())?;
+        crate::engine::scheduler::spawn(
+            state.db.clone(),
+            std::time::Duration::from_millis(state.config.rollouts.tick_millis.max(50)),
+        );
         Ok(Self {
             port,
             server,

@@ -6,6 +6,8 @@
 //!   dir on a free port) once per test binary, or uses the server named by
 //!   `WAVECAST_TEST_DATABASE_URL`;
 //! - [`bin`] finds (building if needed) the real `wavecast` binaries;
+//! - [`fleet`] simulates boxes (identity keys, check-ins verified as a box
+//!   verifies them, status reports);
 //! - [`trust`] builds keys, keyrings and (good or broken) bundle files;
 //! - [`both_backends!`] runs a test function once per database backend.
 //!
@@ -15,6 +17,7 @@
 
 pub mod app;
 pub mod bin;
+pub mod fleet;
 pub mod pg;
 pub mod trust;
 

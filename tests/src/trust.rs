@@ -38,7 +38,11 @@ impl Keys {
         let root = key(1);
         let signer = key(2);
         let mut keyring = Keyring::new(1, in_a_year());
-        keyring.add(&signer.verifying_key(), KeyRole::BUNDLES, "signing-1");
+        keyring.add(
+            &signer.verifying_key(),
+            KeyRole::BUNDLES.into_iter().chain([KeyRole::Checkin]),
+            "signing-1",
+        );
         let keyring_env = keyring.sign(&root).expect("sign keyring");
         Self {
             root,

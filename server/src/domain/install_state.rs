@@ -8,49 +8,7 @@
 //!                   installing / rebooting ──────────→ rolled_back
 //! ```
 
-use serde::{Deserialize, Serialize};
-
-/// A device's install status for one rollout.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum InstallState {
-    Downloading,
-    Downloaded,
-    Installing,
-    Rebooting,
-    Succeeded,
-    Failed,
-    RolledBack,
-}
-
-impl InstallState {
-    fn rank(self) -> u8 {
-        match self {
-            Self::Downloading => 1,
-            Self::Downloaded => 2,
-            Self::Installing => 3,
-            Self::Rebooting => 4,
-            Self::Succeeded | Self::Failed | Self::RolledBack => 5,
-        }
-    }
-
-    /// Succeeded, failed and rolled back end an attempt.
-    pub fn is_terminal(self) -> bool {
-        self.rank() == 5
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Downloading => "downloading",
-            Self::Downloaded => "downloaded",
-            Self::Installing => "installing",
-            Self::Rebooting => "rebooting",
-            Self::Succeeded => "succeeded",
-            Self::Failed => "failed",
-            Self::RolledBack => "rolled_back",
-        }
-    }
-}
+pub use wavecast_protocol::status::InstallState;
 
 /// What to do with a report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

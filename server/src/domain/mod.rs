@@ -7,5 +7,6 @@ pub mod install_state;
 pub mod names;
 pub mod offers;
 pub mod role;
+pub mod rollout;
 pub mod token;
 pub mod waves;

@@ -7,8 +7,10 @@ use chrono::{TimeDelta, Utc};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
 use uuid::Uuid;
 use wavecast_protocol::{
+    checkin::{sign_answer, CheckinAnswer, CheckinPayload, CheckinRequest},
     device::{EnrolAnswer, EnrolClaim, EnrolStatus},
     envelope::Envelope,
+    status::{InstallState, StatusReport},
 };
 
 use crate::{
@@ -16,15 +18,20 @@ use crate::{
     auth::DeviceAuth,
     domain::{
         enrolment::{decide, DeviceStatus, Enrolment},
+        install_state::{accept, Accept},
         names::parse_label,
         token::{self, Scheme},
     },
-    entities::{device, preauthorized_serial},
+    entities::{device, preauthorized_serial, rollout_device},
     error::{ApiError, ApiResult},
     state::AppState,
 };
 
 use super::devices::device_view;
+
+/// How stale last-seen may get before a check-in writes it: check-ins that
+/// change nothing stay read-only.
+const LAST_SEEN_RESOLUTION: TimeDelta = TimeDelta::minutes(60);
 
 fn check_fields(c: &EnrolClaim) -> ApiResult<()> {
     for (field, value, max) in [
@@ -192,6 +199,154 @@ pub async fn enrol(
         HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap_or_default())
             .json(body),
     )
+}
+
+/// `POST /api/v1/device/check-in`: the box reports what it runs with a fresh
+/// nonce and gets its offers, signed over the nonce, its id and the time.
+/// Nothing is written unless the inventory changed or last-seen is stale.
+pub async fn check_in(
+    auth: DeviceAuth,
+    state: web::Data<AppState>,
+    body: web::Json<CheckinRequest>,
+) -> ApiResult<HttpResponse> {
+    let req = body.into_inner();
+    if !(16..=64).contains(&req.nonce.len()) || !req.nonce.chars().all(|c| c.is_ascii_graphic()) {
+        return Err(ApiError::Validation(
+            "nonce must be 16 to 64 printable ASCII characters".into(),
+        ));
+    }
+    if req.installed.len() > 64 {
+        return Err(ApiError::Validation(
+            "at most 64 installed components".into(),
+        ));
+    }
+    let key = state.signing_key.clone().ok_or_else(|| {
+        ApiError::Conflict(
+            "this server holds no online signing key (signing.key_file), so it cannot sign check-in answers"
+                .into(),
+        )
+    })?;
+    let keyring = crate::trust::load(&state.db)
+        .await?
+        .and_then(|a| a.current)
+        .ok_or_else(|| ApiError::Conflict("no keyring has been published yet".into()))?;
+    let now = Utc::now();
+    let mut d = auth.device;
+    let installed = serde_json::to_value(&req.installed).map_err(anyhow::Error::from)?;
+    let changed = d.installed.as_ref() != Some(&installed)
+        || (req.boot_slot.is_some() && d.boot_slot != req.boot_slot)
+        || (req.agent_version.is_some() && d.agent_version != req.agent_version)
+        || (req.timezone.is_some() && d.timezone != req.timezone);
+    let stale = d
+        .last_seen_at
+        .is_none_or(|t| now - t > LAST_SEEN_RESOLUTION);
+    if changed || stale {
+        let mut m: device::ActiveModel = d.clone().into();
+        m.installed = Set(Some(installed.clone()));
+        if req.boot_slot.is_some() {
+            m.boot_slot = Set(req.boot_slot.clone());
+        }
+        if req.agent_version.is_some() {
+            m.agent_version = Set(req.agent_version.clone());
+        }
+        if req.timezone.is_some() {
+            m.timezone = Set(req.timezone.clone());
+        }
+        m.last_seen_at = Set(Some(now));
+        d = m.update(&state.db).await?;
+    }
+    let offers = crate::engine::offers_for(&state.db, &d).await?;
+    let cfg = &state.config.rollouts;
+    let jitter = cfg.checkin_interval_secs * cfg.checkin_jitter_pct.min(100) / 100;
+    let next =
+        cfg.checkin_interval_secs + rand::Rng::gen_range(&mut rand::thread_rng(), 0..=jitter);
+    let payload = CheckinPayload {
+        device_id: d.id.to_string(),
+        nonce: req.nonce,
+        issued_at: now.timestamp(),
+        offers,
+        next_checkin_secs: next.max(1),
+    };
+    let answer = sign_answer(&payload, &key).map_err(|e| ApiError::Internal(e.into()))?;
+    Ok(HttpResponse::Ok().json(CheckinAnswer {
+        keyring: keyring.1,
+        answer,
+    }))
+}
+
+/// `POST /api/v1/device/status`: an install status report. Idempotent and
+/// safe out of order; impossible transitions are refused (409). A device can
+/// only report on a bundle a rollout offered it (or could have, before a pause).
+pub async fn status(
+    auth: DeviceAuth,
+    state: web::Data<AppState>,
+    body: web::Json<StatusReport>,
+) -> ApiResult<HttpResponse> {
+    let report = body.into_inner();
+    let parse = |field: &str, v: &str| {
+        Uuid::parse_str(v).map_err(|_| ApiError::Validation(format!("{field} {v:?} is not an id")))
+    };
+    let rollout_id = parse("rollout_id", &report.rollout_id)?;
+    let bundle_id = parse("bundle_id", &report.bundle_id)?;
+    if report.progress.is_some_and(|p| p > 100) {
+        return Err(ApiError::Validation(
+            "progress is a percentage (0-100)".into(),
+        ));
+    }
+    if report.code.as_ref().is_some_and(|c| c.len() > 64)
+        || report.message.as_ref().is_some_and(|m| m.len() > 2000)
+    {
+        return Err(ApiError::Validation(
+            "code is at most 64 and message at most 2000 characters".into(),
+        ));
+    }
+    let d = auth.device;
+    let existing = rollout_device::Entity::find_by_id((rollout_id, d.id, bundle_id))
+        .one(&state.db)
+        .await?;
+    // Reports for a bundle that was never offered to this device are refused:
+    // a device cannot write into another device's or an unrelated rollout's status.
+    let offered = existing.is_some()
+        || crate::engine::could_have_offered(&state.db, &d, rollout_id, bundle_id).await?;
+    if !offered {
+        return Err(ApiError::NotFound("no such offer for this device".into()));
+    }
+    let current = existing
+        .as_ref()
+        .map(|r| r.state.parse::<InstallState>())
+        .transpose()
+        .map_err(|e: String| ApiError::Internal(anyhow::anyhow!("stored install state: {e}")))?;
+    let now = Utc::now();
+    match accept(current, report.state).map_err(ApiError::Conflict)? {
+        Accept::Ignore => {}
+        Accept::Advance(next) => match existing {
+            Some(row) => {
+                let mut m: rollout_device::ActiveModel = row.into();
+                m.state = Set(next.as_str().into());
+                m.progress = Set(report.progress.map(i32::from));
+                m.code = Set(report.code.clone());
+                m.message = Set(report.message.clone());
+                m.updated_at = Set(now);
+                m.update(&state.db).await?;
+            }
+            None => {
+                rollout_device::ActiveModel {
+                    rollout_id: Set(rollout_id),
+                    device_id: Set(d.id),
+                    bundle_id: Set(bundle_id),
+                    state: Set(next.as_str().into()),
+                    progress: Set(report.progress.map(i32::from)),
+                    code: Set(report.code.clone()),
+                    message: Set(report.message.clone()),
+                    started_at: Set(now),
+                    updated_at: Set(now),
+                }
+                .insert(&state.db)
+                .await?;
+            }
+        },
+    }
+    Ok(HttpResponse::NoContent().finish())
 }
 
 /// `GET /api/v1/device/self`: the box's own record.

@@ -7,6 +7,7 @@ mod device_api;
 mod devices;
 mod health;
 mod keyring;
+mod rollouts;
 mod tokens;
 mod users;
 
@@ -58,6 +59,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 )
                 .route("/device/enrol", web::post().to(device_api::enrol))
                 .route("/device/self", web::get().to(device_api::me))
+                .route("/device/check-in", web::post().to(device_api::check_in))
+                .route("/device/status", web::post().to(device_api::status))
+                .service(
+                    web::resource("/rollouts")
+                        .get(rollouts::list)
+                        .post(rollouts::create),
+                )
+                .route("/rollouts/{id}", web::get().to(rollouts::show))
+                .route("/rollouts/{id}/{action}", web::post().to(rollouts::act))
                 .route("/devices", web::get().to(devices::list))
                 .service(
                     web::resource("/devices/import")

@@ -10,5 +10,6 @@ mod device_expiry;
 mod devices;
 mod downloads;
 mod health;
+mod rollouts;
 mod serve;
 mod users_tokens;

@@ -1,0 +1,37 @@
+//! The `rollouts` table.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "rollouts")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub name: String,
+    /// scheduled, running, paused, awaiting_approval, completed, aborted.
+    pub state: String,
+    /// The target filter (`domain::target::Target`) as JSON.
+    pub target: Json,
+    /// The wave plan as JSON.
+    pub waves: Json,
+    /// Bucket thresholds of the waves opened so far.
+    pub thresholds: Json,
+    pub open_waves: i32,
+    pub wave_opened_at: Option<ChronoDateTimeUtc>,
+    /// Failed devices of the current wave an operator accepted by resuming;
+    /// they no longer count against the wave's thresholds.
+    pub acknowledged_failures: i32,
+    pub starts_at: ChronoDateTimeUtc,
+    pub device_timeout_secs: i64,
+    pub allow_downgrade: bool,
+    /// Why the rollout is paused or aborted.
+    pub reason: Option<String>,
+    pub created_by: String,
+    pub created_at: ChronoDateTimeUtc,
+    pub updated_at: ChronoDateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

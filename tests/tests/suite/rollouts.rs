@@ -1,0 +1,511 @@
+//! Rollouts end to end over HTTPS: waves open in order, offers respect waves,
+//! targets and requirements; failures pause; resume completes; silent devices
+//! time out; late devices are offered; boxes verify every answer and can act
+//! only as themselves.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use wavecast_e2e::{
+    fleet::{box_key, enrol_many, enrol_one, Box_},
+    trust::{bundle_file, manifest, payload, Keys},
+    TestApp,
+};
+use wavecast_protocol::{
+    keyring::sign_manifest,
+    manifest::{Compatibility, Kind, Requirement},
+    status::InstallState,
+};
+use wavecast_server::config::Config;
+
+fn configure(c: &mut Config) {
+    c.rollouts.tick_millis = 100;
+    let path =
+        std::env::temp_dir().join(format!("wavecast-test-online-{}.key", std::process::id()));
+    let key = wavecast_protocol::keys::PrivateKeyFile::new(&Keys::new().signer, "online");
+    std::fs::write(&path, serde_json::to_string(&key).expect("json")).expect("write key");
+    c.signing.key_file = Some(path);
+}
+
+/// Publishes the keyring, a firmware for X1 (4.2.0) and a codec pack that needs it.
+async fn release(app: &TestApp, keys: &Keys) {
+    keys.publish(app).await;
+    let fw_data = payload(20_000, 1);
+    let mut fw = manifest("x1-firmware", "4.2.0", &fw_data);
+    fw.security_version = 2;
+    let codec_data = payload(5_000, 2);
+    let mut codec = manifest("codec-pack", "2.0.0", &codec_data);
+    codec.kind = Kind::Codec;
+    codec.requires = vec![Requirement {
+        name: "x1-firmware".into(),
+        version: ">=4.2.0".parse().expect("req"),
+    }];
+    codec.compatible = vec![Compatibility {
+        model: "X1".into(),
+        revisions: vec![],
+    }];
+    for (m, data) in [(fw, fw_data), (codec, codec_data)] {
+        let env = sign_manifest(&m, &keys.signer).expect("sign");
+        let a = app
+            .upload(bundle_file(&keys.keyring_env, &env, &data))
+            .await;
+        assert_eq!(a.status, 201, "{}", a.body);
+        let p = app
+            .post(
+                &format!("/api/v1/bundles/{}@{}/publish", m.name, m.version),
+                Some(&app.admin_token),
+                &json!({}),
+            )
+            .await;
+        assert_eq!(p.status, 200);
+    }
+}
+
+async fn create(app: &TestApp, body: Value) -> Value {
+    let a = app
+        .post("/api/v1/rollouts", Some(&app.admin_token), &body)
+        .await;
+    assert_eq!(a.status, 201, "{}", a.body);
+    a.body
+}
+
+async fn show(app: &TestApp, id: &str) -> Value {
+    app.get(&format!("/api/v1/rollouts/{id}"), Some(&app.admin_token))
+        .await
+        .body
+}
+
+/// Waits (bounded) until the rollout satisfies `cond`.
+async fn wait_for(app: &TestApp, id: &str, what: &str, cond: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let r = show(app, id).await;
+        if cond(&r) {
+            return r;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {what}: {r}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+const OLD: &[(&str, &str, u64)] = &[("x1-firmware", "4.1.0", 1)];
+
+async fn offered(app: &TestApp, boxes: &[Box_], keys: &Keys) -> Vec<usize> {
+    let mut out = Vec::new();
+    for (i, b) in boxes.iter().enumerate() {
+        if !b
+            .check_in(app, &keys.root.verifying_key())
+            .await
+            .1
+            .offers
+            .is_empty()
+        {
+            out.push(i);
+        }
+    }
+    out
+}
+
+async fn waves_pause_resume_and_complete(app: TestApp) {
+    let keys = Keys::new();
+    release(&app, &keys).await;
+    let root = keys.root.verifying_key();
+    let mut x1 = enrol_many(&app, 1, 30, "X1", OLD).await;
+    let x2 = enrol_many(&app, 100, 3, "X2", &[]).await;
+    let r = create(
+        &app,
+        json!({
+            "name": "firmware 4.2 with codecs",
+            "bundles": ["codec-pack@2.0.0", "x1-firmware@4.2.0"],
+            "target": { "models": ["X1"] },
+            "waves": [
+                { "count": 3, "success_threshold_pct": 100, "failure_threshold_pct": 30 },
+                { "count": 15, "success_threshold_pct": 100, "failure_threshold_pct": 30 },
+                { "percent": 100, "success_threshold_pct": 100, "failure_threshold_pct": 30 }
+            ]
+        }),
+    )
+    .await;
+    let id = r["id"].as_str().expect("id").to_owned();
+    assert_eq!(
+        (r["state"].as_str(), r["open_waves"].as_u64()),
+        (Some("running"), Some(1))
+    );
+
+    // Wave 1: exactly three boxes are offered, firmware before the codec pack.
+    let wave1 = offered(&app, &x1, &keys).await;
+    assert_eq!(wave1.len(), 3, "count wave");
+    let (_, first) = x1[wave1[0]].check_in(&app, &root).await;
+    let names: Vec<String> = first
+        .offers
+        .iter()
+        .map(|o| {
+            wavecast_protocol::manifest::Manifest::parse(&o.manifest.payload_bytes().expect("p"))
+                .expect("m")
+                .name
+        })
+        .collect();
+    assert_eq!(names, ["x1-firmware", "codec-pack"]);
+    for b in &x2 {
+        assert!(
+            b.check_in(&app, &root).await.1.offers.is_empty(),
+            "X2 is outside the target"
+        );
+    }
+    for i in &wave1 {
+        assert_eq!(x1[*i].install_all(&app, &root).await, 2);
+    }
+    wait_for(&app, &id, "wave 2", |r| r["open_waves"] == 2).await;
+
+    // Wave 2: twelve more boxes; five fail, above the 30 % threshold: pause.
+    let wave2: Vec<usize> = offered(&app, &x1, &keys)
+        .await
+        .into_iter()
+        .filter(|i| !wave1.contains(i))
+        .collect();
+    assert_eq!(wave2.len(), 12, "{wave2:?}");
+    // All five take their offer before any of them fails.
+    let mut taken = Vec::new();
+    for i in &wave2[..5] {
+        let (_, p) = x1[*i].check_in(&app, &root).await;
+        taken.push((*i, p.offers[0].clone()));
+    }
+    for (i, fw) in &taken {
+        // Reports keep being accepted even once the rollout has paused.
+        assert_eq!(
+            x1[*i]
+                .report(
+                    &app,
+                    &fw.rollout_id,
+                    &fw.bundle_id,
+                    InstallState::Downloading,
+                    None
+                )
+                .await,
+            204
+        );
+        assert_eq!(
+            x1[*i]
+                .report(
+                    &app,
+                    &fw.rollout_id,
+                    &fw.bundle_id,
+                    InstallState::Failed,
+                    Some("flash-error")
+                )
+                .await,
+            204
+        );
+    }
+    let paused = wait_for(&app, &id, "the pause", |r| r["state"] == "paused").await;
+    assert!(
+        paused["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("failure threshold"),
+        "{paused}"
+    );
+    // While paused, nobody new is offered anything.
+    assert!(x1[wave2[6]].check_in(&app, &root).await.1.offers.is_empty());
+
+    // Resume: the failures are acknowledged; the rest of wave 2 installs.
+    let resumed = app
+        .post(
+            &format!("/api/v1/rollouts/{id}/resume"),
+            Some(&app.admin_token),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(resumed.body["state"], "running", "{}", resumed.body);
+    for i in &wave2[5..] {
+        assert_eq!(x1[*i].install_all(&app, &root).await, 2);
+    }
+    // A failed box is not offered the same bundle again in this rollout.
+    let (_, again) = x1[wave2[0]].check_in(&app, &root).await;
+    assert!(again
+        .offers
+        .iter()
+        .all(|o| o.bundle_id != first.offers[0].bundle_id));
+    wait_for(&app, &id, "wave 3", |r| r["open_waves"] == 3).await;
+    let rest: Vec<usize> = (0..x1.len())
+        .filter(|i| !wave1.contains(i) && !wave2.contains(i))
+        .collect();
+    for i in &rest {
+        assert_eq!(x1[*i].install_all(&app, &root).await, 2);
+    }
+    let done = wait_for(&app, &id, "completion", |r| r["state"] == "completed").await;
+    assert_eq!(done["counts"]["failed"], 5);
+
+    // A box enrolled after the rollout finished is still offered the update.
+    let res = app
+        .http
+        .post(format!("{}/api/v1/devices/import", app.address))
+        .bearer_auth(&app.admin_token)
+        .body("SN-LATE,X1\n")
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(res.status(), 200);
+    let late = enrol_one(&app, "SN-LATE", "X1", box_key(999), OLD).await;
+    assert_eq!(late.check_in(&app, &root).await.1.offers.len(), 2);
+
+    // Every transition is in the audit log.
+    let audit = app
+        .get(
+            &format!("/api/v1/audit?object_id={id}&limit=50"),
+            Some(&app.admin_token),
+        )
+        .await;
+    let actions: Vec<&str> = audit.body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    for a in [
+        "rollout.create",
+        "rollout.wave.open",
+        "rollout.paused",
+        "rollout.resume",
+        "rollout.completed",
+    ] {
+        assert!(actions.contains(&a), "{a} missing from {actions:?}");
+    }
+}
+
+async fn silent_devices_time_out_into_failure(app: TestApp) {
+    let keys = Keys::new();
+    release(&app, &keys).await;
+    let root = keys.root.verifying_key();
+    let boxes = enrol_many(&app, 200, 2, "X1", OLD).await;
+    let r = create(
+        &app,
+        json!({
+            "name": "timeouts",
+            "bundles": ["x1-firmware@4.2.0"],
+            "waves": [{ "percent": 100, "failure_threshold_pct": 100 }],
+            "device_timeout_secs": 1
+        }),
+    )
+    .await;
+    let id = r["id"].as_str().expect("id").to_owned();
+    let (_, p) = boxes[0].check_in(&app, &root).await;
+    let o = &p.offers[0];
+    assert_eq!(
+        boxes[0]
+            .report(
+                &app,
+                &o.rollout_id,
+                &o.bundle_id,
+                InstallState::Downloading,
+                None
+            )
+            .await,
+        204
+    );
+    // The box goes silent; after the timeout the scheduler counts it failed.
+    let v = wait_for(&app, &id, "the timeout", |r| r["counts"]["failed"] == 1).await;
+    assert_eq!(v["counts"]["reported"], 1);
+    // A late report cannot revive the attempt.
+    let late = boxes[0]
+        .report(
+            &app,
+            &o.rollout_id,
+            &o.bundle_id,
+            InstallState::Succeeded,
+            None,
+        )
+        .await;
+    assert_eq!(late, 409);
+}
+
+async fn reports_are_checked_and_boxes_act_only_as_themselves(app: TestApp) {
+    let keys = Keys::new();
+    release(&app, &keys).await;
+    let root = keys.root.verifying_key();
+    let boxes = enrol_many(&app, 300, 2, "X1", OLD).await;
+    let outsider = enrol_many(&app, 400, 1, "X2", &[]).await.remove(0);
+    create(
+        &app,
+        json!({ "name": "all", "bundles": ["x1-firmware@4.2.0"], "waves": [{ "percent": 100 }] }),
+    )
+    .await;
+    let (answer, p) = boxes[0].check_in(&app, &root).await;
+    let o = &p.offers[0];
+    // The answer was made for box 0 and its nonce: box 1 (or a replay) refuses it.
+    let kr = wavecast_protocol::keyring::verify_keyring(
+        &root,
+        &answer.keyring,
+        chrono::Utc::now().timestamp(),
+        0,
+    )
+    .expect("kr");
+    let now = chrono::Utc::now().timestamp();
+    assert!(wavecast_protocol::checkin::verify_answer(
+        &kr,
+        &answer.answer,
+        &boxes[1].id,
+        &p.nonce,
+        now,
+        300
+    )
+    .is_err());
+    assert!(wavecast_protocol::checkin::verify_answer(
+        &kr,
+        &answer.answer,
+        &boxes[0].id,
+        "another-nonce-123456",
+        now,
+        300
+    )
+    .is_err());
+    // A box outside the target cannot report on the offer made to box 0.
+    assert_eq!(
+        outsider
+            .report(
+                &app,
+                &o.rollout_id,
+                &o.bundle_id,
+                InstallState::Succeeded,
+                None
+            )
+            .await,
+        404
+    );
+    // Repeats and out-of-order reports are accepted and change nothing; impossible ones are refused.
+    let b = &boxes[0];
+    assert_eq!(
+        b.report(
+            &app,
+            &o.rollout_id,
+            &o.bundle_id,
+            InstallState::Installing,
+            None
+        )
+        .await,
+        204
+    );
+    assert_eq!(
+        b.report(
+            &app,
+            &o.rollout_id,
+            &o.bundle_id,
+            InstallState::Installing,
+            None
+        )
+        .await,
+        204
+    );
+    assert_eq!(
+        b.report(
+            &app,
+            &o.rollout_id,
+            &o.bundle_id,
+            InstallState::Downloading,
+            None
+        )
+        .await,
+        204
+    );
+    assert_eq!(
+        b.report(
+            &app,
+            &o.rollout_id,
+            &o.bundle_id,
+            InstallState::Succeeded,
+            None
+        )
+        .await,
+        204
+    );
+    assert_eq!(
+        b.report(
+            &app,
+            &o.rollout_id,
+            &o.bundle_id,
+            InstallState::Failed,
+            None
+        )
+        .await,
+        409
+    );
+    // Malformed reports are problems, not panics.
+    let bad = app
+        .post(
+            "/api/v1/device/status",
+            Some(&b.credential),
+            &json!({ "rollout_id": "x", "bundle_id": "y", "state": "succeeded" }),
+        )
+        .await;
+    bad.problem(422);
+    let bad = app
+        .post(
+            "/api/v1/device/status",
+            Some(&b.credential),
+            &json!({ "rollout_id": o.rollout_id, "bundle_id": o.bundle_id, "state": "exploded" }),
+        )
+        .await;
+    bad.problem(422);
+    let short = app
+        .post(
+            "/api/v1/device/check-in",
+            Some(&b.credential),
+            &json!({ "nonce": "x", "installed": [] }),
+        )
+        .await;
+    short.problem(422);
+}
+
+async fn rollout_validation_and_roles(app: TestApp) {
+    let keys = Keys::new();
+    release(&app, &keys).await;
+    let admin = Some(app.admin_token.as_str());
+    let bad = |body: Value| {
+        let app = &app;
+        async move { app.post("/api/v1/rollouts", admin, &body).await }
+    };
+    bad(json!({ "name": "x", "bundles": [], "waves": [{ "percent": 100 }] }))
+        .await
+        .problem(422);
+    bad(json!({ "name": "x", "bundles": ["x1-firmware@4.2.0"], "waves": [] }))
+        .await
+        .problem(422);
+    bad(json!({ "name": "x", "bundles": ["x1-firmware@4.2.0"], "waves": [{ "percent": 50 }, { "percent": 20 }] }))
+        .await
+        .problem(422);
+    bad(json!({ "name": "x", "bundles": ["nope@1.0.0"], "waves": [{ "percent": 100 }] }))
+        .await
+        .problem(422);
+    let viewer = app.user_with_role("vr", "viewer").await;
+    app.post(
+        "/api/v1/rollouts",
+        Some(&viewer),
+        &json!({ "name": "x", "bundles": ["x1-firmware@4.2.0"], "waves": [{ "percent": 100 }] }),
+    )
+    .await
+    .problem(403);
+    let r = create(&app, json!({ "name": "ok", "bundles": ["x1-firmware@4.2.0"], "waves": [{ "percent": 100 }], "starts_at": "2099-01-01T00:00:00Z" })).await;
+    assert_eq!(r["state"], "scheduled");
+    let id = r["id"].as_str().expect("id");
+    app.post(&format!("/api/v1/rollouts/{id}/resume"), admin, &json!({}))
+        .await
+        .problem(409);
+    let aborted = app
+        .post(&format!("/api/v1/rollouts/{id}/abort"), admin, &json!({}))
+        .await;
+    assert_eq!(aborted.body["state"], "aborted");
+    app.post(&format!("/api/v1/rollouts/{id}/pause"), admin, &json!({}))
+        .await
+        .problem(409);
+}
+
+wavecast_e2e::both_backends!(
+    configure = configure;
+    waves_pause_resume_and_complete,
+    silent_devices_time_out_into_failure,
+    reports_are_checked_and_boxes_act_only_as_themselves,
+    rollout_validation_and_roles,
+);
