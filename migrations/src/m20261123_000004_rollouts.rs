@@ -21,6 +21,9 @@ enum Rollouts {
     StartsAt,
     DeviceTimeoutSecs,
     AllowDowngrade,
+    MaintenanceWindow,
+    MaxConcurrentDownloads,
+    RollbackOf,
     Reason,
     CreatedBy,
     CreatedAt,
@@ -93,6 +96,9 @@ impl MigrationTrait for Migration {
                             .boolean()
                             .not_null(),
                     )
+                    .col(ColumnDef::new(Rollouts::MaintenanceWindow).json())
+                    .col(ColumnDef::new(Rollouts::MaxConcurrentDownloads).integer())
+                    .col(ColumnDef::new(Rollouts::RollbackOf).uuid())
                     .col(ColumnDef::new(Rollouts::Reason).text())
                     .col(
                         ColumnDef::new(Rollouts::CreatedBy)

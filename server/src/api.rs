@@ -219,6 +219,12 @@ pub struct CreateRollout {
     /// Allow offering a lower version than installed (a rollback).
     #[serde(default)]
     pub allow_downgrade: bool,
+    /// Install only inside this daily window of the box's local time.
+    #[serde(default)]
+    pub window: Option<crate::domain::window::TimeWindow>,
+    /// At most this many devices downloading at once.
+    #[serde(default)]
+    pub max_concurrent_downloads: Option<u32>,
 }
 
 /// Counts of devices by install outcome.
@@ -245,6 +251,9 @@ pub struct RolloutView {
     pub starts_at: DateTime<Utc>,
     pub device_timeout_secs: u64,
     pub allow_downgrade: bool,
+    pub window: Option<crate::domain::window::TimeWindow>,
+    pub max_concurrent_downloads: Option<u32>,
+    pub rollback_of: Option<Uuid>,
     pub counts: RolloutCounts,
     pub created_by: String,
     pub created_at: DateTime<Utc>,

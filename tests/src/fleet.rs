@@ -24,6 +24,8 @@ pub struct Box_ {
     pub id: String,
     pub credential: String,
     pub installed: Vec<Component>,
+    /// IANA time zone the box reports at check-in.
+    pub timezone: Option<String>,
 }
 
 /// A deterministic identity key for box `n`.
@@ -104,6 +106,7 @@ pub async fn enrol_one(
                 security_version: *s,
             })
             .collect(),
+        timezone: None,
     }
 }
 
@@ -119,7 +122,12 @@ impl Box_ {
             .post(
                 "/api/v1/device/check-in",
                 Some(&self.credential),
-                &json!({ "nonce": nonce, "installed": self.installed, "agent_version": "0.1.0" }),
+                &json!({
+                    "nonce": nonce,
+                    "installed": self.installed,
+                    "agent_version": "0.1.0",
+                    "timezone": self.timezone,
+                }),
             )
             .await;
         assert_eq!(a.status, 200, "{}", a.body);

@@ -7,6 +7,7 @@ mod device;
 mod identity;
 pub mod keys;
 mod output;
+mod rollout;
 mod server;
 
 use std::path::PathBuf;
@@ -73,6 +74,9 @@ pub enum Command {
     /// The fleet: list, accept, decommission devices; import serials.
     #[command(subcommand)]
     Device(device::DeviceCommand),
+    /// Roll bundles out to the fleet in waves.
+    #[command(subcommand)]
+    Rollout(rollout::RolloutCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -115,6 +119,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Keys(cmd) => {
             let client = Client::new(&cli.server, cli.token.as_deref()).ok();
             keys::run(client.as_ref(), cmd).await
+        }
+        Command::Rollout(cmd) => {
+            let client = Client::new(&cli.server, cli.token.as_deref())?;
+            rollout::run(&client, cmd, cli.json).await
         }
         Command::Device(cmd) => {
             let client = Client::new(&cli.server, cli.token.as_deref())?;

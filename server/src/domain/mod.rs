@@ -10,3 +10,4 @@ pub mod role;
 pub mod rollout;
 pub mod token;
 pub mod waves;
+pub mod window;

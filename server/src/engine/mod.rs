@@ -7,7 +7,7 @@ pub mod scheduler;
 
 use std::collections::HashMap;
 
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 use wavecast_protocol::{
     checkin::{Offer, OfferArtifact},
@@ -22,6 +22,7 @@ use crate::{
         offers::{plan, Candidate, Installed, Skip},
         rollout::{DeviceFacts, RolloutState, Target, WavePlan},
         waves::{bucket, is_eligible},
+        window::TimeWindow,
     },
     entities::{bundle, bundle_artifact, device, rollout, rollout_bundle, rollout_device},
     error::{ApiError, ApiResult},
@@ -48,6 +49,7 @@ pub struct LoadedRollout {
     pub target: Target,
     pub waves: Vec<WavePlan>,
     pub thresholds: Vec<u32>,
+    pub window: Option<TimeWindow>,
     pub bundles: Vec<LoadedBundle>,
 }
 
@@ -123,6 +125,12 @@ pub async fn load(db: &impl ConnectionTrait, model: rollout::Model) -> ApiResult
             .map_err(|e| corrupt("rollout waves", e))?,
         thresholds: serde_json::from_value(model.thresholds.clone())
             .map_err(|e| corrupt("rollout thresholds", e))?,
+        window: model
+            .maintenance_window
+            .clone()
+            .map(serde_json::from_value)
+            .transpose()
+            .map_err(|e| corrupt("rollout window", e))?,
         bundles,
         model,
     })
@@ -260,6 +268,7 @@ pub async fn offers_for(db: &impl ConnectionTrait, d: &device::Model) -> ApiResu
         })
         .filter(|(_, s)| s.is_terminal())
         .collect();
+    let now = chrono::Utc::now();
     let mut offers = Vec::new();
     for r in &rollouts {
         if !targets(r, d, &tags, &installed)
@@ -270,6 +279,28 @@ pub async fn offers_for(db: &impl ConnectionTrait, d: &device::Model) -> ApiResu
             )
         {
             continue;
+        }
+        // Outside its maintenance window a box is told nothing yet.
+        if r.window
+            .is_some_and(|w| !w.is_open(d.timezone.as_deref(), now))
+        {
+            continue;
+        }
+        // A box that has not started is held back while the rollout is at its
+        // download limit; boxes already under way are never held back.
+        let started = rows.iter().any(|row| row.rollout_id == r.model.id);
+        if let (Some(limit), false) = (r.model.max_concurrent_downloads, started) {
+            let downloading = rollout_device::Entity::find()
+                .filter(rollout_device::Column::RolloutId.eq(r.model.id))
+                .filter(rollout_device::Column::State.is_in([
+                    InstallState::Downloading.as_str(),
+                    InstallState::Downloaded.as_str(),
+                ]))
+                .count(db)
+                .await?;
+            if downloading >= limit.max(0) as u64 {
+                continue;
+            }
         }
         for c in plan(&d.model, &d.hardware_revision, &installed, &r.candidates()).offers {
             let Some(b) = r.bundle_named(&c.name, &c.version) else {

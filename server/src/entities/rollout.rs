@@ -24,6 +24,12 @@ pub struct Model {
     pub starts_at: ChronoDateTimeUtc,
     pub device_timeout_secs: i64,
     pub allow_downgrade: bool,
+    /// Daily install window in the box's local time (`domain::window::TimeWindow`).
+    pub maintenance_window: Option<Json>,
+    /// At most this many devices downloading at once.
+    pub max_concurrent_downloads: Option<i32>,
+    /// The rollout this one rolls back.
+    pub rollback_of: Option<Uuid>,
     /// Why the rollout is paused or aborted.
     pub reason: Option<String>,
     pub created_by: String,

@@ -70,6 +70,9 @@ async fn view(state: &AppState, r: rollout::Model) -> ApiResult<RolloutView> {
         starts_at: m.starts_at,
         device_timeout_secs: m.device_timeout_secs.max(0) as u64,
         allow_downgrade: m.allow_downgrade,
+        window: loaded.window,
+        max_concurrent_downloads: m.max_concurrent_downloads.map(|n| n.max(0) as u32),
+        rollback_of: m.rollback_of,
         counts,
         created_by: m.created_by.clone(),
         created_at: m.created_at,
@@ -110,7 +113,17 @@ pub async fn create(
     state: web::Data<AppState>,
     body: web::Json<CreateRollout>,
 ) -> ApiResult<HttpResponse> {
-    let body = body.into_inner();
+    let r = insert(&state, &auth, body.into_inner(), None).await?;
+    Ok(HttpResponse::Created().json(view(&state, r).await?))
+}
+
+/// Validates and records a rollout (opening its first wave when due).
+async fn insert(
+    state: &AppState,
+    caller: &crate::auth::Caller,
+    body: CreateRollout,
+    rollback_of: Option<Uuid>,
+) -> ApiResult<rollout::Model> {
     let name = parse_label("name", &body.name, 200).map_err(ApiError::Validation)?;
     wave_specs(&body.waves).map_err(ApiError::Validation)?;
     if body.bundles.is_empty() {
@@ -120,8 +133,10 @@ pub async fn create(
     }
     let mut bundles = Vec::new();
     for reference in &body.bundles {
-        let b = bundle_by_ref(&state, reference).await?;
-        if b.state != BundleState::Published.as_str() {
+        let b = bundle_by_ref(state, reference).await?;
+        let usable = b.state == BundleState::Published.as_str()
+            || (rollback_of.is_some() && b.state == BundleState::Deprecated.as_str());
+        if !usable {
             return Err(ApiError::Conflict(format!(
                 "bundle {}@{} is {}; only published bundles can be rolled out",
                 b.name, b.version, b.state
@@ -140,8 +155,13 @@ pub async fn create(
             "device_timeout_secs must be between 1 and 2592000 (30 days)".into(),
         ));
     }
+    if body.max_concurrent_downloads == Some(0) {
+        return Err(ApiError::Validation(
+            "max_concurrent_downloads must be at least 1".into(),
+        ));
+    }
     let now = Utc::now();
-    let caller = auth.caller.clone();
+    let caller = caller.clone();
     let model = state
         .db
         .transaction::<_, rollout::Model, ApiError>(|txn| {
@@ -158,8 +178,11 @@ pub async fn create(
                     wave_opened_at: Set(None),
                     acknowledged_failures: Set(0),
                     starts_at: Set(body.starts_at.unwrap_or(now)),
-                    device_timeout_secs: Set(i64::try_from(timeout.max(1)).unwrap_or(i64::MAX)),
+                    device_timeout_secs: Set(i64::try_from(timeout).unwrap_or(i64::MAX)),
                     allow_downgrade: Set(body.allow_downgrade),
+                    maintenance_window: Set(body.window.map(|w| serde_json::json!(w))),
+                    max_concurrent_downloads: Set(body.max_concurrent_downloads.map(|n| n.min(i32::MAX as u32) as i32)),
+                    rollback_of: Set(rollback_of),
                     reason: Set(None),
                     created_by: Set(caller.name.clone()),
                     created_at: Set(now),
@@ -185,6 +208,7 @@ pub async fn create(
                         "bundles": bundles.iter().map(|b| format!("{}@{}", b.name, b.version)).collect::<Vec<_>>(),
                         "waves": m.waves,
                         "target": m.target,
+                        "rollback_of": rollback_of,
                     })),
                 })
                 .await?;
@@ -197,8 +221,117 @@ pub async fn create(
         let loaded = engine::load(&state.db, model.clone()).await?;
         scheduler::open_next_wave(&state.db, &loaded, now).await?;
     }
-    let fresh = find(&state, &model.id.to_string()).await?;
-    Ok(HttpResponse::Created().json(view(&state, fresh).await?))
+    find(state, &model.id.to_string()).await
+}
+
+/// `POST /api/v1/rollouts/{id}/rollback`: aborts the rollout and creates one
+/// offering each bundle's previous version to the devices that installed
+/// this one, with downgrade permission. Boxes never go below their installed
+/// security version: the offer rules skip such a downgrade.
+pub async fn rollback(
+    auth: Auth<access::Operator>,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let r = find(&state, &id).await?;
+    let from: RolloutState = r
+        .state
+        .parse()
+        .map_err(|e: String| ApiError::Internal(anyhow::anyhow!(e)))?;
+    if from == RolloutState::Scheduled {
+        return Err(ApiError::Conflict(
+            "the rollout has not started; abort it instead".into(),
+        ));
+    }
+    let loaded = engine::load(&state.db, r.clone()).await?;
+    let mut previous = Vec::new();
+    for b in &loaded.bundles {
+        let older = bundle::Entity::find()
+            .filter(bundle::Column::Name.eq(&b.manifest.name))
+            .filter(bundle::Column::State.is_in([
+                BundleState::Published.as_str(),
+                BundleState::Deprecated.as_str(),
+            ]))
+            .all(&state.db)
+            .await?
+            .into_iter()
+            .filter_map(|c| c.version.parse::<semver::Version>().ok().map(|v| (v, c)))
+            .filter(|(v, _)| *v < b.manifest.version)
+            .max_by(|a, b| a.0.cmp(&b.0));
+        match older {
+            Some((v, _)) => previous.push(format!("{}@{v}", b.manifest.name)),
+            None => {
+                return Err(ApiError::Conflict(format!(
+                    "no earlier published version of {} to roll back to",
+                    b.manifest.name
+                )))
+            }
+        }
+    }
+    let took: Vec<Uuid> = rollout_device::Entity::find()
+        .filter(rollout_device::Column::RolloutId.eq(r.id))
+        .filter(rollout_device::Column::State.eq(InstallState::Succeeded.as_str()))
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|row| row.device_id)
+        .collect();
+    let serials: Vec<String> = crate::entities::device::Entity::find()
+        .filter(crate::entities::device::Column::Id.is_in(took))
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|d| d.serial)
+        .collect();
+    if serials.is_empty() {
+        return Err(ApiError::Conflict(
+            "no device installed this rollout; nothing to roll back".into(),
+        ));
+    }
+    if from != RolloutState::Aborted && from != RolloutState::Completed {
+        let mut m: rollout::ActiveModel = r.clone().into();
+        m.state = Set(RolloutState::Aborted.as_str().into());
+        m.reason = Set(Some(format!("rolled back by {}", auth.name)));
+        m.updated_at = Set(Utc::now());
+        m.update(&state.db).await?;
+    }
+    let body = CreateRollout {
+        name: format!("rollback of {}", r.name)
+            .chars()
+            .take(200)
+            .collect(),
+        bundles: previous,
+        target: crate::domain::rollout::Target {
+            serials,
+            ..Default::default()
+        },
+        waves: vec![crate::domain::rollout::WavePlan {
+            percent: Some(100.0),
+            count: None,
+            soak_secs: 0,
+            success_threshold_pct: 95,
+            failure_threshold_pct: 100,
+            needs_approval: false,
+        }],
+        starts_at: None,
+        device_timeout_secs: Some(r.device_timeout_secs.max(1) as u64),
+        allow_downgrade: true,
+        window: loaded.window,
+        max_concurrent_downloads: r.max_concurrent_downloads.map(|n| n.max(1) as u32),
+    };
+    let created = insert(&state, &auth, body, Some(r.id)).await?;
+    audit::record(
+        &state.db,
+        &auth,
+        Entry {
+            action: "rollout.rollback",
+            object_type: "rollout",
+            object_id: r.id.to_string(),
+            details: audit::details(&serde_json::json!({ "rollback": created.id })),
+        },
+    )
+    .await?;
+    Ok(HttpResponse::Created().json(view(&state, created).await?))
 }
 
 #[derive(Debug, Deserialize)]
@@ -242,6 +375,9 @@ pub async fn act(
     path: web::Path<(String, String)>,
 ) -> ApiResult<HttpResponse> {
     let (id, action_name) = path.into_inner();
+    if action_name == "rollback" {
+        return rollback(auth, state, web::Path::from(id)).await;
+    }
     let action = match action_name.as_str() {
         "pause" => RolloutAction::Pause,
         "resume" => RolloutAction::Resume,
@@ -249,7 +385,7 @@ pub async fn act(
         "abort" => RolloutAction::Abort,
         other => {
             return Err(ApiError::NotFound(format!(
-                "no rollout action {other:?}; use pause, resume, approve or abort"
+                "no rollout action {other:?}; use pause, resume, approve, abort or rollback"
             )))
         }
     };

@@ -27,12 +27,19 @@ fn configure(c: &mut Config) {
     c.signing.key_file = Some(path);
 }
 
-/// Publishes the keyring, a firmware for X1 (4.2.0) and a codec pack that needs it.
+/// Publishes the keyring, X1 firmware 4.1.0 and 4.2.0 and a codec pack that needs 4.2.
 async fn release(app: &TestApp, keys: &Keys) {
+    release_with(app, keys, 2).await;
+}
+
+async fn release_with(app: &TestApp, keys: &Keys, fw_security: u64) {
     keys.publish(app).await;
+    let old_data = payload(10_000, 3);
+    let mut old = manifest("x1-firmware", "4.1.0", &old_data);
+    old.security_version = 1;
     let fw_data = payload(20_000, 1);
     let mut fw = manifest("x1-firmware", "4.2.0", &fw_data);
-    fw.security_version = 2;
+    fw.security_version = fw_security;
     let codec_data = payload(5_000, 2);
     let mut codec = manifest("codec-pack", "2.0.0", &codec_data);
     codec.kind = Kind::Codec;
@@ -44,7 +51,7 @@ async fn release(app: &TestApp, keys: &Keys) {
         model: "X1".into(),
         revisions: vec![],
     }];
-    for (m, data) in [(fw, fw_data), (codec, codec_data)] {
+    for (m, data) in [(old, old_data), (fw, fw_data), (codec, codec_data)] {
         let env = sign_manifest(&m, &keys.signer).expect("sign");
         let a = app
             .upload(bundle_file(&keys.keyring_env, &env, &data))
@@ -502,8 +509,146 @@ async fn rollout_validation_and_roles(app: TestApp) {
         .problem(409);
 }
 
+async fn maintenance_windows_follow_the_box_clock(app: TestApp) {
+    let keys = Keys::new();
+    release(&app, &keys).await;
+    let root = keys.root.verifying_key();
+    let mut boxes = enrol_many(&app, 500, 2, "X1", OLD).await;
+    // A one-hour window around "now" in Kolkata (UTC+05:30, no daylight saving),
+    // which is shut for a box on UTC.
+    let kolkata = chrono::Utc::now() + chrono::TimeDelta::minutes(330);
+    let fmt = |t: chrono::DateTime<chrono::Utc>| t.format("%H:%M").to_string();
+    let window = json!({
+        "start": fmt(kolkata - chrono::TimeDelta::minutes(30)),
+        "end": fmt(kolkata + chrono::TimeDelta::minutes(30)),
+    });
+    let r = create(&app, json!({
+        "name": "night window", "bundles": ["x1-firmware@4.2.0"], "waves": [{ "percent": 100 }], "window": window,
+    }))
+    .await;
+    assert_eq!(r["window"], window);
+    boxes[1].timezone = Some("Asia/Kolkata".into());
+    assert!(
+        boxes[0].check_in(&app, &root).await.1.offers.is_empty(),
+        "outside its window on UTC"
+    );
+    assert_eq!(
+        boxes[1].check_in(&app, &root).await.1.offers.len(),
+        1,
+        "inside its window in Kolkata"
+    );
+    let bad = app
+        .post(
+            "/api/v1/rollouts",
+            Some(&app.admin_token),
+            &json!({
+                "name": "x", "bundles": ["x1-firmware@4.2.0"], "waves": [{ "percent": 100 }],
+                "window": { "start": "25:00", "end": "03:00" },
+            }),
+        )
+        .await;
+    bad.problem(422);
+}
+
+async fn download_limit_holds_back_new_boxes(app: TestApp) {
+    let keys = Keys::new();
+    release(&app, &keys).await;
+    let root = keys.root.verifying_key();
+    let mut boxes = enrol_many(&app, 600, 2, "X1", OLD).await;
+    create(&app, json!({
+        "name": "one at a time", "bundles": ["x1-firmware@4.2.0"], "waves": [{ "percent": 100 }],
+        "max_concurrent_downloads": 1,
+    }))
+    .await;
+    let (_, p) = boxes[0].check_in(&app, &root).await;
+    let o = p.offers[0].clone();
+    assert_eq!(
+        boxes[0]
+            .report(
+                &app,
+                &o.rollout_id,
+                &o.bundle_id,
+                InstallState::Downloading,
+                None
+            )
+            .await,
+        204
+    );
+    assert!(
+        boxes[1].check_in(&app, &root).await.1.offers.is_empty(),
+        "the limit is reached"
+    );
+    // The downloading box is never held back by its own download.
+    assert_eq!(boxes[0].check_in(&app, &root).await.1.offers.len(), 1);
+    assert_eq!(
+        boxes[0]
+            .report(
+                &app,
+                &o.rollout_id,
+                &o.bundle_id,
+                InstallState::Installing,
+                None
+            )
+            .await,
+        204
+    );
+    assert_eq!(
+        boxes[1].install_all(&app, &root).await,
+        1,
+        "a slot is free again"
+    );
+}
+
+async fn rollback_offers_the_previous_version_above_the_security_floor(app: TestApp) {
+    let keys = Keys::new();
+    release_with(&app, &keys, 1).await;
+    let root = keys.root.verifying_key();
+    let mut boxes = enrol_many(&app, 700, 3, "X1", OLD).await;
+    let r = create(
+        &app,
+        json!({ "name": "4.2", "bundles": ["x1-firmware@4.2.0"], "waves": [{ "percent": 100 }] }),
+    )
+    .await;
+    let id = r["id"].as_str().expect("id").to_owned();
+    for b in boxes.iter_mut().take(2) {
+        assert_eq!(b.install_all(&app, &root).await, 1);
+    }
+    // Box 1 has since taken a security fix: its floor is above 4.1.0's.
+    boxes[1].installed[0].security_version = 5;
+    let rb = app
+        .post(
+            &format!("/api/v1/rollouts/{id}/rollback"),
+            Some(&app.admin_token),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(rb.status, 201, "{}", rb.body);
+    assert_eq!(rb.body["bundles"], json!(["x1-firmware@4.1.0"]));
+    assert_eq!(rb.body["allow_downgrade"], true);
+    assert_eq!(rb.body["rollback_of"], json!(id));
+    assert_eq!(show(&app, &id).await["state"], "aborted");
+    let (_, p0) = boxes[0].check_in(&app, &root).await;
+    assert_eq!(
+        p0.offers.len(),
+        1,
+        "the box that took 4.2.0 is offered 4.1.0"
+    );
+    assert!(p0.offers[0].allow_downgrade);
+    assert!(
+        boxes[1].check_in(&app, &root).await.1.offers.is_empty(),
+        "never below the security floor"
+    );
+    assert!(
+        boxes[2].check_in(&app, &root).await.1.offers.is_empty(),
+        "it never took 4.2.0"
+    );
+}
+
 wavecast_e2e::both_backends!(
     configure = configure;
+    maintenance_windows_follow_the_box_clock,
+    download_limit_holds_back_new_boxes,
+    rollback_offers_the_previous_version_above_the_security_floor,
     waves_pause_resume_and_complete,
     silent_devices_time_out_into_failure,
     reports_are_checked_and_boxes_act_only_as_themselves,
