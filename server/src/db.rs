@@ -50,9 +50,19 @@ pub async fn connect(config: &DatabaseConfig) -> anyhow::Result<DatabaseConnecti
     if backend == Backend::Sqlite {
         ensure_sqlite_dir(url)?;
     }
+    // SQLite allows one writer at a time, and a transaction that reads before
+    // it writes fails outright (SQLITE_BUSY_SNAPSHOT, which no busy timeout
+    // cures) when another connection wrote in between. The embedded backend
+    // serves one instance, so it gets one connection: every statement and
+    // transaction runs in turn and such conflicts cannot arise. PostgreSQL
+    // gets the configured pool.
+    let max_connections = match backend {
+        Backend::Sqlite => 1,
+        Backend::Postgres => config.max_connections,
+    };
     let mut options = ConnectOptions::new(url.to_owned());
     options
-        .max_connections(config.max_connections)
+        .max_connections(max_connections)
         .min_connections(1)
         .connect_timeout(Duration::from_secs(config.connect_timeout_secs))
         .acquire_timeout(Duration::from_secs(config.connect_timeout_secs.max(1) * 2))

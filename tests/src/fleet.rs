@@ -1,16 +1,18 @@
-//! Simulated boxes for rollout tests: each with its own identity key,
-//! credential and installed components. Check-in answers are verified with
-//! the protocol crate exactly as a box verifies them.
+//! Simulated boxes for rollout tests, driven by the agent library's own
+//! protocol client (`wavecast_agent::client`) and trust checks
+//! (`wavecast_agent::trust`), so protocol drift between server and agent
+//! fails a test. Each box has its own identity key, credential and installed
+//! components.
 
 use ed25519_dalek::{SigningKey, VerifyingKey};
-use serde_json::json;
 use sha2::{Digest, Sha256};
+use wavecast_agent::{
+    client::{Client, ClientError, Identity},
+    trust::Trust,
+};
 use wavecast_protocol::{
-    checkin::{verify_answer, CheckinAnswer, CheckinPayload, Component},
-    device::EnrolClaim,
-    keyring::verify_keyring,
-    keys::public_key_text,
-    status::InstallState,
+    checkin::{CheckinAnswer, CheckinPayload, Component},
+    status::{InstallState, StatusReport},
 };
 
 use crate::TestApp;
@@ -23,6 +25,7 @@ pub struct Box_ {
     pub key: SigningKey,
     pub id: String,
     pub credential: String,
+    pub client: Client,
     pub installed: Vec<Component>,
     /// IANA time zone the box reports at check-in.
     pub timezone: Option<String>,
@@ -31,6 +34,11 @@ pub struct Box_ {
 /// A deterministic identity key for box `n`.
 pub fn box_key(n: u32) -> SigningKey {
     SigningKey::from_bytes(&Sha256::digest(format!("box-{n}")).into())
+}
+
+/// Runs a blocking agent call off the async test thread.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    tokio::task::spawn_blocking(f).await.expect("agent call")
 }
 
 /// Enrols `count` boxes of `model` (pre-authorised first, so they are
@@ -60,8 +68,7 @@ pub async fn enrol_many(
     assert_eq!(res.status(), 200);
     let mut out = Vec::new();
     for (i, serial) in serials.into_iter().enumerate() {
-        let key = box_key(first + i as u32);
-        out.push(enrol_one(app, &serial, model, key, installed).await);
+        out.push(enrol_one(app, &serial, model, box_key(first + i as u32), installed).await);
     }
     out
 }
@@ -74,30 +81,26 @@ pub async fn enrol_one(
     key: SigningKey,
     installed: &[(&str, &str, u64)],
 ) -> Box_ {
-    let claim = EnrolClaim {
+    let identity = Identity {
         serial: serial.into(),
         model: model.into(),
         hardware_revision: "A".into(),
-        public_key: public_key_text(&key.verifying_key()),
-        timestamp: chrono::Utc::now().timestamp(),
-        agent_version: Some("0.1.0".into()),
-    }
-    .sign(&key)
-    .expect("sign");
-    let a = app
-        .post(
-            "/api/v1/device/enrol",
-            None,
-            &serde_json::to_value(&claim).expect("json"),
-        )
-        .await;
-    assert_eq!(a.status, 200, "{}", a.body);
+        key: key.clone(),
+    };
+    let mut client = Client::new(&app.address);
+    let (client, answer) = blocking(move || {
+        let answer = client.enrol(&identity, chrono::Utc::now().timestamp());
+        (client, answer)
+    })
+    .await;
+    let answer = answer.expect("enrolment accepted");
     Box_ {
         serial: serial.into(),
         model: model.into(),
         key,
-        id: a.body["device_id"].as_str().expect("id").into(),
-        credential: a.body["credential"].as_str().expect("credential").into(),
+        id: answer.device_id,
+        credential: answer.credential.expect("credential"),
+        client,
         installed: installed
             .iter()
             .map(|(n, v, s)| Component {
@@ -111,51 +114,50 @@ pub async fn enrol_one(
 }
 
 impl Box_ {
-    /// Checks in and verifies the answer as a box would, against `root`.
+    /// Checks in and verifies the answer and every offer as the agent does.
     pub async fn check_in(
         &self,
-        app: &TestApp,
+        _app: &TestApp,
         root: &VerifyingKey,
     ) -> (CheckinAnswer, CheckinPayload) {
-        let nonce = format!("nonce-{}-{}", self.serial, uuid::Uuid::new_v4().simple());
-        let a = app
-            .post(
-                "/api/v1/device/check-in",
-                Some(&self.credential),
-                &json!({
-                    "nonce": nonce,
-                    "installed": self.installed,
-                    "agent_version": "0.1.0",
-                    "timezone": self.timezone,
-                }),
-            )
-            .await;
-        assert_eq!(a.status, 200, "{}", a.body);
-        let answer: CheckinAnswer = a.json();
-        let now = chrono::Utc::now().timestamp();
-        let keyring = verify_keyring(root, &answer.keyring, now, 0).expect("keyring verifies");
-        let payload = verify_answer(&keyring, &answer.answer, &self.id, &nonce, now, 300)
-            .expect("answer verifies");
+        let client = self.client.clone();
+        let installed = self.installed.clone();
+        let timezone = self.timezone.clone();
+        let nonce = Client::nonce();
+        let sent = nonce.clone();
+        let answer = blocking(move || client.check_in(&sent, &installed, timezone.as_deref()))
+            .await
+            .expect("check-in answered");
+        let mut trust = Trust::new(*root);
+        let (payload, _, _) = trust
+            .verify(&answer, &self.id, &nonce, chrono::Utc::now().timestamp())
+            .expect("the answer verifies");
         (answer, payload)
     }
 
-    /// Reports a status; returns the HTTP status code.
+    /// Reports a status; returns the HTTP status the server answered with.
     pub async fn report(
         &self,
-        app: &TestApp,
+        _app: &TestApp,
         rollout: &str,
         bundle: &str,
         state: InstallState,
         code: Option<&str>,
     ) -> u16 {
-        app.post(
-            "/api/v1/device/status",
-            Some(&self.credential),
-            &json!({ "rollout_id": rollout, "bundle_id": bundle, "state": state, "code": code }),
-        )
-        .await
-        .status
-        .as_u16()
+        let client = self.client.clone();
+        let report = StatusReport {
+            rollout_id: rollout.into(),
+            bundle_id: bundle.into(),
+            state,
+            progress: None,
+            code: code.map(str::to_owned),
+            message: None,
+        };
+        match blocking(move || client.report(&report)).await {
+            Ok(()) => 204,
+            Err(ClientError::Refused(p)) => p.status,
+            Err(e) => panic!("report failed: {e}"),
+        }
     }
 
     /// Installs every offer: reports each step and updates `installed`.

@@ -9,6 +9,7 @@ mod cli;
 mod device_expiry;
 mod devices;
 mod downloads;
+mod fleet_200;
 mod health;
 mod rollouts;
 mod serve;
