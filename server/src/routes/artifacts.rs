@@ -10,12 +10,10 @@ use actix_web::{
     web, HttpRequest, HttpResponse,
 };
 use futures_util::stream;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use wavecast_protocol::Sha256Digest;
 
 use crate::{
     auth::{access, Auth},
-    entities::bundle_artifact,
     error::{ApiError, ApiResult},
     state::AppState,
 };
@@ -75,22 +73,15 @@ pub async fn download(
 ) -> ApiResult<HttpResponse> {
     let not_found = || ApiError::NotFound(format!("no artifact with SHA-256 {digest}"));
     let digest = Sha256Digest::parse(&digest).map_err(|_| not_found())?;
-    let known = bundle_artifact::Entity::find()
-        .filter(bundle_artifact::Column::Sha256.eq(digest.to_hex()))
-        .one(&state.db)
-        .await?
-        .is_some();
-    if !known {
-        return Err(not_found());
-    }
+    // The store is the index: a blob exists only once an upload carrying it
+    // was verified and recorded (refused uploads remove theirs), so no
+    // database lookup is needed on this hot path.
     let size = state
         .blobs
         .size(&digest)
         .await
         .map_err(|e| ApiError::Internal(e.into()))?
-        .ok_or_else(|| {
-            ApiError::Internal(anyhow::anyhow!("blob {digest} is missing from the store"))
-        })?;
+        .ok_or_else(not_found)?;
     let tag = etag(&digest);
     let (status, start, end) = match plan(&req, &tag, size) {
         Plan::NotModified => {
