@@ -19,24 +19,10 @@ trap 'stop_server; [ -n "$NGINX_PID" ] && kill "$NGINX_PID" 2>/dev/null; rm -rf 
 chmod 755 "$work"
 cd "$work"
 
-head -c $((SIZE_MIB * 1024 * 1024)) /dev/urandom > rootfs.img
+make_bundle "$SIZE_MIB"
 chmod 644 rootfs.img
 size=$(stat -c %s rootfs.img)
 sha=$(sha256sum rootfs.img | cut -d' ' -f1)
-cat > bundle.toml <<SPEC
-kind = "firmware"
-name = "bench-firmware"
-version = "1.0.0"
-security_version = 1
-[[compatible]]
-model = "X1"
-[[artifacts]]
-name = "rootfs.img"
-file = "rootfs.img"
-target = "rootfs"
-SPEC
-"$W" keys init >/dev/null 2>&1
-"$W" bundle build --spec bundle.toml --out bench.wcb >/dev/null 2>&1
 start_server "$work/server"
 "$W" keys publish >/dev/null
 "$W" bundle upload bench.wcb >/dev/null

@@ -53,3 +53,23 @@ seconds() {
 }
 
 median() { python3 -c 'import sys,statistics; print(f"{statistics.median(float(x) for x in sys.argv[1:]):.3f}")' "$@"; }
+
+# make_bundle MIB: in the current directory, writes rootfs.img (MIB MiB of
+# random bytes), keys (wavecast-keys/) and a signed bundle bench.wcb.
+make_bundle() {
+  head -c $(($1 * 1024 * 1024)) /dev/urandom > rootfs.img
+  cat > bundle.toml <<SPEC
+kind = "firmware"
+name = "bench-firmware"
+version = "1.0.0"
+security_version = 1
+[[compatible]]
+model = "X1"
+[[artifacts]]
+name = "rootfs.img"
+file = "rootfs.img"
+target = "rootfs"
+SPEC
+  "$W" keys init >/dev/null 2>&1
+  "$W" bundle build --spec bundle.toml --out bench.wcb >/dev/null 2>&1
+}

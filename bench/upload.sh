@@ -16,21 +16,7 @@ trap 'stop_server; rm -rf "$work"' EXIT
 
 cd "$work"
 echo "preparing a ${SIZE_MIB} MiB bundle in $work"
-head -c $((SIZE_MIB * 1024 * 1024)) /dev/urandom > rootfs.img
-cat > bundle.toml <<SPEC
-kind = "firmware"
-name = "bench-firmware"
-version = "1.0.0"
-security_version = 1
-[[compatible]]
-model = "X1"
-[[artifacts]]
-name = "rootfs.img"
-file = "rootfs.img"
-target = "rootfs"
-SPEC
-"$W" keys init >/dev/null 2>&1
-"$W" bundle build --spec bundle.toml --out bench.wcb >/dev/null 2>&1
+make_bundle "$SIZE_MIB"
 rm rootfs.img
 bytes=$(stat -c %s bench.wcb)
 cat bench.wcb > /dev/null   # both sides read from the page cache

@@ -40,6 +40,25 @@ pub struct Answer {
 }
 
 impl Answer {
+    /// Reads a response into an answer.
+    pub async fn read(res: reqwest::Response) -> Answer {
+        let status = res.status();
+        let headers = res.headers().clone();
+        let content_type = headers
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let bytes = res.bytes().await.expect("body read");
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Answer {
+            status,
+            content_type,
+            headers,
+            body,
+        }
+    }
+
     /// Decodes the body into `T`, panicking with the body on failure.
     pub fn json<T: DeserializeOwned>(&self) -> T {
         serde_json::from_value(self.body.clone())
@@ -119,21 +138,7 @@ impl TestApp {
             req = req.json(b);
         }
         let res = req.send().await.expect("request sent");
-        let status = res.status();
-        let headers = res.headers().clone();
-        let content_type = headers
-            .get(reqwest::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned();
-        let bytes = res.bytes().await.expect("body read");
-        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Answer {
-            status,
-            content_type,
-            headers,
-            body,
-        }
+        Answer::read(res).await
     }
 
     pub async fn get(&self, path: &str, token: Option<&str>) -> Answer {
@@ -160,20 +165,20 @@ impl TestApp {
             .send()
             .await
             .expect("upload sent");
-        let status = res.status();
-        let headers = res.headers().clone();
-        let content_type = headers
-            .get(reqwest::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned();
-        let body = serde_json::from_slice(&res.bytes().await.expect("body")).unwrap_or(Value::Null);
-        Answer {
-            status,
-            content_type,
-            headers,
-            body,
-        }
+        Answer::read(res).await
+    }
+
+    /// Pre-authorises serials (a manufacturing CSV body) as the admin.
+    pub async fn import_serials(&self, csv: &str) -> Answer {
+        let res = self
+            .http
+            .post(format!("{}/api/v1/devices/import", self.address))
+            .bearer_auth(&self.admin_token)
+            .body(csv.to_owned())
+            .send()
+            .await
+            .expect("import sent");
+        Answer::read(res).await
     }
 
     /// Stored blobs and unfinished blob writes in the blob directory.

@@ -57,15 +57,7 @@ pub async fn enrol_many(
         .iter()
         .map(|s| format!("{s},{model}\n"))
         .collect::<String>();
-    let res = app
-        .http
-        .post(format!("{}/api/v1/devices/import", app.address))
-        .bearer_auth(&app.admin_token)
-        .body(csv)
-        .send()
-        .await
-        .expect("import sent");
-    assert_eq!(res.status(), 200);
+    assert_eq!(app.import_serials(&csv).await.status, 200);
     let mut out = Vec::new();
     for (i, serial) in serials.into_iter().enumerate() {
         out.push(enrol_one(app, &serial, model, box_key(first + i as u32), installed).await);

@@ -24,6 +24,18 @@ pub struct Keys {
     pub keyring_env: Envelope,
 }
 
+/// Makes a test server hold the fixture signer as its online key (which
+/// signs check-in answers and bundles uploaded unsigned), and run its
+/// rollout scheduler every 100 ms.
+pub fn server_signs(c: &mut wavecast_server::config::Config) {
+    c.rollouts.tick_millis = 100;
+    let path =
+        std::env::temp_dir().join(format!("wavecast-test-online-{}.key", std::process::id()));
+    let key = wavecast_protocol::keys::PrivateKeyFile::new(&Keys::new().signer, "online");
+    std::fs::write(&path, serde_json::to_string(&key).expect("json")).expect("write key");
+    c.signing.key_file = Some(path);
+}
+
 /// A key from a fixed seed (tests are deterministic).
 pub fn key(seed: u8) -> SigningKey {
     SigningKey::from_bytes(&[seed; 32])

@@ -75,8 +75,8 @@ pub(crate) fn bundle_view(
     })
 }
 
-/// Finds a bundle by id or by `name@version`.
-async fn find(state: &AppState, reference: &str) -> ApiResult<bundle::Model> {
+/// Finds a bundle by id or by `name@version` (404 when there is none).
+pub(crate) async fn find(state: &AppState, reference: &str) -> ApiResult<bundle::Model> {
     let not_found = || {
         ApiError::NotFound(format!(
             "no bundle {reference:?} (use an id or NAME@VERSION)"

@@ -89,22 +89,14 @@ async fn find(state: &AppState, reference: &str) -> ApiResult<rollout::Model> {
         .ok_or_else(|| ApiError::NotFound(format!("no rollout {reference:?}")))
 }
 
+/// A bundle named in a rollout request: a missing one makes the request invalid (422).
 async fn bundle_by_ref(state: &AppState, reference: &str) -> ApiResult<bundle::Model> {
-    let select = match (Uuid::parse_str(reference), reference.split_once('@')) {
-        (Ok(id), _) => bundle::Entity::find_by_id(id),
-        (Err(_), Some((n, v))) => bundle::Entity::find()
-            .filter(bundle::Column::Name.eq(n))
-            .filter(bundle::Column::Version.eq(v)),
-        _ => {
-            return Err(ApiError::Validation(format!(
-                "bundle {reference:?}: use an id or NAME@VERSION"
-            )))
-        }
-    };
-    select
-        .one(&state.db)
-        .await?
-        .ok_or_else(|| ApiError::Validation(format!("no bundle {reference:?}")))
+    super::bundles::find(state, reference)
+        .await
+        .map_err(|e| match e {
+            ApiError::NotFound(msg) => ApiError::Validation(msg),
+            other => other,
+        })
 }
 
 /// `POST /api/v1/rollouts`

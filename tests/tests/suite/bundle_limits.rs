@@ -13,11 +13,7 @@ const LIMIT: u64 = 64 * 1024;
 fn configure(c: &mut Config) {
     c.bundles.max_upload_bytes = LIMIT;
     c.bundles.upload_idle_timeout_secs = 1;
-    let path =
-        std::env::temp_dir().join(format!("wavecast-test-signing-{}.key", std::process::id()));
-    let key = wavecast_protocol::keys::PrivateKeyFile::new(&Keys::new().signer, "online");
-    std::fs::write(&path, serde_json::to_string(&key).expect("json")).expect("write key");
-    c.signing.key_file = Some(path);
+    wavecast_e2e::trust::server_signs(c);
 }
 
 async fn upload_over_the_size_limit_is_refused(app: TestApp) {

@@ -15,16 +15,6 @@ use wavecast_protocol::{
     manifest::{Compatibility, Kind, Requirement},
     status::InstallState,
 };
-use wavecast_server::config::Config;
-
-fn configure(c: &mut Config) {
-    c.rollouts.tick_millis = 100;
-    let path =
-        std::env::temp_dir().join(format!("wavecast-test-online-{}.key", std::process::id()));
-    let key = wavecast_protocol::keys::PrivateKeyFile::new(&Keys::new().signer, "online");
-    std::fs::write(&path, serde_json::to_string(&key).expect("json")).expect("write key");
-    c.signing.key_file = Some(path);
-}
 
 async fn publish(app: &TestApp, keys: &Keys) {
     keys.publish(app).await;
@@ -217,15 +207,7 @@ async fn two_hundred_boxes_in_three_waves(app: TestApp) {
     wait_for(&app, &id, "wave 2", |r| r["open_waves"] == 2).await;
 
     // A box enrolled now lands in the wave its bucket says.
-    let res = app
-        .http
-        .post(format!("{}/api/v1/devices/import", app.address))
-        .bearer_auth(&app.admin_token)
-        .body("SN-LATE-1,X1\n")
-        .send()
-        .await
-        .expect("sent");
-    assert_eq!(res.status(), 200);
+    assert_eq!(app.import_serials("SN-LATE-1,X1\n").await.status, 200);
     let late = enrol_one(
         &app,
         "SN-LATE-1",
@@ -290,4 +272,4 @@ async fn two_hundred_boxes_in_three_waves(app: TestApp) {
     );
 }
 
-wavecast_e2e::both_backends!(configure = configure; two_hundred_boxes_in_three_waves);
+wavecast_e2e::both_backends!(configure = wavecast_e2e::trust::server_signs; two_hundred_boxes_in_three_waves);

@@ -16,16 +16,6 @@ use wavecast_protocol::{
     manifest::{Compatibility, Kind, Requirement},
     status::InstallState,
 };
-use wavecast_server::config::Config;
-
-fn configure(c: &mut Config) {
-    c.rollouts.tick_millis = 100;
-    let path =
-        std::env::temp_dir().join(format!("wavecast-test-online-{}.key", std::process::id()));
-    let key = wavecast_protocol::keys::PrivateKeyFile::new(&Keys::new().signer, "online");
-    std::fs::write(&path, serde_json::to_string(&key).expect("json")).expect("write key");
-    c.signing.key_file = Some(path);
-}
 
 /// Publishes the keyring, X1 firmware 4.1.0 and 4.2.0 and a codec pack that needs 4.2.
 async fn release(app: &TestApp, keys: &Keys) {
@@ -247,15 +237,7 @@ async fn waves_pause_resume_and_complete(app: TestApp) {
     assert_eq!(done["counts"]["failed"], 5);
 
     // A box enrolled after the rollout finished is still offered the update.
-    let res = app
-        .http
-        .post(format!("{}/api/v1/devices/import", app.address))
-        .bearer_auth(&app.admin_token)
-        .body("SN-LATE,X1\n")
-        .send()
-        .await
-        .expect("sent");
-    assert_eq!(res.status(), 200);
+    assert_eq!(app.import_serials("SN-LATE,X1\n").await.status, 200);
     let late = enrol_one(&app, "SN-LATE", "X1", box_key(999), OLD).await;
     assert_eq!(late.check_in(&app, &root).await.1.offers.len(), 2);
 
@@ -645,7 +627,7 @@ async fn rollback_offers_the_previous_version_above_the_security_floor(app: Test
 }
 
 wavecast_e2e::both_backends!(
-    configure = configure;
+    configure = wavecast_e2e::trust::server_signs;
     maintenance_windows_follow_the_box_clock,
     download_limit_holds_back_new_boxes,
     rollback_offers_the_previous_version_above_the_security_floor,
