@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# Check-in throughput and p99 latency with a large enrolled fleet, on SQLite
+# and on PostgreSQL, against an actix-web hello-world JSON endpoint measured
+# with the same load generator (wrk) and settings in the same run. Every
+# request is a real check-in: a different device's credential each time, a
+# signed answer; the inventory matches what is stored, so nothing is written.
+#
+#   bench/checkin.sh                          # 1,000,000 devices, 64 connections, 10 s
+#   DEVICES=100000 BACKENDS=sqlite bench/checkin.sh
+source "$(dirname "$0")/lib.sh"
+need curl python3 wrk
+DEVICES=${DEVICES:-1000000}
+CONNECTIONS=${CONNECTIONS:-64}
+DURATION=${DURATION:-10}
+BACKENDS=${BACKENDS:-"sqlite postgres"}
+
+cargo build --quiet --release -p wavecast-server -p wavecast-bench
+B="$ROOT/target/release/wavecast-bench"
+work=$(mktemp -d /tmp/wavecast-bench-checkin.XXXXXX)
+HELLO_PID= PG_STDIN=
+cleanup() {
+  stop_server
+  [ -n "$HELLO_PID" ] && kill "$HELLO_PID" 2>/dev/null
+  [ -n "$PG_DIR" ] && pg_ctl_as stop -D "$PG_DIR/data" -m fast >/dev/null 2>&1
+  rm -rf "$work"
+}
+PG_DIR=
+trap cleanup EXIT
+chmod 755 "$work"
+cd "$work"
+
+# PostgreSQL refuses to run as root: run it as the postgres user then.
+pg_ctl_as() {
+  if [ "$(id -u)" = 0 ]; then setpriv --reuid=postgres --regid=postgres --init-groups -- pg_ctl "$@"; else pg_ctl "$@"; fi
+}
+
+cat > checkin.lua <<'LUA'
+local tokens = {}
+for line in io.lines("tokens.txt") do tokens[#tokens + 1] = line end
+local body = '{"nonce":"bench-nonce-0123456789","installed":[{"name":"x1-firmware","version":"4.1.0","security_version":1}]}'
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+request = function()
+  wrk.headers["Authorization"] = "Bearer " .. tokens[math.random(#tokens)]
+  return wrk.format(nil, nil, nil, body)
+end
+LUA
+
+run() { wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency "$@"; }
+summary() {
+  python3 - "$1" "$2" <<'PY'
+import re, sys
+name, out = sys.argv[1], sys.argv[2]
+if "Non-2xx" in out:
+    sys.exit(f"{name}: some requests failed: {out}")
+rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
+scale = {"us": 0.001, "ms": 1, "s": 1000}[p99.group(2)]
+print(f"{name:28s} {rps:10.0f} req/s   p99 {float(p99.group(1)) * scale:7.2f} ms")
+print(f"RESULT {name} {rps} {float(p99.group(1)) * scale}")
+PY
+}
+
+# The baseline.
+hport=$(free_port)
+"$B" hello "127.0.0.1:$hport" >/dev/null 2>&1 &
+HELLO_PID=$!
+sleep 0.5
+echo '{}' > /dev/null
+cat > hello.lua <<'LUA'
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = '{"nonce":"bench-nonce-0123456789","installed":[{"name":"x1-firmware","version":"4.1.0","security_version":1}]}'
+LUA
+results=$(summary "actix hello-world" "$(run -s hello.lua "http://127.0.0.1:$hport/hello")")
+echo "$results" | grep -v RESULT
+kill "$HELLO_PID"; HELLO_PID=
+
+"$W" keys init >/dev/null 2>&1
+for backend in $BACKENDS; do
+  case $backend in
+    sqlite) url="sqlite://$work/$backend.db" ;;
+    postgres)
+      PG_DIR="$work/pg"; mkdir -p "$PG_DIR"; [ "$(id -u)" = 0 ] && chown -R postgres: "$PG_DIR"
+      port=$(free_port)
+      if [ "$(id -u)" = 0 ]; then
+        setpriv --reuid=postgres --regid=postgres --init-groups -- initdb -D "$PG_DIR/data" -U postgres -A trust --no-sync >/dev/null
+      else
+        initdb -D "$PG_DIR/data" -U postgres -A trust --no-sync >/dev/null
+      fi
+      pg_ctl_as start -D "$PG_DIR/data" -l "$PG_DIR/log" -o "-p $port -k $PG_DIR -c listen_addresses=127.0.0.1 -c max_connections=200" -w >/dev/null
+      url="postgres://postgres@127.0.0.1:$port/postgres" ;;
+  esac
+  echo "seeding $DEVICES devices into $backend ..."
+  "$B" seed "$url" "$DEVICES" tokens.txt
+  WAVECAST__DATABASE__URL=$url WAVECAST__SIGNING__KEY_FILE=$work/wavecast-keys/signing.key \
+    start_server "$work/server-$backend"
+  "$W" keys publish >/dev/null
+  out=$(run -s checkin.lua "$SERVER/api/v1/device/check-in")
+  line=$(summary "check-in on $backend" "$out")
+  echo "$line" | grep -v RESULT
+  results="$results"$'\n'"$line"
+  stop_server
+done
+
+python3 - <<PY
+rows = [l.split() for l in """$results""".splitlines() if l.startswith("RESULT")]
+base = float(rows[0][-2])
+for r in rows[1:]:
+    name = " ".join(r[1:-2])
+    print(f"ratio {name} / hello-world: {float(r[-2]) / base:.2f}")
+PY
