@@ -20,7 +20,11 @@ use wavecast_server::{
 pub const INSTALLED: &str = r#"[{"name":"x1-firmware","version":"4.1.0","security_version":1}]"#;
 
 async fn seed(url: &str, n: u64, tokens: &str) -> anyhow::Result<()> {
-    let config = DatabaseConfig { url: DatabaseUrl(url.to_owned()), max_connections: 4, connect_timeout_secs: 10 };
+    let config = DatabaseConfig {
+        url: DatabaseUrl(url.to_owned()),
+        max_connections: 4,
+        connect_timeout_secs: 10,
+    };
     let conn = db::connect(&config).await?;
     db::migrate(&conn).await?;
     let mut out = std::io::BufWriter::new(std::fs::File::create(tokens)?);
@@ -37,7 +41,9 @@ async fn seed(url: &str, n: u64, tokens: &str) -> anyhow::Result<()> {
             let token = format!("{prefix}_{secret}");
             writeln!(out, "{token}")?;
             rows.push(device::ActiveModel {
-                id: Set(uuid::Uuid::from_u128(0xbe0c_0000_0000_0000_0000_0000_0000_0000 | u128::from(i))),
+                id: Set(uuid::Uuid::from_u128(
+                    0xbe0c_0000_0000_0000_0000_0000_0000_0000 | u128::from(i),
+                )),
                 serial: Set(format!("BENCH{i:09}")),
                 model: Set("X1".into()),
                 hardware_revision: Set("A".into()),
@@ -58,7 +64,9 @@ async fn seed(url: &str, n: u64, tokens: &str) -> anyhow::Result<()> {
                 last_seen_at: Set(Some(now)),
             });
         }
-        device::Entity::insert_many(rows).exec_without_returning(&conn).await?;
+        device::Entity::insert_many(rows)
+            .exec_without_returning(&conn)
+            .await?;
         start = end;
     }
     out.flush()?;
@@ -72,7 +80,8 @@ async fn hello(addr: &str) -> anyhow::Result<()> {
     HttpServer::new(|| {
         App::new().route(
             "/hello",
-            web::post().to(|| async { HttpResponse::Ok().json(serde_json::json!({ "hello": "world" })) }),
+            web::post()
+                .to(|| async { HttpResponse::Ok().json(serde_json::json!({ "hello": "world" })) }),
         )
     })
     .bind(addr)?
@@ -84,7 +93,12 @@ async fn hello(addr: &str) -> anyhow::Result<()> {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+    match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
         ["seed", url, n, tokens] => seed(url, n.parse()?, tokens).await,
         ["hello", addr] => hello(addr).await,
         _ => anyhow::bail!("usage: wavecast-bench seed DATABASE_URL N TOKENS_FILE | hello ADDR"),
