@@ -2,9 +2,8 @@
 //! agent library's client, a firmware per model plus a codec pack that needs
 //! the new X1 firmware, three waves (10 %, 50 %, 100 %).
 
-use std::time::{Duration, Instant};
-
-use serde_json::{json, Value};
+use crate::rollout_support::{offered, wait_for};
+use serde_json::json;
 use wavecast_e2e::{
     fleet::{box_key, enrol_many, enrol_one, Box_},
     trust::{bundle_file, manifest, payload, Keys},
@@ -57,39 +56,6 @@ async fn publish(app: &TestApp, keys: &Keys) {
             .await;
         assert_eq!(p.status, 200);
     }
-}
-
-async fn show(app: &TestApp, id: &str) -> Value {
-    app.get(&format!("/api/v1/rollouts/{id}"), Some(&app.admin_token))
-        .await
-        .body
-}
-
-async fn wait_for(app: &TestApp, id: &str, what: &str, cond: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let r = show(app, id).await;
-        if cond(&r) {
-            return r;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "timed out waiting for {what}: {r}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// The boxes that are offered something now.
-async fn offered(app: &TestApp, boxes: &[Box_], keys: &Keys) -> Vec<usize> {
-    let root = keys.root.verifying_key();
-    let mut out = Vec::new();
-    for (i, b) in boxes.iter().enumerate() {
-        if !b.check_in(app, &root).await.1.offers.is_empty() {
-            out.push(i);
-        }
-    }
-    out
 }
 
 async fn two_hundred_boxes_in_three_waves(app: TestApp) {

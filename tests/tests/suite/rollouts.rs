@@ -3,11 +3,10 @@
 //! time out; late devices are offered; boxes verify every answer and can act
 //! only as themselves.
 
-use std::time::{Duration, Instant};
-
+use crate::rollout_support::{offered, show, wait_for};
 use serde_json::{json, Value};
 use wavecast_e2e::{
-    fleet::{box_key, enrol_many, enrol_one, Box_},
+    fleet::{box_key, enrol_many, enrol_one},
     trust::{bundle_file, manifest, payload, Keys},
     TestApp,
 };
@@ -66,45 +65,7 @@ async fn create(app: &TestApp, body: Value) -> Value {
     a.body
 }
 
-async fn show(app: &TestApp, id: &str) -> Value {
-    app.get(&format!("/api/v1/rollouts/{id}"), Some(&app.admin_token))
-        .await
-        .body
-}
-
-/// Waits (bounded) until the rollout satisfies `cond`.
-async fn wait_for(app: &TestApp, id: &str, what: &str, cond: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        let r = show(app, id).await;
-        if cond(&r) {
-            return r;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "timed out waiting for {what}: {r}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 const OLD: &[(&str, &str, u64)] = &[("x1-firmware", "4.1.0", 1)];
-
-async fn offered(app: &TestApp, boxes: &[Box_], keys: &Keys) -> Vec<usize> {
-    let mut out = Vec::new();
-    for (i, b) in boxes.iter().enumerate() {
-        if !b
-            .check_in(app, &keys.root.verifying_key())
-            .await
-            .1
-            .offers
-            .is_empty()
-        {
-            out.push(i);
-        }
-    }
-    out
-}
 
 async fn waves_pause_resume_and_complete(app: TestApp) {
     let keys = Keys::new();
