@@ -4,7 +4,7 @@
 
 use std::{future::Future, pin::Pin};
 
-use actix_web::{dev::Payload, http::header, web, FromRequest, HttpRequest};
+use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
 use chrono::Utc;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
@@ -30,21 +30,11 @@ impl FromRequest for DeviceAuth {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
-        let presented = req
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| {
-                v.strip_prefix("Bearer ")
-                    .or_else(|| v.strip_prefix("bearer "))
-            })
-            .map(|s| s.trim().to_owned());
+        let presented = super::extractor::bearer(req);
         Box::pin(async move {
             let state =
                 state.ok_or_else(|| ApiError::Internal(anyhow::anyhow!("no application state")))?;
-            let presented = presented.ok_or_else(|| {
-                ApiError::Unauthorized("missing Authorization: Bearer device credential".into())
-            })?;
+            let presented = presented?;
             let invalid =
                 || ApiError::Unauthorized("invalid device credential; enrol again".into());
             let prefix = token::prefix_in(Scheme::Device, &presented).ok_or_else(invalid)?;

@@ -116,7 +116,8 @@ impl<P: Permission + 'static> FromRequest for Auth<P> {
     }
 }
 
-fn bearer(req: &HttpRequest) -> Result<String, ApiError> {
+/// The bearer token of a request (operator token or device credential).
+pub(super) fn bearer(req: &HttpRequest) -> Result<String, ApiError> {
     let value = req
         .headers()
         .get(header::AUTHORIZATION)

@@ -58,11 +58,22 @@ impl Client {
             .send()
             .await
             .with_context(|| format!("cannot reach the Wavecast server at {}", self.base))?;
+        self.decode(&url, res).await.map(|(_, value)| value)
+    }
+
+    /// Decodes a JSON answer with its status, or turns a problem body into
+    /// a one-line error.
+    async fn decode<T: DeserializeOwned>(
+        &self,
+        url: &url::Url,
+        res: reqwest::Response,
+    ) -> anyhow::Result<(u16, T)> {
         let status = res.status();
         let bytes = res.bytes().await.context("reading the answer")?;
         if status.is_success() {
-            return serde_json::from_slice(&bytes)
-                .with_context(|| format!("unexpected answer from {url}"));
+            let value = serde_json::from_slice(&bytes)
+                .with_context(|| format!("unexpected answer from {url}"))?;
+            return Ok((status.as_u16(), value));
         }
         Err(match serde_json::from_slice::<Problem>(&bytes) {
             Ok(p) if status == StatusCode::UNAUTHORIZED && self.token.is_none() => {
@@ -97,17 +108,7 @@ impl Client {
             .send()
             .await
             .with_context(|| format!("cannot upload to the Wavecast server at {}", self.base))?;
-        let status = res.status();
-        let bytes = res.bytes().await.context("reading the answer")?;
-        if status.is_success() {
-            let value = serde_json::from_slice(&bytes)
-                .with_context(|| format!("unexpected answer from {url}"))?;
-            return Ok((status.as_u16(), value));
-        }
-        Err(match serde_json::from_slice::<Problem>(&bytes) {
-            Ok(p) => anyhow!("{p}"),
-            Err(_) => anyhow!("{url} answered {status}"),
-        })
+        self.decode(&url, res).await
     }
 
     pub async fn get<T: DeserializeOwned>(
