@@ -72,7 +72,12 @@ impl Client {
     pub fn new(base: &str) -> Self {
         Self {
             base: base.trim_end_matches('/').to_owned(),
+            // No idle connections are kept: a box talks to the server every
+            // few minutes at most, long after the server has closed an idle
+            // keep-alive connection, and a POST sent on such a stale
+            // connection fails instead of being retried.
             http: ureq::AgentBuilder::new()
+                .max_idle_connections(0)
                 .timeout_connect(Duration::from_secs(10))
                 .timeout_read(Duration::from_secs(60))
                 .user_agent(concat!("wavecast-agent/", env!("CARGO_PKG_VERSION")))
