@@ -211,6 +211,10 @@ pub struct RolloutsConfig {
     pub checkin_interval_secs: u64,
     /// Random spread added to each interval, in percent (spreads load).
     pub checkin_jitter_pct: u64,
+    /// Milliseconds a server answers check-ins from the rollouts and keyring
+    /// it holds in memory before reading them again. Its own changes apply
+    /// at once; other instances' changes within this time.
+    pub cache_millis: u64,
 }
 
 impl Default for RolloutsConfig {
@@ -219,6 +223,7 @@ impl Default for RolloutsConfig {
             tick_millis: 5000,
             checkin_interval_secs: 1800,
             checkin_jitter_pct: 10,
+            cache_millis: 2000,
         }
     }
 }
@@ -306,6 +311,10 @@ tick_millis = 5000
 # Seconds between a box's check-ins, and the random spread added (percent).
 checkin_interval_secs = 1800
 checkin_jitter_pct = 10
+# Milliseconds check-ins are answered from the rollouts and keyring held in
+# memory before they are read again. This server's own changes apply at once;
+# changes made by other instances on the same database within this time.
+cache_millis = 2000
 "#;
 
 impl Config {

@@ -328,7 +328,8 @@ async fn cleanup(state: &AppState, failed: Failed) -> ApiError {
 
 async fn record(state: &AppState, caller: &Caller, v: Verified) -> ApiResult<bundle::Model> {
     let caller = caller.clone();
-    state
+    let adopts = v.adopt.is_some();
+    let recorded = state
         .db
         .transaction::<_, bundle::Model, ApiError>(|txn| {
             Box::pin(async move {
@@ -396,6 +397,9 @@ async fn record(state: &AppState, caller: &Caller, v: Verified) -> ApiResult<bun
                 Ok(model)
             })
         })
-        .await
-        .map_err(Into::into)
+        .await;
+    if adopts {
+        state.caches.anchors.invalidate();
+    }
+    recorded.map_err(Into::into)
 }

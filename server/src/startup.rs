@@ -48,6 +48,7 @@ impl Application {
             }
             None => None,
         };
+        let config_cache_millis = config.rollouts.cache_millis;
         let listener = TcpListener::bind(config.http.bind)
             .with_context(|| format!("cannot listen on {}", config.http.bind))?;
         let port = listener.local_addr()?.port();
@@ -57,10 +58,14 @@ impl Application {
             config: Arc::new(config),
             blobs: Arc::new(blobs),
             signing_key,
+            caches: Arc::new(crate::state::Caches::new(std::time::Duration::from_millis(
+                config_cache_millis,
+            ))),
         };
         let server = serve(listener, state.clone())?;
         crate::engine::scheduler::spawn(
             state.db.clone(),
+            state.caches.clone(),
             std::time::Duration::from_millis(state.config.rollouts.tick_millis.max(50)),
         );
         Ok(Self {

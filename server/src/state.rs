@@ -5,10 +5,32 @@ use std::sync::Arc;
 use ed25519_dalek::SigningKey;
 use sea_orm::DatabaseConnection;
 
-use crate::{blobs::BlobStore, config::Config, db::Backend};
+use crate::{
+    blobs::BlobStore, cache::Refreshing, config::Config, db::Backend, engine::LoadedRollout,
+    trust::Anchors,
+};
 
-/// What handlers share: the database pool, the blob store, the configuration
-/// and the server's online signing key, if it holds one.
+/// What check-ins read on every request and operators change rarely, kept in
+/// memory (see [`crate::cache`]).
+#[derive(Debug)]
+pub struct Caches {
+    /// The root key and newest keyring; `None` before keys were published.
+    pub anchors: Refreshing<Option<Anchors>>,
+    /// The rollouts that are offering updates, loaded with their bundles.
+    pub offering: Refreshing<Vec<LoadedRollout>>,
+}
+
+impl Caches {
+    pub fn new(ttl: std::time::Duration) -> Self {
+        Self {
+            anchors: Refreshing::new(ttl),
+            offering: Refreshing::new(ttl),
+        }
+    }
+}
+
+/// What handlers share: the database pool, the blob store, the configuration,
+/// the server's online signing key, if it holds one, and the in-memory caches.
 #[derive(Clone)]
 pub struct AppState {
     pub db: DatabaseConnection,
@@ -16,6 +38,25 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub blobs: Arc<dyn BlobStore>,
     pub signing_key: Option<Arc<SigningKey>>,
+    pub caches: Arc<Caches>,
+}
+
+impl AppState {
+    /// The trust anchors, from memory when fresh.
+    pub async fn anchors(&self) -> crate::error::ApiResult<Arc<Option<Anchors>>> {
+        self.caches
+            .anchors
+            .get(|| crate::trust::load(&self.db))
+            .await
+    }
+
+    /// The rollouts offering updates, from memory when fresh.
+    pub async fn offering(&self) -> crate::error::ApiResult<Arc<Vec<LoadedRollout>>> {
+        self.caches
+            .offering
+            .get(|| crate::engine::load_offering(&self.db))
+            .await
+    }
 }
 
 impl std::fmt::Debug for AppState {

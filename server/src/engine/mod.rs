@@ -19,6 +19,7 @@ use wavecast_protocol::{
 
 use crate::{
     domain::{
+        bundle_state::BundleState,
         offers::{plan, Candidate, Installed, Skip},
         rollout::{DeviceFacts, RolloutState, Target, WavePlan},
         waves::{bucket, is_eligible},
@@ -39,6 +40,8 @@ pub struct LoadedBundle {
     pub envelope: Envelope,
     pub manifest: Manifest,
     pub artifacts: Vec<bundle_artifact::Model>,
+    /// Revoked after the rollout was created: never offered again.
+    pub revoked: bool,
 }
 
 /// A rollout with its parsed plan and bundles.
@@ -54,10 +57,12 @@ pub struct LoadedRollout {
 }
 
 impl LoadedRollout {
-    /// The candidates this rollout offers, in its order.
+    /// The candidates this rollout offers, in its order; revoked bundles are
+    /// not candidates (so nothing that requires one is offered either).
     pub fn candidates(&self) -> Vec<Candidate> {
         self.bundles
             .iter()
+            .filter(|b| !b.revoked)
             .map(|b| Candidate {
                 name: b.manifest.name.clone(),
                 version: b.manifest.version.clone(),
@@ -97,6 +102,7 @@ pub async fn load_bundle(db: &impl ConnectionTrait, id: Uuid) -> ApiResult<Loade
         .await?;
     Ok(LoadedBundle {
         id,
+        revoked: b.state == BundleState::Revoked.as_str(),
         envelope,
         manifest,
         artifacts,
@@ -241,19 +247,53 @@ pub fn outcome(
     }
 }
 
-/// The offers for a device at check-in, in install order, from every
-/// rollout that is offering and whose open waves include the device.
-pub async fn offers_for(db: &impl ConnectionTrait, d: &device::Model) -> ApiResult<Vec<Offer>> {
+/// Every rollout in a state that offers updates, with its bundles.
+pub async fn load_offering(db: &impl ConnectionTrait) -> ApiResult<Vec<LoadedRollout>> {
     let offering: Vec<RolloutState> = RolloutState::ALL
         .into_iter()
         .filter(|s| s.offers())
         .collect();
-    let rollouts = load_in(db, &offering).await?;
+    load_in(db, &offering).await
+}
+
+/// The offers for a device at check-in, in install order, from those of the
+/// offering `rollouts` whose open waves include the device. Reads the
+/// database only when some rollout has something for the device.
+pub async fn offers_for(
+    db: &impl ConnectionTrait,
+    rollouts: &[LoadedRollout],
+    d: &device::Model,
+) -> ApiResult<Vec<Offer>> {
     if rollouts.is_empty() {
         return Ok(Vec::new());
     }
     let installed = installed_of(d);
     let tags = tags_of(d);
+    let now = chrono::Utc::now();
+    // The pure part first: which rollouts apply to this box at all.
+    let applicable: Vec<(&LoadedRollout, Vec<Candidate>)> = rollouts
+        .iter()
+        .filter(|r| {
+            targets(r, d, &tags, &installed)
+                && is_eligible(
+                    bucket(r.model.id, d.id),
+                    &r.thresholds,
+                    r.model.open_waves.max(0) as usize,
+                )
+                // Outside its maintenance window a box is told nothing yet.
+                && r
+                    .window
+                    .is_none_or(|w| w.is_open(d.timezone.as_deref(), now))
+        })
+        .map(|r| {
+            let p = plan(&d.model, &d.hardware_revision, &installed, &r.candidates());
+            (r, p.offers)
+        })
+        .filter(|(_, offers)| !offers.is_empty())
+        .collect();
+    if applicable.is_empty() {
+        return Ok(Vec::new());
+    }
     let rows = rollout_device::Entity::find()
         .filter(rollout_device::Column::DeviceId.eq(d.id))
         .all(db)
@@ -268,24 +308,8 @@ pub async fn offers_for(db: &impl ConnectionTrait, d: &device::Model) -> ApiResu
         })
         .filter(|(_, s)| s.is_terminal())
         .collect();
-    let now = chrono::Utc::now();
     let mut offers = Vec::new();
-    for r in &rollouts {
-        if !targets(r, d, &tags, &installed)
-            || !is_eligible(
-                bucket(r.model.id, d.id),
-                &r.thresholds,
-                r.model.open_waves.max(0) as usize,
-            )
-        {
-            continue;
-        }
-        // Outside its maintenance window a box is told nothing yet.
-        if r.window
-            .is_some_and(|w| !w.is_open(d.timezone.as_deref(), now))
-        {
-            continue;
-        }
+    for (r, candidates) in applicable {
         // A box that has not started is held back while the rollout is at its
         // download limit; boxes already under way are never held back.
         let started = rows.iter().any(|row| row.rollout_id == r.model.id);
@@ -302,7 +326,7 @@ pub async fn offers_for(db: &impl ConnectionTrait, d: &device::Model) -> ApiResu
                 continue;
             }
         }
-        for c in plan(&d.model, &d.hardware_revision, &installed, &r.candidates()).offers {
+        for c in candidates {
             let Some(b) = r.bundle_named(&c.name, &c.version) else {
                 continue;
             };

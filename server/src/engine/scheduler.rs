@@ -66,7 +66,11 @@ pub async fn try_lease(db: &impl ConnectionTrait, holder: &str, ttl: TimeDelta) 
 }
 
 /// Runs the scheduler until the process ends.
-pub fn spawn(db: DatabaseConnection, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
+pub fn spawn(
+    db: DatabaseConnection,
+    caches: std::sync::Arc<crate::state::Caches>,
+    every: std::time::Duration,
+) -> tokio::task::JoinHandle<()> {
     let holder = Uuid::new_v4().to_string();
     tokio::spawn(async move {
         let ttl = TimeDelta::from_std(every * 6).unwrap_or(TimeDelta::seconds(30));
@@ -76,8 +80,14 @@ pub fn spawn(db: DatabaseConnection, every: std::time::Duration) -> tokio::task:
             interval.tick().await;
             match try_lease(&db, &holder, ttl).await {
                 Ok(true) => {
-                    if let Err(e) = tick(&db, Utc::now()).await {
-                        tracing::error!(error = %e, "rollout scheduler tick failed");
+                    match tick(&db, Utc::now()).await {
+                        Ok(true) => caches.offering.invalidate(),
+                        Ok(false) => {}
+                        Err(e) => {
+                            // Part of the pass may have landed.
+                            caches.offering.invalidate();
+                            tracing::error!(error = %e, "rollout scheduler tick failed");
+                        }
                     }
                 }
                 Ok(false) => {}
@@ -185,18 +195,21 @@ async fn set_state(
     .await
 }
 
-/// One pass over every rollout that needs attention.
-pub async fn tick(db: &DatabaseConnection, now: DateTime<Utc>) -> ApiResult<()> {
+/// One pass over every rollout that needs attention; true when a rollout
+/// changed state or opened a wave.
+pub async fn tick(db: &DatabaseConnection, now: DateTime<Utc>) -> ApiResult<bool> {
+    let mut changed = false;
     for r in load_in(db, &[RolloutState::Scheduled, RolloutState::Running]).await? {
-        match r.state {
+        changed |= match r.state {
             RolloutState::Scheduled if r.model.starts_at <= now => {
-                open_next_wave(db, &r, now).await?
+                open_next_wave(db, &r, now).await?;
+                true
             }
             RolloutState::Running => step(db, &r, now).await?,
-            _ => {}
-        }
+            _ => false,
+        };
     }
-    Ok(())
+    Ok(changed)
 }
 
 /// How the current wave's devices stand.
@@ -226,7 +239,7 @@ pub async fn current_tally(db: &impl ConnectionTrait, r: &LoadedRollout) -> ApiR
     Ok(tally)
 }
 
-async fn step(db: &DatabaseConnection, r: &LoadedRollout, now: DateTime<Utc>) -> ApiResult<()> {
+async fn step(db: &DatabaseConnection, r: &LoadedRollout, now: DateTime<Utc>) -> ApiResult<bool> {
     // A device that started and went silent has failed: a bricked box counts.
     let timeout = TimeDelta::seconds(r.model.device_timeout_secs.max(1));
     let rows = rollout_device::Entity::find()
@@ -251,7 +264,8 @@ async fn step(db: &DatabaseConnection, r: &LoadedRollout, now: DateTime<Utc>) ->
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("stored waves: {e}")))?;
     let current = (r.model.open_waves.max(1) - 1) as usize;
     let Some(spec) = specs.get(current) else {
-        return set_state(db, &r.model, RolloutState::Completed, None, now).await;
+        set_state(db, &r.model, RolloutState::Completed, None, now).await?;
+        return Ok(true);
     };
     let mut tally = current_tally(db, r).await?;
     // Failures an operator acknowledged by resuming no longer count.
@@ -260,14 +274,15 @@ async fn step(db: &DatabaseConnection, r: &LoadedRollout, now: DateTime<Utc>) ->
     tally.members -= acked;
     let opened = r.model.wave_opened_at.unwrap_or(r.model.starts_at);
     match judge(spec, &tally, opened, now, current + 1 == specs.len()) {
-        Verdict::Wait { .. } => Ok(()),
-        Verdict::Advance => open_next_wave(db, r, now).await,
+        Verdict::Wait { .. } => return Ok(false),
+        Verdict::Advance => open_next_wave(db, r, now).await?,
         Verdict::AwaitApproval => {
-            set_state(db, &r.model, RolloutState::AwaitingApproval, None, now).await
+            set_state(db, &r.model, RolloutState::AwaitingApproval, None, now).await?
         }
         Verdict::Pause { reason } => {
-            set_state(db, &r.model, RolloutState::Paused, Some(reason), now).await
+            set_state(db, &r.model, RolloutState::Paused, Some(reason), now).await?
         }
-        Verdict::Complete => set_state(db, &r.model, RolloutState::Completed, None, now).await,
+        Verdict::Complete => set_state(db, &r.model, RolloutState::Completed, None, now).await?,
     }
+    Ok(true)
 }

@@ -261,5 +261,7 @@ pub async fn act(
             })
             .await?
     };
+    // A revoked bundle is never offered again: check-ins must see it now.
+    state.caches.offering.invalidate();
     Ok(HttpResponse::Ok().json(view_of(&state, updated).await?))
 }

@@ -226,9 +226,11 @@ pub async fn check_in(
                 .into(),
         )
     })?;
-    let keyring = crate::trust::load(&state.db)
-        .await?
-        .and_then(|a| a.current)
+    let anchors = state.anchors().await?;
+    let keyring = anchors
+        .as_ref()
+        .as_ref()
+        .and_then(|a| a.current.as_ref())
         .ok_or_else(|| ApiError::Conflict("no keyring has been published yet".into()))?;
     let now = Utc::now();
     let mut d = auth.device;
@@ -255,7 +257,8 @@ pub async fn check_in(
         m.last_seen_at = Set(Some(now));
         d = m.update(&state.db).await?;
     }
-    let offers = crate::engine::offers_for(&state.db, &d).await?;
+    let rollouts = state.offering().await?;
+    let offers = crate::engine::offers_for(&state.db, &rollouts, &d).await?;
     let cfg = &state.config.rollouts;
     let jitter = cfg.checkin_interval_secs * cfg.checkin_jitter_pct.min(100) / 100;
     let next =
@@ -269,7 +272,7 @@ pub async fn check_in(
     };
     let answer = sign_answer(&payload, &key).map_err(|e| ApiError::Internal(e.into()))?;
     Ok(HttpResponse::Ok().json(CheckinAnswer {
-        keyring: keyring.1,
+        keyring: keyring.1.clone(),
         answer,
     }))
 }

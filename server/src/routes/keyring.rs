@@ -26,6 +26,7 @@ pub async fn publish(
     state: web::Data<AppState>,
     body: web::Json<PublishKeyring>,
 ) -> ApiResult<HttpResponse> {
-    let view = trust::publish(&state.db, &auth, body.into_inner()).await?;
-    Ok(HttpResponse::Ok().json(view))
+    let view = trust::publish(&state.db, &auth, body.into_inner()).await;
+    state.caches.anchors.invalidate();
+    Ok(HttpResponse::Ok().json(view?))
 }

@@ -213,6 +213,7 @@ async fn insert(
         let loaded = engine::load(&state.db, model.clone()).await?;
         scheduler::open_next_wave(&state.db, &loaded, now).await?;
     }
+    state.caches.offering.invalidate();
     find(state, &model.id.to_string()).await
 }
 
@@ -323,6 +324,7 @@ pub async fn rollback(
         },
     )
     .await?;
+    state.caches.offering.invalidate();
     Ok(HttpResponse::Created().json(view(&state, created).await?))
 }
 
@@ -426,6 +428,7 @@ pub async fn act(
         },
     )
     .await?;
+    state.caches.offering.invalidate();
     let fresh = find(&state, &id).await?;
     Ok(HttpResponse::Ok().json(view(&state, fresh).await?))
 }

@@ -587,11 +587,47 @@ async fn rollback_offers_the_previous_version_above_the_security_floor(app: Test
     );
 }
 
+async fn a_revoked_bundle_is_offered_no_more(app: TestApp) {
+    let keys = Keys::new();
+    release(&app, &keys).await;
+    let root = keys.root.verifying_key();
+    let boxes = enrol_many(&app, 800, 1, "X1", OLD).await;
+    create(
+        &app,
+        json!({
+            "name": "fw and codec", "bundles": ["x1-firmware@4.2.0", "codec-pack@2.0.0"],
+            "waves": [{ "percent": 100 }],
+        }),
+    )
+    .await;
+    let (_, before) = boxes[0].check_in(&app, &root).await;
+    assert_eq!(before.offers.len(), 2, "firmware, then the codec pack");
+    let revoke = app
+        .post(
+            "/api/v1/bundles/x1-firmware@4.2.0/revoke",
+            Some(&app.admin_token),
+            &json!({ "reason": "boot loop on some X1" }),
+        )
+        .await;
+    assert_eq!(revoke.status, 200, "{}", revoke.body);
+    let (_, after) = boxes[0].check_in(&app, &root).await;
+    assert!(
+        after.offers.is_empty(),
+        "neither the revoked firmware nor the codec pack that needs it: {:?}",
+        after
+            .offers
+            .iter()
+            .map(|o| &o.bundle_id)
+            .collect::<Vec<_>>()
+    );
+}
+
 wavecast_e2e::both_backends!(
     configure = wavecast_e2e::trust::server_signs;
     maintenance_windows_follow_the_box_clock,
     download_limit_holds_back_new_boxes,
     rollback_offers_the_previous_version_above_the_security_floor,
+    a_revoked_bundle_is_offered_no_more,
     waves_pause_resume_and_complete,
     silent_devices_time_out_into_failure,
     reports_are_checked_and_boxes_act_only_as_themselves,
