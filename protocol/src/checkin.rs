@@ -74,6 +74,10 @@ pub struct CheckinPayload {
     pub offers: Vec<Offer>,
     /// Seconds until the next check-in (jitter included).
     pub next_checkin_secs: u64,
+    /// The MQTT broker (`mqtt://host:port`) where the box may listen for
+    /// nudges and publish reports; absent when the server runs without MQTT.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mqtt_url: Option<String>,
 }
 
 /// What the server answers: the keyring vouching for the signing key, and
@@ -172,7 +176,20 @@ mod tests {
             issued_at: at,
             offers: vec![],
             next_checkin_secs: 1800,
+            mqtt_url: None,
         }
+    }
+
+    #[test]
+    fn answers_from_servers_without_mqtt_still_parse() {
+        // Older servers send no `mqtt_url`; newer agents must read them.
+        let json =
+            r#"{"device_id":"d1","nonce":"n","issued_at":1,"offers":[],"next_checkin_secs":60}"#;
+        let p: CheckinPayload = serde_json::from_str(json).expect("parse");
+        assert_eq!(p.mqtt_url, None);
+        assert!(!serde_json::to_string(&p)
+            .expect("json")
+            .contains("mqtt_url"));
     }
 
     #[test]

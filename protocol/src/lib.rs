@@ -17,6 +17,7 @@ pub mod envelope;
 pub mod keyring;
 pub mod keys;
 pub mod manifest;
+pub mod mqtt;
 pub mod problem;
 pub mod status;
 pub mod trust;

@@ -23,6 +23,7 @@ pub struct Config {
     pub signing: SigningConfig,
     pub devices: DevicesConfig,
     pub rollouts: RolloutsConfig,
+    pub mqtt: MqttConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -50,7 +51,7 @@ impl Default for HttpConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct DatabaseConfig {
     /// `sqlite://PATH` (created if missing, WAL mode) or `postgres://...`.
-    pub url: DatabaseUrl,
+    pub url: SecretUrl,
     /// Largest number of pooled connections.
     pub max_connections: u32,
     /// Seconds to wait for a connection before giving up.
@@ -60,19 +61,20 @@ pub struct DatabaseConfig {
 impl Default for DatabaseConfig {
     fn default() -> Self {
         Self {
-            url: DatabaseUrl("sqlite://data/wavecast.db".to_owned()),
+            url: SecretUrl("sqlite://data/wavecast.db".to_owned()),
             max_connections: 16,
             connect_timeout_secs: 5,
         }
     }
 }
 
-/// A database URL. It may carry a password, so `Debug` shows only the scheme.
+/// A database or broker URL. It may carry a password, so `Debug` and
+/// messages show it redacted.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct DatabaseUrl(pub String);
+pub struct SecretUrl(pub String);
 
-impl DatabaseUrl {
+impl SecretUrl {
     /// The URL itself, for connecting. Never log it.
     pub fn expose(&self) -> &str {
         &self.0
@@ -86,14 +88,14 @@ impl DatabaseUrl {
                 u.to_string()
             }
             Ok(u) => u.to_string(),
-            Err(_) => "<unparseable database url>".to_owned(),
+            Err(_) => "<unparseable url>".to_owned(),
         }
     }
 }
 
-impl fmt::Debug for DatabaseUrl {
+impl fmt::Debug for SecretUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "DatabaseUrl({})", self.redacted())
+        write!(f, "SecretUrl({})", self.redacted())
     }
 }
 
@@ -228,6 +230,60 @@ impl Default for RolloutsConfig {
     }
 }
 
+/// How the server reaches boxes over MQTT.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MqttMode {
+    /// Start a broker inside the server (the default).
+    Embedded,
+    /// Connect to an operator-run broker at `mqtt.url`.
+    External,
+    /// No MQTT: boxes poll over HTTPS only.
+    Off,
+}
+
+/// How device accounts reach an external broker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MqttProvision {
+    /// The broker authenticates boxes by itself.
+    None,
+    /// The server creates, updates and deletes each box's client and role
+    /// through Mosquitto's dynamic-security plugin.
+    MosquittoDynsec,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MqttConfig {
+    pub mode: MqttMode,
+    /// Embedded: where the broker listens. Port 0 picks a free port.
+    pub listen: SocketAddr,
+    /// Embedded: most simultaneous connections.
+    pub max_connections: usize,
+    /// External: `mqtt://user:password@host:port` the server connects with.
+    pub url: Option<SecretUrl>,
+    /// External: how device accounts are provisioned.
+    pub provision: MqttProvision,
+    /// The broker address boxes are told in check-in answers
+    /// (`mqtt://host:port`); by default the embedded listen address or the
+    /// external URL without its credentials.
+    pub advertise_url: Option<String>,
+}
+
+impl Default for MqttConfig {
+    fn default() -> Self {
+        Self {
+            mode: MqttMode::Embedded,
+            listen: SocketAddr::from(([127, 0, 0, 1], 1883)),
+            max_connections: 50_000,
+            url: None,
+            provision: MqttProvision::None,
+            advertise_url: None,
+        }
+    }
+}
+
 /// Why the configuration could not be loaded. Each variant renders as one
 /// line naming the problem.
 #[derive(Debug, thiserror::Error)]
@@ -315,6 +371,22 @@ checkin_jitter_pct = 10
 # memory before they are read again. This server's own changes apply at once;
 # changes made by other instances on the same database within this time.
 cache_millis = 2000
+
+[mqtt]
+# "embedded" starts a broker inside the server; "external" connects to the
+# broker at `url`; "off" leaves boxes to poll over HTTPS alone.
+mode = "embedded"
+# Embedded: where the broker listens, and the most connections it takes.
+listen = "127.0.0.1:1883"
+max_connections = 50000
+# External: the broker and the account the server connects with, e.g.
+# url = "mqtt://wavecast-server:secret@broker.example:1883"
+# External: "none" when the broker authenticates boxes by itself, or
+# "mosquitto-dynsec" to have the server keep one client and role per box in
+# Mosquitto's dynamic-security plugin.
+provision = "none"
+# The broker address boxes are told; by default the listen address or url.
+# advertise_url = "mqtt://mqtt.example:1883"
 "#;
 
 impl Config {
@@ -346,6 +418,13 @@ impl Config {
     fn validate(&self) -> Result<(), ConfigError> {
         crate::db::Backend::from_url(self.database.url.expose())
             .map_err(|e| ConfigError::Invalid(format!("database.url: {e}")))?;
+        if self.mqtt.mode == MqttMode::External {
+            let url = self.mqtt.url.as_ref().ok_or_else(|| {
+                ConfigError::Invalid("mqtt.mode = \"external\" needs mqtt.url".to_owned())
+            })?;
+            crate::mqtt::parse_broker_url(url.expose())
+                .map_err(|e| ConfigError::Invalid(format!("mqtt.url: {e}")))?;
+        }
         if self.database.max_connections == 0 {
             return Err(ConfigError::Invalid(
                 "database.max_connections must be at least 1".to_owned(),
@@ -425,7 +504,7 @@ mod tests {
 
     #[test]
     fn redacts_passwords() {
-        let url = DatabaseUrl("postgres://u:hunter2@h/db".to_owned());
+        let url = SecretUrl("postgres://u:hunter2@h/db".to_owned());
         assert!(!format!("{url:?}").contains("hunter2"));
         assert!(url.redacted().contains("***"));
     }

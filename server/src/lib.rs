@@ -18,6 +18,7 @@ pub mod engine;
 pub mod entities;
 pub mod error;
 pub mod ingest;
+pub mod mqtt;
 pub mod routes;
 pub mod startup;
 pub mod state;

@@ -18,6 +18,8 @@ use crate::{blobs::LocalBlobStore, bootstrap, config::Config, db, error, routes,
 /// A built, bound server ready to run.
 pub struct Application {
     port: u16,
+    /// The embedded MQTT broker's port, when it runs.
+    pub mqtt_port: Option<u16>,
     server: Server,
     /// The one-time admin token when this start created the first admin.
     pub bootstrap_token: Option<String>,
@@ -49,6 +51,7 @@ impl Application {
             None => None,
         };
         let config_cache_millis = config.rollouts.cache_millis;
+        let mqtt = crate::mqtt::start(&config.mqtt, db.clone()).await?;
         let listener = TcpListener::bind(config.http.bind)
             .with_context(|| format!("cannot listen on {}", config.http.bind))?;
         let port = listener.local_addr()?.port();
@@ -61,15 +64,18 @@ impl Application {
             caches: Arc::new(crate::state::Caches::new(std::time::Duration::from_millis(
                 config_cache_millis,
             ))),
+            mqtt: mqtt.mqtt,
         };
         let server = serve(listener, state.clone())?;
         crate::engine::scheduler::spawn(
             state.db.clone(),
             state.caches.clone(),
+            state.mqtt.clone(),
             std::time::Duration::from_millis(state.config.rollouts.tick_millis.max(50)),
         );
         Ok(Self {
             port,
+            mqtt_port: mqtt.embedded.map(|a| a.port()),
             server,
             bootstrap_token,
             state,

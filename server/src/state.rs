@@ -39,6 +39,7 @@ pub struct AppState {
     pub blobs: Arc<dyn BlobStore>,
     pub signing_key: Option<Arc<SigningKey>>,
     pub caches: Arc<Caches>,
+    pub mqtt: crate::mqtt::Mqtt,
 }
 
 impl AppState {

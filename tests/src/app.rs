@@ -5,7 +5,7 @@ use reqwest::{Method, StatusCode};
 use serde::{de::DeserializeOwned, Serialize};
 use serde_json::Value;
 use wavecast_server::{
-    config::{Config, DatabaseUrl},
+    config::{Config, SecretUrl},
     startup::Application,
 };
 
@@ -26,6 +26,8 @@ pub struct TestApp {
     pub backend: Backend,
     pub http: reqwest::Client,
     pub config: Config,
+    /// The embedded MQTT broker's port, when it runs.
+    pub mqtt_port: Option<u16>,
     /// Holds the SQLite file and blobs; removed when the test ends.
     pub dir: tempfile::TempDir,
 }
@@ -96,9 +98,10 @@ impl TestApp {
         let mut config = Config::default();
         config.http.bind = "127.0.0.1:0".parse().expect("addr");
         config.http.workers = 1;
-        config.database.url = DatabaseUrl(url);
+        config.database.url = SecretUrl(url);
         config.database.max_connections = 8;
         config.blobs.dir = dir.path().join("blobs");
+        config.mqtt.listen = "127.0.0.1:0".parse().expect("addr");
         adjust(&mut config);
         if std::env::var_os("TEST_LOG").is_some() {
             wavecast_server::telemetry::init(&config.log);
@@ -107,6 +110,7 @@ impl TestApp {
             .await
             .expect("the application starts");
         let address = format!("http://127.0.0.1:{}", app.port());
+        let mqtt_port = app.mqtt_port;
         let admin_token = app
             .bootstrap_token
             .clone()
@@ -118,6 +122,7 @@ impl TestApp {
             backend,
             http: reqwest::Client::new(),
             config,
+            mqtt_port,
             dir,
         })
     }

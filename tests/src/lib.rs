@@ -8,6 +8,7 @@
 //! - [`bin`] finds (building if needed) the real `wavecast` binaries;
 //! - [`fleet`] simulates boxes (identity keys, check-ins verified as a box
 //!   verifies them, status reports);
+//! - [`mosquitto`] starts a throwaway Mosquitto for the external-broker tests;
 //! - [`trust`] builds keys, keyrings and (good or broken) bundle files;
 //! - [`both_backends!`] runs a test function once per database backend.
 //!
@@ -18,6 +19,7 @@
 pub mod app;
 pub mod bin;
 pub mod fleet;
+pub mod mosquitto;
 pub mod pg;
 pub mod trust;
 

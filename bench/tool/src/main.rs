@@ -11,7 +11,7 @@ use std::io::Write;
 use sea_orm::{ConnectionTrait, EntityTrait, Set};
 use sha2::{Digest, Sha256};
 use wavecast_server::{
-    config::{DatabaseConfig, DatabaseUrl},
+    config::{DatabaseConfig, SecretUrl},
     db,
     entities::device,
 };
@@ -21,7 +21,7 @@ pub const INSTALLED: &str = r#"[{"name":"x1-firmware","version":"4.1.0","securit
 
 async fn seed(url: &str, n: u64, tokens: &str) -> anyhow::Result<()> {
     let config = DatabaseConfig {
-        url: DatabaseUrl(url.to_owned()),
+        url: SecretUrl(url.to_owned()),
         max_connections: 4,
         connect_timeout_secs: 10,
     };

@@ -6,7 +6,7 @@ use std::{future::Future, pin::Pin};
 
 use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
 use chrono::Utc;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 
 use crate::{
     domain::{
@@ -24,6 +24,37 @@ pub struct DeviceAuth {
     pub device: device::Model,
 }
 
+/// The accepted device whose unexpired credential is `presented`. Used by
+/// the HTTP extractor and by the embedded MQTT broker alike.
+pub async fn authenticate(
+    db: &DatabaseConnection,
+    presented: &str,
+) -> Result<device::Model, ApiError> {
+    let invalid = || ApiError::Unauthorized("invalid device credential; enrol again".into());
+    let prefix = token::prefix_in(Scheme::Device, presented).ok_or_else(invalid)?;
+    let d = device::Entity::find()
+        .filter(device::Column::CredentialPrefix.eq(prefix))
+        .one(db)
+        .await?
+        .ok_or_else(invalid)?;
+    let hash_ok = d
+        .credential_hash
+        .as_deref()
+        .is_some_and(|h| token::matches(presented, h));
+    if !hash_ok {
+        return Err(invalid());
+    }
+    if d.credential_expires_at.is_none_or(|at| at <= Utc::now()) {
+        return Err(ApiError::Unauthorized(
+            "the device credential has expired; enrol again with the device key".into(),
+        ));
+    }
+    if d.status != DeviceStatus::Accepted.as_str() {
+        return Err(ApiError::Forbidden(format!("this device is {}", d.status)));
+    }
+    Ok(d)
+}
+
 impl FromRequest for DeviceAuth {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
@@ -35,29 +66,7 @@ impl FromRequest for DeviceAuth {
             let state =
                 state.ok_or_else(|| ApiError::Internal(anyhow::anyhow!("no application state")))?;
             let presented = presented?;
-            let invalid =
-                || ApiError::Unauthorized("invalid device credential; enrol again".into());
-            let prefix = token::prefix_in(Scheme::Device, &presented).ok_or_else(invalid)?;
-            let d = device::Entity::find()
-                .filter(device::Column::CredentialPrefix.eq(prefix))
-                .one(&state.db)
-                .await?
-                .ok_or_else(invalid)?;
-            let hash_ok = d
-                .credential_hash
-                .as_deref()
-                .is_some_and(|h| token::matches(&presented, h));
-            if !hash_ok {
-                return Err(invalid());
-            }
-            if d.credential_expires_at.is_none_or(|at| at <= Utc::now()) {
-                return Err(ApiError::Unauthorized(
-                    "the device credential has expired; enrol again with the device key".into(),
-                ));
-            }
-            if d.status != DeviceStatus::Accepted.as_str() {
-                return Err(ApiError::Forbidden(format!("this device is {}", d.status)));
-            }
+            let d = authenticate(&state.db, &presented).await?;
             Ok(DeviceAuth { device: d })
         })
     }

@@ -4,6 +4,7 @@
 pub mod bundle_state;
 pub mod enrolment;
 pub mod install_state;
+pub mod mqtt_acl;
 pub mod names;
 pub mod offers;
 pub mod role;

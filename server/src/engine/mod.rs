@@ -4,6 +4,7 @@
 //! device's check-in.
 
 pub mod scheduler;
+pub mod status;
 
 use std::collections::HashMap;
 

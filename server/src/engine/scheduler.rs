@@ -16,7 +16,7 @@ use sea_orm::{
     Set,
 };
 use uuid::Uuid;
-use wavecast_protocol::status::InstallState;
+use wavecast_protocol::{mqtt::NudgeReason, status::InstallState};
 
 use super::{installed_of, load_in, outcome, tags_of, targets, DeviceOutcome, LoadedRollout};
 use crate::{
@@ -28,6 +28,7 @@ use crate::{
     },
     entities::{device, lease, rollout, rollout_device},
     error::{ApiError, ApiResult},
+    mqtt::Mqtt,
 };
 
 const LEASE: &str = "scheduler";
@@ -69,6 +70,7 @@ pub async fn try_lease(db: &impl ConnectionTrait, holder: &str, ttl: TimeDelta) 
 pub fn spawn(
     db: DatabaseConnection,
     caches: std::sync::Arc<crate::state::Caches>,
+    mqtt: Mqtt,
     every: std::time::Duration,
 ) -> tokio::task::JoinHandle<()> {
     let holder = Uuid::new_v4().to_string();
@@ -80,7 +82,7 @@ pub fn spawn(
             interval.tick().await;
             match try_lease(&db, &holder, ttl).await {
                 Ok(true) => {
-                    match tick(&db, Utc::now()).await {
+                    match tick(&db, &mqtt, Utc::now()).await {
                         Ok(true) => caches.offering.invalidate(),
                         Ok(false) => {}
                         Err(e) => {
@@ -135,23 +137,25 @@ async fn target_devices(
         .collect())
 }
 
-/// Opens the next wave of a rollout (also used when an operator approves).
+/// Opens the next wave of a rollout (also used when an operator approves)
+/// and returns the devices it let in, to nudge.
 pub async fn open_next_wave(
     db: &impl ConnectionTrait,
     r: &LoadedRollout,
     now: DateTime<Utc>,
-) -> ApiResult<()> {
+) -> ApiResult<Vec<Uuid>> {
     let specs = wave_specs(&r.waves)
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("stored waves: {e}")))?;
     let next = r.model.open_waves.max(0) as usize;
     let Some(spec) = specs.get(next) else {
-        return Ok(());
+        return Ok(Vec::new());
     };
-    let mut buckets: Vec<u32> = target_devices(db, r)
+    let members: Vec<(Uuid, u32)> = target_devices(db, r)
         .await?
         .into_iter()
-        .map(|(_, b)| b)
+        .map(|(d, b)| (d.id, b))
         .collect();
+    let mut buckets: Vec<u32> = members.iter().map(|(_, b)| *b).collect();
     buckets.sort_unstable();
     let mut thresholds = r.thresholds.clone();
     let t = threshold(spec.size, &buckets).max(thresholds.last().copied().unwrap_or(0));
@@ -171,7 +175,12 @@ pub async fn open_next_wave(
         "rollout.wave.open",
         serde_json::json!({ "wave": next + 1, "threshold": t }),
     )
-    .await
+    .await?;
+    Ok(members
+        .into_iter()
+        .filter(|(_, b)| wave_of(*b, &thresholds) == Some(next))
+        .map(|(id, _)| id)
+        .collect())
 }
 
 async fn set_state(
@@ -197,15 +206,16 @@ async fn set_state(
 
 /// One pass over every rollout that needs attention; true when a rollout
 /// changed state or opened a wave.
-pub async fn tick(db: &DatabaseConnection, now: DateTime<Utc>) -> ApiResult<bool> {
+pub async fn tick(db: &DatabaseConnection, mqtt: &Mqtt, now: DateTime<Utc>) -> ApiResult<bool> {
     let mut changed = false;
     for r in load_in(db, &[RolloutState::Scheduled, RolloutState::Running]).await? {
         changed |= match r.state {
             RolloutState::Scheduled if r.model.starts_at <= now => {
-                open_next_wave(db, &r, now).await?;
+                let opened = open_next_wave(db, &r, now).await?;
+                mqtt.nudge(opened, NudgeReason::WaveOpened, Some(r.model.id));
                 true
             }
-            RolloutState::Running => step(db, &r, now).await?,
+            RolloutState::Running => step(db, mqtt, &r, now).await?,
             _ => false,
         };
     }
@@ -239,7 +249,12 @@ pub async fn current_tally(db: &impl ConnectionTrait, r: &LoadedRollout) -> ApiR
     Ok(tally)
 }
 
-async fn step(db: &DatabaseConnection, r: &LoadedRollout, now: DateTime<Utc>) -> ApiResult<bool> {
+async fn step(
+    db: &DatabaseConnection,
+    mqtt: &Mqtt,
+    r: &LoadedRollout,
+    now: DateTime<Utc>,
+) -> ApiResult<bool> {
     // A device that started and went silent has failed: a bricked box counts.
     let timeout = TimeDelta::seconds(r.model.device_timeout_secs.max(1));
     let rows = rollout_device::Entity::find()
@@ -275,7 +290,10 @@ async fn step(db: &DatabaseConnection, r: &LoadedRollout, now: DateTime<Utc>) ->
     let opened = r.model.wave_opened_at.unwrap_or(r.model.starts_at);
     match judge(spec, &tally, opened, now, current + 1 == specs.len()) {
         Verdict::Wait { .. } => return Ok(false),
-        Verdict::Advance => open_next_wave(db, r, now).await?,
+        Verdict::Advance => {
+            let opened = open_next_wave(db, r, now).await?;
+            mqtt.nudge(opened, NudgeReason::WaveOpened, Some(r.model.id));
+        }
         Verdict::AwaitApproval => {
             set_state(db, &r.model, RolloutState::AwaitingApproval, None, now).await?
         }

@@ -10,7 +10,7 @@ use wavecast_protocol::{
     checkin::{sign_answer, CheckinAnswer, CheckinPayload, CheckinRequest},
     device::{EnrolAnswer, EnrolClaim, EnrolStatus},
     envelope::Envelope,
-    status::{InstallState, StatusReport},
+    status::StatusReport,
 };
 
 use crate::{
@@ -18,11 +18,10 @@ use crate::{
     auth::DeviceAuth,
     domain::{
         enrolment::{decide, DeviceStatus, Enrolment},
-        install_state::{accept, Accept},
         names::parse_label,
         token::{self, Scheme},
     },
-    entities::{device, preauthorized_serial, rollout_device},
+    entities::{device, preauthorized_serial},
     error::{ApiError, ApiResult},
     state::AppState,
 };
@@ -195,6 +194,9 @@ pub async fn enrol(
         })
         .await?;
     let (status, body) = answer;
+    if let (Some(credential), Ok(id)) = (&body.credential, Uuid::parse_str(&body.device_id)) {
+        state.mqtt.provision_device(id, credential);
+    }
     Ok(
         HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap_or_default())
             .json(body),
@@ -269,6 +271,7 @@ pub async fn check_in(
         issued_at: now.timestamp(),
         offers,
         next_checkin_secs: next.max(1),
+        mqtt_url: state.mqtt.advertise_url().map(str::to_owned),
     };
     let answer = sign_answer(&payload, &key).map_err(|e| ApiError::Internal(e.into()))?;
     Ok(HttpResponse::Ok().json(CheckinAnswer {
@@ -285,70 +288,7 @@ pub async fn status(
     state: web::Data<AppState>,
     body: web::Json<StatusReport>,
 ) -> ApiResult<HttpResponse> {
-    let report = body.into_inner();
-    let parse = |field: &str, v: &str| {
-        Uuid::parse_str(v).map_err(|_| ApiError::Validation(format!("{field} {v:?} is not an id")))
-    };
-    let rollout_id = parse("rollout_id", &report.rollout_id)?;
-    let bundle_id = parse("bundle_id", &report.bundle_id)?;
-    if report.progress.is_some_and(|p| p > 100) {
-        return Err(ApiError::Validation(
-            "progress is a percentage (0-100)".into(),
-        ));
-    }
-    if report.code.as_ref().is_some_and(|c| c.len() > 64)
-        || report.message.as_ref().is_some_and(|m| m.len() > 2000)
-    {
-        return Err(ApiError::Validation(
-            "code is at most 64 and message at most 2000 characters".into(),
-        ));
-    }
-    let d = auth.device;
-    let existing = rollout_device::Entity::find_by_id((rollout_id, d.id, bundle_id))
-        .one(&state.db)
-        .await?;
-    // Reports for a bundle that was never offered to this device are refused:
-    // a device cannot write into another device's or an unrelated rollout's status.
-    let offered = existing.is_some()
-        || crate::engine::could_have_offered(&state.db, &d, rollout_id, bundle_id).await?;
-    if !offered {
-        return Err(ApiError::NotFound("no such offer for this device".into()));
-    }
-    let current = existing
-        .as_ref()
-        .map(|r| r.state.parse::<InstallState>())
-        .transpose()
-        .map_err(|e: String| ApiError::Internal(anyhow::anyhow!("stored install state: {e}")))?;
-    let now = Utc::now();
-    match accept(current, report.state).map_err(ApiError::Conflict)? {
-        Accept::Ignore => {}
-        Accept::Advance(next) => match existing {
-            Some(row) => {
-                let mut m: rollout_device::ActiveModel = row.into();
-                m.state = Set(next.as_str().into());
-                m.progress = Set(report.progress.map(i32::from));
-                m.code = Set(report.code.clone());
-                m.message = Set(report.message.clone());
-                m.updated_at = Set(now);
-                m.update(&state.db).await?;
-            }
-            None => {
-                rollout_device::ActiveModel {
-                    rollout_id: Set(rollout_id),
-                    device_id: Set(d.id),
-                    bundle_id: Set(bundle_id),
-                    state: Set(next.as_str().into()),
-                    progress: Set(report.progress.map(i32::from)),
-                    code: Set(report.code.clone()),
-                    message: Set(report.message.clone()),
-                    started_at: Set(now),
-                    updated_at: Set(now),
-                }
-                .insert(&state.db)
-                .await?;
-            }
-        },
-    }
+    crate::engine::status::apply(&state.db, &auth.device, body.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -177,6 +177,9 @@ pub async fn act(
             })
         })
         .await?;
+    if to == DeviceStatus::Decommissioned {
+        state.mqtt.remove_device(updated.id);
+    }
     Ok(HttpResponse::Ok().json(device_view(updated)?))
 }
 

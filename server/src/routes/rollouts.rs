@@ -7,7 +7,7 @@ use sea_orm::{
 };
 use serde::Deserialize;
 use uuid::Uuid;
-use wavecast_protocol::status::InstallState;
+use wavecast_protocol::{mqtt::NudgeReason, status::InstallState};
 
 use crate::{
     api::{CreateRollout, RolloutCounts, RolloutView},
@@ -211,7 +211,10 @@ async fn insert(
     // Start at once when due, rather than at the next scheduler pass.
     if model.starts_at <= now {
         let loaded = engine::load(&state.db, model.clone()).await?;
-        scheduler::open_next_wave(&state.db, &loaded, now).await?;
+        let opened = scheduler::open_next_wave(&state.db, &loaded, now).await?;
+        state
+            .mqtt
+            .nudge(opened, NudgeReason::WaveOpened, Some(loaded.model.id));
     }
     state.caches.offering.invalidate();
     find(state, &model.id.to_string()).await
@@ -392,7 +395,10 @@ pub async fn act(
     let now = Utc::now();
     if action == RolloutAction::Approve {
         let loaded = engine::load(&state.db, r.clone()).await?;
-        scheduler::open_next_wave(&state.db, &loaded, now).await?;
+        let opened = scheduler::open_next_wave(&state.db, &loaded, now).await?;
+        state
+            .mqtt
+            .nudge(opened, NudgeReason::WaveOpened, Some(loaded.model.id));
     } else {
         let mut m: rollout::ActiveModel = r.clone().into();
         m.state = Set(to.as_str().into());

@@ -11,6 +11,7 @@ mod devices;
 mod downloads;
 mod fleet_200;
 mod health;
+mod mqtt;
 mod rollout_support;
 mod rollouts;
 mod serve;

@@ -20,6 +20,9 @@ fn failed_start(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> (
     if !env.iter().any(|(k, _)| *k == "WAVECAST__HTTP__BIND") {
         cmd.env("WAVECAST__HTTP__BIND", "127.0.0.1:0");
     }
+    if !env.iter().any(|(k, _)| *k == "WAVECAST__MQTT__LISTEN") {
+        cmd.env("WAVECAST__MQTT__LISTEN", "127.0.0.1:0");
+    }
     let out = cmd.stdin(Stdio::null()).output().expect("wavecast runs");
     let stderr = String::from_utf8_lossy(&out.stderr);
     let errors: Vec<&str> = stderr.lines().filter(|l| l.contains("error:")).collect();
@@ -34,6 +37,7 @@ fn starts_on_embedded_defaults_and_is_ready() {
         .current_dir(dir.path())
         .arg("serve")
         .env("WAVECAST__HTTP__BIND", "127.0.0.1:0")
+        .env("WAVECAST__MQTT__LISTEN", "127.0.0.1:0")
         .env("WAVECAST__LOG__FORMAT", "json")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -41,11 +45,15 @@ fn starts_on_embedded_defaults_and_is_ready() {
         .expect("spawn");
     let stderr = child.stderr.take().expect("stderr");
     let mut address = None;
+    let mut mqtt = None;
     for line in BufReader::new(stderr).lines() {
         let line = line.expect("line");
         let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) else {
             continue;
         };
+        if v["fields"]["message"] == "embedded MQTT broker listening" {
+            mqtt = v["fields"]["addr"].as_str().map(str::to_owned);
+        }
         if v["fields"]["message"] == "wavecast server listening" {
             address = v["fields"]["address"].as_str().map(str::to_owned);
             break;
@@ -53,9 +61,15 @@ fn starts_on_embedded_defaults_and_is_ready() {
     }
     let address = address.expect("the server logs where it listens");
     let ready = http1::get(&format!("http://{address}/readyz"));
+    let mqtt = mqtt.expect("the embedded MQTT broker logs where it listens");
+    let broker = std::net::TcpStream::connect(&mqtt);
     child.kill().expect("kill");
     let _ = child.wait();
     assert_eq!(ready, 200);
+    assert!(
+        broker.is_ok(),
+        "the embedded broker accepts connections on {mqtt}"
+    );
     // Embedded defaults: SQLite database and blob directory under ./data.
     assert!(dir.path().join("data/wavecast.db").is_file());
     assert!(dir.path().join("data/blobs").is_dir());
@@ -154,6 +168,24 @@ fn port_in_use_stops_the_start() {
     let (line, code) = failed_start(dir.path(), &[], &[("WAVECAST__HTTP__BIND", &addr)]);
     assert_ne!(code, 0);
     assert!(line.contains(&addr) && line.contains("in use"), "{line}");
+}
+
+#[test]
+fn mqtt_port_in_use_stops_the_start() {
+    let dir = tempfile::tempdir().expect("dir");
+    let taken = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = taken.local_addr().expect("addr").to_string();
+    let (line, code) = failed_start(dir.path(), &[], &[("WAVECAST__MQTT__LISTEN", &addr)]);
+    assert_ne!(code, 0);
+    assert!(line.contains(&addr) && line.contains("MQTT"), "{line}");
+}
+
+#[test]
+fn external_mqtt_without_a_url_stops_the_start() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (line, code) = failed_start(dir.path(), &[], &[("WAVECAST__MQTT__MODE", "external")]);
+    assert_ne!(code, 0);
+    assert!(line.contains("mqtt.url"), "{line}");
 }
 
 #[test]

@@ -1,0 +1,262 @@
+//! MQTT at the edge: the embedded broker ([`broker`]), the server's own link
+//! to whichever broker is in use ([`link`]) and, for Mosquitto, the
+//! provisioning of per-box accounts ([`dynsec`]).
+//!
+//! MQTT only hurries things along. The server nudges boxes to check in when
+//! their wave opens; boxes publish status, telemetry and faults. Every one of
+//! those also works over HTTPS, so when MQTT is off or the broker is down the
+//! server logs it and carries on: nudges are dropped (boxes still poll) and
+//! nothing else waits for the broker.
+
+pub mod broker;
+pub mod dynsec;
+mod link;
+
+use std::{
+    net::SocketAddr,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    },
+};
+
+use rumqttc::{AsyncClient, QoS};
+use sea_orm::DatabaseConnection;
+use uuid::Uuid;
+use wavecast_protocol::mqtt::{topic, Channel, Nudge, NudgeReason};
+
+use crate::{
+    config::{MqttConfig, MqttMode, MqttProvision},
+    domain::mqtt_acl::SERVER_USER,
+};
+
+/// Where a broker is and the account the server uses there.
+#[derive(Clone, PartialEq, Eq)]
+pub struct BrokerAddr {
+    pub host: String,
+    pub port: u16,
+    pub username: Option<String>,
+    pub password: Option<String>,
+}
+
+impl std::fmt::Debug for BrokerAddr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BrokerAddr")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Parses `mqtt://[user[:password]@]host[:port]` (port 1883 by default).
+pub fn parse_broker_url(s: &str) -> Result<BrokerAddr, String> {
+    let u = url::Url::parse(s).map_err(|e| format!("not a URL: {e}"))?;
+    if u.scheme() != "mqtt" {
+        return Err(format!(
+            "scheme {:?} is not supported; use mqtt://host:port",
+            u.scheme()
+        ));
+    }
+    let host = u
+        .host_str()
+        .filter(|h| !h.is_empty())
+        .ok_or("the URL names no host")?
+        .to_owned();
+    let decode = |v: &str| {
+        url::form_urlencoded::parse(format!("x={v}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default()
+    };
+    Ok(BrokerAddr {
+        host,
+        port: u.port().unwrap_or(1883),
+        username: Some(u.username()).filter(|n| !n.is_empty()).map(decode),
+        password: u.password().map(decode),
+    })
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    nudges_sent: AtomicU64,
+    nudges_dropped: AtomicU64,
+}
+
+/// The server's handle on MQTT; cheap to clone. When MQTT is off, every
+/// method does nothing.
+#[derive(Clone, Debug)]
+pub struct Mqtt {
+    client: Option<AsyncClient>,
+    provision: MqttProvision,
+    advertise_url: Option<String>,
+    counters: Arc<Counters>,
+}
+
+/// What [`start`] brought up.
+#[derive(Debug)]
+pub struct Started {
+    pub mqtt: Mqtt,
+    /// The embedded broker's address, when it runs.
+    pub embedded: Option<SocketAddr>,
+}
+
+impl Mqtt {
+    /// MQTT switched off.
+    pub fn off() -> Self {
+        Self {
+            client: None,
+            provision: MqttProvision::None,
+            advertise_url: None,
+            counters: Arc::default(),
+        }
+    }
+
+    /// The broker address boxes are told, if any.
+    pub fn advertise_url(&self) -> Option<&str> {
+        self.advertise_url.as_deref()
+    }
+
+    /// Asks boxes to check in now. Best effort: when the broker is
+    /// unreachable or the queue is full the nudge is dropped and counted;
+    /// boxes still check in on their own schedule.
+    pub fn nudge(&self, devices: Vec<Uuid>, reason: NudgeReason, rollout: Option<Uuid>) {
+        let Some(client) = self.client.clone() else {
+            return;
+        };
+        let counters = self.counters.clone();
+        let payload = match serde_json::to_vec(&Nudge {
+            reason,
+            rollout_id: rollout.map(|r| r.to_string()),
+            sent_at: chrono::Utc::now().timestamp(),
+        }) {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot encode a nudge");
+                return;
+            }
+        };
+        tokio::spawn(async move {
+            let total = devices.len();
+            let mut dropped = 0usize;
+            for id in devices {
+                let t = topic(&id.to_string(), Channel::Nudge);
+                // `publish` waits for room in the client's queue: a large wave
+                // is sent at the pace the broker takes it. It fails only when
+                // the link is gone for good.
+                if client
+                    .publish(t, QoS::AtLeastOnce, false, payload.clone())
+                    .await
+                    .is_err()
+                {
+                    dropped += 1;
+                }
+            }
+            counters
+                .nudges_sent
+                .fetch_add((total - dropped) as u64, Ordering::Relaxed);
+            counters
+                .nudges_dropped
+                .fetch_add(dropped as u64, Ordering::Relaxed);
+            tracing::debug!(total, dropped, ?reason, "nudged boxes");
+        });
+    }
+
+    /// Gives a box its broker account (Mosquitto dynamic security) after it
+    /// received a new credential. Does nothing for brokers that check
+    /// credentials themselves (the embedded one asks the database).
+    pub fn provision_device(&self, id: Uuid, credential: &str) {
+        if let (Some(client), MqttProvision::MosquittoDynsec) = (&self.client, self.provision) {
+            let commands = dynsec::device_account(id, credential);
+            link::send_control(client, commands);
+        }
+    }
+
+    /// Removes a decommissioned box's broker account.
+    pub fn remove_device(&self, id: Uuid) {
+        if let (Some(client), MqttProvision::MosquittoDynsec) = (&self.client, self.provision) {
+            link::send_control(client, dynsec::remove_device(id));
+        }
+    }
+}
+
+/// Starts MQTT as configured: the embedded broker and the server's link to
+/// it, or the link to an external broker, or nothing. Fails only when the
+/// embedded broker cannot listen; an unreachable external broker is retried
+/// in the background.
+pub async fn start(cfg: &MqttConfig, db: DatabaseConnection) -> anyhow::Result<Started> {
+    match cfg.mode {
+        MqttMode::Off => Ok(Started {
+            mqtt: Mqtt::off(),
+            embedded: None,
+        }),
+        MqttMode::Embedded => {
+            let secret =
+                crate::domain::token::generate_in(crate::domain::token::Scheme::Device).plaintext;
+            let addr = broker::start(cfg, db.clone(), secret.clone()).await?;
+            let target = BrokerAddr {
+                host: addr.ip().to_string(),
+                port: addr.port(),
+                username: Some(SERVER_USER.to_owned()),
+                password: Some(secret),
+            };
+            let client = link::spawn(target, db, MqttProvision::None);
+            Ok(Started {
+                mqtt: Mqtt {
+                    client: Some(client),
+                    provision: MqttProvision::None,
+                    advertise_url: Some(
+                        cfg.advertise_url
+                            .clone()
+                            .unwrap_or_else(|| format!("mqtt://{addr}")),
+                    ),
+                    counters: Arc::default(),
+                },
+                embedded: Some(addr),
+            })
+        }
+        MqttMode::External => {
+            let url = cfg
+                .url
+                .as_ref()
+                .ok_or_else(|| anyhow::anyhow!("mqtt.mode = \"external\" needs mqtt.url"))?;
+            let target = parse_broker_url(url.expose()).map_err(anyhow::Error::msg)?;
+            let advertise = cfg
+                .advertise_url
+                .clone()
+                .unwrap_or_else(|| format!("mqtt://{}:{}", target.host, target.port));
+            let client = link::spawn(target, db, cfg.provision);
+            Ok(Started {
+                mqtt: Mqtt {
+                    client: Some(client),
+                    provision: cfg.provision,
+                    advertise_url: Some(advertise),
+                    counters: Arc::default(),
+                },
+                embedded: None,
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn broker_urls() {
+        let a = parse_broker_url("mqtt://srv:p%40ss@broker.example:8883").expect("parse");
+        assert_eq!(a.host, "broker.example");
+        assert_eq!(a.port, 8883);
+        assert_eq!(a.username.as_deref(), Some("srv"));
+        assert_eq!(a.password.as_deref(), Some("p@ss"));
+        let b = parse_broker_url("mqtt://10.0.0.1").expect("parse");
+        assert_eq!((b.port, b.username, b.password), (1883, None, None));
+        assert!(parse_broker_url("http://x").is_err());
+        assert!(parse_broker_url("mqtt://").is_err());
+        assert!(
+            !format!("{a:?}").contains("p@ss"),
+            "Debug hides the password"
+        );
+    }
+}
