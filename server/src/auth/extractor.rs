@@ -117,7 +117,7 @@ impl<P: Permission + 'static> FromRequest for Auth<P> {
 }
 
 /// The bearer token of a request (operator token or device credential).
-pub(super) fn bearer(req: &HttpRequest) -> Result<String, ApiError> {
+pub fn bearer(req: &HttpRequest) -> Result<String, ApiError> {
     let value = req
         .headers()
         .get(header::AUTHORIZATION)

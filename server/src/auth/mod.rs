@@ -5,4 +5,4 @@ mod device;
 mod extractor;
 
 pub use device::{authenticate as authenticate_device, DeviceAuth};
-pub use extractor::{access, Auth, Caller, Permission};
+pub use extractor::{access, bearer, Auth, Caller, Permission};

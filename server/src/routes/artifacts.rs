@@ -2,8 +2,8 @@
 //! `Range` (206, 416), `If-Range`, `If-None-Match` and the digest as `ETag`,
 //! streamed from the blob store.
 //!
-//! Authorisation is the hook [`DownloadAccess`]: management tokens today;
-//! device credentials join it with the device protocol.
+//! Authorisation is [`DownloadAccess`]: a management token of any role, or
+//! an accepted box's device credential.
 
 use actix_web::{
     http::{header, Method, StatusCode},
@@ -13,13 +13,35 @@ use futures_util::stream;
 use wavecast_protocol::Sha256Digest;
 
 use crate::{
-    auth::{access, Auth},
+    auth::{access, Auth, DeviceAuth},
+    domain::token::{prefix_in, Scheme},
     error::{ApiError, ApiResult},
     state::AppState,
 };
 
-/// Who may download artifacts.
-pub type DownloadAccess = Auth<access::Viewer>;
+/// Who may download artifacts: anyone with a management role, or a box.
+#[derive(Debug)]
+pub enum DownloadAccess {
+    Operator(Auth<access::Viewer>),
+    Device(Box<DeviceAuth>),
+}
+
+impl actix_web::FromRequest for DownloadAccess {
+    type Error = ApiError;
+    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
+        let is_device =
+            crate::auth::bearer(req).is_ok_and(|t| prefix_in(Scheme::Device, &t).is_some());
+        if is_device {
+            let f = DeviceAuth::from_request(req, payload);
+            Box::pin(async move { f.await.map(|d| DownloadAccess::Device(Box::new(d))) })
+        } else {
+            let f = Auth::<access::Viewer>::from_request(req, payload);
+            Box::pin(async move { f.await.map(DownloadAccess::Operator) })
+        }
+    }
+}
 
 fn etag(digest: &Sha256Digest) -> String {
     format!("\"sha256:{digest}\"")
@@ -66,11 +88,17 @@ fn plan(req: &HttpRequest, tag: &str, size: u64) -> Plan {
 
 /// `GET|HEAD /api/v1/artifacts/{sha256}`
 pub async fn download(
-    _: DownloadAccess,
+    who: DownloadAccess,
     state: web::Data<AppState>,
     req: HttpRequest,
     digest: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
+    match &who {
+        DownloadAccess::Operator(a) => tracing::Span::current().record("user", a.name.as_str()),
+        DownloadAccess::Device(d) => {
+            tracing::Span::current().record("user", d.device.id.to_string().as_str())
+        }
+    };
     let not_found = || ApiError::NotFound(format!("no artifact with SHA-256 {digest}"));
     let digest = Sha256Digest::parse(&digest).map_err(|_| not_found())?;
     // The store is the index: a blob exists only once an upload carrying it

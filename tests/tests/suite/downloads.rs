@@ -288,7 +288,77 @@ async fn cli_build_upload_and_curl_download(app: TestApp) {
     );
 }
 
+/// A box downloads what it was offered with its own credential, as the
+/// agent does (resuming included); a decommissioned box cannot.
+async fn boxes_download_with_their_credential(app: TestApp) {
+    let keys = wavecast_e2e::trust::Keys::new();
+    keys.publish(&app).await;
+    let data = wavecast_e2e::trust::payload(300_000, 4);
+    let up = app
+        .upload(wavecast_e2e::trust::good_bundle(
+            &keys,
+            "x1-firmware",
+            "4.2.0",
+            &data,
+        ))
+        .await;
+    assert_eq!(up.status, 201, "{}", up.body);
+    let published = app
+        .post(
+            "/api/v1/bundles/x1-firmware@4.2.0/publish",
+            Some(&app.admin_token),
+            &serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(published.status, 200);
+    let created = app
+        .post(
+            "/api/v1/rollouts",
+            Some(&app.admin_token),
+            &serde_json::json!({ "name": "4.2", "bundles": ["x1-firmware@4.2.0"], "waves": [{ "percent": 100 }] }),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let boxes =
+        wavecast_e2e::fleet::enrol_many(&app, 990, 1, "X1", &[("x1-firmware", "4.1.0", 1)]).await;
+    let (_, p) = boxes[0].check_in(&app, &keys.root.verifying_key()).await;
+    let url = p.offers[0].artifacts[0].url.clone();
+    let client = boxes[0].client.clone();
+    let u = url.clone();
+    let (whole, tail) = tokio::task::spawn_blocking(move || {
+        let read = |from| {
+            let mut out = Vec::new();
+            std::io::Read::read_to_end(&mut client.download(&u, from).expect("download"), &mut out)
+                .expect("read");
+            out
+        };
+        (read(0), read(100_000))
+    })
+    .await
+    .expect("agent client");
+    assert_eq!(whole, data, "the exact bytes");
+    assert_eq!(tail, data[100_000..], "resumed from byte 100000");
+    let gone = app
+        .post(
+            &format!("/api/v1/devices/{}/decommission", boxes[0].serial),
+            Some(&app.admin_token),
+            &serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(gone.status, 200);
+    let client = boxes[0].client.clone();
+    let refused = tokio::task::spawn_blocking(move || client.download(&url, 0).err())
+        .await
+        .expect("agent client");
+    assert!(
+        matches!(&refused, Some(wavecast_agent::client::ClientError::Refused(p)) if p.status == 401),
+        "{refused:?}"
+    );
+}
+
 wavecast_e2e::both_backends!(
+    configure = wavecast_e2e::trust::server_signs;
+    boxes_download_with_their_credential,
     full_download_is_exact,
     ranges_are_served_exactly,
     if_range_guards_resumes,
