@@ -11,6 +11,7 @@ mod m20261123_000001_identity;
 mod m20261123_000002_bundles;
 mod m20261123_000003_devices;
 mod m20261123_000004_rollouts;
+mod m20261123_000005_device_changes;
 
 /// The ordered list of all migrations.
 #[derive(Debug)]
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000002_bundles::Migration),
             Box::new(m20261123_000003_devices::Migration),
             Box::new(m20261123_000004_rollouts::Migration),
+            Box::new(m20261123_000005_device_changes::Migration),
         ]
     }
 }

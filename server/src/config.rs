@@ -192,6 +192,9 @@ pub struct DevicesConfig {
     pub enrol_max_skew_secs: u32,
     /// Seconds a pending box is told to wait before enrolling again.
     pub pending_retry_secs: u32,
+    /// Milliseconds between reads of device changes made by other instances
+    /// (the in-memory device directory follows them).
+    pub directory_sync_millis: u64,
 }
 
 impl Default for DevicesConfig {
@@ -200,6 +203,7 @@ impl Default for DevicesConfig {
             credential_ttl_secs: 7 * 86_400,
             enrol_max_skew_secs: 300,
             pending_retry_secs: 300,
+            directory_sync_millis: 1000,
         }
     }
 }
@@ -360,6 +364,9 @@ credential_ttl_secs = 604800
 enrol_max_skew_secs = 300
 # Seconds a box waiting for acceptance is told to wait before enrolling again.
 pending_retry_secs = 300
+# Milliseconds between reads of device changes made by other server instances
+# on the same database (decommissionings there apply here within this time).
+directory_sync_millis = 1000
 
 [rollouts]
 # Milliseconds between rollout scheduler passes.

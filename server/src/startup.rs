@@ -65,7 +65,13 @@ impl Application {
                 config_cache_millis,
             ))),
             mqtt: mqtt.mqtt,
+            directory: Arc::default(),
         };
+        crate::directory::spawn(
+            state.db.clone(),
+            state.directory.clone(),
+            std::time::Duration::from_millis(state.config.devices.directory_sync_millis),
+        );
         let server = serve(listener, state.clone())?;
         crate::engine::scheduler::spawn(
             state.db.clone(),

@@ -40,6 +40,7 @@ pub struct AppState {
     pub signing_key: Option<Arc<SigningKey>>,
     pub caches: Arc<Caches>,
     pub mqtt: crate::mqtt::Mqtt,
+    pub directory: Arc<crate::directory::Directory>,
 }
 
 impl AppState {

@@ -62,6 +62,7 @@ async fn seed(url: &str, n: u64, tokens: &str) -> anyhow::Result<()> {
                 created_at: Set(now),
                 accepted_at: Set(Some(now)),
                 last_seen_at: Set(Some(now)),
+                changed_at: Set(Some(now)),
             });
         }
         device::Entity::insert_many(rows)

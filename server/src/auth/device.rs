@@ -71,3 +71,28 @@ impl FromRequest for DeviceAuth {
         })
     }
 }
+
+/// An authenticated, accepted box as the device directory knows it: the
+/// check-in's extractor, which reads no database when the box is known.
+#[derive(Debug, Clone)]
+pub struct DirectoryAuth(pub std::sync::Arc<crate::directory::Entry>);
+
+impl FromRequest for DirectoryAuth {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let presented = super::extractor::bearer(req);
+        Box::pin(async move {
+            let state =
+                state.ok_or_else(|| ApiError::Internal(anyhow::anyhow!("no application state")))?;
+            let presented = presented?;
+            state
+                .directory
+                .authenticate(&state.db, &presented)
+                .await
+                .map(DirectoryAuth)
+        })
+    }
+}

@@ -4,5 +4,5 @@
 mod device;
 mod extractor;
 
-pub use device::{authenticate as authenticate_device, DeviceAuth};
+pub use device::{authenticate as authenticate_device, DeviceAuth, DirectoryAuth};
 pub use extractor::{access, bearer, Auth, Caller, Permission};

@@ -78,7 +78,7 @@ mod tests {
     use wavecast_protocol::mqtt::topic;
 
     fn ids() -> (Uuid, Uuid) {
-        (Uuid::from_u128(1), Uuid::from_u128(2))
+        (Uuid::from_u128(0xa1), Uuid::from_u128(0xb2))
     }
 
     #[test]

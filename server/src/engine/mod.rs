@@ -263,31 +263,36 @@ pub async fn load_offering(db: &impl ConnectionTrait) -> ApiResult<Vec<LoadedRol
 pub async fn offers_for(
     db: &impl ConnectionTrait,
     rollouts: &[LoadedRollout],
-    d: &device::Model,
+    device_id: Uuid,
+    facts: &DeviceFacts<'_>,
+    timezone: Option<&str>,
 ) -> ApiResult<Vec<Offer>> {
     if rollouts.is_empty() {
         return Ok(Vec::new());
     }
-    let installed = installed_of(d);
-    let tags = tags_of(d);
     let now = chrono::Utc::now();
     // The pure part first: which rollouts apply to this box at all.
     let applicable: Vec<(&LoadedRollout, Vec<Candidate>)> = rollouts
         .iter()
         .filter(|r| {
-            targets(r, d, &tags, &installed)
+            r.target.matches(facts)
                 && is_eligible(
-                    bucket(r.model.id, d.id),
+                    bucket(r.model.id, device_id),
                     &r.thresholds,
                     r.model.open_waves.max(0) as usize,
                 )
                 // Outside its maintenance window a box is told nothing yet.
                 && r
                     .window
-                    .is_none_or(|w| w.is_open(d.timezone.as_deref(), now))
+                    .is_none_or(|w| w.is_open(timezone, now))
         })
         .map(|r| {
-            let p = plan(&d.model, &d.hardware_revision, &installed, &r.candidates());
+            let p = plan(
+                facts.model,
+                facts.revision,
+                facts.installed,
+                &r.candidates(),
+            );
             (r, p.offers)
         })
         .filter(|(_, offers)| !offers.is_empty())
@@ -296,7 +301,7 @@ pub async fn offers_for(
         return Ok(Vec::new());
     }
     let rows = rollout_device::Entity::find()
-        .filter(rollout_device::Column::DeviceId.eq(d.id))
+        .filter(rollout_device::Column::DeviceId.eq(device_id))
         .all(db)
         .await?;
     let ended: HashMap<(Uuid, Uuid), InstallState> = rows

@@ -29,6 +29,9 @@ pub struct Model {
     pub created_at: ChronoDateTimeUtc,
     pub accepted_at: Option<ChronoDateTimeUtc>,
     pub last_seen_at: Option<ChronoDateTimeUtc>,
+    /// When the credential, status or targeting facts last changed (device
+    /// directories on every instance follow it).
+    pub changed_at: Option<ChronoDateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -15,10 +15,13 @@ use wavecast_protocol::{
 
 use crate::{
     audit::{self, Actor, Entry},
-    auth::DeviceAuth,
+    auth::{DeviceAuth, DirectoryAuth},
+    directory::inventory_digest,
     domain::{
         enrolment::{decide, DeviceStatus, Enrolment},
         names::parse_label,
+        offers::Installed,
+        rollout::DeviceFacts,
         token::{self, Scheme},
     },
     entities::{device, preauthorized_serial},
@@ -27,6 +30,17 @@ use crate::{
 };
 
 use super::devices::device_view;
+
+fn installed_from(components: &[wavecast_protocol::checkin::Component]) -> Vec<Installed> {
+    components
+        .iter()
+        .map(|c| Installed {
+            name: c.name.clone(),
+            version: c.version.clone(),
+            security_version: c.security_version,
+        })
+        .collect()
+}
 
 /// How stale last-seen may get before a check-in writes it: check-ins that
 /// change nothing stay read-only.
@@ -96,6 +110,7 @@ pub async fn enrol(
                         credential_expires_at: Set(Some(expires)),
                         agent_version: Set(claim.agent_version.clone()),
                         last_seen_at: Set(Some(now)),
+                        changed_at: Set(Some(now)),
                         ..Default::default()
                     };
                     let answer = EnrolAnswer {
@@ -137,6 +152,7 @@ pub async fn enrol(
                             created_at: Set(now),
                             accepted_at: Set(None),
                             last_seen_at: Set(Some(now)),
+                            changed_at: Set(Some(now)),
                         }
                         .insert(txn)
                         .await?;
@@ -195,6 +211,8 @@ pub async fn enrol(
         .await?;
     let (status, body) = answer;
     if let (Some(credential), Ok(id)) = (&body.credential, Uuid::parse_str(&body.device_id)) {
+        // The old credential is gone; the next check-in loads the new one.
+        state.directory.remove(id);
         state.mqtt.provision_device(id, credential);
     }
     Ok(
@@ -207,7 +225,7 @@ pub async fn enrol(
 /// nonce and gets its offers, signed over the nonce, its id and the time.
 /// Nothing is written unless the inventory changed or last-seen is stale.
 pub async fn check_in(
-    auth: DeviceAuth,
+    DirectoryAuth(auth): DirectoryAuth,
     state: web::Data<AppState>,
     body: web::Json<CheckinRequest>,
 ) -> ApiResult<HttpResponse> {
@@ -235,17 +253,24 @@ pub async fn check_in(
         .and_then(|a| a.current.as_ref())
         .ok_or_else(|| ApiError::Conflict("no keyring has been published yet".into()))?;
     let now = Utc::now();
-    let mut d = auth.device;
+    let mut d = auth;
     let installed = serde_json::to_value(&req.installed).map_err(anyhow::Error::from)?;
-    let changed = d.installed.as_ref() != Some(&installed)
-        || (req.boot_slot.is_some() && d.boot_slot != req.boot_slot)
-        || (req.agent_version.is_some() && d.agent_version != req.agent_version)
-        || (req.timezone.is_some() && d.timezone != req.timezone);
+    let differs = |reported: &Option<String>, known: &Option<Box<str>>| {
+        reported.is_some() && reported.as_deref() != known.as_deref()
+    };
+    let changed = d.inventory != inventory_digest(Some(&installed))
+        || differs(&req.boot_slot, &d.boot_slot)
+        || differs(&req.agent_version, &d.agent_version)
+        || differs(&req.timezone, &d.timezone);
     let stale = d
         .last_seen_at
         .is_none_or(|t| now - t > LAST_SEEN_RESOLUTION);
     if changed || stale {
-        let mut m: device::ActiveModel = d.clone().into();
+        let row = device::Entity::find_by_id(d.id)
+            .one(&state.db)
+            .await?
+            .ok_or_else(|| ApiError::Unauthorized("this device no longer exists".into()))?;
+        let mut m: device::ActiveModel = row.into();
         m.installed = Set(Some(installed.clone()));
         if req.boot_slot.is_some() {
             m.boot_slot = Set(req.boot_slot.clone());
@@ -257,10 +282,25 @@ pub async fn check_in(
             m.timezone = Set(req.timezone.clone());
         }
         m.last_seen_at = Set(Some(now));
-        d = m.update(&state.db).await?;
+        let row = m.update(&state.db).await?;
+        d = state
+            .directory
+            .put(&row)
+            .ok_or_else(|| ApiError::Forbidden(format!("this device is {}", row.status)))?;
     }
     let rollouts = state.offering().await?;
-    let offers = crate::engine::offers_for(&state.db, &rollouts, &d).await?;
+    let components = installed_from(&req.installed);
+    let facts = DeviceFacts {
+        serial: &d.serial,
+        model: &d.model,
+        revision: &d.revision,
+        region: d.region.as_deref(),
+        tags: &d.tags,
+        installed: &components,
+    };
+    let offers =
+        crate::engine::offers_for(&state.db, &rollouts, d.id, &facts, d.timezone.as_deref())
+            .await?;
     let cfg = &state.config.rollouts;
     let jitter = cfg.checkin_interval_secs * cfg.checkin_jitter_pct.min(100) / 100;
     let next =

@@ -148,6 +148,7 @@ pub async fn act(
                 let serial = d.serial.clone();
                 let mut m: device::ActiveModel = d.into();
                 m.status = Set(to.as_str().into());
+                m.changed_at = Set(Some(Utc::now()));
                 if to == DeviceStatus::Accepted && from == DeviceStatus::Pending {
                     m.accepted_at = Set(Some(Utc::now()));
                 }
@@ -177,6 +178,7 @@ pub async fn act(
             })
         })
         .await?;
+    state.directory.put(&updated);
     if to == DeviceStatus::Decommissioned {
         state.mqtt.remove_device(updated.id);
     }
@@ -263,6 +265,7 @@ pub async fn import(
                         let mut m: device::ActiveModel = d.into();
                         m.status = Set(DeviceStatus::Accepted.as_str().into());
                         m.accepted_at = Set(Some(now));
+                        m.changed_at = Set(Some(now));
                         m.update(txn).await?;
                         result.accepted += 1;
                     }

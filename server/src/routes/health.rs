@@ -10,10 +10,17 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
 }
 
-/// The server can do its work: the database answers.
+/// The server can do its work: the database answers. Also says whether the
+/// device directory has finished filling (check-ins work either way; until
+/// then unknown boxes cost a database read).
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     if db::ping(&state.db).await {
-        Ok(HttpResponse::Ok().json(serde_json::json!({ "status": "ready", "database": "ok" })))
+        Ok(HttpResponse::Ok().json(serde_json::json!({
+            "status": "ready",
+            "database": "ok",
+            "device_directory": if state.directory.is_filled() { "filled" } else { "filling" },
+            "devices_in_directory": state.directory.len(),
+        })))
     } else {
         Ok(crate::error::problem_response(
             &wavecast_protocol::Problem::new("not-ready", "Not ready", 503)

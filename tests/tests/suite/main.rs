@@ -8,6 +8,7 @@ mod bundles;
 mod cli;
 mod device_expiry;
 mod devices;
+mod directory;
 mod downloads;
 mod fleet_200;
 mod health;

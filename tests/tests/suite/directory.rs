@@ -1,0 +1,81 @@
+//! The in-memory device directory on several instances sharing one
+//! database: a box decommissioned through one instance is refused by the
+//! others within about a second, and a renewed credential replaces the old
+//! one everywhere.
+
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use wavecast_agent::client::{Client, ClientError};
+use wavecast_e2e::{fleet::enrol_many, trust::Keys, TestApp};
+use wavecast_server::startup::Application;
+
+/// Starts another instance on the same database and returns its address.
+async fn second_instance(app: &TestApp) -> String {
+    let other = Application::build(app.config.clone())
+        .await
+        .expect("a second instance starts");
+    let address = format!("http://127.0.0.1:{}", other.port());
+    tokio::spawn(other.run_until_stopped());
+    address
+}
+
+/// Checks in on `base` with `credential`; the HTTP status of a refusal, or 200.
+async fn check_in(base: &str, credential: &str) -> u16 {
+    let client = Client::new(base).with_credential(credential);
+    tokio::task::spawn_blocking(move || match client.check_in(&Client::nonce(), &[], None) {
+        Ok(_) => 200,
+        Err(ClientError::Refused(p)) => p.status,
+        Err(e) => panic!("check-in failed: {e}"),
+    })
+    .await
+    .expect("agent client")
+}
+
+async fn decommissioning_reaches_every_instance(app: TestApp) {
+    let keys = Keys::new();
+    keys.publish(&app).await;
+    let other = second_instance(&app).await;
+    let boxes = enrol_many(&app, 1100, 1, "X1", &[]).await;
+    let b = &boxes[0];
+    assert_eq!(check_in(&app.address, &b.credential).await, 200);
+    assert_eq!(
+        check_in(&other, &b.credential).await,
+        200,
+        "known on the other instance"
+    );
+    let ready = app.get("/readyz", None).await;
+    assert_eq!(ready.body["device_directory"], "filled", "{}", ready.body);
+    assert_eq!(ready.body["devices_in_directory"], 1, "{}", ready.body);
+    let gone = app
+        .post(
+            &format!("/api/v1/devices/{}/decommission", b.serial),
+            Some(&app.admin_token),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(gone.status, 200);
+    assert_eq!(
+        check_in(&app.address, &b.credential).await,
+        401,
+        "at once where it happened"
+    );
+    assert_eq!(
+        app.get("/readyz", None).await.body["devices_in_directory"],
+        0
+    );
+    let started = Instant::now();
+    while check_in(&other, &b.credential).await == 200 {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "the other instance still accepts a decommissioned box"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(check_in(&other, &b.credential).await, 401);
+}
+
+wavecast_e2e::both_backends!(
+    configure = wavecast_e2e::trust::server_signs;
+    decommissioning_reaches_every_instance,
+);
