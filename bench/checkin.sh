@@ -96,7 +96,16 @@ for backend in $BACKENDS; do
   WAVECAST__DATABASE__URL=$url WAVECAST__SIGNING__KEY_FILE=$work/wavecast-keys/signing.key \
     start_server "$work/server-$backend"
   "$W" keys publish >/dev/null
+  # Steady state: wait until the device directory holds the whole fleet.
+  fill_start=$(date +%s.%N)
+  for _ in $(seq 1 1200); do
+    curl -fs "$SERVER/readyz" | grep -q '"device_directory":"filled"' && break
+    sleep 0.25
+  done
+  curl -fs "$SERVER/readyz" | grep -q '"device_directory":"filled"' || { echo "directory did not fill" >&2; exit 1; }
+  echo "directory filled in $(python3 -c "print(f'{$(date +%s.%N) - $fill_start:.1f}')") s; server RSS $(( $(peak_rss_kib "$SERVER_PID") / 1024 )) MiB"
   out=$(run -s checkin.lua "$SERVER/api/v1/device/check-in")
+  echo "server peak RSS after the run: $(( $(peak_rss_kib "$SERVER_PID") / 1024 )) MiB" 
   line=$(summary "check-in on $backend" "$out")
   echo "$line" | grep -v RESULT
   results="$results"$'\n'"$line"

@@ -12,7 +12,7 @@ CONNECTIONS=${CONNECTIONS:-64}
 DURATION=${DURATION:-10}
 CHUNK=$((4 * 1024 * 1024))
 
-cargo build --quiet --release -p wavecast-server
+cargo build --quiet --release -p wavecast-server -p wavecast-bench
 work=$(mktemp -d /tmp/wavecast-bench-dl.XXXXXX)
 NGINX_PID=
 trap 'stop_server; [ -n "$NGINX_PID" ] && kill "$NGINX_PID" 2>/dev/null; rm -rf "$work"' EXIT
@@ -23,7 +23,10 @@ make_bundle "$SIZE_MIB"
 chmod 644 rootfs.img
 size=$(stat -c %s rootfs.img)
 sha=$(sha256sum rootfs.img | cut -d' ' -f1)
-start_server "$work/server"
+# The downloads are made as boxes make them: with a device credential.
+"$ROOT/target/release/wavecast-bench" seed "sqlite://$work/wavecast.db" 1 tokens.txt >/dev/null
+BOX=$(head -1 tokens.txt)
+WAVECAST__DATABASE__URL=sqlite://$work/wavecast.db start_server "$work/server"
 "$W" keys publish >/dev/null
 "$W" bundle upload bench.wcb >/dev/null
 
@@ -65,7 +68,7 @@ echo "== nginx"
 nginx_out=$(run "http://127.0.0.1:$nport/artifacts/rootfs.img")
 echo "$nginx_out" | grep -E 'Requests/sec|Transfer/sec|Non-2xx|Latency'
 echo "== wavecast"
-wc_out=$(run -H "Authorization: Bearer $TOKEN" "$SERVER/api/v1/artifacts/$sha")
+wc_out=$(run -H "Authorization: Bearer $BOX" "$SERVER/api/v1/artifacts/$sha")
 echo "$wc_out" | grep -E 'Requests/sec|Transfer/sec|Non-2xx|Latency'
 python3 - "$nginx_out" "$wc_out" <<'PY'
 import re, sys

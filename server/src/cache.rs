@@ -5,8 +5,11 @@
 //! on every request; both change rarely. This process invalidates them when
 //! it changes them, so its own answers are never stale; changes made by
 //! another instance sharing the database show up within the time to live.
-//! Readers never wait for a reload unless there is no value yet: one caller
-//! reloads while the others keep answering from the previous value.
+//! When a value merely expired, one caller reloads it while the others keep
+//! answering from the previous value; when there is none yet or it was
+//! invalidated, callers wait for the reload (so this process never answers
+//! with what it just changed). A failed load keeps nothing and the next
+//! caller tries again.
 
 use std::{
     future::Future,

@@ -7,9 +7,12 @@
 //!   box is in it, its check-in reads the database and adds it);
 //! - what this process changes it puts at once (enrolment, acceptance,
 //!   decommissioning, inventory);
-//! - every `devices.directory_sync_millis` it reads the rows whose
-//!   `changed_at` moved, so changes made by other instances on the same
-//!   database (a decommissioning above all) apply within about a second.
+//! - every `devices.directory_sync_millis`, from the start, it reads the
+//!   rows whose `changed_at` moved, so changes made by other instances on
+//!   the same database (a decommissioning above all) apply within about a
+//!   second. Each read reaches 15 s behind the previous one, so a late
+//!   commit or an instance clock a little behind loses nothing; instances
+//!   are expected to keep NTP time.
 //!
 //! Only accepted boxes with a credential are in it. An entry holds the
 //! credential's hash, never the credential; every use checks the hash
@@ -93,6 +96,28 @@ impl Entry {
 struct Maps {
     by_prefix: HashMap<Box<str>, Arc<Entry>>,
     prefix_of: HashMap<Uuid, Box<str>>,
+    /// While the fill runs: boxes put or removed since it started, whose
+    /// rows the fill may have read before the change and must not apply.
+    touched: Option<std::collections::HashSet<Uuid>>,
+}
+
+impl Maps {
+    fn apply(&mut self, d: &device::Model) -> Option<Arc<Entry>> {
+        if let Some(old) = self.prefix_of.remove(&d.id) {
+            self.by_prefix.remove(&old);
+        }
+        let (prefix, entry) = Entry::of(d)?;
+        let entry = Arc::new(entry);
+        self.prefix_of.insert(d.id, prefix.clone());
+        self.by_prefix.insert(prefix, entry.clone());
+        Some(entry)
+    }
+
+    fn touch(&mut self, id: Uuid) {
+        if let Some(t) = &mut self.touched {
+            t.insert(id);
+        }
+    }
 }
 
 /// The directory; shared by every worker.
@@ -129,19 +154,26 @@ impl Directory {
     /// credential replaces its previous entry; anything else removes it.
     pub fn put(&self, d: &device::Model) -> Option<Arc<Entry>> {
         let mut maps = self.write();
-        if let Some(old) = maps.prefix_of.remove(&d.id) {
-            maps.by_prefix.remove(&old);
+        maps.touch(d.id);
+        maps.apply(d)
+    }
+
+    /// Applies rows read by the fill, except for boxes put or removed since
+    /// the fill started: memory is newer than those rows.
+    fn apply_filled(&self, rows: &[device::Model]) {
+        let mut maps = self.write();
+        for d in rows {
+            if maps.touched.as_ref().is_some_and(|t| t.contains(&d.id)) {
+                continue;
+            }
+            maps.apply(d);
         }
-        let (prefix, entry) = Entry::of(d)?;
-        let entry = Arc::new(entry);
-        maps.prefix_of.insert(d.id, prefix.clone());
-        maps.by_prefix.insert(prefix, entry.clone());
-        Some(entry)
     }
 
     /// Forgets a box (decommissioned, rejected).
     pub fn remove(&self, id: Uuid) {
         let mut maps = self.write();
+        maps.touch(id);
         if let Some(old) = maps.prefix_of.remove(&id) {
             maps.by_prefix.remove(&old);
         }
@@ -179,16 +211,24 @@ impl Directory {
 /// Rows fetched per page while filling at start.
 const PAGE: u64 = 5_000;
 
-/// Fills the directory in the background and then follows `changed_at`.
+/// Fills the directory in the background and follows `changed_at` from the
+/// start (the fill of a large fleet takes a while; changes meanwhile must
+/// not wait for it).
 pub fn spawn(db: DatabaseConnection, dir: Arc<Directory>, every: Duration) {
+    dir.write().touched = Some(Default::default());
+    let (fill_db, fill_dir) = (db.clone(), dir.clone());
     tokio::spawn(async move {
-        // Follow changes from before the fill started, so none is missed.
-        let mut watermark = Utc::now() - TimeDelta::seconds(5);
-        if let Err(e) = fill(&db, &dir).await {
+        if let Err(e) = fill(&fill_db, &fill_dir).await {
             tracing::warn!(error = %e, "device directory fill stopped; boxes load on first check-in");
         }
-        dir.filled.store(true, std::sync::atomic::Ordering::Release);
-        tracing::info!(devices = dir.len(), "device directory filled");
+        fill_dir.write().touched = None;
+        fill_dir
+            .filled
+            .store(true, std::sync::atomic::Ordering::Release);
+        tracing::info!(devices = fill_dir.len(), "device directory filled");
+    });
+    tokio::spawn(async move {
+        let mut watermark = Utc::now() - OVERLAP;
         let mut tick = tokio::time::interval(every.max(Duration::from_millis(50)));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -200,6 +240,11 @@ pub fn spawn(db: DatabaseConnection, dir: Arc<Directory>, every: Duration) {
         }
     });
 }
+
+/// How far back each read of changes reaches before the previous one: rows
+/// committed late or stamped by an instance whose clock is behind are still
+/// seen if within this (instances are expected to keep NTP time).
+const OVERLAP: TimeDelta = TimeDelta::seconds(15);
 
 async fn fill(db: &DatabaseConnection, dir: &Directory) -> Result<(), sea_orm::DbErr> {
     let mut after: Option<Uuid> = None;
@@ -217,20 +262,13 @@ async fn fill(db: &DatabaseConnection, dir: &Directory) -> Result<(), sea_orm::D
             return Ok(());
         };
         after = Some(last.id);
-        for d in &rows {
-            // A box changed by this process meanwhile is newer in memory.
-            if dir.read().prefix_of.contains_key(&d.id) {
-                continue;
-            }
-            dir.put(d);
-        }
+        dir.apply_filled(&rows);
         tokio::task::yield_now().await;
     }
 }
 
-/// Applies the rows changed since `since`; returns the next watermark. The
-/// margin re-reads a few seconds (putting a row twice is harmless) so clock
-/// differences between instances lose nothing.
+/// Applies the rows changed since `since`; returns the next watermark,
+/// [`OVERLAP`] before this read (putting a row twice is harmless).
 async fn follow(
     db: &DatabaseConnection,
     dir: &Directory,
@@ -244,5 +282,67 @@ async fn follow(
     for d in &rows {
         dir.put(d);
     }
-    Ok(started - TimeDelta::seconds(2))
+    Ok(started - OVERLAP)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn accepted(n: u128, prefix: &str) -> device::Model {
+        let presented = format!("{prefix}_secret");
+        device::Model {
+            id: Uuid::from_u128(n),
+            serial: format!("SN{n}"),
+            model: "X1".into(),
+            hardware_revision: "A".into(),
+            public_key: String::new(),
+            status: DeviceStatus::Accepted.as_str().into(),
+            credential_prefix: Some(prefix.into()),
+            credential_hash: Some(token::hash(&presented)),
+            credential_expires_at: Some(Utc::now() + TimeDelta::days(1)),
+            agent_version: None,
+            boot_slot: None,
+            timezone: None,
+            region: None,
+            tags: None,
+            installed: None,
+            subscriber_id: None,
+            created_at: Utc::now(),
+            accepted_at: None,
+            last_seen_at: None,
+            changed_at: None,
+        }
+    }
+
+    #[test]
+    fn a_put_replaces_the_previous_credential() {
+        let dir = Directory::default();
+        dir.put(&accepted(1, "wcd_old"));
+        dir.put(&accepted(1, "wcd_new"));
+        assert_eq!(dir.len(), 1);
+        assert!(dir.read().by_prefix.contains_key("wcd_new"));
+        let mut gone = accepted(1, "wcd_new");
+        gone.status = DeviceStatus::Decommissioned.as_str().into();
+        dir.put(&gone);
+        assert!(dir.is_empty(), "only accepted boxes are kept");
+    }
+
+    #[test]
+    fn the_fill_never_brings_back_what_changed_meanwhile() {
+        let dir = Directory::default();
+        dir.write().touched = Some(Default::default());
+        // Read by the fill before the box was decommissioned here...
+        let stale = [accepted(1, "wcd_a"), accepted(2, "wcd_b")];
+        dir.put(&accepted(1, "wcd_a"));
+        dir.remove(Uuid::from_u128(1));
+        // ...applied after it: box 1 stays out, box 2 comes in.
+        dir.apply_filled(&stale);
+        assert_eq!(dir.len(), 1);
+        assert!(dir.read().by_prefix.contains_key("wcd_b"));
+        // Once filled, nothing is tracked any more.
+        dir.write().touched = None;
+        dir.apply_filled(&stale);
+        assert_eq!(dir.len(), 2);
+    }
 }

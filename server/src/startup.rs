@@ -51,7 +51,12 @@ impl Application {
             None => None,
         };
         let config_cache_millis = config.rollouts.cache_millis;
-        let mqtt = crate::mqtt::start(&config.mqtt, db.clone()).await?;
+        let mqtt = crate::mqtt::start(
+            &config.mqtt,
+            std::time::Duration::from_millis(config_cache_millis),
+            db.clone(),
+        )
+        .await?;
         let listener = TcpListener::bind(config.http.bind)
             .with_context(|| format!("cannot listen on {}", config.http.bind))?;
         let port = listener.local_addr()?.port();

@@ -22,6 +22,9 @@ use crate::{
     domain::mqtt_acl::{device_connect, may_publish, may_subscribe, Principal, SERVER_USER},
 };
 
+/// The largest MQTT packet accepted (the server's link takes the same).
+pub const MAX_PACKET: usize = 64 * 1024;
+
 /// The user id the gate gives the server's own connection.
 const SERVER_PRINCIPAL: &str = "server";
 
@@ -122,6 +125,8 @@ pub async fn start(
     let mut config = BrokerConfig::default()
         .with_bind_address(cfg.listen)
         .with_max_clients(cfg.max_connections.max(1))
+        // Reports, telemetry and faults are small; nothing larger is taken.
+        .with_max_packet_size(MAX_PACKET)
         .with_storage(storage);
     config.sys_topics_enabled = false;
     let broker = MqttBroker::with_config(config)

@@ -1,6 +1,7 @@
 //! Mosquitto dynamic-security commands: one client and one role per box,
-//! granting exactly the topics `domain::mqtt_acl` grants on the embedded
-//! broker, and a role for the server itself. The server sends them on the
+//! granting the topics `domain::mqtt_acl` grants on the embedded broker (a
+//! little stricter: a box subscribes to its `nudge` topic literally, not
+//! with `+` or `#` under its prefix), and a role for the server itself. The server sends them on the
 //! plugin's control topic with an account that administers the plugin.
 
 use serde_json::{json, Value};

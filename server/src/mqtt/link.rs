@@ -35,7 +35,7 @@ pub fn spawn(target: BrokerAddr, db: DatabaseConnection, provision: MqttProvisio
     let client_id = format!("wavecast-server-{}", Uuid::new_v4().simple());
     let mut options = MqttOptions::new(client_id, target.host.clone(), target.port);
     options.set_keep_alive(Duration::from_secs(30));
-    options.set_max_packet_size(256 * 1024, 256 * 1024);
+    options.set_max_packet_size(super::broker::MAX_PACKET, super::broker::MAX_PACKET);
     if let Some(user) = &target.username {
         options.set_credentials(user.clone(), target.password.clone().unwrap_or_default());
     }
@@ -100,12 +100,19 @@ async fn run(
     }
 }
 
-/// Queues a dynamic-security command message.
+/// Sends a dynamic-security command message; waits (in the background) for
+/// room in the client's queue rather than dropping it.
 pub(super) fn send_control(client: &AsyncClient, commands: serde_json::Value) {
-    let body = commands.to_string();
-    if let Err(e) = client.try_publish(dynsec::CONTROL_TOPIC, QoS::AtLeastOnce, false, body) {
-        tracing::error!(error = %e, "cannot queue a broker provisioning command");
-    }
+    let client = client.clone();
+    tokio::spawn(async move {
+        let body = commands.to_string();
+        if let Err(e) = client
+            .publish(dynsec::CONTROL_TOPIC, QoS::AtLeastOnce, false, body)
+            .await
+        {
+            tracing::error!(error = %e, "cannot send a broker provisioning command");
+        }
+    });
 }
 
 /// One message from a box. The broker's rules guarantee that only the box
@@ -118,10 +125,18 @@ async fn handle(db: &DatabaseConnection, topic: &str, payload: &[u8]) {
     let Ok(id) = Uuid::parse_str(id) else {
         return;
     };
+    let now = chrono::Utc::now();
     let d = match device::Entity::find_by_id(id).one(db).await {
-        Ok(Some(d)) if d.status == DeviceStatus::Accepted.as_str() => d,
+        Ok(Some(d))
+            if d.status == DeviceStatus::Accepted.as_str()
+                && d.credential_expires_at.is_some_and(|at| at > now) =>
+        {
+            d
+        }
         Ok(_) => {
-            tracing::info!(device = %id, "ignoring MQTT message from a box that is not accepted");
+            // A session opened before a decommissioning or with a credential
+            // that has since expired says nothing more.
+            tracing::info!(device = %id, "ignoring MQTT message from a box without a valid credential");
             return;
         }
         Err(e) => {

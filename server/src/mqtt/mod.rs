@@ -5,8 +5,14 @@
 //! MQTT only hurries things along. The server nudges boxes to check in when
 //! their wave opens; boxes publish status, telemetry and faults. Every one of
 //! those also works over HTTPS, so when MQTT is off or the broker is down the
-//! server logs it and carries on: nudges are dropped (boxes still poll) and
-//! nothing else waits for the broker.
+//! server logs it and carries on: nudges wait in the link's queue (boxes
+//! still poll) and nothing else waits for the broker.
+//!
+//! The server speaks plain MQTT, as it speaks plain HTTP: in production TLS
+//! is terminated in front of it (or by the external broker), and the
+//! embedded broker listens on loopback by default. With several server
+//! instances, use an external broker: nudges go out from the instance that
+//! runs the scheduler.
 
 pub mod broker;
 pub mod dynsec;
@@ -90,6 +96,7 @@ pub struct Mqtt {
     client: Option<AsyncClient>,
     provision: MqttProvision,
     advertise_url: Option<String>,
+    nudge_delay: std::time::Duration,
     counters: Arc<Counters>,
 }
 
@@ -108,6 +115,7 @@ impl Mqtt {
             client: None,
             provision: MqttProvision::None,
             advertise_url: None,
+            nudge_delay: std::time::Duration::ZERO,
             counters: Arc::default(),
         }
     }
@@ -117,9 +125,11 @@ impl Mqtt {
         self.advertise_url.as_deref()
     }
 
-    /// Asks boxes to check in now. Best effort: when the broker is
-    /// unreachable or the queue is full the nudge is dropped and counted;
-    /// boxes still check in on their own schedule.
+    /// Asks boxes to check in now. Sent after `nudge_delay` (the check-in
+    /// caches' time to live, so that every instance answers the nudged box
+    /// with the wave already open), then at the pace the broker takes them;
+    /// while the broker is away they wait in the link's queue. Boxes still
+    /// check in on their own schedule whatever happens to a nudge.
     pub fn nudge(&self, devices: Vec<Uuid>, reason: NudgeReason, rollout: Option<Uuid>) {
         let Some(client) = self.client.clone() else {
             return;
@@ -136,7 +146,9 @@ impl Mqtt {
                 return;
             }
         };
+        let delay = self.nudge_delay;
         tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
             let total = devices.len();
             let mut dropped = 0usize;
             for id in devices {
@@ -184,7 +196,11 @@ impl Mqtt {
 /// it, or the link to an external broker, or nothing. Fails only when the
 /// embedded broker cannot listen; an unreachable external broker is retried
 /// in the background.
-pub async fn start(cfg: &MqttConfig, db: DatabaseConnection) -> anyhow::Result<Started> {
+pub async fn start(
+    cfg: &MqttConfig,
+    nudge_delay: std::time::Duration,
+    db: DatabaseConnection,
+) -> anyhow::Result<Started> {
     match cfg.mode {
         MqttMode::Off => Ok(Started {
             mqtt: Mqtt::off(),
@@ -210,6 +226,7 @@ pub async fn start(cfg: &MqttConfig, db: DatabaseConnection) -> anyhow::Result<S
                             .clone()
                             .unwrap_or_else(|| format!("mqtt://{addr}")),
                     ),
+                    nudge_delay,
                     counters: Arc::default(),
                 },
                 embedded: Some(addr),
@@ -231,6 +248,7 @@ pub async fn start(cfg: &MqttConfig, db: DatabaseConnection) -> anyhow::Result<S
                     client: Some(client),
                     provision: cfg.provision,
                     advertise_url: Some(advertise),
+                    nudge_delay,
                     counters: Arc::default(),
                 },
                 embedded: None,

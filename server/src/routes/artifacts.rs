@@ -13,7 +13,7 @@ use futures_util::stream;
 use wavecast_protocol::Sha256Digest;
 
 use crate::{
-    auth::{access, Auth, DeviceAuth},
+    auth::{access, Auth, DirectoryAuth},
     domain::token::{prefix_in, Scheme},
     error::{ApiError, ApiResult},
     state::AppState,
@@ -23,7 +23,7 @@ use crate::{
 #[derive(Debug)]
 pub enum DownloadAccess {
     Operator(Auth<access::Viewer>),
-    Device(Box<DeviceAuth>),
+    Device(DirectoryAuth),
 }
 
 impl actix_web::FromRequest for DownloadAccess {
@@ -34,8 +34,9 @@ impl actix_web::FromRequest for DownloadAccess {
         let is_device =
             crate::auth::bearer(req).is_ok_and(|t| prefix_in(Scheme::Device, &t).is_some());
         if is_device {
-            let f = DeviceAuth::from_request(req, payload);
-            Box::pin(async move { f.await.map(|d| DownloadAccess::Device(Box::new(d))) })
+            // Boxes are found in the device directory: no database read.
+            let f = DirectoryAuth::from_request(req, payload);
+            Box::pin(async move { f.await.map(DownloadAccess::Device) })
         } else {
             let f = Auth::<access::Viewer>::from_request(req, payload);
             Box::pin(async move { f.await.map(DownloadAccess::Operator) })
@@ -96,7 +97,7 @@ pub async fn download(
     match &who {
         DownloadAccess::Operator(a) => tracing::Span::current().record("user", a.name.as_str()),
         DownloadAccess::Device(d) => {
-            tracing::Span::current().record("user", d.device.id.to_string().as_str())
+            tracing::Span::current().record("user", d.0.id.to_string().as_str())
         }
     };
     let not_found = || ApiError::NotFound(format!("no artifact with SHA-256 {digest}"));

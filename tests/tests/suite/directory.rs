@@ -7,7 +7,11 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use wavecast_agent::client::{Client, ClientError};
-use wavecast_e2e::{fleet::enrol_many, trust::Keys, TestApp};
+use wavecast_e2e::{
+    fleet::{box_key, enrol_many, enrol_one},
+    trust::Keys,
+    TestApp,
+};
 use wavecast_server::startup::Application;
 
 /// Starts another instance on the same database and returns its address.
@@ -30,6 +34,39 @@ async fn check_in(base: &str, credential: &str) -> u16 {
     })
     .await
     .expect("agent client")
+}
+
+/// Waits until `base` refuses `credential` (at most 5 s).
+async fn refused_soon(base: &str, credential: &str, what: &str) {
+    let started = Instant::now();
+    while check_in(base, credential).await == 200 {
+        assert!(started.elapsed() < Duration::from_secs(5), "{what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(check_in(base, credential).await, 401, "{what}");
+}
+
+async fn a_renewed_credential_replaces_the_old_one_everywhere(app: TestApp) {
+    let keys = Keys::new();
+    keys.publish(&app).await;
+    let other = second_instance(&app).await;
+    let old = enrol_many(&app, 1200, 1, "X1", &[]).await.remove(0);
+    assert_eq!(check_in(&other, &old.credential).await, 200);
+    let renewed = enrol_one(&app, &old.serial, "X1", box_key(1200), &[]).await;
+    assert_ne!(renewed.credential, old.credential);
+    assert_eq!(
+        check_in(&app.address, &old.credential).await,
+        401,
+        "at once where it happened"
+    );
+    refused_soon(
+        &other,
+        &old.credential,
+        "the other instance still takes the old credential",
+    )
+    .await;
+    assert_eq!(check_in(&other, &renewed.credential).await, 200);
+    assert_eq!(check_in(&app.address, &renewed.credential).await, 200);
 }
 
 async fn decommissioning_reaches_every_instance(app: TestApp) {
@@ -64,18 +101,16 @@ async fn decommissioning_reaches_every_instance(app: TestApp) {
         app.get("/readyz", None).await.body["devices_in_directory"],
         0
     );
-    let started = Instant::now();
-    while check_in(&other, &b.credential).await == 200 {
-        assert!(
-            started.elapsed() < Duration::from_secs(5),
-            "the other instance still accepts a decommissioned box"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert_eq!(check_in(&other, &b.credential).await, 401);
+    refused_soon(
+        &other,
+        &b.credential,
+        "the other instance still accepts a decommissioned box",
+    )
+    .await;
 }
 
 wavecast_e2e::both_backends!(
     configure = wavecast_e2e::trust::server_signs;
     decommissioning_reaches_every_instance,
+    a_renewed_credential_replaces_the_old_one_everywhere,
 );
