@@ -81,8 +81,11 @@ async fn hello(addr: &str) -> anyhow::Result<()> {
     HttpServer::new(|| {
         App::new().route(
             "/hello",
-            web::post()
-                .to(|| async { HttpResponse::Ok().json(serde_json::json!({ "hello": "world" })) }),
+            // It reads the request body as the check-in does: an unread body
+            // makes actix close the connection instead of keeping it alive.
+            web::post().to(|body: web::Bytes| async move {
+                HttpResponse::Ok().json(serde_json::json!({ "hello": "world", "read": body.len() }))
+            }),
         )
     })
     .bind(addr)?
