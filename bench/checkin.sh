@@ -93,6 +93,9 @@ for backend in $BACKENDS; do
   esac
   echo "seeding $DEVICES devices into $backend ..."
   "$B" seed "$url" "$DEVICES" tokens.txt
+  # Let the seeding's writes settle first, so they do not compete with the run.
+  [ "$backend" = postgres ] && "$B" sql "$url" "CHECKPOINT"
+  sync
   WAVECAST__DATABASE__URL=$url WAVECAST__SIGNING__KEY_FILE=$work/wavecast-keys/signing.key \
     start_server "$work/server-$backend"
   "$W" keys publish >/dev/null

@@ -127,6 +127,22 @@ impl TestApp {
         })
     }
 
+    /// Creates a one-wave rollout of `bundles` (`name@version`) to every
+    /// box and returns its id.
+    pub async fn roll_out_to_all(&self, bundles: &[&str]) -> String {
+        let created = self
+            .post(
+                "/api/v1/rollouts",
+                Some(&self.admin_token),
+                &serde_json::json!({
+                    "name": bundles.join(" + "), "bundles": bundles, "waves": [{ "percent": 100 }],
+                }),
+            )
+            .await;
+        assert_eq!(created.status, 201, "{}", created.body);
+        created.body["id"].as_str().expect("rollout id").to_owned()
+    }
+
     /// Sends a request with an optional bearer token and JSON body.
     pub async fn request(
         &self,

@@ -4,7 +4,9 @@
 //!   and inserts N accepted devices with known credentials (written one per
 //!   line to TOKENS_FILE for the load generator), in batches;
 //! - `wavecast-bench hello ADDR`: an actix-web hello-world JSON endpoint, the
-//!   baseline measured with the same load generator.
+//!   baseline measured with the same load generator;
+//! - `wavecast-bench sql DATABASE_URL STATEMENT`: runs one statement (the
+//!   benchmark checkpoints PostgreSQL after seeding).
 
 use std::io::Write;
 
@@ -94,6 +96,18 @@ async fn hello(addr: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Runs one SQL statement (e.g. `CHECKPOINT` after seeding).
+async fn sql(url: &str, statement: &str) -> anyhow::Result<()> {
+    let config = DatabaseConfig {
+        url: SecretUrl(url.to_owned()),
+        max_connections: 1,
+        connect_timeout_secs: 10,
+    };
+    let conn = db::connect(&config).await?;
+    conn.execute_unprepared(statement).await?;
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -105,6 +119,7 @@ async fn main() -> anyhow::Result<()> {
     {
         ["seed", url, n, tokens] => seed(url, n.parse()?, tokens).await,
         ["hello", addr] => hello(addr).await,
-        _ => anyhow::bail!("usage: wavecast-bench seed DATABASE_URL N TOKENS_FILE | hello ADDR"),
+        ["sql", url, statement] => sql(url, statement).await,
+        _ => anyhow::bail!("usage: wavecast-bench seed DATABASE_URL N TOKENS_FILE | hello ADDR | sql DATABASE_URL STATEMENT"),
     }
 }

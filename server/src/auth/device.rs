@@ -55,19 +55,29 @@ pub async fn authenticate(
     Ok(d)
 }
 
+/// The state and the presented bearer credential, for device extractors.
+fn presented(
+    req: &HttpRequest,
+) -> impl Future<Output = Result<(web::Data<AppState>, String), ApiError>> {
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let presented = super::extractor::bearer(req);
+    async move {
+        let state =
+            state.ok_or_else(|| ApiError::Internal(anyhow::anyhow!("no application state")))?;
+        Ok((state, presented?))
+    }
+}
+
 impl FromRequest for DeviceAuth {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let state = req.app_data::<web::Data<AppState>>().cloned();
-        let presented = super::extractor::bearer(req);
+        let presented = presented(req);
         Box::pin(async move {
-            let state =
-                state.ok_or_else(|| ApiError::Internal(anyhow::anyhow!("no application state")))?;
-            let presented = presented?;
-            let d = authenticate(&state.db, &presented).await?;
-            Ok(DeviceAuth { device: d })
+            let (state, credential) = presented.await?;
+            let device = authenticate(&state.db, &credential).await?;
+            Ok(DeviceAuth { device })
         })
     }
 }
@@ -82,15 +92,12 @@ impl FromRequest for DirectoryAuth {
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let state = req.app_data::<web::Data<AppState>>().cloned();
-        let presented = super::extractor::bearer(req);
+        let presented = presented(req);
         Box::pin(async move {
-            let state =
-                state.ok_or_else(|| ApiError::Internal(anyhow::anyhow!("no application state")))?;
-            let presented = presented?;
+            let (state, credential) = presented.await?;
             state
                 .directory
-                .authenticate(&state.db, &presented)
+                .authenticate(&state.db, &credential)
                 .await
                 .map(DirectoryAuth)
         })

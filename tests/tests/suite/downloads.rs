@@ -311,14 +311,7 @@ async fn boxes_download_with_their_credential(app: TestApp) {
         )
         .await;
     assert_eq!(published.status, 200);
-    let created = app
-        .post(
-            "/api/v1/rollouts",
-            Some(&app.admin_token),
-            &serde_json::json!({ "name": "4.2", "bundles": ["x1-firmware@4.2.0"], "waves": [{ "percent": 100 }] }),
-        )
-        .await;
-    assert_eq!(created.status, 201, "{}", created.body);
+    app.roll_out_to_all(&["x1-firmware@4.2.0"]).await;
     let boxes =
         wavecast_e2e::fleet::enrol_many(&app, 990, 1, "X1", &[("x1-firmware", "4.1.0", 1)]).await;
     let (_, p) = boxes[0].check_in(&app, &keys.root.verifying_key()).await;

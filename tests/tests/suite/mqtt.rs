@@ -200,15 +200,7 @@ async fn boxes_reach_only_their_own_topics(app: &TestApp, port: u16) {
     ));
 
     // A wave opening nudges its boxes, each on its own topic.
-    let created = app
-        .post(
-            "/api/v1/rollouts",
-            Some(&app.admin_token),
-            &json!({ "name": "4.2", "bundles": ["x1-firmware@4.2.0"], "waves": [{ "percent": 100 }] }),
-        )
-        .await;
-    assert_eq!(created.status, 201, "{}", created.body);
-    let rollout = created.body["id"].as_str().expect("id").to_owned();
+    let rollout = app.roll_out_to_all(&["x1-firmware@4.2.0"]).await;
     for (s, t) in [(&mut sa, &own), (&mut sb, &own_b)] {
         let p = s
             .next_publish(Duration::from_secs(10))
@@ -341,14 +333,7 @@ async fn https_carries_on_when_the_broker_is_down_or_mqtt_is_off() {
         release(&app, &keys).await;
         let root = keys.root.verifying_key();
         let boxes = enrol_many(&app, 970, 1, "X1", &[("x1-firmware", "4.1.0", 1)]).await;
-        let created = app
-            .post(
-                "/api/v1/rollouts",
-                Some(&app.admin_token),
-                &json!({ "name": "4.2", "bundles": ["x1-firmware@4.2.0"], "waves": [{ "percent": 100 }] }),
-            )
-            .await;
-        assert_eq!(created.status, 201, "{mode:?}: {}", created.body);
+        app.roll_out_to_all(&["x1-firmware@4.2.0"]).await;
         let (_, p) = boxes[0].check_in(&app, &root).await;
         assert_eq!(p.offers.len(), 1, "{mode:?}");
         assert_eq!(p.mqtt_url.is_some(), mode == MqttMode::External, "{mode:?}");
