@@ -279,6 +279,9 @@ async fn follow(
         .filter(device::Column::ChangedAt.gte(since))
         .all(db)
         .await?;
+    if !rows.is_empty() {
+        tracing::debug!(rows = rows.len(), "device changes applied to the directory");
+    }
     for d in &rows {
         dir.put(d);
     }
