@@ -11,7 +11,7 @@ use wavecast_agent::{
     trust::Trust,
 };
 use wavecast_protocol::{
-    checkin::{CheckinAnswer, CheckinPayload, Component},
+    checkin::{CheckinAnswer, CheckinPayload, Component, Offer},
     status::{InstallState, StatusReport},
 };
 
@@ -150,6 +150,29 @@ impl Box_ {
             Err(ClientError::Refused(p)) => p.status,
             Err(e) => panic!("report failed: {e}"),
         }
+    }
+
+    /// Reports that the box started downloading `offer`, asserting the
+    /// server took the report.
+    pub async fn begin(&self, app: &TestApp, offer: &Offer) {
+        let status = self
+            .report(
+                app,
+                &offer.rollout_id,
+                &offer.bundle_id,
+                InstallState::Downloading,
+                None,
+            )
+            .await;
+        assert_eq!(status, 204, "box {} starting {}", self.id, offer.bundle_id);
+    }
+
+    /// Checks in and begins the first offer; returns it.
+    pub async fn begin_first(&self, app: &TestApp, root: &VerifyingKey) -> Offer {
+        let (_, p) = self.check_in(app, root).await;
+        let offer = p.offers.first().expect("an offer").clone();
+        self.begin(app, &offer).await;
+        offer
     }
 
     /// Installs every offer: reports each step and updates `installed`.

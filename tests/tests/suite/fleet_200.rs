@@ -201,20 +201,7 @@ async fn two_hundred_boxes_in_three_waves(app: TestApp) {
         .collect();
     assert_eq!(wave2, expected);
     let silent = wave2[0];
-    let (_, p) = fleet[silent].check_in(&app, &root).await;
-    let o = p.offers[0].clone();
-    assert_eq!(
-        fleet[silent]
-            .report(
-                &app,
-                &o.rollout_id,
-                &o.bundle_id,
-                InstallState::Downloading,
-                None
-            )
-            .await,
-        204
-    );
+    fleet[silent].begin_first(&app, &root).await;
     for i in &wave2[1..] {
         fleet[*i].install_all(&app, &root).await;
     }

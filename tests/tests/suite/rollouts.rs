@@ -242,20 +242,7 @@ async fn silent_devices_time_out_into_failure(app: TestApp) {
     )
     .await;
     let id = r["id"].as_str().expect("id").to_owned();
-    let (_, p) = boxes[0].check_in(&app, &root).await;
-    let o = &p.offers[0];
-    assert_eq!(
-        boxes[0]
-            .report(
-                &app,
-                &o.rollout_id,
-                &o.bundle_id,
-                InstallState::Downloading,
-                None
-            )
-            .await,
-        204
-    );
+    let o = boxes[0].begin_first(&app, &root).await;
     // The box goes silent; after the timeout the scheduler counts it failed.
     let v = wait_for(&app, &id, "the timeout", |r| r["counts"]["failed"] == 1).await;
     assert_eq!(v["counts"]["reported"], 1);
@@ -503,20 +490,7 @@ async fn download_limit_holds_back_new_boxes(app: TestApp) {
         "max_concurrent_downloads": 1,
     }))
     .await;
-    let (_, p) = boxes[0].check_in(&app, &root).await;
-    let o = p.offers[0].clone();
-    assert_eq!(
-        boxes[0]
-            .report(
-                &app,
-                &o.rollout_id,
-                &o.bundle_id,
-                InstallState::Downloading,
-                None
-            )
-            .await,
-        204
-    );
+    let o = boxes[0].begin_first(&app, &root).await;
     assert!(
         boxes[1].check_in(&app, &root).await.1.offers.is_empty(),
         "the limit is reached"
