@@ -1,12 +1,12 @@
 //! What the box believes. It pins the operator's root public key and
-//! remembers the newest keyring version it has accepted (never going back);
-//! every check-in answer must be signed for this box and this nonce, and
+//! remembers the newest keyring it has accepted (never going back to an
+//! older one); every check-in answer must be signed for this box and this nonce, and
 //! every offered manifest must verify under the keyring, before anything is
 //! downloaded.
 
 use ed25519_dalek::VerifyingKey;
 use wavecast_protocol::{
-    checkin::{verify_answer, CheckinAnswer, CheckinPayload},
+    checkin::{verify_checkin, CheckinAnswer, CheckinPayload},
     keyring::{verify_keyring, verify_manifest, Keyring},
     manifest::Manifest,
     TrustError,
@@ -19,8 +19,9 @@ pub const MAX_ANSWER_AGE: i64 = 300;
 #[derive(Debug, Clone)]
 pub struct Trust {
     pub root: VerifyingKey,
-    /// The highest keyring version accepted so far (anti-rollback).
-    pub keyring_version: u64,
+    /// The newest keyring accepted: no older version is accepted after it
+    /// (anti-rollback), and answers may leave it out.
+    pub keyring: Option<Keyring>,
 }
 
 /// A verified offer: the manifest the box may install.
@@ -34,12 +35,18 @@ impl Trust {
     pub fn new(root: VerifyingKey) -> Self {
         Self {
             root,
-            keyring_version: 0,
+            keyring: None,
         }
     }
 
+    /// The keyring version to name in a check-in request: the one held, if
+    /// any (the server then leaves the keyring out of its answer).
+    pub fn held_keyring(&self) -> Option<u64> {
+        self.keyring.as_ref().map(|k| k.version)
+    }
+
     /// Verifies a check-in answer for `device_id` and `nonce` at `now`, and
-    /// every manifest it offers. Raises the remembered keyring version.
+    /// every manifest it offers. Keeps the newest keyring it has accepted.
     pub fn verify(
         &mut self,
         answer: &CheckinAnswer,
@@ -47,15 +54,26 @@ impl Trust {
         nonce: &str,
         now: i64,
     ) -> Result<(CheckinPayload, Vec<VerifiedOffer>, Keyring), TrustError> {
-        let keyring = verify_keyring(&self.root, &answer.keyring, now, self.keyring_version)?;
-        let payload = verify_answer(
-            &keyring,
-            &answer.answer,
-            device_id,
-            nonce,
-            now,
-            MAX_ANSWER_AGE,
-        )?;
+        let keyring = match (&answer.keyring, &self.keyring) {
+            (Some(env), held) => {
+                let have = held.as_ref().map_or(0, |k| k.version);
+                verify_keyring(&self.root, env, now, have)?
+            }
+            (None, Some(held)) if held.expires_at <= now => {
+                return Err(TrustError::KeyringExpired {
+                    version: held.version,
+                    expires_at: held.expires_at,
+                    now,
+                })
+            }
+            (None, Some(held)) => held.clone(),
+            (None, None) => {
+                return Err(TrustError::Malformed(
+                    "the answer carries no keyring and this box holds none".into(),
+                ))
+            }
+        };
+        let payload = verify_checkin(&keyring, answer, device_id, nonce, now, MAX_ANSWER_AGE)?;
         let offers = payload
             .offers
             .iter()
@@ -67,7 +85,7 @@ impl Trust {
                 })
             })
             .collect::<Result<Vec<_>, TrustError>>()?;
-        self.keyring_version = keyring.version;
+        self.keyring = Some(keyring.clone());
         Ok((payload, offers, keyring))
     }
 }

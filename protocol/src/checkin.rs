@@ -5,11 +5,12 @@
 //! box is refused by [`verify_answer`], so an attacker can neither freeze a
 //! box on old offers nor mix and match offers between boxes.
 
-use ed25519_dalek::SigningKey;
+use ed25519_dalek::{SigningKey, VerifyingKey};
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    envelope::{Envelope, CHECKIN_TYPE},
+    batch::{verify_batch, BatchProof},
+    envelope::{pae, Envelope, CHECKIN_TYPE},
     keyring::{KeyRole, Keyring},
     keys::parse_public_key,
     trust::TrustError,
@@ -37,6 +38,15 @@ pub struct CheckinRequest {
     /// IANA time zone of the box, e.g. `Europe/Paris` (for maintenance windows).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timezone: Option<String>,
+    /// The version of the keyring the box holds and will verify with: when
+    /// it is the server's current one, the answer leaves the keyring out.
+    /// Older agents do not send it and always get the keyring.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keyring_version: Option<u64>,
+    /// The box verifies batch-signed answers ([`crate::batch`]). Older agents
+    /// do not send it and always get a direct signature.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub batch_proofs: bool,
 }
 
 /// An artifact to download for an offer.
@@ -80,12 +90,73 @@ pub struct CheckinPayload {
     pub mqtt_url: Option<String>,
 }
 
-/// What the server answers: the keyring vouching for the signing key, and
-/// the signed payload.
+/// What the server answers: the keyring vouching for the signing key (left
+/// out when the box said it holds the current one), and the payload, signed
+/// either directly in its envelope or as part of a batch (`batch`, when the
+/// box asked for it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CheckinAnswer {
-    pub keyring: Envelope,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keyring: Option<Envelope>,
     pub answer: Envelope,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<BatchProof>,
+}
+
+/// An answer's payload in an unsigned envelope, and the bytes a batch
+/// signature covers for it (its DSSE pre-authentication encoding).
+pub fn answer_leaf(payload: &CheckinPayload) -> Result<(Envelope, Vec<u8>), TrustError> {
+    let bytes =
+        serde_json::to_vec(payload).map_err(|e| TrustError::Malformed(format!("check-in: {e}")))?;
+    let leaf = pae(CHECKIN_TYPE, &bytes);
+    Ok((Envelope::new(CHECKIN_TYPE, &bytes), leaf))
+}
+
+/// Verifies a check-in answer, signed directly or in a batch, for the box
+/// `device_id` that sent `nonce`, against `keyring` (the answer's own,
+/// already verified, or the one the box holds).
+pub fn verify_checkin(
+    keyring: &Keyring,
+    answer: &CheckinAnswer,
+    device_id: &str,
+    nonce: &str,
+    now: i64,
+    max_age_secs: i64,
+) -> Result<CheckinPayload, TrustError> {
+    let Some(proof) = &answer.batch else {
+        return verify_answer(keyring, &answer.answer, device_id, nonce, now, max_age_secs);
+    };
+    answer.answer.expect_type(CHECKIN_TYPE)?;
+    let key = checkin_key(keyring, &proof.keyid)?.ok_or_else(|| TrustError::UnknownKey {
+        keyids: proof.keyid.clone(),
+        keyring_version: keyring.version,
+    })?;
+    let bytes = answer.answer.payload_bytes()?;
+    verify_batch(&key, &pae(CHECKIN_TYPE, &bytes), proof)?;
+    check_payload(&bytes, device_id, nonce, now, max_age_secs)
+}
+
+/// The key `keyid` if the keyring lists it for check-in answers; an error if
+/// it is revoked or may not sign them.
+fn checkin_key(keyring: &Keyring, keyid: &str) -> Result<Option<VerifyingKey>, TrustError> {
+    if keyring.revoked.contains(keyid) {
+        return Err(TrustError::RevokedKey {
+            keyid: keyid.to_owned(),
+            keyring_version: keyring.version,
+        });
+    }
+    let Some(entry) = keyring.keys.iter().find(|k| k.keyid == keyid) else {
+        return Ok(None);
+    };
+    if !entry.roles.contains(&KeyRole::Checkin) {
+        return Err(TrustError::Malformed(format!(
+            "key {} may not sign check-in answers",
+            entry.keyid
+        )));
+    }
+    parse_public_key(&entry.public_key)
+        .map(Some)
+        .map_err(TrustError::Malformed)
 }
 
 /// Signs a check-in payload.
@@ -111,23 +182,9 @@ pub fn verify_answer(
     answer.expect_type(CHECKIN_TYPE)?;
     let mut signed = false;
     for s in &answer.signatures {
-        if keyring.revoked.contains(&s.keyid) {
-            return Err(TrustError::RevokedKey {
-                keyid: s.keyid.clone(),
-                keyring_version: keyring.version,
-            });
+        if let Some(key) = checkin_key(keyring, &s.keyid)? {
+            signed |= answer.verify_by(&key)?;
         }
-        let Some(entry) = keyring.keys.iter().find(|k| k.keyid == s.keyid) else {
-            continue;
-        };
-        if !entry.roles.contains(&KeyRole::Checkin) {
-            return Err(TrustError::Malformed(format!(
-                "key {} may not sign check-in answers",
-                entry.keyid
-            )));
-        }
-        let key = parse_public_key(&entry.public_key).map_err(TrustError::Malformed)?;
-        signed |= answer.verify_by(&key)?;
     }
     if !signed {
         let ids: Vec<&str> = answer.signatures.iter().map(|s| s.keyid.as_str()).collect();
@@ -136,7 +193,24 @@ pub fn verify_answer(
             keyring_version: keyring.version,
         });
     }
-    let payload: CheckinPayload = serde_json::from_slice(&answer.payload_bytes()?)
+    check_payload(
+        &answer.payload_bytes()?,
+        device_id,
+        nonce,
+        now,
+        max_age_secs,
+    )
+}
+
+/// Whether the signed payload answers this box's request, now.
+fn check_payload(
+    bytes: &[u8],
+    device_id: &str,
+    nonce: &str,
+    now: i64,
+    max_age_secs: i64,
+) -> Result<CheckinPayload, TrustError> {
+    let payload: CheckinPayload = serde_json::from_slice(bytes)
         .map_err(|e| TrustError::Malformed(format!("check-in answer: {e}")))?;
     if payload.device_id != device_id {
         return Err(TrustError::Malformed(format!(
@@ -236,5 +310,111 @@ mod tests {
         let mut bundle_only = Keyring::new(1, 2_000_000_000);
         bundle_only.add(&k.verifying_key(), KeyRole::BUNDLES, "signing");
         assert!(verify_answer(&bundle_only, &env, "d1", "n1", 1010, 300).is_err());
+    }
+
+    fn batched(k: &SigningKey, payloads: &[CheckinPayload]) -> Vec<CheckinAnswer> {
+        let (envs, leaves): (Vec<_>, Vec<_>) = payloads
+            .iter()
+            .map(|p| answer_leaf(p).expect("leaf"))
+            .unzip();
+        let proofs = crate::batch::sign_batch(k, &leaves);
+        envs.into_iter()
+            .zip(proofs)
+            .map(|(answer, proof)| CheckinAnswer {
+                keyring: None,
+                answer,
+                batch: Some(proof),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn batch_signed_answers_verify_each_for_its_own_box_only() {
+        let (kr, k) = setup();
+        let answers = batched(
+            &k,
+            &[
+                payload("d1", "n1", 1000),
+                payload("d2", "n2", 1000),
+                payload("d3", "n3", 1000),
+            ],
+        );
+        for (i, a) in answers.iter().enumerate() {
+            let (d, n) = (format!("d{}", i + 1), format!("n{}", i + 1));
+            assert_eq!(
+                verify_checkin(&kr, a, &d, &n, 1010, 300)
+                    .expect("ok")
+                    .device_id,
+                d
+            );
+        }
+        let a = &answers[1];
+        assert!(
+            verify_checkin(&kr, a, "d1", "n2", 1010, 300).is_err(),
+            "foreign"
+        );
+        assert!(
+            verify_checkin(&kr, a, "d2", "n1", 1010, 300).is_err(),
+            "replay"
+        );
+        assert!(
+            verify_checkin(&kr, a, "d2", "n2", 5000, 300).is_err(),
+            "stale"
+        );
+        // Another box's payload under this box's proof.
+        let swapped = CheckinAnswer {
+            answer: answers[0].answer.clone(),
+            ..a.clone()
+        };
+        assert!(verify_checkin(&kr, &swapped, "d1", "n1", 1010, 300).is_err());
+        // An altered payload.
+        let mut altered = a.clone();
+        altered.answer = answer_leaf(&CheckinPayload {
+            next_checkin_secs: 1,
+            ..payload("d2", "n2", 1000)
+        })
+        .expect("leaf")
+        .0;
+        assert!(matches!(
+            verify_checkin(&kr, &altered, "d2", "n2", 1010, 300),
+            Err(TrustError::BadSignature { .. })
+        ));
+        // A key the keyring does not allow for check-in answers.
+        let mut bundle_only = Keyring::new(1, 2_000_000_000);
+        bundle_only.add(&k.verifying_key(), KeyRole::BUNDLES, "signing");
+        assert!(verify_checkin(&bundle_only, a, "d2", "n2", 1010, 300).is_err());
+        // A revoked key.
+        let mut revoked = kr.clone();
+        revoked
+            .revoked
+            .insert(a.batch.as_ref().expect("batch").keyid.clone());
+        assert!(matches!(
+            verify_checkin(&revoked, a, "d2", "n2", 1010, 300),
+            Err(TrustError::RevokedKey { .. })
+        ));
+    }
+
+    #[test]
+    fn old_and_new_agents_and_servers_understand_each_other() {
+        // An old agent's request: no keyring version, no batch proofs.
+        let old = r#"{"nonce":"0123456789abcdef","installed":[]}"#;
+        let req: CheckinRequest = serde_json::from_str(old).expect("parse");
+        assert_eq!((req.keyring_version, req.batch_proofs), (None, false));
+        assert_eq!(serde_json::to_string(&req).expect("json"), old);
+        // An old server's answer (keyring, direct signature) reads in a new agent.
+        let (kr, k) = setup();
+        let env = sign_answer(&payload("d1", "n1", 1000), &k).expect("sign");
+        let old_answer = format!(
+            r#"{{"keyring":{},"answer":{}}}"#,
+            serde_json::to_string(&env).expect("json"),
+            serde_json::to_string(&env).expect("json")
+        );
+        let a: CheckinAnswer = serde_json::from_str(&old_answer).expect("parse");
+        assert!(a.keyring.is_some() && a.batch.is_none());
+        verify_checkin(&kr, &a, "d1", "n1", 1010, 300).expect("verifies");
+        // A new answer for an old agent has exactly the old shape.
+        let json = serde_json::to_value(&a).expect("json");
+        let keys: Vec<&String> = json.as_object().expect("object").keys().collect();
+        assert_eq!(keys, ["answer", "keyring"]);
     }
 }

@@ -158,6 +158,15 @@ impl Directory {
         maps.apply(d)
     }
 
+    /// [`Directory::put`] for several rows under one lock.
+    fn put_all(&self, rows: &[&device::Model]) {
+        let mut maps = self.write();
+        for d in rows {
+            maps.touch(d.id);
+            maps.apply(d);
+        }
+    }
+
     /// Applies rows read by the fill, except for boxes put or removed since
     /// the fill started: memory is newer than those rows.
     fn apply_filled(&self, rows: &[device::Model]) {
@@ -229,12 +238,13 @@ pub fn spawn(db: DatabaseConnection, dir: Arc<Directory>, every: Duration) {
     });
     tokio::spawn(async move {
         let mut watermark = Utc::now() - OVERLAP;
+        let mut seen = HashMap::new();
         let mut tick = tokio::time::interval(every.max(Duration::from_millis(50)));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            match follow(&db, &dir, watermark).await {
-                Ok(next) => watermark = next,
+            match follow(&db, &dir, watermark, &mut seen).await {
+                Ok((next, _)) => watermark = next,
                 Err(e) => tracing::warn!(error = %e, "cannot read device changes"),
             }
         }
@@ -249,9 +259,10 @@ const OVERLAP: TimeDelta = TimeDelta::seconds(15);
 async fn fill(db: &DatabaseConnection, dir: &Directory) -> Result<(), sea_orm::DbErr> {
     let mut after: Option<Uuid> = None;
     loop {
+        // Paged by primary key alone, so each page is a seek: filtering on
+        // status in SQL made the database sort every accepted box per page.
+        // Other boxes are skipped when applied.
         let mut q = device::Entity::find()
-            .filter(device::Column::Status.eq(DeviceStatus::Accepted.as_str()))
-            .filter(device::Column::CredentialPrefix.is_not_null())
             .order_by_asc(device::Column::Id)
             .limit(PAGE);
         if let Some(id) = after {
@@ -267,25 +278,62 @@ async fn fill(db: &DatabaseConnection, dir: &Directory) -> Result<(), sea_orm::D
     }
 }
 
-/// Applies the rows changed since `since`; returns the next watermark,
-/// [`OVERLAP`] before this read (putting a row twice is harmless).
+/// Applies the rows changed since `since`, a page at a time (a burst of
+/// changes, such as a large import, never sits in memory whole); returns the
+/// next watermark, [`OVERLAP`] before this read. Rows read again within the
+/// overlap are applied only if they changed again (`seen` remembers what
+/// was applied within it), so a burst costs the directory one write each.
 async fn follow(
     db: &DatabaseConnection,
     dir: &Directory,
     since: DateTime<Utc>,
-) -> Result<DateTime<Utc>, sea_orm::DbErr> {
+    seen: &mut HashMap<Uuid, DateTime<Utc>>,
+) -> Result<(DateTime<Utc>, usize), sea_orm::DbErr> {
+    use sea_orm::sea_query::Expr;
     let started = Utc::now();
-    let rows = device::Entity::find()
-        .filter(device::Column::ChangedAt.gte(since))
-        .all(db)
-        .await?;
-    if !rows.is_empty() {
-        tracing::debug!(rows = rows.len(), "device changes applied to the directory");
+    let mut after: Option<(DateTime<Utc>, Uuid)> = None;
+    let mut applied = 0usize;
+    loop {
+        let mut q = device::Entity::find()
+            .filter(device::Column::ChangedAt.gte(since))
+            .order_by_asc(device::Column::ChangedAt)
+            .order_by_asc(device::Column::Id)
+            .limit(PAGE);
+        if let Some((at, id)) = after {
+            // `(changed_at, id) > (at, id)`: a seek in the index on both.
+            q = q.filter(
+                Expr::tuple([
+                    Expr::col(device::Column::ChangedAt).into(),
+                    Expr::col(device::Column::Id).into(),
+                ])
+                .gt(Expr::tuple([Expr::val(at).into(), Expr::val(id).into()])),
+            );
+        }
+        let rows = q.all(db).await?;
+        let full = rows.len() as u64 == PAGE;
+        let Some(last) = rows.last() else { break };
+        after = last.changed_at.map(|at| (at, last.id));
+        // Fresh: a row not applied within the overlap at this `changed_at`.
+        let fresh: Vec<&device::Model> = rows
+            .iter()
+            .filter(|d| {
+                d.changed_at
+                    .is_some_and(|at| seen.insert(d.id, at) != Some(at))
+            })
+            .collect();
+        applied += fresh.len();
+        dir.put_all(&fresh);
+        if !full || after.is_none() {
+            break;
+        }
+        tokio::task::yield_now().await;
     }
-    for d in &rows {
-        dir.put(d);
+    if applied > 0 {
+        tracing::debug!(rows = applied, "device changes applied to the directory");
     }
-    Ok(started - OVERLAP)
+    let next = started - OVERLAP;
+    seen.retain(|_, at| *at >= next);
+    Ok((next, applied))
 }
 
 #[cfg(test)]
@@ -347,5 +395,53 @@ mod tests {
         dir.write().touched = None;
         dir.apply_filled(&stale);
         assert_eq!(dir.len(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_burst_of_changes_is_read_in_pages_and_applied_once() {
+        use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set};
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let db = crate::db::connect(&crate::config::DatabaseConfig {
+            url: crate::config::SecretUrl(format!("sqlite://{}/db.sqlite", tmp.path().display())),
+            max_connections: 1,
+            connect_timeout_secs: 5,
+        })
+        .await
+        .expect("database");
+        crate::db::migrate(&db).await.expect("migrations");
+        let since = Utc::now() - TimeDelta::seconds(1);
+        let burst = PAGE as u128 * 2 + 7;
+        for chunk in (0..burst).collect::<Vec<_>>().chunks(1000) {
+            device::Entity::insert_many(chunk.iter().map(|&n| {
+                let mut d = accepted(n, &format!("wcd_{n:08x}"));
+                // Many rows share one timestamp: paging must not skip any.
+                d.changed_at = Some(since + TimeDelta::milliseconds((n % 2) as i64));
+                d.serial = format!("SN{n}");
+                d.public_key = format!("key{n}");
+                d.into_active_model()
+            }))
+            .exec_without_returning(&db)
+            .await
+            .expect("insert");
+        }
+        let dir = Directory::default();
+        let mut seen = HashMap::new();
+        let (_, applied) = follow(&db, &dir, since, &mut seen).await.expect("follow");
+        assert_eq!((applied, dir.len()), (burst as usize, burst as usize));
+        // Read again within the overlap: nothing to apply.
+        let (_, again) = follow(&db, &dir, since, &mut seen).await.expect("follow");
+        assert_eq!(again, 0);
+        // One box changes again: only it is applied.
+        let mut m = device::Entity::find_by_id(Uuid::from_u128(5))
+            .one(&db)
+            .await
+            .expect("read")
+            .expect("row")
+            .into_active_model();
+        m.status = Set(DeviceStatus::Decommissioned.as_str().into());
+        m.changed_at = Set(Some(Utc::now()));
+        m.update(&db).await.expect("update");
+        let (_, one) = follow(&db, &dir, since, &mut seen).await.expect("follow");
+        assert_eq!((one, dir.len()), (1, burst as usize - 1));
     }
 }

@@ -2,6 +2,11 @@
 
 use clap::Parser;
 
+// Many small allocations per request (JSON, headers, answers): mimalloc
+// serves them faster than glibc's malloc (see BENCHMARKS.md, check-ins).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     let cli = wavecast_server::cli::Cli::parse();
     let runtime = match tokio::runtime::Runtime::new() {

@@ -50,6 +50,13 @@ impl Application {
             }
             None => None,
         };
+        let answer_signer = match &signing_key {
+            Some(key) => Some(
+                crate::signer::BatchSigner::start(key.clone())
+                    .context("cannot start the check-in signing thread")?,
+            ),
+            None => None,
+        };
         let config_cache_millis = config.rollouts.cache_millis;
         let mqtt = crate::mqtt::start(
             &config.mqtt,
@@ -66,6 +73,7 @@ impl Application {
             config: Arc::new(config),
             blobs: Arc::new(blobs),
             signing_key,
+            answer_signer,
             caches: Arc::new(crate::state::Caches::new(std::time::Duration::from_millis(
                 config_cache_millis,
             ))),

@@ -38,6 +38,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub blobs: Arc<dyn BlobStore>,
     pub signing_key: Option<Arc<SigningKey>>,
+    /// Signs check-in answers in batches with `signing_key` (present with it).
+    pub answer_signer: Option<crate::signer::BatchSigner>,
     pub caches: Arc<Caches>,
     pub mqtt: crate::mqtt::Mqtt,
     pub directory: Arc<crate::directory::Directory>,

@@ -29,6 +29,9 @@ pub struct Box_ {
     pub installed: Vec<Component>,
     /// IANA time zone the box reports at check-in.
     pub timezone: Option<String>,
+    /// What the box believes, kept between check-ins as the agent keeps it
+    /// (so answers leave out a keyring it already holds).
+    pub trust: std::sync::Arc<std::sync::Mutex<Option<Trust>>>,
 }
 
 /// A deterministic identity key for box `n`.
@@ -102,6 +105,7 @@ pub async fn enrol_one(
             })
             .collect(),
         timezone: None,
+        trust: Default::default(),
     }
 }
 
@@ -117,10 +121,18 @@ impl Box_ {
         let timezone = self.timezone.clone();
         let nonce = Client::nonce();
         let sent = nonce.clone();
-        let answer = blocking(move || client.check_in(&sent, &installed, timezone.as_deref()))
-            .await
-            .expect("check-in answered");
-        let mut trust = Trust::new(*root);
+        let held = self
+            .trust
+            .lock()
+            .expect("trust")
+            .as_ref()
+            .and_then(Trust::held_keyring);
+        let answer =
+            blocking(move || client.check_in(&sent, &installed, timezone.as_deref(), held))
+                .await
+                .expect("check-in answered");
+        let mut guard = self.trust.lock().expect("trust");
+        let trust = guard.get_or_insert_with(|| Trust::new(*root));
         let (payload, _, _) = trust
             .verify(&answer, &self.id, &nonce, chrono::Utc::now().timestamp())
             .expect("the answer verifies");

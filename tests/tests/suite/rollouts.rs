@@ -275,30 +275,51 @@ async fn reports_are_checked_and_boxes_act_only_as_themselves(app: TestApp) {
     // The answer was made for box 0 and its nonce: box 1 (or a replay) refuses it.
     let kr = wavecast_protocol::keyring::verify_keyring(
         &root,
-        &answer.keyring,
+        answer
+            .keyring
+            .as_ref()
+            .expect("a first check-in gets the keyring"),
         chrono::Utc::now().timestamp(),
         0,
     )
     .expect("kr");
+    assert!(
+        answer.batch.is_some(),
+        "the agent asks for batch-signed answers"
+    );
     let now = chrono::Utc::now().timestamp();
-    assert!(wavecast_protocol::checkin::verify_answer(
+    let verify = |device: &str, nonce: &str| {
+        wavecast_protocol::checkin::verify_checkin(&kr, &answer, device, nonce, now, 300)
+    };
+    verify(&boxes[0].id, &p.nonce).expect("box 0's own answer verifies");
+    assert!(verify(&boxes[1].id, &p.nonce).is_err());
+    assert!(verify(&boxes[0].id, "another-nonce-123456").is_err());
+    // The box holds the keyring now: the next answer leaves it out.
+    let (again, _) = boxes[0].check_in(&app, &root).await;
+    assert!(again.keyring.is_none(), "the keyring is not sent again");
+    // An agent of the first protocol version names no keyring and knows no
+    // batch proofs: it still gets the keyring and a directly signed answer.
+    let old_agent = app
+        .post(
+            "/api/v1/device/check-in",
+            Some(&boxes[0].credential),
+            &json!({ "nonce": "old-agent-nonce-0001", "installed": [] }),
+        )
+        .await;
+    assert_eq!(old_agent.status, 200, "{}", old_agent.body);
+    assert!(old_agent.body.get("batch").is_none(), "{}", old_agent.body);
+    let old: wavecast_protocol::checkin::CheckinAnswer =
+        serde_json::from_value(old_agent.body).expect("an answer");
+    wavecast_protocol::checkin::verify_answer(
         &kr,
-        &answer.answer,
-        &boxes[1].id,
-        &p.nonce,
-        now,
-        300
-    )
-    .is_err());
-    assert!(wavecast_protocol::checkin::verify_answer(
-        &kr,
-        &answer.answer,
+        &old.answer,
         &boxes[0].id,
-        "another-nonce-123456",
+        "old-agent-nonce-0001",
         now,
-        300
+        300,
     )
-    .is_err());
+    .expect("directly signed");
+    assert!(old.keyring.is_some());
     // A box outside the target cannot report on the offer made to box 0.
     assert_eq!(
         outsider
