@@ -29,8 +29,15 @@ pub struct Keys {
 /// rollout scheduler every 100 ms.
 pub fn server_signs(c: &mut wavecast_server::config::Config) {
     c.rollouts.tick_millis = 100;
-    let path =
-        std::env::temp_dir().join(format!("wavecast-test-online-{}.key", std::process::id()));
+    // The key lives in this server's own temp dir (the blobs' parent): tests
+    // in one process run concurrently, and a shared path could be read while
+    // another test rewrites it.
+    let path = c
+        .blobs
+        .dir
+        .parent()
+        .expect("the test app's blobs dir has a parent")
+        .join("online.key");
     let key = wavecast_protocol::keys::PrivateKeyFile::new(&Keys::new().signer, "online");
     std::fs::write(&path, serde_json::to_string(&key).expect("json")).expect("write key");
     c.signing.key_file = Some(path);
