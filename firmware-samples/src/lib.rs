@@ -302,4 +302,23 @@ mod tests {
             .iter()
             .any(|f| f["policy"]["immediate"].as_bool() == Some(true)));
     }
+
+    #[test]
+    fn the_agents_own_fault_codes_are_catalogued() {
+        // `wavecast_protocol::events::codes` (this crate does not depend on
+        // the protocol crate, so they are repeated here).
+        for code in [
+            "SW-KPANIC-103",
+            "SW-WDOG-104",
+            "SW-AGENT-106",
+            "SW-CRASH-107",
+            "HW-PWR-006",
+        ] {
+            assert!(CATALOG.iter().any(|f| f.code == code), "{code}");
+        }
+        let mut codes: Vec<_> = CATALOG.iter().map(|f| f.code).collect();
+        codes.sort_unstable();
+        codes.dedup();
+        assert_eq!(codes.len(), CATALOG.len(), "no code twice");
+    }
 }

@@ -259,3 +259,47 @@ pub struct RolloutView {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
+
+/// The kinds of event a box sends, as the `type` of its events and the
+/// `?type=` filter of `GET /api/v1/devices/{ref}/events`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EventKind {
+    Health,
+    Fault,
+}
+
+impl EventKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Health => "health",
+            EventKind::Fault => "fault",
+        }
+    }
+
+    /// The kind of an event as sent.
+    pub fn of(event: &wavecast_protocol::events::Event) -> Self {
+        match event.body {
+            wavecast_protocol::events::EventBody::Health(_) => EventKind::Health,
+            wavecast_protocol::events::EventBody::Fault(_) => EventKind::Fault,
+        }
+    }
+}
+
+/// An event as stored: what the box sent and when the server received it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredEvent {
+    #[serde(flatten)]
+    pub event: wavecast_protocol::events::Event,
+    pub received_at: DateTime<Utc>,
+}
+
+/// `GET /api/v1/devices/{ref}/events`: a box's events, newest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeviceEvents {
+    pub device_id: Uuid,
+    /// Events the box dropped over its lifetime because its queue was full
+    /// while offline (the highest count it has reported).
+    pub dropped_total: u64,
+    pub events: Vec<StoredEvent>,
+}

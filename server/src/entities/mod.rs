@@ -6,6 +6,8 @@ pub mod audit_log;
 pub mod bundle;
 pub mod bundle_artifact;
 pub mod device;
+pub mod device_event;
+pub mod device_event_drop;
 pub mod keyring;
 pub mod lease;
 pub mod preauthorized_serial;

@@ -1,5 +1,6 @@
-//! `/api/v1/devices`: the fleet as operators see it: list, show, accept,
-//! reject, decommission, and import pre-authorised serials (CSV).
+//! `/api/v1/devices`: the fleet as operators see it: list, show, a box's
+//! health and fault events, accept, reject, decommission, and import
+//! pre-authorised serials (CSV).
 
 use actix_web::{web, HttpResponse};
 use chrono::Utc;
@@ -11,7 +12,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::{
-    api::{DeviceView, ImportResult},
+    api::{DeviceView, EventKind, ImportResult},
     audit::{self, Entry},
     auth::{access, Auth},
     domain::{enrolment::DeviceStatus, names::parse_label},
@@ -111,6 +112,33 @@ pub async fn show(
     reference: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(device_view(find(&state, &reference).await?)?))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventsQuery {
+    #[serde(rename = "type")]
+    kind: Option<EventKind>,
+    limit: Option<u64>,
+}
+
+/// `GET /api/v1/devices/{id or serial}/events?type=health|fault&limit=N`:
+/// the box's events, newest first (100 unless `limit` says, at most 1000).
+pub async fn events(
+    _: Auth<access::Viewer>,
+    state: web::Data<AppState>,
+    reference: web::Path<String>,
+    q: web::Query<EventsQuery>,
+) -> ApiResult<HttpResponse> {
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::Validation(
+            "limit must be between 1 and 1000".into(),
+        ));
+    }
+    let d = find(&state, &reference).await?;
+    let events = crate::events::recent(&state.db, d.id, q.kind, limit).await?;
+    Ok(HttpResponse::Ok().json(events))
 }
 
 /// `POST /api/v1/devices/{ref}/{accept|reject|decommission}`
