@@ -9,6 +9,7 @@ use rand::Rng;
 use wavecast_protocol::{
     checkin::{CheckinAnswer, CheckinRequest, Component},
     device::{EnrolAnswer, EnrolClaim},
+    events::{EventBatch, EventsAccepted},
     keys::public_key_text,
     status::StatusReport,
     Problem,
@@ -145,11 +146,14 @@ impl Client {
     }
 
     /// Checks in; the caller verifies the answer with [`crate::trust::Trust`].
+    /// `held_keyring` is [`crate::trust::Trust::held_keyring`]. The agent
+    /// verifies batch-signed answers, so it always asks for them.
     pub fn check_in(
         &self,
         nonce: &str,
         installed: &[Component],
         timezone: Option<&str>,
+        held_keyring: Option<u64>,
     ) -> Result<CheckinAnswer, ClientError> {
         let req = CheckinRequest {
             nonce: nonce.to_owned(),
@@ -157,6 +161,8 @@ impl Client {
             boot_slot: None,
             agent_version: Some(crate::AGENT_VERSION.into()),
             timezone: timezone.map(str::to_owned),
+            keyring_version: held_keyring,
+            batch_proofs: true,
         };
         self.authed(self.http.post(&self.url("/api/v1/device/check-in")))
             .send_json(&req)
@@ -171,6 +177,15 @@ impl Client {
             .send_json(report)
             .map_err(convert)?;
         Ok(())
+    }
+
+    /// Delivers a batch of health reports and faults.
+    pub fn send_events(&self, batch: &EventBatch) -> Result<EventsAccepted, ClientError> {
+        self.authed(self.http.post(&self.url("/api/v1/device/events")))
+            .send_json(batch)
+            .map_err(convert)?
+            .into_json()
+            .map_err(|e| ClientError::Protocol(e.to_string()))
     }
 
     /// Opens a download of `url` from byte `from` (a resume when > 0),

@@ -12,6 +12,8 @@ mod m20261123_000002_bundles;
 mod m20261123_000003_devices;
 mod m20261123_000004_rollouts;
 mod m20261123_000005_device_changes;
+mod m20261123_000006_device_changes_order;
+mod m20261123_000007_device_events;
 
 /// The ordered list of all migrations.
 #[derive(Debug)]
@@ -26,6 +28,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000003_devices::Migration),
             Box::new(m20261123_000004_rollouts::Migration),
             Box::new(m20261123_000005_device_changes::Migration),
+            Box::new(m20261123_000006_device_changes_order::Migration),
+            Box::new(m20261123_000007_device_events::Migration),
         ]
     }
 }

@@ -9,11 +9,13 @@
 //!
 //! The formats are specified for third parties in `docs/bundle-format.md`.
 
+pub mod batch;
 pub mod bundle;
 pub mod checkin;
 pub mod device;
 pub mod digest;
 pub mod envelope;
+pub mod events;
 pub mod keyring;
 pub mod keys;
 pub mod manifest;

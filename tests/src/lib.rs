@@ -21,6 +21,7 @@ pub mod bin;
 pub mod fleet;
 pub mod mosquitto;
 pub mod pg;
+pub mod stb;
 pub mod trust;
 
 pub use app::{Backend, TestApp};

@@ -1,16 +1,19 @@
-//! The device-facing API under `/api/v1/device`: enrolment and the box's own
-//! record. Devices authenticate with their credential (`DeviceAuth`), never
-//! with operator tokens, and can only ever see themselves.
+//! The device-facing API under `/api/v1/device`: enrolment, check-in, install
+//! status, health and fault events, and the box's own record. Devices
+//! authenticate with their credential (`DeviceAuth`), never with operator
+//! tokens, and can only ever see themselves.
 
 use actix_web::{web, HttpResponse};
 use chrono::{TimeDelta, Utc};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
 use uuid::Uuid;
 use wavecast_protocol::{
-    checkin::{sign_answer, CheckinAnswer, CheckinPayload, CheckinRequest},
+    checkin::{answer_leaf, sign_answer, CheckinAnswer, CheckinPayload, CheckinRequest},
     device::{EnrolAnswer, EnrolClaim, EnrolStatus},
     envelope::Envelope,
+    events::EventBatch,
     status::StatusReport,
+    TrustError,
 };
 
 use crate::{
@@ -313,11 +316,25 @@ pub async fn check_in(
         next_checkin_secs: next.max(1),
         mqtt_url: state.mqtt.advertise_url().map(str::to_owned),
     };
-    let answer = sign_answer(&payload, &key).map_err(|e| ApiError::Internal(e.into()))?;
-    Ok(HttpResponse::Ok().json(CheckinAnswer {
-        keyring: keyring.1.clone(),
-        answer,
-    }))
+    // Boxes that say they hold the current keyring do not get it again.
+    let keyring = (req.keyring_version != Some(keyring.0.version)).then(|| keyring.1.clone());
+    let internal = |e: TrustError| ApiError::Internal(e.into());
+    let answer = match (&state.answer_signer, req.batch_proofs) {
+        (Some(signer), true) => {
+            let (answer, leaf) = answer_leaf(&payload).map_err(internal)?;
+            CheckinAnswer {
+                keyring,
+                answer,
+                batch: Some(signer.sign(leaf).await?),
+            }
+        }
+        _ => CheckinAnswer {
+            keyring,
+            answer: sign_answer(&payload, &key).map_err(internal)?,
+            batch: None,
+        },
+    };
+    Ok(HttpResponse::Ok().json(answer))
 }
 
 /// `POST /api/v1/device/status`: an install status report. Idempotent and
@@ -330,6 +347,23 @@ pub async fn status(
 ) -> ApiResult<HttpResponse> {
     crate::engine::status::apply(&state.db, &auth.device, body.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// Largest event batch body, in bytes (for this route in place of
+/// `http.json_limit`): a full batch of 500 events fits unless most of them
+/// are faults with kilobytes of details.
+pub const EVENTS_BODY_LIMIT: usize = 1 << 20;
+
+/// `POST /api/v1/device/events`: a batch of health reports and faults.
+/// Events whose id the box already sent count as duplicates and are not
+/// stored again; one invalid event refuses the whole batch (422).
+pub async fn events(
+    auth: DeviceAuth,
+    state: web::Data<AppState>,
+    body: web::Json<EventBatch>,
+) -> ApiResult<HttpResponse> {
+    let accepted = crate::events::store(&state.db, auth.device.id, body.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(accepted))
 }
 
 /// `GET /api/v1/device/self`: the box's own record.

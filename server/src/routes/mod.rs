@@ -19,6 +19,23 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/readyz", web::get().to(health::readyz))
         .service(
             web::scope("/api/v1")
+                // What boxes call by the million comes first: actix tries
+                // routes in order, and each dynamic one tried costs a regex
+                // match. (No route here overlaps another, so order changes
+                // nothing else.)
+                .route("/device/check-in", web::post().to(device_api::check_in))
+                .route("/device/status", web::post().to(device_api::status))
+                .service(
+                    web::resource("/device/events")
+                        .app_data(
+                            web::JsonConfig::default()
+                                .limit(device_api::EVENTS_BODY_LIMIT)
+                                .error_handler(|e, _| crate::error::json_error(e)),
+                        )
+                        .post(device_api::events),
+                )
+                .route("/device/enrol", web::post().to(device_api::enrol))
+                .route("/device/self", web::get().to(device_api::me))
                 .route("/version", web::get().to(health::version))
                 .route("/me", web::get().to(users::me))
                 .service(web::resource("/users").get(users::list).post(users::create))
@@ -57,10 +74,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     "/bundles/{reference}/{action}",
                     web::post().to(bundles::act),
                 )
-                .route("/device/enrol", web::post().to(device_api::enrol))
-                .route("/device/self", web::get().to(device_api::me))
-                .route("/device/check-in", web::post().to(device_api::check_in))
-                .route("/device/status", web::post().to(device_api::status))
                 .service(
                     web::resource("/rollouts")
                         .get(rollouts::list)
@@ -76,6 +89,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                         .post(devices::import),
                 )
                 .route("/devices/{reference}", web::get().to(devices::show))
+                // `{reference}/{action}` below takes only POST, so a GET
+                // of `…/events` cannot land there.
+                .route(
+                    "/devices/{reference}/events",
+                    web::get().to(devices::events),
+                )
                 .route(
                     "/devices/{reference}/{action}",
                     web::post().to(devices::act),

@@ -1,6 +1,7 @@
 //! The integration suite: the real server on SQLite and PostgreSQL, driven
 //! over HTTP, by the real `wavecast` CLI binary, and started as a user would.
 
+mod agent;
 mod audit;
 mod auth;
 mod bundle_limits;
@@ -10,6 +11,7 @@ mod device_expiry;
 mod devices;
 mod directory;
 mod downloads;
+mod events;
 mod fleet_200;
 mod health;
 mod mqtt;

@@ -1,0 +1,523 @@
+//! `wavecast-agent simulate`: many virtual boxes in one process against a
+//! real server: the load generator and the operator's test lab.
+//!
+//! Each virtual box has its own identity key (derived from the seed and its
+//! index, so a rerun is the same fleet), credential, trust state and
+//! installed versions, and speaks the real protocol through the same
+//! [`Client`], [`Trust`] and offer rule ([`refuse_offer`]) as the service.
+//! It downloads and verifies every artifact (hashing into nothing instead of
+//! a slot) and reports every state. Its installer and reboot are simulated,
+//! with fault-injection knobs: install failures, crashes after an update
+//! (the new slot fails and rolls back, with a crash fault), offline periods
+//! and network delay.
+//!
+//! Boxes are shared out over a fixed number of worker threads; each thread
+//! serves its boxes in the order they fall due.
+
+use std::{
+    cmp::Reverse,
+    collections::BinaryHeap,
+    io,
+    sync::{
+        atomic::{AtomicBool, AtomicU64, Ordering},
+        Arc,
+    },
+    time::{Duration, Instant},
+};
+
+use ed25519_dalek::{SigningKey, VerifyingKey};
+use rand::{Rng, SeedableRng};
+use sha2::{Digest, Sha256};
+use wavecast_protocol::{
+    checkin::Component,
+    events::{codes, Event, EventBatch, EventBody, FaultReport, HealthReport},
+    status::{InstallState, StatusReport},
+    Sha256Digest,
+};
+
+use crate::{
+    client::{Client, Identity},
+    journal::refuse_offer,
+    now,
+    trust::Trust,
+};
+
+/// The simulator's knobs.
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    pub server: String,
+    pub root: VerifyingKey,
+    pub devices: usize,
+    /// An operator token: the serials are pre-authorised through the API.
+    pub token: Option<String>,
+    pub serial_prefix: String,
+    pub model: String,
+    pub revision: String,
+    pub installed: Vec<Component>,
+    /// Check in this often at most, whatever the server says.
+    pub poll: Duration,
+    pub threads: usize,
+    /// Share of installs that fail.
+    pub install_failure_rate: f64,
+    /// Share of updated boxes whose new firmware crashes and rolls back.
+    pub crash_after_update_rate: f64,
+    /// Chance per check-in that a box drops offline for `offline`.
+    pub offline_rate: f64,
+    pub offline: Duration,
+    /// Added before every request.
+    pub delay: Duration,
+    /// Send a health report this often (none when zero).
+    pub telemetry: Duration,
+    /// Simulated time a reboot takes.
+    pub reboot: Duration,
+    pub seed: u64,
+    /// Stop when this many updates have ended (succeeded, failed or rolled back).
+    pub expect_updates: Option<u64>,
+    /// Stop after this long in any case.
+    pub duration: Duration,
+}
+
+/// What the fleet did.
+#[derive(Debug, Default)]
+pub struct Counters {
+    pub enrolled: AtomicU64,
+    pub checkins: AtomicU64,
+    pub downloaded_bytes: AtomicU64,
+    pub succeeded: AtomicU64,
+    pub failed: AtomicU64,
+    pub rolled_back: AtomicU64,
+    pub errors: AtomicU64,
+    pub events: AtomicU64,
+}
+
+impl Counters {
+    pub fn ended(&self) -> u64 {
+        self.succeeded.load(Ordering::Relaxed)
+            + self.failed.load(Ordering::Relaxed)
+            + self.rolled_back.load(Ordering::Relaxed)
+    }
+
+    pub fn line(&self) -> String {
+        format!(
+            "enrolled {} · check-ins {} · downloaded {} MiB · succeeded {} · failed {} · rolled back {} · events {} · errors {}",
+            self.enrolled.load(Ordering::Relaxed),
+            self.checkins.load(Ordering::Relaxed),
+            self.downloaded_bytes.load(Ordering::Relaxed) >> 20,
+            self.succeeded.load(Ordering::Relaxed),
+            self.failed.load(Ordering::Relaxed),
+            self.rolled_back.load(Ordering::Relaxed),
+            self.events.load(Ordering::Relaxed),
+            self.errors.load(Ordering::Relaxed),
+        )
+    }
+}
+
+struct VBox {
+    identity: Identity,
+    client: Client,
+    device_id: Option<String>,
+    trust: Trust,
+    installed: Vec<Component>,
+    ended: Vec<String>,
+    offline_until: Option<Instant>,
+    next_health: Instant,
+    pending_events: Vec<Event>,
+    event_seq: u64,
+    rng: rand_chacha::ChaCha8Rng,
+}
+
+/// The serial of virtual box `i`.
+pub fn serial(prefix: &str, i: usize) -> String {
+    format!("{prefix}{i:06}")
+}
+
+fn key_for(seed: u64, i: usize) -> SigningKey {
+    let mut h = Sha256::new();
+    h.update(b"wavecast-sim-identity");
+    h.update(seed.to_le_bytes());
+    h.update((i as u64).to_le_bytes());
+    SigningKey::from_bytes(&h.finalize().into())
+}
+
+impl VBox {
+    fn new(cfg: &SimConfig, i: usize) -> Self {
+        Self {
+            identity: Identity {
+                serial: serial(&cfg.serial_prefix, i),
+                model: cfg.model.clone(),
+                hardware_revision: cfg.revision.clone(),
+                key: key_for(cfg.seed, i),
+            },
+            client: Client::new(&cfg.server),
+            device_id: None,
+            trust: Trust::new(cfg.root),
+            installed: cfg.installed.clone(),
+            ended: Vec::new(),
+            offline_until: None,
+            next_health: Instant::now(),
+            pending_events: Vec::new(),
+            event_seq: 0,
+            rng: rand_chacha::ChaCha8Rng::seed_from_u64(
+                cfg.seed ^ (i as u64).wrapping_mul(0x9e37_79b9),
+            ),
+        }
+    }
+
+    fn event(&mut self, body: EventBody) {
+        self.event_seq += 1;
+        self.pending_events.push(Event {
+            id: format!("sim-{}-{}", now(), self.event_seq),
+            body,
+        });
+    }
+
+    fn report(&self, cfg: &SimConfig, r: StatusReport) -> Result<(), String> {
+        std::thread::sleep(cfg.delay);
+        self.client.report(&r).map_err(|e| format!("report: {e}"))
+    }
+
+    /// One visit: returns when to come back.
+    fn step(&mut self, cfg: &SimConfig, c: &Counters) -> Result<Duration, String> {
+        let t = Instant::now();
+        if self.offline_until.is_some_and(|u| t < u) {
+            if !cfg.telemetry.is_zero() && t >= self.next_health {
+                self.next_health = t + cfg.telemetry;
+                let h = health(&mut self.rng);
+                self.event(EventBody::Health(h));
+            }
+            return Ok(self.offline_until.map_or(cfg.poll, |u| u - t));
+        }
+        self.offline_until = None;
+        if self.device_id.is_none() || self.client.credential().is_none() {
+            std::thread::sleep(cfg.delay);
+            let a = self
+                .client
+                .enrol(&self.identity, now())
+                .map_err(|e| format!("enrol: {e}"))?;
+            self.device_id = Some(a.device_id);
+            if a.credential.is_none() {
+                return Ok(Duration::from_secs(
+                    a.retry_after_secs.unwrap_or(5).clamp(1, 30),
+                ));
+            }
+            c.enrolled.fetch_add(1, Ordering::Relaxed);
+        }
+        if cfg.offline_rate > 0.0 && self.rng.gen_bool(cfg.offline_rate.min(1.0)) {
+            self.offline_until = Some(t + cfg.offline);
+            return Ok(cfg.offline);
+        }
+        if !cfg.telemetry.is_zero() && t >= self.next_health {
+            self.next_health = t + cfg.telemetry;
+            let h = health(&mut self.rng);
+            self.event(EventBody::Health(h));
+        }
+        if !self.pending_events.is_empty() {
+            std::thread::sleep(cfg.delay);
+            let batch = EventBatch {
+                events: std::mem::take(&mut self.pending_events),
+                dropped_total: 0,
+            };
+            match self.client.send_events(&batch) {
+                Ok(_) => {
+                    c.events
+                        .fetch_add(batch.events.len() as u64, Ordering::Relaxed);
+                }
+                Err(e) => {
+                    self.pending_events = batch.events;
+                    return Err(format!("events: {e}"));
+                }
+            }
+        }
+        std::thread::sleep(cfg.delay);
+        let nonce = Client::nonce();
+        let answer = self
+            .client
+            .check_in(&nonce, &self.installed, None, self.trust.held_keyring())
+            .map_err(|e| {
+                if e.status() == Some(401) {
+                    self.device_id = None;
+                    self.client = Client::new(&cfg.server);
+                }
+                format!("check-in: {e}")
+            })?;
+        c.checkins.fetch_add(1, Ordering::Relaxed);
+        let id = self.device_id.clone().unwrap_or_default();
+        let (payload, offers, _) = self
+            .trust
+            .verify(&answer, &id, &nonce, now())
+            .map_err(|e| format!("answer refused: {e}"))?;
+        let next = Duration::from_secs(payload.next_checkin_secs).min(cfg.poll);
+        let Some(v) = offers.into_iter().find(|v| {
+            !self
+                .ended
+                .contains(&format!("{}/{}", v.offer.rollout_id, v.offer.bundle_id))
+        }) else {
+            return Ok(next);
+        };
+        let key = format!("{}/{}", v.offer.rollout_id, v.offer.bundle_id);
+        let report = |state, code: Option<&str>, message: Option<String>| StatusReport {
+            rollout_id: v.offer.rollout_id.clone(),
+            bundle_id: v.offer.bundle_id.clone(),
+            state,
+            progress: None,
+            code: code.map(str::to_owned),
+            message,
+        };
+        if let Some((code, message)) = refuse_offer(
+            &v.manifest,
+            &v.offer.artifacts,
+            &self.identity.model,
+            &self.identity.hardware_revision,
+            &self.installed,
+            v.offer.allow_downgrade,
+            true,
+        ) {
+            self.report(cfg, report(InstallState::Failed, Some(code), Some(message)))?;
+            self.ended.push(key);
+            c.failed.fetch_add(1, Ordering::Relaxed);
+            return Ok(next);
+        }
+        self.report(cfg, report(InstallState::Downloading, None, None))?;
+        for art in &v.offer.artifacts {
+            std::thread::sleep(cfg.delay);
+            let mut body = self
+                .client
+                .download(&art.url, 0)
+                .map_err(|e| format!("download: {e}"))?;
+            let mut hasher = Sha256::new();
+            let got = crate::download::stream(
+                &mut body,
+                &mut io::sink(),
+                &mut hasher,
+                0,
+                art.size,
+                &mut |_| {},
+            )
+            .map_err(|e| format!("download: {e}"))?;
+            c.downloaded_bytes.fetch_add(got, Ordering::Relaxed);
+            if got != art.size || Sha256Digest::from(hasher.finalize()) != art.sha256 {
+                self.report(
+                    cfg,
+                    report(
+                        InstallState::Failed,
+                        Some("hash-mismatch"),
+                        Some(format!("{} does not match its signed hash", art.name)),
+                    ),
+                )?;
+                self.ended.push(key);
+                c.failed.fetch_add(1, Ordering::Relaxed);
+                return Ok(next);
+            }
+        }
+        self.report(cfg, report(InstallState::Downloaded, None, None))?;
+        self.report(cfg, report(InstallState::Installing, None, None))?;
+        if self.rng.gen_bool(cfg.install_failure_rate.clamp(0.0, 1.0)) {
+            self.report(
+                cfg,
+                report(
+                    InstallState::Failed,
+                    Some("install-failed"),
+                    Some("simulated write error on the inactive slot".into()),
+                ),
+            )?;
+            self.ended.push(key);
+            c.failed.fetch_add(1, Ordering::Relaxed);
+            return Ok(next);
+        }
+        self.report(cfg, report(InstallState::Rebooting, None, None))?;
+        std::thread::sleep(cfg.reboot);
+        let new = Component {
+            name: v.manifest.name.clone(),
+            version: v.manifest.version.clone(),
+            security_version: v.manifest.security_version,
+        };
+        if self
+            .rng
+            .gen_bool(cfg.crash_after_update_rate.clamp(0.0, 1.0))
+        {
+            let mut with_new = self.installed.clone();
+            with_new.retain(|x| x.name != new.name);
+            with_new.push(new.clone());
+            for _ in 0..3 {
+                self.event(EventBody::Fault(FaultReport {
+                    at: now(),
+                    code: "SW-APP-102".into(),
+                    signature: Some(format!("crash:{}-{}", new.name, new.version)),
+                    details: Some(
+                        "simulated crash of the main application after the update".into(),
+                    ),
+                    installed: with_new.clone(),
+                }));
+            }
+            self.event(EventBody::Fault(FaultReport {
+                at: now(),
+                code: codes::WATCHDOG_RESET.into(),
+                signature: None,
+                details: None,
+                installed: with_new,
+            }));
+            self.report(
+                cfg,
+                report(
+                    InstallState::RolledBack,
+                    Some("health-check"),
+                    Some("simulated: the new firmware crashed at every boot".into()),
+                ),
+            )?;
+            c.rolled_back.fetch_add(1, Ordering::Relaxed);
+        } else {
+            self.installed.retain(|x| x.name != new.name);
+            self.installed.push(new);
+            self.report(cfg, report(InstallState::Succeeded, None, None))?;
+            c.succeeded.fetch_add(1, Ordering::Relaxed);
+        }
+        self.ended.push(key);
+        // Check in again soon: the next bundle may wait.
+        Ok(Duration::from_millis(100))
+    }
+}
+
+fn health(rng: &mut impl Rng) -> HealthReport {
+    HealthReport {
+        at: now(),
+        uptime_secs: Some(rng.gen_range(100..1_000_000)),
+        cpu_percent: Some(rng.gen_range(1.0..60.0)),
+        load1: Some(rng.gen_range(0.0..2.0)),
+        mem_total_kib: Some(1_015_000),
+        mem_available_kib: Some(rng.gen_range(200_000..800_000)),
+        temperature_c: Some(rng.gen_range(40.0..75.0)),
+        metrics: [
+            (
+                "player.decoder_errors".to_owned(),
+                f64::from(rng.gen_range(0..3u8)),
+            ),
+            (
+                "player.buffer_underruns".to_owned(),
+                f64::from(rng.gen_range(0..5u8)),
+            ),
+        ]
+        .into(),
+        ..Default::default()
+    }
+}
+
+/// Pre-authorises the fleet's serials with an operator token.
+pub fn preauthorise(cfg: &SimConfig, token: &str) -> Result<(), String> {
+    let csv: String = std::iter::once("serial,model".to_owned())
+        .chain((0..cfg.devices).map(|i| format!("{},{}", serial(&cfg.serial_prefix, i), cfg.model)))
+        .collect::<Vec<_>>()
+        .join("\n");
+    ureq::post(&format!(
+        "{}/api/v1/devices/import",
+        cfg.server.trim_end_matches('/')
+    ))
+    .set("Authorization", &format!("Bearer {token}"))
+    .set("Content-Type", "text/csv")
+    .send_string(&csv)
+    .map_err(|e| format!("pre-authorising the serials: {e}"))?;
+    Ok(())
+}
+
+/// Runs the fleet until `expect_updates` updates have ended, `duration`
+/// has passed or `stop` is set; prints progress every few seconds.
+pub fn run(cfg: SimConfig, stop: Arc<AtomicBool>) -> Result<Arc<Counters>, String> {
+    if let Some(t) = &cfg.token {
+        preauthorise(&cfg, t)?;
+    }
+    let counters = Arc::new(Counters::default());
+    let threads = cfg.threads.clamp(1, cfg.devices.max(1));
+    let cfg = Arc::new(cfg);
+    let started = Instant::now();
+    let done = Arc::new(AtomicBool::new(false));
+    let mut handles = Vec::new();
+    for t in 0..threads {
+        let (cfg, c, done, stop) = (
+            Arc::clone(&cfg),
+            Arc::clone(&counters),
+            Arc::clone(&done),
+            Arc::clone(&stop),
+        );
+        let h = std::thread::Builder::new()
+            .name(format!("sim-{t}"))
+            .stack_size(512 * 1024)
+            .spawn(move || {
+                let mut boxes: Vec<VBox> = (t..cfg.devices)
+                    .step_by(threads)
+                    .map(|i| VBox::new(&cfg, i))
+                    .collect();
+                // Spread the first check-ins over a second.
+                let mut due: BinaryHeap<Reverse<(Instant, usize)>> = (0..boxes.len())
+                    .map(|k| {
+                        Reverse((
+                            Instant::now()
+                                + Duration::from_millis(
+                                    (k as u64 * 1000) / boxes.len().max(1) as u64,
+                                ),
+                            k,
+                        ))
+                    })
+                    .collect();
+                while !done.load(Ordering::Relaxed) && !stop.load(Ordering::Relaxed) {
+                    let Some(Reverse((at, k))) = due.pop() else {
+                        return;
+                    };
+                    let wait = at.saturating_duration_since(Instant::now());
+                    if !wait.is_zero() {
+                        std::thread::sleep(wait.min(Duration::from_millis(200)));
+                        if Instant::now() < at {
+                            due.push(Reverse((at, k)));
+                            continue;
+                        }
+                    }
+                    let next = match boxes[k].step(&cfg, &c) {
+                        Ok(d) => d,
+                        Err(e) => {
+                            if c.errors.fetch_add(1, Ordering::Relaxed) < 20 {
+                                crate::log::warn(&format!("{}: {e}", boxes[k].identity.serial));
+                            }
+                            Duration::from_secs(2)
+                        }
+                    };
+                    due.push(Reverse((Instant::now() + next, k)));
+                }
+            })
+            .map_err(|e| format!("thread: {e}"))?;
+        handles.push(h);
+    }
+    let mut last_print = Instant::now();
+    loop {
+        std::thread::sleep(Duration::from_millis(100));
+        let reached = cfg.expect_updates.is_some_and(|n| counters.ended() >= n);
+        let over = started.elapsed() >= cfg.duration || stop.load(Ordering::Relaxed);
+        if last_print.elapsed() >= Duration::from_secs(5) || reached || over {
+            last_print = Instant::now();
+            println!(
+                "[{:>6.1} s] {}",
+                started.elapsed().as_secs_f64(),
+                counters.line()
+            );
+        }
+        if reached || over {
+            break;
+        }
+    }
+    done.store(true, Ordering::Relaxed);
+    for h in handles {
+        let _ = h.join();
+    }
+    if let Some(n) = cfg.expect_updates {
+        if counters.ended() < n {
+            return Err(format!(
+                "only {} of the {n} expected updates ended within {} s",
+                counters.ended(),
+                cfg.duration.as_secs()
+            ));
+        }
+    }
+    println!(
+        "done in {:.1} s: {}",
+        started.elapsed().as_secs_f64(),
+        counters.line()
+    );
+    Ok(counters)
+}
