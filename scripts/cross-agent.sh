@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Cross-compiles the agent for ARM set-top boxes with Debian's own Rust
+# (rustc-web / cargo-web, which ship an aarch64 standard library), the
+# `agent-release` profile (LTO, one codegen unit, size-optimised, stripped).
+#
+#   scripts/cross-agent.sh [--install] [TARGET]
+#
+# TARGET defaults to aarch64-unknown-linux-gnu. --install first installs the
+# Debian packages it needs (as root). The binary lands in
+# target/cross/TARGET/agent-release/wavecast-agent; run it on x86 with
+#   qemu-aarch64-static BINARY
+# which finds the ARM loader and C library of Debian's multiarch `libc6:arm64`
+# in /lib. Not `-L /usr/aarch64-linux-gnu`: that loader comes from the cross
+# C library, a different build of glibc than the multiarch libc.so.6 it then
+# loads, and with the two mixed the first thread the agent starts hangs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+install=0
+if [[ "${1:-}" == "--install" ]]; then install=1; shift; fi
+target="${1:-aarch64-unknown-linux-gnu}"
+
+case "$target" in
+  aarch64-unknown-linux-gnu) arch=arm64; gcc=aarch64-linux-gnu-gcc; libc=libc6-dev-arm64-cross; qemu=qemu-aarch64-static ;;
+  armv7-unknown-linux-gnueabihf) arch=armhf; gcc=arm-linux-gnueabihf-gcc; libc=libc6-dev-armhf-cross; qemu=qemu-arm-static ;;
+  *) echo "cross-agent: unsupported target $target" >&2; exit 2 ;;
+esac
+
+if (( install )); then
+  dpkg --add-architecture "$arch"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+    rustc-web cargo-web "libstd-rust-web-dev:$arch" "libc6:$arch" "gcc-${gcc%-gcc}" "$libc" qemu-user-static >/dev/null
+fi
+
+for tool in /usr/bin/cargo "$gcc" "$qemu"; do
+  command -v "$tool" >/dev/null || { echo "cross-agent: $tool is missing (run with --install)" >&2; exit 1; }
+done
+
+upper=$(echo "$target" | tr 'a-z-' 'A-Z_')
+export "CARGO_TARGET_${upper}_LINKER=$gcc"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target/cross}"
+# Debian's cargo, not rustup's: only Debian's toolchain has the ARM std.
+env -u RUSTUP_TOOLCHAIN PATH="/usr/bin:$PATH" RUSTC=/usr/bin/rustc \
+  /usr/bin/cargo build --locked --profile agent-release --target "$target" -p wavecast-agent
+bin="$CARGO_TARGET_DIR/$target/agent-release/wavecast-agent"
+ls -l "$bin"
