@@ -5,6 +5,9 @@
 #
 #   scripts/cross-agent.sh [--install] [TARGET]
 #
+# TLS: the box's OpenSSL (feature `system-tls`, linking libssl.so.3 and
+# libcrypto.so.3, which the firmware ships), or with AGENT_TLS=rustls the
+# bundled rustls stack and root certificates (about 0.5 MB more).
 # TARGET defaults to aarch64-unknown-linux-gnu. --install first installs the
 # Debian packages it needs (as root). The binary lands in
 # target/cross/TARGET/agent-release/wavecast-agent; run it on x86 with
@@ -30,7 +33,7 @@ if (( install )); then
   dpkg --add-architecture "$arch"
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-    rustc-web cargo-web "libstd-rust-web-dev:$arch" "libc6:$arch" "gcc-${gcc%-gcc}" "$libc" qemu-user-static >/dev/null
+    rustc-web cargo-web "libstd-rust-web-dev:$arch" "libc6:$arch" "libssl-dev:$arch" "gcc-${gcc%-gcc}" "$libc" qemu-user-static >/dev/null
 fi
 
 for tool in /usr/bin/cargo "$gcc" "$qemu"; do
@@ -39,9 +42,20 @@ done
 
 upper=$(echo "$target" | tr 'a-z-' 'A-Z_')
 export "CARGO_TARGET_${upper}_LINKER=$gcc"
+case "${AGENT_TLS:-system}" in
+  system)
+    features=(--no-default-features --features system-tls)
+    # Debian's multiarch OpenSSL for the target; the cross gcc searches
+    # /usr/include/<triplet> for its opensslconf.h by itself.
+    multiarch=$($gcc -print-multiarch)
+    [ -e "/usr/lib/$multiarch/libssl.so" ] || { echo "cross-agent: libssl-dev:$arch is missing (run with --install)" >&2; exit 1; }
+    export "${upper}_OPENSSL_LIB_DIR=/usr/lib/$multiarch" "${upper}_OPENSSL_INCLUDE_DIR=/usr/include" ;;
+  rustls) features=() ;;
+  *) echo "cross-agent: AGENT_TLS is system or rustls" >&2; exit 2 ;;
+esac
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target/cross}"
 # Debian's cargo, not rustup's: only Debian's toolchain has the ARM std.
 env -u RUSTUP_TOOLCHAIN PATH="/usr/bin:$PATH" RUSTC=/usr/bin/rustc \
-  /usr/bin/cargo build --locked --profile agent-release --target "$target" -p wavecast-agent
+  /usr/bin/cargo build --locked --profile agent-release --target "$target" -p wavecast-agent "${features[@]}"
 bin="$CARGO_TARGET_DIR/$target/agent-release/wavecast-agent"
 ls -l "$bin"

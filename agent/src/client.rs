@@ -68,6 +68,28 @@ fn convert(e: ureq::Error) -> ClientError {
     }
 }
 
+#[cfg(not(any(feature = "rustls", feature = "system-tls")))]
+compile_error!("the agent needs a TLS feature: `rustls` or `system-tls`");
+
+/// The box's OpenSSL and CA store (`system-tls`). Should OpenSSL fail to set
+/// up, HTTPS requests fail with that error and plain HTTP still works.
+#[cfg(feature = "system-tls")]
+fn with_tls(builder: ureq::AgentBuilder) -> ureq::AgentBuilder {
+    match native_tls::TlsConnector::new() {
+        Ok(tls) => builder.tls_connector(std::sync::Arc::new(tls)),
+        Err(e) => {
+            crate::log::warn(&format!("TLS: cannot set up OpenSSL: {e}"));
+            builder
+        }
+    }
+}
+
+/// The bundled rustls stack, ureq's default.
+#[cfg(not(feature = "system-tls"))]
+fn with_tls(builder: ureq::AgentBuilder) -> ureq::AgentBuilder {
+    builder
+}
+
 impl Client {
     /// A client for the server at `base` (e.g. `https://updates.example.net`).
     pub fn new(base: &str) -> Self {
@@ -77,12 +99,14 @@ impl Client {
             // few minutes at most, long after the server has closed an idle
             // keep-alive connection, and a POST sent on such a stale
             // connection fails instead of being retried.
-            http: ureq::AgentBuilder::new()
-                .max_idle_connections(0)
-                .timeout_connect(Duration::from_secs(10))
-                .timeout_read(Duration::from_secs(60))
-                .user_agent(concat!("wavecast-agent/", env!("CARGO_PKG_VERSION")))
-                .build(),
+            http: with_tls(
+                ureq::AgentBuilder::new()
+                    .max_idle_connections(0)
+                    .timeout_connect(Duration::from_secs(10))
+                    .timeout_read(Duration::from_secs(60))
+                    .user_agent(concat!("wavecast-agent/", env!("CARGO_PKG_VERSION"))),
+            )
+            .build(),
             credential: None,
         }
     }
