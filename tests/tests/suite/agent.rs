@@ -509,15 +509,7 @@ async fn the_agent_streams_and_stays_small() {
         peak <= idle + 8 * 1024,
         "installing {mib} MiB took RSS from {idle} to {peak} KiB"
     );
-    // The budgets are for the release build run natively (the suite's own
-    // build is unoptimised; under qemu the figures include the emulator):
-    // bench/agent-footprint.sh passes it in WAVECAST_AGENT_BIN.
-    let native = std::env::var("WAVECAST_AGENT_RUNNER").map_or(true, |r| r.trim().is_empty());
-    if native && std::env::var_os("WAVECAST_AGENT_BIN").is_some() {
-        assert!(idle <= 8 * 1024, "idle RSS {idle} KiB");
-        assert!(
-            peak <= 16 * 1024,
-            "peak RSS {peak} KiB installing {mib} MiB"
-        );
-    }
+    // The size and RSS budgets are judged by bench/agent-footprint.sh on
+    // the release builds, not here: the suite's build is unoptimised, and
+    // under qemu the figures include the emulator.
 }
