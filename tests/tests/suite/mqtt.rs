@@ -211,10 +211,12 @@ async fn boxes_reach_only_their_own_topics(app: &TestApp, port: u16) {
         assert_eq!(n.reason, NudgeReason::WaveOpened);
         assert_eq!(n.rollout_id.as_deref(), Some(rollout.as_str()));
     }
-    assert!(
-        sa.next_publish(Duration::from_millis(300)).await.is_none(),
-        "nothing else"
-    );
+    // Nothing from another box's topic follows. A second copy of its own
+    // nudge may (QoS 1 redelivery, or a scheduler pass nudging again under
+    // load): a nudge carries nothing and only prompts a check-in.
+    while let Some(p) = sa.next_publish(Duration::from_millis(300)).await {
+        assert_eq!(&p.topic, &own, "nothing but its own nudge");
+    }
 
     // Nudged, the box checks in over HTTPS and learns where the broker is.
     let (_, offer) = a.check_in(app, &root).await;
