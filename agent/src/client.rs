@@ -1,6 +1,6 @@
 //! The device protocol over HTTPS: enrolment with the identity key, signed
 //! check-ins, status reports and ranged artifact downloads. Blocking and
-//! small on purpose (ureq with rustls): a box runs one of these.
+//! small on purpose (ureq; TLS as [`crate::tls`] sets it up): a box runs one of these.
 
 use std::{io::Read, time::Duration};
 
@@ -14,6 +14,8 @@ use wavecast_protocol::{
     status::StatusReport,
     Problem,
 };
+
+use crate::tls::ServerTrust;
 
 /// Why a call to the server failed.
 #[derive(Debug, thiserror::Error)]
@@ -71,42 +73,30 @@ fn convert(e: ureq::Error) -> ClientError {
 #[cfg(not(any(feature = "rustls", feature = "system-tls")))]
 compile_error!("the agent needs a TLS feature: `rustls` or `system-tls`");
 
-/// The box's OpenSSL and CA store (`system-tls`). Should OpenSSL fail to set
-/// up, HTTPS requests fail with that error and plain HTTP still works.
-#[cfg(feature = "system-tls")]
-fn with_tls(builder: ureq::AgentBuilder) -> ureq::AgentBuilder {
-    match native_tls::TlsConnector::new() {
-        Ok(tls) => builder.tls_connector(std::sync::Arc::new(tls)),
-        Err(e) => {
-            crate::log::warn(&format!("TLS: cannot set up OpenSSL: {e}"));
-            builder
-        }
-    }
-}
-
-/// The bundled rustls stack, ureq's default.
-#[cfg(not(feature = "system-tls"))]
-fn with_tls(builder: ureq::AgentBuilder) -> ureq::AgentBuilder {
-    builder
-}
-
 impl Client {
-    /// A client for the server at `base` (e.g. `https://updates.example.net`).
+    /// A client for the server at `base` (e.g. `https://updates.example.net`)
+    /// that trusts the system CA store.
     pub fn new(base: &str) -> Self {
+        Self::with_trust(base, &ServerTrust::system())
+    }
+
+    /// A client for the server at `base` whose certificate must chain to `trust`.
+    pub fn with_trust(base: &str, trust: &ServerTrust) -> Self {
         Self {
             base: base.trim_end_matches('/').to_owned(),
             // No idle connections are kept: a box talks to the server every
             // few minutes at most, long after the server has closed an idle
             // keep-alive connection, and a POST sent on such a stale
             // connection fails instead of being retried.
-            http: with_tls(
-                ureq::AgentBuilder::new()
-                    .max_idle_connections(0)
-                    .timeout_connect(Duration::from_secs(10))
-                    .timeout_read(Duration::from_secs(60))
-                    .user_agent(concat!("wavecast-agent/", env!("CARGO_PKG_VERSION"))),
-            )
-            .build(),
+            http: trust
+                .apply(
+                    ureq::AgentBuilder::new()
+                        .max_idle_connections(0)
+                        .timeout_connect(Duration::from_secs(10))
+                        .timeout_read(Duration::from_secs(60))
+                        .user_agent(concat!("wavecast-agent/", env!("CARGO_PKG_VERSION"))),
+                )
+                .build(),
             credential: None,
         }
     }

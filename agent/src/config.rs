@@ -21,6 +21,10 @@ pub const DEFAULT_PATH: &str = "/etc/wavecast/agent.toml";
 pub struct Config {
     /// The server, e.g. `https://updates.example.net`.
     pub server: String,
+    /// Trust only the CA certificates in this PEM file for the server's
+    /// HTTPS, instead of the box's system CA store.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
     /// The operator's root public key (base64), pinned: every keyring must be
     /// signed by it.
     pub root_key: String,
@@ -245,7 +249,7 @@ impl Config {
             message,
         };
         let text = std::fs::read_to_string(path).map_err(|e| err(format!("cannot read: {e}")))?;
-        let config: Config = toml::from_str(&text).map_err(|e| err(e.to_string()))?;
+        let config: Config = basic_toml::from_str(&text).map_err(|e| err(e.to_string()))?;
         config.check().map_err(err)?;
         Ok(config)
     }
@@ -320,6 +324,9 @@ impl Config {
 /// A commented example, printed by `wavecast-agent config example`.
 pub const EXAMPLE: &str = r#"# Wavecast agent configuration.
 server = "https://updates.example.net"
+# Trust only this CA (PEM) for the server's certificate; without it, the
+# box's system CA store.
+# ca_file = "/etc/wavecast/ca.pem"
 # The operator's root public key (base64): `wavecast keys show root`.
 root_key = "REPLACE-WITH-THE-ROOT-PUBLIC-KEY"
 # Created on first start when missing (mode 0600).
@@ -395,7 +402,7 @@ mod tests {
 
     #[test]
     fn the_example_parses_and_checks() {
-        let c: Config = toml::from_str(&example()).expect("parses");
+        let c: Config = basic_toml::from_str(&example()).expect("parses");
         c.check().expect("checks");
         assert_eq!(c.firmware.as_ref().map(|f| f.max_boots), Some(3));
         assert_eq!(c.collectors.len(), 1);
@@ -405,12 +412,14 @@ mod tests {
     #[test]
     fn unknown_keys_and_bad_values_are_refused() {
         let typo = example().replace("max_boots", "max_bots");
-        let e = toml::from_str::<Config>(&typo).expect_err("unknown key");
+        let e = basic_toml::from_str::<Config>(&typo).expect_err("unknown key");
         assert!(e.to_string().contains("max_bots"), "{e}");
         let c: Config =
-            toml::from_str(&example().replace("https://updates", "ftp://updates")).expect("parses");
+            basic_toml::from_str(&example().replace("https://updates", "ftp://updates"))
+                .expect("parses");
         assert!(c.check().expect_err("scheme").contains("https://"));
-        let c: Config = toml::from_str(&example().replace(ROOT, "not-a-key")).expect("parses");
+        let c: Config =
+            basic_toml::from_str(&example().replace(ROOT, "not-a-key")).expect("parses");
         assert!(c.check().expect_err("key").contains("root_key"));
     }
 }

@@ -4,6 +4,7 @@
 //!
 //! - [`client`]: the device protocol over HTTPS (enrol, check in, report,
 //!   download with Range, events);
+//! - [`tls`]: which CA certificates the box trusts for the server;
 //! - [`trust`]: what the box believes: the pinned root key, the newest
 //!   keyring seen, and the verification of every check-in answer and offer;
 //! - [`config`]: the TOML configuration;
@@ -37,6 +38,7 @@ pub mod sim;
 pub mod store;
 #[cfg(test)]
 mod testutil;
+pub mod tls;
 pub mod trust;
 
 use std::sync::OnceLock;

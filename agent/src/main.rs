@@ -25,6 +25,7 @@ const USAGE: &str = "usage:
   wavecast-agent --version
 
 simulate options:
+  --ca-file PEM              trust only these CAs for the server's HTTPS
   --token TOKEN              operator token: pre-authorise the serials first
   --serial-prefix P          serials are P000000, P000001, ... (default SIM)
   --model M --revision R     hardware (default X1, A)
@@ -141,6 +142,7 @@ fn simulate(opts: &[(String, String)]) -> Result<ExitCode, String> {
     const KNOWN: &[&str] = &[
         "server",
         "root-key",
+        "ca-file",
         "devices",
         "token",
         "serial-prefix",
@@ -213,6 +215,9 @@ fn simulate(opts: &[(String, String)]) -> Result<ExitCode, String> {
     }
     let cfg = sim::SimConfig {
         server: need("server")?.to_owned(),
+        tls: wavecast_agent::tls::ServerTrust::from_ca_file(
+            get("ca-file").map(std::path::Path::new),
+        )?,
         root,
         devices,
         token: get("token").map(str::to_owned),

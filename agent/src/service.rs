@@ -37,6 +37,7 @@ use crate::{
     journal::{offer_key, refuse_offer, Job, State, Step},
     log, now,
     outbox::{Message, Outbox},
+    tls::ServerTrust,
     trust::Trust,
 };
 
@@ -81,6 +82,8 @@ pub struct Agent {
     cfg: Config,
     state: State,
     client: Client,
+    /// Which CAs the server's certificate may chain to.
+    tls: ServerTrust,
     identity: Identity,
     trust: Trust,
     outbox: Outbox,
@@ -136,7 +139,8 @@ impl Agent {
             // Re-verified at every start; an expired one is simply fetched again.
             trust.keyring = verify_keyring(&root, env, now(), 0).ok();
         }
-        let mut client = Client::new(&cfg.server);
+        let tls = ServerTrust::from_ca_file(cfg.ca_file.as_deref())?;
+        let mut client = Client::with_trust(&cfg.server, &tls);
         if let Some(c) = &state.credential {
             client = client.with_credential(c);
         }
@@ -149,6 +153,7 @@ impl Agent {
             cfg,
             state,
             client,
+            tls,
             identity,
             trust,
             outbox,
@@ -182,7 +187,7 @@ impl Agent {
         faults::install_panic_hook(self.outbox.clone());
         self.settle_boot()?;
         log::info(&format!(
-            "agent {} on {} running as {} (serial {}), server {}",
+            "agent {} on {} running as {} (serial {}), server {} trusting {}",
             crate::AGENT_VERSION,
             std::env::consts::ARCH,
             self.state
@@ -190,7 +195,8 @@ impl Agent {
                 .as_deref()
                 .unwrap_or("(not enrolled yet)"),
             self.identity.serial,
-            self.cfg.server
+            self.cfg.server,
+            self.tls
         ));
         if let Some(job) = self.state.job.clone() {
             log::info(&format!(
@@ -345,7 +351,7 @@ impl Agent {
     fn drop_credential_on_401(&mut self, e: &ClientError) {
         if e.status() == Some(401) {
             self.state.credential = None;
-            self.client = Client::new(&self.cfg.server);
+            self.client = Client::with_trust(&self.cfg.server, &self.tls);
             let _ = self.save();
         }
     }

@@ -39,6 +39,7 @@ use crate::{
     client::{Client, Identity},
     journal::refuse_offer,
     now,
+    tls::ServerTrust,
     trust::Trust,
 };
 
@@ -46,6 +47,8 @@ use crate::{
 #[derive(Debug, Clone)]
 pub struct SimConfig {
     pub server: String,
+    /// Which CAs the server's certificate may chain to.
+    pub tls: ServerTrust,
     pub root: VerifyingKey,
     pub devices: usize,
     /// An operator token: the serials are pre-authorised through the API.
@@ -148,7 +151,7 @@ impl VBox {
                 hardware_revision: cfg.revision.clone(),
                 key: key_for(cfg.seed, i),
             },
-            client: Client::new(&cfg.server),
+            client: Client::with_trust(&cfg.server, &cfg.tls),
             device_id: None,
             trust: Trust::new(cfg.root),
             installed: cfg.installed.clone(),
@@ -236,7 +239,7 @@ impl VBox {
             .map_err(|e| {
                 if e.status() == Some(401) {
                     self.device_id = None;
-                    self.client = Client::new(&cfg.server);
+                    self.client = Client::with_trust(&cfg.server, &cfg.tls);
                 }
                 format!("check-in: {e}")
             })?;

@@ -9,6 +9,7 @@
 //! - [`fleet`] simulates boxes (identity keys, check-ins verified as a box
 //!   verifies them, status reports);
 //! - [`mosquitto`] starts a throwaway Mosquitto for the external-broker tests;
+//! - [`tls`] puts an HTTPS front (a per-run CA) before a test server;
 //! - [`trust`] builds keys, keyrings and (good or broken) bundle files;
 //! - [`both_backends!`] runs a test function once per database backend.
 //!
@@ -22,6 +23,7 @@ pub mod fleet;
 pub mod mosquitto;
 pub mod pg;
 pub mod stb;
+pub mod tls;
 pub mod trust;
 
 pub use app::{Backend, TestApp};

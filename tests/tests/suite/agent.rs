@@ -1,7 +1,7 @@
 //! The real agent binary on a simulated box against the real server: an A/B
-//! update through a reboot, a tampered artifact, a fallback from an
-//! unhealthy slot, a stop dead at every journal step, resumed downloads,
-//! and the offline queue. The box's backend does not matter to the agent,
+//! update through a reboot, over HTTPS with a pinned CA, a tampered
+//! artifact, a fallback from an unhealthy slot, a stop dead at every journal
+//! step, resumed downloads, and the offline queue. The box's backend does not matter to the agent,
 //! so these run on SQLite only.
 //!
 //! `WAVECAST_AGENT_BIN` / `WAVECAST_AGENT_RUNNER` run another build of the
@@ -14,6 +14,7 @@ use serde_json::Value;
 use tokio::net::{TcpListener, TcpStream};
 use wavecast_e2e::{
     stb::{Ended, Stb},
+    tls::TlsFront,
     trust::{good_bundle, payload, server_signs, Keys},
     Backend, TestApp,
 };
@@ -168,6 +169,57 @@ async fn a_firmware_update_goes_through_a_reboot() {
     // The staging area is empty again.
     let staged = std::fs::read_dir(stb.path("state/staging")).map_or(0, |d| d.count());
     assert_eq!(staged, 0);
+}
+
+/// Points the box at an HTTPS front for `app`, trusting only `ca_file`
+/// (or, with `None`, the system CA store).
+fn behind_tls(app: &TestApp, stb: &Stb, front: &TlsFront, ca_file: Option<&std::path::Path>) {
+    let trust = ca_file.map_or(String::new(), |f| {
+        format!("\nca_file = \"{}\"", f.display())
+    });
+    stb.edit(
+        &format!("server = \"{}\"", app.address),
+        &format!("server = \"{}\"{trust}", front.url),
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_update_over_https_trusts_only_the_pinned_ca() {
+    let (app, id, data, mut stb) = setup(300_000, None, "").await;
+    let front = TlsFront::start(&app.address).await.expect("TLS front");
+
+    // A CA that did not sign the server's certificate, then the system
+    // store (which has never heard of the test CA): no connection, a
+    // message naming the certificate, and the box never enrols.
+    for ca in [Some(front.other_ca_file.as_path()), None] {
+        let text = std::fs::read_to_string(&stb.config).expect("config");
+        behind_tls(&app, &stb, &front, ca);
+        let _ = std::fs::remove_file(stb.path("agent.log"));
+        let mut child = stb.spawn(None);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !stb.read("agent.log").contains("certificate") {
+            assert!(Instant::now() < deadline, "{}", stb.read("agent.log"));
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Stb::stop(&mut child);
+        let r = rollout(&app, &id).await;
+        assert_eq!(r["counts"]["reported"], 0, "{r}");
+        assert!(
+            !stb.read("state/state.json").contains("credential\": \""),
+            "no enrolment through an untrusted certificate"
+        );
+        std::fs::write(&stb.config, text).expect("config");
+    }
+
+    // The operator's CA pinned: the whole update goes through TLS.
+    behind_tls(&app, &stb, &front, Some(&front.ca_file));
+    let (r, endings) = drive(&app, &id, &mut stb, None, |r| r["counts"]["succeeded"] == 1).await;
+    assert_eq!(r["counts"]["failed"], 0);
+    assert_eq!(endings, vec![Ended::Rebooted]);
+    assert_eq!(std::fs::read(stb.path("slot-b")).expect("slot b"), data);
+    assert!(status_of(&stb).contains("x1-firmware 4.2.0"));
+    let log = stb.read("agent.log");
+    assert!(log.contains("trusting the CA file"), "{log}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

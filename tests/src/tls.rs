@@ -1,0 +1,102 @@
+//! An HTTPS front for end-to-end tests, as a box meets the server in the
+//! field: TLS terminated in front of the plain-HTTP server (the README's
+//! deployment), here by a small rustls proxy with a CA and a `localhost`
+//! certificate made for each run.
+
+use std::{net::SocketAddr, path::PathBuf, sync::Arc};
+
+use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::{
+    rustls::{
+        self,
+        pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer},
+    },
+    TlsAcceptor,
+};
+
+/// A running HTTPS front. Dropping it stops accepting connections.
+#[derive(Debug)]
+pub struct TlsFront {
+    /// `https://localhost:PORT`.
+    pub url: String,
+    /// The CA that signed the front's certificate (PEM), as a box's
+    /// `ca_file` names it.
+    pub ca_file: PathBuf,
+    /// A CA that signed nothing here: trusting only it must fail.
+    pub other_ca_file: PathBuf,
+    _dir: tempfile::TempDir,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for TlsFront {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+fn ca(name: &str) -> anyhow::Result<(rcgen::Certificate, KeyPair)> {
+    let key = KeyPair::generate()?;
+    let mut params = CertificateParams::new(Vec::<String>::new())?;
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params.distinguished_name.push(DnType::CommonName, name);
+    Ok((params.self_signed(&key)?, key))
+}
+
+impl TlsFront {
+    /// Terminates TLS on a free loopback port and relays each connection to
+    /// `backend` (`http://127.0.0.1:PORT` or `127.0.0.1:PORT`).
+    pub async fn start(backend: &str) -> anyhow::Result<Self> {
+        let backend: SocketAddr = backend.trim_start_matches("http://").parse()?;
+        let (ca_cert, ca_key) = ca("Wavecast test CA")?;
+        let (other, _) = ca("Somebody else's CA")?;
+        let leaf_key = KeyPair::generate()?;
+        let mut leaf =
+            CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])?;
+        leaf.distinguished_name
+            .push(DnType::CommonName, "localhost");
+        let leaf = leaf.signed_by(&leaf_key, &ca_cert, &ca_key)?;
+
+        let dir = tempfile::tempdir()?;
+        let ca_file = dir.path().join("ca.pem");
+        std::fs::write(&ca_file, ca_cert.pem())?;
+        let other_ca_file = dir.path().join("other-ca.pem");
+        std::fs::write(&other_ca_file, other.pem())?;
+
+        let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()?
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![leaf.der().clone(), ca_cert.der().clone()],
+            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der())),
+        )?;
+        let acceptor = TlsAcceptor::from(Arc::new(config));
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let port = listener.local_addr()?.port();
+        let task = tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    // A failed handshake (an untrusting box hangs up) just
+                    // ends this connection.
+                    let Ok(mut tls) = acceptor.accept(tcp).await else {
+                        return;
+                    };
+                    let Ok(mut plain) = TcpStream::connect(backend).await else {
+                        return;
+                    };
+                    let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
+                });
+            }
+        });
+        Ok(Self {
+            url: format!("https://localhost:{port}"),
+            ca_file,
+            other_ca_file,
+            _dir: dir,
+            task,
+        })
+    }
+}
