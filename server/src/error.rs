@@ -133,7 +133,7 @@ pub fn json_error(err: actix_web::error::JsonPayloadError) -> actix_web::Error {
     use actix_web::error::JsonPayloadError as E;
     let api = match &err {
         E::OverflowKnownLength { .. } | E::Overflow { .. } => {
-            ApiError::BadRequest(format!("request body too large: {err}"))
+            ApiError::TooLarge(format!("request body too large: {err}"))
         }
         E::ContentType => ApiError::BadRequest(
             "expected a JSON body with content-type application/json".to_owned(),

@@ -283,7 +283,7 @@ async fn a_bad_batch_stores_nothing(app: TestApp) {
     let d = app
         .post(EVENTS, Some(&b.credential), &batch(big, 9))
         .await
-        .problem(400);
+        .problem(413);
     assert!(d.contains("too large"), "{d}");
     // Bodies that are not batches at all.
     let d = app
