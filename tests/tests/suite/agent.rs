@@ -500,8 +500,20 @@ async fn an_mqtt_nudge_brings_the_box_at_once() {
     assert!(stb.read("agent.log").contains("nudged"));
 }
 
-/// `VmHWM` and `VmRSS` of a process, in KiB.
+/// The agent's resident memory in KiB: (peak so far, now).
+///
+/// Natively, `VmHWM` and `VmRSS`. Under qemu-user those would count the
+/// emulator as well (its own code and heap, and the cache of translated
+/// code), so there the resident pages of the ARM program's own mappings are
+/// summed: binary, libraries, heap and stacks. qemu places them at guest
+/// addresses (from 0x55_0000_0000 for a PIE), far below where the host maps
+/// the emulator itself (0x5555_… and 0x7f…). The peak is then the largest
+/// sample, which the caller keeps.
 fn memory_kib(pid: u32) -> Option<(u64, u64)> {
+    if std::env::var_os("WAVECAST_AGENT_RUNNER").is_some_and(|r| !r.is_empty()) {
+        let guest = guest_rss_kib(&std::fs::read_to_string(format!("/proc/{pid}/smaps")).ok()?);
+        return Some((guest, guest));
+    }
     let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let field = |name: &str| {
         s.lines()
@@ -510,6 +522,46 @@ fn memory_kib(pid: u32) -> Option<(u64, u64)> {
             .and_then(|v| v.parse().ok())
     };
     Some((field("VmHWM:")?, field("VmRSS:")?))
+}
+
+/// The `Rss` of the mappings in `smaps` that start below 2^44, in KiB.
+fn guest_rss_kib(smaps: &str) -> u64 {
+    let mut guest = false;
+    let mut total = 0;
+    for line in smaps.lines() {
+        let first = line.split_whitespace().next().unwrap_or_default();
+        if let Some((start, _)) = first.split_once('-') {
+            if let Ok(start) = u64::from_str_radix(start, 16) {
+                guest = start < 1 << 44;
+                continue;
+            }
+        }
+        if guest {
+            if let Some(kib) = line.strip_prefix("Rss:") {
+                total += kib
+                    .split_whitespace()
+                    .next()
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .unwrap_or(0);
+            }
+        }
+    }
+    total
+}
+
+#[test]
+fn guest_rss_counts_only_the_low_mappings() {
+    let smaps = "5500000000-5500205000 r-xp 00000000 08:01 1 /opt/agent
+Size:               2068 kB
+Rss:                1600 kB
+5502222000-5502a22000 rw-p 00000000 00:00 0
+Rss:                  16 kB
+55556b26a000-55556b40e000 rw-p 00000000 00:00 0 [heap]
+Rss:                1668 kB
+7f6aaa400000-7f6aaa628000 r--p 00000000 08:01 2 /usr/bin/qemu-aarch64-static
+Rss:                2208 kB
+";
+    assert_eq!(guest_rss_kib(smaps), 1616);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -521,6 +573,9 @@ async fn the_agent_streams_and_stays_small() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(32);
     let (app, _, data, mut stb) = setup_with(mib << 20, None, "", 1, false).await;
+    // As in the field: HTTPS, trusting the operator's CA.
+    let front = TlsFront::start(&app.address).await.expect("TLS front");
+    behind_tls(&app, &stb, &front, Some(&front.ca_file));
     // Idle: enrolled, checked in, nothing offered.
     let mut child = stb.spawn(None);
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -540,7 +595,7 @@ async fn the_agent_streams_and_stays_small() {
     while child.try_wait().expect("wait").is_none() {
         assert!(Instant::now() < deadline, "{}", stb.read("agent.log"));
         if let Some((hwm, _)) = memory_kib(child.id()) {
-            peak = hwm;
+            peak = peak.max(hwm);
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -562,6 +617,5 @@ async fn the_agent_streams_and_stays_small() {
         "installing {mib} MiB took RSS from {idle} to {peak} KiB"
     );
     // The size and RSS budgets are judged by bench/agent-footprint.sh on
-    // the release builds, not here: the suite's build is unoptimised, and
-    // under qemu the figures include the emulator.
+    // the release builds, not here: the suite's build is unoptimised.
 }
