@@ -7,9 +7,15 @@
 #
 # TLS: the box's OpenSSL (feature `system-tls`, linking libssl.so.3 and
 # libcrypto.so.3, which the firmware ships), or with AGENT_TLS=rustls the
-# bundled rustls stack and root certificates (about 0.5 MB more).
-# TARGET defaults to aarch64-unknown-linux-gnu. --install first installs the
-# Debian packages it needs (as root). The binary lands in
+# rustls stack (about 0.7 MB more); either trusts the system CA store or
+# the config's `ca_file`.
+# TARGET defaults to aarch64-unknown-linux-gnu. armv7-unknown-linux-gnueabihf
+# is wired but has never been built: its standard library
+# (libstd-rust-web-dev:armhf) must be the same version as the installed
+# rustc-web, which comes from bookworm-security, and that repository's armhf
+# index failed to download on the machine this was written on (a size
+# mismatch at the mirror), leaving only an older armhf std. --install first
+# installs the Debian packages it needs (as root). The binary lands in
 # target/cross/TARGET/agent-release/wavecast-agent; run it on x86 with
 #   qemu-aarch64-static BINARY
 # which finds the ARM loader and C library of Debian's multiarch `libc6:arm64`
