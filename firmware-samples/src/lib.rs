@@ -18,7 +18,9 @@ use std::{
     path::{Path, PathBuf},
 };
 
-pub use catalog::{FaultClass, FaultEntry, Severity, TicketPolicy, CATALOG};
+pub use catalog::{
+    to_toml as catalog_toml, FaultClass, FaultEntry, Severity, TicketPolicy, CATALOG,
+};
 pub use image::{build_image, FileSpec};
 
 /// How large the samples are.

@@ -14,6 +14,7 @@ mod m20261123_000004_rollouts;
 mod m20261123_000005_device_changes;
 mod m20261123_000006_device_changes_order;
 mod m20261123_000007_device_events;
+mod m20261123_000008_fault_catalog;
 
 /// The ordered list of all migrations.
 #[derive(Debug)]
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000005_device_changes::Migration),
             Box::new(m20261123_000006_device_changes_order::Migration),
             Box::new(m20261123_000007_device_events::Migration),
+            Box::new(m20261123_000008_fault_catalog::Migration),
         ]
     }
 }

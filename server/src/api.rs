@@ -303,3 +303,23 @@ pub struct DeviceEvents {
     pub dropped_total: u64,
     pub events: Vec<StoredEvent>,
 }
+
+/// A fault catalog entry as the API shows it (`GET /api/v1/fault-catalog`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CatalogEntryView {
+    #[serde(flatten)]
+    pub entry: crate::domain::faults::CatalogEntry,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// `PUT /api/v1/fault-catalog/{code}`: the entry without its code, which the
+/// path names.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CatalogEntryBody {
+    pub title: String,
+    pub class: crate::domain::faults::FaultClass,
+    pub severity: crate::domain::faults::Severity,
+    pub kb: String,
+    pub policy: crate::domain::faults::TicketPolicy,
+}

@@ -24,6 +24,16 @@ pub struct Config {
     pub devices: DevicesConfig,
     pub rollouts: RolloutsConfig,
     pub mqtt: MqttConfig,
+    pub faults: FaultsConfig,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FaultsConfig {
+    /// A fault catalog file (TOML, `[[fault]]` entries). Its codes missing
+    /// from the database are added at start; codes already there keep what
+    /// the API made of them. Unset: the built-in sample catalog.
+    pub catalog_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -394,6 +404,13 @@ max_connections = 50000
 provision = "none"
 # The broker address boxes are told; by default the listen address or url.
 # advertise_url = "mqtt://mqtt.example:1883"
+
+[faults]
+# The fault catalog loaded at start (TOML, [[fault]] entries with code, title,
+# class, severity, kb and policy). Codes not yet in the database are added;
+# codes already there keep their edits made through the API. Unset: the
+# built-in sample catalog.
+# catalog_file = "fault-catalog.toml"
 "#;
 
 impl Config {

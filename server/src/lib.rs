@@ -10,6 +10,7 @@ pub mod auth;
 pub mod blobs;
 pub mod bootstrap;
 pub mod cache;
+pub mod catalog;
 pub mod cli;
 pub mod config;
 pub mod db;

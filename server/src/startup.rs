@@ -34,6 +34,7 @@ impl Application {
             db::Backend::from_url(config.database.url.expose()).map_err(anyhow::Error::msg)?;
         let db = db::connect(&config.database).await?;
         db::migrate(&db).await?;
+        crate::catalog::load_file(&db, config.faults.catalog_file.as_deref()).await?;
         let bootstrap_token =
             bootstrap::ensure_admin(&db, config.auth.bootstrap_token_ttl_hours).await?;
         let blobs = LocalBlobStore::open(&config.blobs.dir).with_context(|| {

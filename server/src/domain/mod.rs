@@ -3,6 +3,7 @@
 
 pub mod bundle_state;
 pub mod enrolment;
+pub mod faults;
 pub mod install_state;
 pub mod mqtt_acl;
 pub mod names;

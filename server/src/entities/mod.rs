@@ -8,6 +8,7 @@ pub mod bundle_artifact;
 pub mod device;
 pub mod device_event;
 pub mod device_event_drop;
+pub mod fault_catalog;
 pub mod keyring;
 pub mod lease;
 pub mod preauthorized_serial;

@@ -3,6 +3,7 @@
 mod artifacts;
 mod audit;
 mod bundles;
+mod catalog;
 mod device_api;
 mod devices;
 mod health;
@@ -81,6 +82,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 )
                 .route("/rollouts/{id}", web::get().to(rollouts::show))
                 .route("/rollouts/{id}/{action}", web::post().to(rollouts::act))
+                .route("/fault-catalog", web::get().to(catalog::list))
+                .service(
+                    web::resource("/fault-catalog/{code}")
+                        .get(catalog::show)
+                        .put(catalog::put)
+                        .delete(catalog::delete),
+                )
                 .route("/devices", web::get().to(devices::list))
                 .service(
                     web::resource("/devices/import")

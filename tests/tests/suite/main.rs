@@ -6,6 +6,7 @@ mod audit;
 mod auth;
 mod bundle_limits;
 mod bundles;
+mod catalog;
 mod cli;
 mod device_expiry;
 mod devices;
