@@ -15,6 +15,7 @@ mod m20261123_000005_device_changes;
 mod m20261123_000006_device_changes_order;
 mod m20261123_000007_device_events;
 mod m20261123_000008_fault_catalog;
+mod m20261123_000009_problems;
 
 /// The ordered list of all migrations.
 #[derive(Debug)]
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000006_device_changes_order::Migration),
             Box::new(m20261123_000007_device_events::Migration),
             Box::new(m20261123_000008_fault_catalog::Migration),
+            Box::new(m20261123_000009_problems::Migration),
         ]
     }
 }

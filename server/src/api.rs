@@ -323,3 +323,34 @@ pub struct CatalogEntryBody {
     pub kb: String,
     pub policy: crate::domain::faults::TicketPolicy,
 }
+
+/// A fleet problem (`GET /api/v1/problems`): faults with one code and
+/// signature across boxes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProblemView {
+    pub id: Uuid,
+    pub code: String,
+    /// The boxes' signature; absent when the faults came without one.
+    pub signature: Option<String>,
+    /// From the fault catalog, when it knows the code.
+    pub title: Option<String>,
+    pub class: Option<crate::domain::faults::FaultClass>,
+    pub severity: Option<crate::domain::faults::Severity>,
+    pub status: crate::domain::problems::ProblemStatus,
+    /// Box time of the first and latest fault, Unix seconds.
+    pub first_seen_at: i64,
+    pub last_seen_at: i64,
+    pub occurrences: u64,
+    /// Boxes affected.
+    pub devices: u64,
+    /// Boxes affected by model.
+    pub models: std::collections::BTreeMap<String, u64>,
+    /// Boxes affected by the versions they ran at their latest such fault
+    /// (`name@version, …`).
+    pub versions: std::collections::BTreeMap<String, u64>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    /// The newest version of each component seen when it was resolved: a
+    /// fault on a newer one reopens it.
+    pub resolved_versions: Option<std::collections::BTreeMap<String, String>>,
+    pub reopened_count: u32,
+}

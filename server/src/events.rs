@@ -2,8 +2,11 @@
 //! [`store`] takes a box's batch (validated by the protocol's one set of
 //! limits) in one transaction, skipping events whose id the box already
 //! sent (delivery is at least once) and keeping the box's lifetime drop
-//! count as the highest it has reported; [`recent`] reads them back, newest
-//! first, for the management API.
+//! count as the highest it has reported, and folding new faults into fleet
+//! problems (`crate::problems`); [`recent`] reads them back, newest first,
+//! for the management API.
+
+use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
@@ -12,7 +15,7 @@ use sea_orm::{
     QuerySelect, Set, TransactionTrait,
 };
 use uuid::Uuid;
-use wavecast_protocol::events::{Event, EventBatch, EventBody, EventsAccepted};
+use wavecast_protocol::events::{Event, EventBatch, EventBody, EventsAccepted, FaultReport};
 
 use crate::{
     api::{DeviceEvents, EventKind, StoredEvent},
@@ -57,6 +60,30 @@ pub async fn store(
     let dropped = i64::try_from(batch.dropped_total).unwrap_or(i64::MAX);
     db.transaction::<_, EventsAccepted, ApiError>(|txn| {
         Box::pin(async move {
+            // Faults count towards fleet problems once: not when a box
+            // delivers a batch again, nor twice within one batch.
+            let known: HashSet<String> = device_event::Entity::find()
+                .select_only()
+                .column(device_event::Column::EventId)
+                .filter(device_event::Column::DeviceId.eq(device_id))
+                .filter(
+                    device_event::Column::EventId.is_in(batch.events.iter().map(|e| e.id.as_str())),
+                )
+                .into_tuple::<String>()
+                .all(txn)
+                .await?
+                .into_iter()
+                .collect();
+            let mut seen = HashSet::new();
+            let new_faults: Vec<&FaultReport> = batch
+                .events
+                .iter()
+                .filter(|e| !known.contains(&e.id) && seen.insert(e.id.as_str()))
+                .filter_map(|e| match &e.body {
+                    EventBody::Fault(f) => Some(f),
+                    EventBody::Health(_) => None,
+                })
+                .collect();
             let inserted = if rows.is_empty() {
                 0
             } else {
@@ -77,6 +104,7 @@ pub async fn store(
             if dropped > 0 {
                 keep_highest_drops(txn, device_id, dropped, now).await?;
             }
+            crate::problems::record(txn, device_id, &new_faults).await?;
             let count = |n: u64| u32::try_from(n).unwrap_or(u32::MAX);
             Ok(EventsAccepted {
                 accepted: count(inserted),

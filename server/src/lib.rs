@@ -22,6 +22,7 @@ pub mod error;
 pub mod events;
 pub mod ingest;
 pub mod mqtt;
+pub mod problems;
 pub mod routes;
 pub mod signer;
 pub mod startup;

@@ -8,6 +8,7 @@ pub mod install_state;
 pub mod mqtt_acl;
 pub mod names;
 pub mod offers;
+pub mod problems;
 pub mod role;
 pub mod rollout;
 pub mod token;

@@ -12,6 +12,8 @@ pub mod fault_catalog;
 pub mod keyring;
 pub mod lease;
 pub mod preauthorized_serial;
+pub mod problem;
+pub mod problem_device;
 pub mod rollout;
 pub mod rollout_bundle;
 pub mod rollout_device;

@@ -8,6 +8,7 @@ mod device_api;
 mod devices;
 mod health;
 mod keyring;
+mod problems;
 mod rollouts;
 mod tokens;
 mod users;
@@ -89,6 +90,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                         .put(catalog::put)
                         .delete(catalog::delete),
                 )
+                .route("/problems", web::get().to(problems::list))
+                .route("/problems/{id}", web::get().to(problems::show))
+                .route("/problems/{id}/resolve", web::post().to(problems::resolve))
                 .route("/devices", web::get().to(devices::list))
                 .service(
                     web::resource("/devices/import")

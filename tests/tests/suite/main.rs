@@ -16,6 +16,7 @@ mod events;
 mod fleet_200;
 mod health;
 mod mqtt;
+mod problems;
 mod rollout_support;
 mod rollouts;
 mod serve;

@@ -1,0 +1,155 @@
+//! Fleet problems: faults with the same code and signature, across boxes,
+//! are one problem. The rules here: which key groups a fault, how the
+//! versions a box ran are written for grouping, which versions a problem is
+//! marked resolved at, and when a fault on a resolved problem reopens it
+//! (only on a newer version than any seen when it was resolved: boxes not
+//! yet updated keep reporting the old fault, and that is no news).
+
+use std::{collections::BTreeMap, fmt, str::FromStr};
+
+use semver::Version;
+use serde::{Deserialize, Serialize};
+use wavecast_protocol::checkin::Component;
+
+/// Where a problem stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProblemStatus {
+    Open,
+    Resolved,
+}
+
+impl ProblemStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Resolved => "resolved",
+        }
+    }
+}
+
+impl fmt::Display for ProblemStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for ProblemStatus {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "open" => Ok(Self::Open),
+            "resolved" => Ok(Self::Resolved),
+            _ => Err(format!(
+                "unknown problem status {s:?}; expected open or resolved"
+            )),
+        }
+    }
+}
+
+/// The signature a fault is grouped by: the one the box computed (a crash's
+/// stack hash, say), or none, which groups every fault of the code.
+pub fn group_key(signature: Option<&str>) -> &str {
+    signature.unwrap_or("")
+}
+
+/// The versions a box ran, written the same way for every box so that
+/// equal sets group together: `name@version` by name, comma-separated.
+pub fn versions_key(installed: &[Component]) -> String {
+    let mut parts: Vec<String> = installed
+        .iter()
+        .map(|c| format!("{}@{}", c.name, c.version))
+        .collect();
+    parts.sort_unstable();
+    parts.dedup();
+    parts.join(", ")
+}
+
+/// The highest version of each component across `sets`: what a problem is
+/// marked resolved at.
+pub fn highest_versions<'a>(
+    sets: impl IntoIterator<Item = &'a [Component]>,
+) -> BTreeMap<String, Version> {
+    let mut out: BTreeMap<String, Version> = BTreeMap::new();
+    for set in sets {
+        for c in set {
+            match out.get(&c.name) {
+                Some(v) if *v >= c.version => {}
+                _ => {
+                    out.insert(c.name.clone(), c.version.clone());
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Whether a fault from a box running `installed` reopens a problem
+/// resolved at `resolved_at`: some component is newer than the newest
+/// version of it seen when the problem was resolved.
+pub fn reopens(resolved_at: &BTreeMap<String, Version>, installed: &[Component]) -> bool {
+    installed
+        .iter()
+        .any(|c| resolved_at.get(&c.name).is_some_and(|v| c.version > *v))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn c(name: &str, v: &str) -> Component {
+        Component {
+            name: name.into(),
+            version: v.parse().expect("version"),
+            security_version: 0,
+        }
+    }
+
+    #[test]
+    fn versions_group_whatever_order_the_box_lists_them_in() {
+        let a = [c("x1-firmware", "4.2.0"), c("codec-hevc", "2.1.0")];
+        let b = [c("codec-hevc", "2.1.0"), c("x1-firmware", "4.2.0")];
+        assert_eq!(versions_key(&a), versions_key(&b));
+        assert_eq!(versions_key(&a), "codec-hevc@2.1.0, x1-firmware@4.2.0");
+        assert_eq!(versions_key(&[]), "");
+    }
+
+    #[test]
+    fn the_resolution_keeps_the_newest_version_of_each_component() {
+        let seen = [
+            vec![c("fw", "4.1.0"), c("codec", "2.0.0")],
+            vec![c("fw", "4.2.0")],
+            vec![c("fw", "4.10.0"), c("codec", "1.9.0")],
+        ];
+        let h = highest_versions(seen.iter().map(Vec::as_slice));
+        assert_eq!(h["fw"].to_string(), "4.10.0", "semver order, not text");
+        assert_eq!(h["codec"].to_string(), "2.0.0");
+    }
+
+    #[test]
+    fn only_a_newer_version_reopens() {
+        let resolved = highest_versions([[c("fw", "4.2.0"), c("codec", "2.0.0")].as_slice()]);
+        assert!(!reopens(&resolved, &[c("fw", "4.2.0")]), "same version");
+        assert!(
+            !reopens(&resolved, &[c("fw", "4.1.0")]),
+            "a box not yet updated"
+        );
+        assert!(
+            !reopens(&resolved, &[c("drm", "9.0.0")]),
+            "a component the problem never saw"
+        );
+        assert!(reopens(&resolved, &[c("fw", "4.2.1")]));
+        assert!(reopens(&resolved, &[c("fw", "4.1.0"), c("codec", "2.1.0")]));
+        assert!(!reopens(&BTreeMap::new(), &[c("fw", "9.9.9")]));
+    }
+
+    #[test]
+    fn statuses_read_and_print() {
+        for s in [ProblemStatus::Open, ProblemStatus::Resolved] {
+            assert_eq!(s.as_str().parse::<ProblemStatus>(), Ok(s));
+        }
+        assert!("closed".parse::<ProblemStatus>().is_err());
+        assert_eq!(group_key(None), "");
+        assert_eq!(group_key(Some("abc")), "abc");
+    }
+}

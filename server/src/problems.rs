@@ -1,0 +1,318 @@
+//! Fleet problems at the SQL edge: [`record`] folds a box's new faults into
+//! their problems inside the transaction that stores them (counters by SQL
+//! expressions, so concurrent batches add up), reopening a resolved problem
+//! when `domain::problems::reopens` says so; [`list`], [`show`] and
+//! [`resolve`] serve the API.
+
+use std::collections::BTreeMap;
+
+use chrono::Utc;
+use sea_orm::{
+    sea_query::{Expr, OnConflict},
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+};
+use uuid::Uuid;
+use wavecast_protocol::{checkin::Component, events::FaultReport};
+
+use crate::{
+    api::ProblemView,
+    domain::problems::{group_key, highest_versions, reopens, versions_key, ProblemStatus},
+    entities::{device, fault_catalog, problem, problem_device},
+    error::{ApiError, ApiResult},
+};
+
+/// Folds `faults` (new ones only: redelivered events are not counted again)
+/// from `device_id` into their problems.
+pub async fn record(
+    txn: &impl ConnectionTrait,
+    device_id: Uuid,
+    faults: &[&FaultReport],
+) -> ApiResult<()> {
+    if faults.is_empty() {
+        return Ok(());
+    }
+    let model = device::Entity::find_by_id(device_id)
+        .one(txn)
+        .await?
+        .map(|d| d.model)
+        .unwrap_or_default();
+    let mut groups: BTreeMap<(&str, &str), Vec<&FaultReport>> = BTreeMap::new();
+    for f in faults {
+        groups
+            .entry((f.code.as_str(), group_key(f.signature.as_deref())))
+            .or_default()
+            .push(f);
+    }
+    let now = Utc::now();
+    for ((code, signature), fs) in groups {
+        let first = fs.iter().map(|f| f.at).min().unwrap_or_default();
+        let last = fs.iter().map(|f| f.at).max().unwrap_or_default();
+        let n = i64::try_from(fs.len()).unwrap_or(i64::MAX);
+        // The box's latest fault of the group says which versions it runs.
+        let latest = fs
+            .iter()
+            .max_by_key(|f| f.at)
+            .map_or(&[][..], |f| &f.installed[..]);
+        let p = problem_for(txn, code, signature, first, now).await?;
+        {
+            use problem::Column as C;
+            problem::Entity::update_many()
+                .col_expr(C::Occurrences, Expr::col(C::Occurrences).add(n))
+                .col_expr(
+                    C::FirstSeenAt,
+                    Expr::case(Expr::col(C::FirstSeenAt).gt(first), first)
+                        .finally(Expr::col(C::FirstSeenAt))
+                        .into(),
+                )
+                .col_expr(
+                    C::LastSeenAt,
+                    Expr::case(Expr::col(C::LastSeenAt).lt(last), last)
+                        .finally(Expr::col(C::LastSeenAt))
+                        .into(),
+                )
+                .filter(C::Id.eq(p.id))
+                .exec(txn)
+                .await?;
+            if p.status == ProblemStatus::Resolved.as_str() {
+                let at = resolved_versions(&p);
+                if fs.iter().any(|f| reopens(&at, &f.installed)) {
+                    problem::Entity::update_many()
+                        .col_expr(C::Status, Expr::value(ProblemStatus::Open.as_str()))
+                        .col_expr(
+                            C::ResolvedAt,
+                            Expr::value(Option::<chrono::DateTime<Utc>>::None),
+                        )
+                        .col_expr(C::ReopenedCount, Expr::col(C::ReopenedCount).add(1))
+                        .filter(C::Id.eq(p.id))
+                        .filter(C::Status.eq(ProblemStatus::Resolved.as_str()))
+                        .exec(txn)
+                        .await?;
+                    tracing::info!(problem = %p.id, code, "a fault on a newer version reopened the problem");
+                }
+            }
+        }
+        use problem_device::Column as D;
+        let installed = serde_json::to_value(latest).map_err(anyhow::Error::from)?;
+        problem_device::Entity::insert(problem_device::ActiveModel {
+            problem_id: Set(p.id),
+            device_id: Set(device_id),
+            model: Set(model.clone()),
+            versions: Set(versions_key(latest)),
+            installed: Set(installed),
+            first_seen_at: Set(first),
+            last_seen_at: Set(last),
+            occurrences: Set(n),
+        })
+        .on_conflict(
+            OnConflict::columns([D::ProblemId, D::DeviceId])
+                .update_columns([D::Model, D::Versions, D::Installed])
+                .value(
+                    D::Occurrences,
+                    Expr::col((problem_device::Entity, D::Occurrences)).add(n),
+                )
+                .value(
+                    D::LastSeenAt,
+                    Expr::case(
+                        Expr::col((problem_device::Entity, D::LastSeenAt)).lt(last),
+                        last,
+                    )
+                    .finally(Expr::col((problem_device::Entity, D::LastSeenAt))),
+                )
+                .to_owned(),
+        )
+        .exec_without_returning(txn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// The problem for `code` and `signature`, created (open) if new.
+async fn problem_for(
+    txn: &impl ConnectionTrait,
+    code: &str,
+    signature: &str,
+    first: i64,
+    now: chrono::DateTime<Utc>,
+) -> ApiResult<problem::Model> {
+    use problem::Column as C;
+    problem::Entity::insert(problem::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        code: Set(code.to_owned()),
+        signature: Set(signature.to_owned()),
+        status: Set(ProblemStatus::Open.as_str().to_owned()),
+        first_seen_at: Set(first),
+        last_seen_at: Set(first),
+        occurrences: Set(0),
+        resolved_at: Set(None),
+        resolved_versions: Set(None),
+        reopened_count: Set(0),
+        created_at: Set(now),
+    })
+    .on_conflict(
+        OnConflict::columns([C::Code, C::Signature])
+            .do_nothing()
+            .to_owned(),
+    )
+    .exec_without_returning(txn)
+    .await?;
+    problem::Entity::find()
+        .filter(C::Code.eq(code))
+        .filter(C::Signature.eq(signature))
+        .one(txn)
+        .await?
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("problem {code} {signature:?} vanished")))
+}
+
+fn resolved_versions(p: &problem::Model) -> BTreeMap<String, semver::Version> {
+    p.resolved_versions
+        .as_ref()
+        .and_then(|v| serde_json::from_value::<BTreeMap<String, String>>(v.clone()).ok())
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|(k, v)| Some((k, v.parse().ok()?)))
+        .collect()
+}
+
+/// Problems (of one status and code, if given), most recently seen first.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    status: Option<ProblemStatus>,
+    code: Option<&str>,
+    limit: u64,
+) -> ApiResult<Vec<ProblemView>> {
+    use problem::Column as C;
+    let mut select = problem::Entity::find();
+    if let Some(s) = status {
+        select = select.filter(C::Status.eq(s.as_str()));
+    }
+    if let Some(c) = code {
+        select = select.filter(C::Code.eq(c));
+    }
+    let rows = select
+        .order_by_desc(C::LastSeenAt)
+        .order_by_desc(C::Id)
+        .limit(limit)
+        .all(db)
+        .await?;
+    views(db, rows).await
+}
+
+/// One problem.
+pub async fn show(db: &impl ConnectionTrait, id: Uuid) -> ApiResult<ProblemView> {
+    let p = problem::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no problem {id}")))?;
+    views(db, vec![p])
+        .await?
+        .pop()
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("problem {id} has no view")))
+}
+
+/// Marks a problem resolved at the newest versions its boxes ran.
+pub async fn resolve(db: &impl ConnectionTrait, id: Uuid) -> ApiResult<ProblemView> {
+    let p = problem::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no problem {id}")))?;
+    if p.status == ProblemStatus::Resolved.as_str() {
+        return Err(ApiError::Conflict(format!(
+            "problem {id} is already resolved"
+        )));
+    }
+    let sets: Vec<Vec<Component>> = problem_device::Entity::find()
+        .filter(problem_device::Column::ProblemId.eq(id))
+        .select_only()
+        .column(problem_device::Column::Installed)
+        .into_tuple::<serde_json::Value>()
+        .all(db)
+        .await?
+        .into_iter()
+        .filter_map(|v| serde_json::from_value(v).ok())
+        .collect();
+    let at: BTreeMap<String, String> = highest_versions(sets.iter().map(Vec::as_slice))
+        .into_iter()
+        .map(|(k, v)| (k, v.to_string()))
+        .collect();
+    use problem::Column as C;
+    problem::Entity::update_many()
+        .col_expr(C::Status, Expr::value(ProblemStatus::Resolved.as_str()))
+        .col_expr(C::ResolvedAt, Expr::value(Utc::now()))
+        .col_expr(
+            C::ResolvedVersions,
+            Expr::value(serde_json::to_value(&at).map_err(anyhow::Error::from)?),
+        )
+        .filter(C::Id.eq(id))
+        .exec(db)
+        .await?;
+    show(db, id).await
+}
+
+async fn views(
+    db: &impl ConnectionTrait,
+    rows: Vec<problem::Model>,
+) -> ApiResult<Vec<ProblemView>> {
+    let ids: Vec<Uuid> = rows.iter().map(|p| p.id).collect();
+    let grouped = |col: problem_device::Column| {
+        problem_device::Entity::find()
+            .select_only()
+            .column(problem_device::Column::ProblemId)
+            .column(col)
+            .column_as(Expr::col(problem_device::Column::DeviceId).count(), "n")
+            .filter(problem_device::Column::ProblemId.is_in(ids.clone()))
+            .group_by(problem_device::Column::ProblemId)
+            .group_by(col)
+            .into_tuple::<(Uuid, String, i64)>()
+    };
+    let mut models: BTreeMap<Uuid, BTreeMap<String, u64>> = BTreeMap::new();
+    for (p, m, n) in grouped(problem_device::Column::Model).all(db).await? {
+        models
+            .entry(p)
+            .or_default()
+            .insert(m, u64::try_from(n).unwrap_or(0));
+    }
+    let mut versions: BTreeMap<Uuid, BTreeMap<String, u64>> = BTreeMap::new();
+    for (p, v, n) in grouped(problem_device::Column::Versions).all(db).await? {
+        versions
+            .entry(p)
+            .or_default()
+            .insert(v, u64::try_from(n).unwrap_or(0));
+    }
+    let codes: Vec<String> = rows.iter().map(|p| p.code.clone()).collect();
+    let catalog: BTreeMap<String, fault_catalog::Model> = fault_catalog::Entity::find()
+        .filter(fault_catalog::Column::Code.is_in(codes))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|e| (e.code.clone(), e))
+        .collect();
+    rows.into_iter()
+        .map(|p| {
+            let models = models.remove(&p.id).unwrap_or_default();
+            let entry = catalog.get(&p.code);
+            Ok(ProblemView {
+                id: p.id,
+                status: p.status.parse().map_err(|e: String| {
+                    ApiError::Internal(anyhow::anyhow!("problem {}: {e}", p.id))
+                })?,
+                signature: (!p.signature.is_empty()).then(|| p.signature.clone()),
+                title: entry.map(|e| e.title.clone()),
+                class: entry.and_then(|e| e.class.parse().ok()),
+                severity: entry.and_then(|e| e.severity.parse().ok()),
+                first_seen_at: p.first_seen_at,
+                last_seen_at: p.last_seen_at,
+                occurrences: u64::try_from(p.occurrences).unwrap_or(0),
+                devices: models.values().sum(),
+                models,
+                versions: versions.remove(&p.id).unwrap_or_default(),
+                resolved_at: p.resolved_at,
+                resolved_versions: p
+                    .resolved_versions
+                    .as_ref()
+                    .and_then(|v| serde_json::from_value(v.clone()).ok()),
+                reopened_count: u32::try_from(p.reopened_count).unwrap_or(0),
+                code: p.code,
+            })
+        })
+        .collect()
+}
