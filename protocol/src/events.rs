@@ -155,6 +155,12 @@ fn check_token(what: &str, s: &str, max: usize) -> Result<(), String> {
     Ok(())
 }
 
+/// The rule for a fault code (1 to 64 letters, digits and `- _ . :`), for
+/// whoever else names codes (the server's fault catalog).
+pub fn check_fault_code(code: &str) -> Result<(), String> {
+    check_token("fault code", code, 64)
+}
+
 impl Event {
     /// The limits one event must keep.
     pub fn validate(&self) -> Result<(), String> {

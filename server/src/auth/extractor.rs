@@ -47,6 +47,21 @@ impl Caller {
             )))
         }
     }
+
+    /// Fails with 403 unless the caller's role grants one of `roles`, for
+    /// work two duties share (`what` names it in the message).
+    pub fn demand_one_of(&self, roles: &[Role], what: &str) -> Result<(), ApiError> {
+        if roles.iter().any(|r| self.role.grants(*r)) {
+            return Ok(());
+        }
+        let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+        Err(ApiError::Forbidden(format!(
+            "{what} needs the {} role; {} has the {} role",
+            names.join(" or "),
+            self.name,
+            self.role
+        )))
+    }
 }
 
 /// A role requirement, named at the type level: `Auth<access::Operator>`.

@@ -84,22 +84,8 @@ pub const MAX_TITLE: usize = 200;
 /// Longest ticket window: a year.
 pub const MAX_WINDOW_HOURS: u32 = 24 * 366;
 
-/// A code as boxes send it: the protocol's token rule (1 to 64 letters,
-/// digits and `- _ . :`).
-pub fn check_code(code: &str) -> Result<(), String> {
-    if code.is_empty() || code.len() > 64 {
-        return Err(format!("fault code {code:?} must be 1 to 64 characters"));
-    }
-    if !code
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
-    {
-        return Err(format!(
-            "fault code {code:?} may hold only letters, digits and - _ . :"
-        ));
-    }
-    Ok(())
-}
+/// A code as boxes send it: the protocol's rule.
+pub use wavecast_protocol::events::check_fault_code as check_code;
 
 impl CatalogEntry {
     /// The rules serde cannot express.

@@ -9,7 +9,7 @@ use sea_orm::TransactionTrait;
 use crate::{
     api::CatalogEntryBody,
     audit::{self, Entry},
-    auth::{access, Auth, Caller},
+    auth::{access, Auth},
     catalog,
     domain::{
         faults::{check_code, CatalogEntry},
@@ -20,16 +20,7 @@ use crate::{
 };
 
 /// Operators and support staff (and admins) may edit.
-fn may_edit(caller: &Caller) -> ApiResult<()> {
-    if caller.role.grants(Role::Operator) || caller.role.grants(Role::Support) {
-        Ok(())
-    } else {
-        Err(ApiError::Forbidden(format!(
-            "editing the fault catalog needs the operator or support role; {} has the {} role",
-            caller.name, caller.role
-        )))
-    }
-}
+const EDITORS: &[Role] = &[Role::Operator, Role::Support];
 
 fn code_of(path: &str) -> ApiResult<String> {
     check_code(path).map_err(ApiError::NotFound)?;
@@ -61,7 +52,7 @@ pub async fn put(
     path: web::Path<String>,
     body: web::Json<CatalogEntryBody>,
 ) -> ApiResult<HttpResponse> {
-    may_edit(&auth)?;
+    auth.demand_one_of(EDITORS, "editing the fault catalog")?;
     let b = body.into_inner();
     let entry = CatalogEntry {
         code: path.into_inner(),
@@ -111,7 +102,7 @@ pub async fn delete(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    may_edit(&auth)?;
+    auth.demand_one_of(EDITORS, "editing the fault catalog")?;
     let code = code_of(&path)?;
     let caller = auth.caller.clone();
     state

@@ -60,12 +60,7 @@ pub async fn resolve(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    if !(auth.role.grants(Role::Operator) || auth.role.grants(Role::Support)) {
-        return Err(ApiError::Forbidden(format!(
-            "resolving a problem needs the operator or support role; {} has the {} role",
-            auth.name, auth.role
-        )));
-    }
+    auth.demand_one_of(&[Role::Operator, Role::Support], "resolving a problem")?;
     let id = id_of(&path)?;
     let caller = auth.caller.clone();
     let view = state
