@@ -354,3 +354,19 @@ pub struct ProblemView {
     pub resolved_versions: Option<std::collections::BTreeMap<String, String>>,
     pub reopened_count: u32,
 }
+
+/// `GET /api/v1/devices/{ref}/series`: one metric of a box's health reports
+/// over a time range, oldest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Series {
+    pub device_id: Uuid,
+    pub metric: String,
+    /// The range asked for, Unix seconds, both ends included.
+    pub from: i64,
+    pub to: i64,
+    /// `[time, value]`, from the reports that carry the metric.
+    pub points: Vec<(i64, f64)>,
+    /// True when the range held more reports than `limit`: the points stop
+    /// at the limit; ask again from the last point's time.
+    pub truncated: bool,
+}

@@ -4,7 +4,8 @@
 //! sent (delivery is at least once) and keeping the box's lifetime drop
 //! count as the highest it has reported, and folding new faults into fleet
 //! problems (`crate::problems`); [`recent`] reads them back, newest first,
-//! for the management API.
+//! for the management API, and [`series`] reads one health metric over a
+//! time range.
 
 use std::collections::HashSet;
 
@@ -18,7 +19,8 @@ use uuid::Uuid;
 use wavecast_protocol::events::{Event, EventBatch, EventBody, EventsAccepted, FaultReport};
 
 use crate::{
-    api::{DeviceEvents, EventKind, StoredEvent},
+    api::{DeviceEvents, EventKind, Series, StoredEvent},
+    domain::metrics,
     entities::{device_event, device_event_drop},
     error::{ApiError, ApiResult},
 };
@@ -185,5 +187,52 @@ pub async fn recent(
         device_id,
         dropped_total,
         events,
+    })
+}
+
+/// One metric from `device_id`'s health reports with `from <= at <= to`,
+/// oldest first, reading at most `limit` reports (and saying so).
+pub async fn series(
+    db: &impl ConnectionTrait,
+    device_id: Uuid,
+    metric: &str,
+    from: i64,
+    to: i64,
+    limit: u64,
+) -> ApiResult<Series> {
+    use device_event::Column;
+    let rows = device_event::Entity::find()
+        .select_only()
+        .column(Column::At)
+        .column(Column::Body)
+        .filter(Column::DeviceId.eq(device_id))
+        .filter(Column::Kind.eq(EventKind::Health.as_str()))
+        .filter(Column::At.between(from, to))
+        .order_by_asc(Column::At)
+        .order_by_asc(Column::EventId)
+        .limit(limit + 1)
+        .into_tuple::<(i64, serde_json::Value)>()
+        .all(db)
+        .await?;
+    let truncated = rows.len() as u64 > limit;
+    let points = rows
+        .into_iter()
+        .take(usize::try_from(limit).unwrap_or(usize::MAX))
+        .filter_map(|(at, body)| {
+            // Stored bodies passed validation when they arrived.
+            let event: Event = serde_json::from_value(body).ok()?;
+            match event.body {
+                EventBody::Health(h) => Some((at, metrics::value(&h, metric)?)),
+                EventBody::Fault(_) => None,
+            }
+        })
+        .collect();
+    Ok(Series {
+        device_id,
+        metric: metric.to_owned(),
+        from,
+        to,
+        points,
+        truncated,
     })
 }

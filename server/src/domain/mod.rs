@@ -5,6 +5,7 @@ pub mod bundle_state;
 pub mod enrolment;
 pub mod faults;
 pub mod install_state;
+pub mod metrics;
 pub mod mqtt_acl;
 pub mod names;
 pub mod offers;

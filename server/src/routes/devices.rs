@@ -1,6 +1,6 @@
 //! `/api/v1/devices`: the fleet as operators see it: list, show, a box's
-//! health and fault events, accept, reject, decommission, and import
-//! pre-authorised serials (CSV).
+//! health and fault events and its metric series, accept, reject,
+//! decommission, and import pre-authorised serials (CSV).
 
 use actix_web::{web, HttpResponse};
 use chrono::Utc;
@@ -15,7 +15,7 @@ use crate::{
     api::{DeviceView, EventKind, ImportResult},
     audit::{self, Entry},
     auth::{access, Auth},
-    domain::{enrolment::DeviceStatus, names::parse_label},
+    domain::{enrolment::DeviceStatus, metrics, names::parse_label},
     entities::{device, preauthorized_serial},
     error::{ApiError, ApiResult},
     state::AppState,
@@ -139,6 +139,46 @@ pub async fn events(
     let d = find(&state, &reference).await?;
     let events = crate::events::recent(&state.db, d.id, q.kind, limit).await?;
     Ok(HttpResponse::Ok().json(events))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeriesQuery {
+    metric: String,
+    from: Option<i64>,
+    to: Option<i64>,
+    limit: Option<u64>,
+}
+
+/// Longest range one series query reads: 31 days.
+const MAX_SERIES_SECS: i64 = 31 * 86_400;
+
+/// `GET /api/v1/devices/{id or serial}/series?metric=NAME&from=T&to=T&limit=N`:
+/// one health metric over a range of Unix seconds (the last 24 hours unless
+/// given; at most 31 days and 10,000 reports), oldest first.
+pub async fn series(
+    _: Auth<access::Viewer>,
+    state: web::Data<AppState>,
+    reference: web::Path<String>,
+    q: web::Query<SeriesQuery>,
+) -> ApiResult<HttpResponse> {
+    metrics::check_name(&q.metric).map_err(ApiError::Validation)?;
+    let to = q.to.unwrap_or_else(|| Utc::now().timestamp());
+    let from = q.from.unwrap_or(to - 86_400);
+    if from > to || to - from > MAX_SERIES_SECS {
+        return Err(ApiError::Validation(format!(
+            "need from <= to, at most {MAX_SERIES_SECS} seconds apart"
+        )));
+    }
+    let limit = q.limit.unwrap_or(10_000);
+    if !(1..=10_000).contains(&limit) {
+        return Err(ApiError::Validation(
+            "limit must be between 1 and 10000".into(),
+        ));
+    }
+    let d = find(&state, &reference).await?;
+    let s = crate::events::series(&state.db, d.id, &q.metric, from, to, limit).await?;
+    Ok(HttpResponse::Ok().json(s))
 }
 
 /// `POST /api/v1/devices/{ref}/{accept|reject|decommission}`

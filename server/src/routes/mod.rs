@@ -108,6 +108,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     web::get().to(devices::events),
                 )
                 .route(
+                    "/devices/{reference}/series",
+                    web::get().to(devices::series),
+                )
+                .route(
                     "/devices/{reference}/{action}",
                     web::post().to(devices::act),
                 )

@@ -1,7 +1,8 @@
 //! Health and fault events over HTTPS: boxes send batches
 //! (`POST /api/v1/device/events`), redeliveries store nothing twice, the drop
 //! count only grows, a bad batch stores nothing, and support staff read a
-//! box's events (`GET /api/v1/devices/{ref}/events`) that no box can read.
+//! box's events (`GET /api/v1/devices/{ref}/events`) and its metric series
+//! (`…/series`) that no box can read.
 
 use serde_json::{json, Value};
 use wavecast_e2e::{
@@ -15,7 +16,7 @@ use wavecast_protocol::{
         MAX_BATCH_EVENTS,
     },
 };
-use wavecast_server::api::DeviceEvents;
+use wavecast_server::api::{DeviceEvents, Series};
 
 const EVENTS: &str = "/api/v1/device/events";
 
@@ -370,7 +371,126 @@ async fn boxes_see_only_their_own_and_support_reads(app: TestApp) {
     assert_eq!(read_as(&app, &support, &a.id, "").await.events.len(), 2);
 }
 
+/// A health report at `at` with only `cpu` and one collector's value.
+fn cpu(id: &str, at: i64, cpu: Option<f32>, decoder_errors: f64) -> Event {
+    Event {
+        id: id.into(),
+        body: EventBody::Health(HealthReport {
+            at,
+            cpu_percent: cpu,
+            metrics: [("decoder_errors".to_owned(), decoder_errors)].into(),
+            ..HealthReport::default()
+        }),
+    }
+}
+
+async fn a_metric_comes_back_as_a_series(app: TestApp) {
+    let boxes = enrol_many(&app, 400, 2, "X1", &[]).await;
+    let (a, other) = (&boxes[0], &boxes[1]);
+    let t = 1_700_000_000;
+    send(
+        &app,
+        a,
+        &batch(
+            vec![
+                cpu("1", t, Some(10.5), 0.0),
+                cpu("2", t + 60, None, 1.0),
+                cpu("3", t + 120, Some(30.25), 4.0),
+                fault("4", t + 130, "SW-DEC-101"),
+                cpu("5", t + 180, Some(5.0), 4.0),
+            ],
+            0,
+        ),
+    )
+    .await;
+    send(
+        &app,
+        other,
+        &batch(vec![cpu("1", t + 60, Some(99.0), 9.0)], 0),
+    )
+    .await;
+    let support = app.user_with_role("sue", "support").await;
+    let get = |q: String| {
+        let (app, support) = (&app, support.clone());
+        async move {
+            app.get(
+                &format!("/api/v1/devices/{}/series?{q}", a.serial),
+                Some(&support),
+            )
+            .await
+        }
+    };
+    let s: Series = get(format!("metric=cpu_percent&from={t}&to={}", t + 3600))
+        .await
+        .json();
+    assert_eq!(
+        s.points,
+        [(t, 10.5), (t + 120, 30.25), (t + 180, 5.0)],
+        "only this box's, only reports that carry it"
+    );
+    assert!(!s.truncated);
+    let s: Series = get(format!(
+        "metric=decoder_errors&from={}&to={}",
+        t + 60,
+        t + 120
+    ))
+    .await
+    .json();
+    assert_eq!(
+        s.points,
+        [(t + 60, 1.0), (t + 120, 4.0)],
+        "both ends included"
+    );
+    let s: Series = get(format!(
+        "metric=cpu_percent&from={t}&to={}&limit=2",
+        t + 3600
+    ))
+    .await
+    .json();
+    assert_eq!(
+        s.points,
+        [(t, 10.5)],
+        "two reports read, one carried the metric"
+    );
+    assert!(s.truncated);
+    let s: Series = get(format!("metric=hdcp_failures&from={t}&to={}", t + 3600))
+        .await
+        .json();
+    assert!(s.points.is_empty());
+    // The last 24 hours by default: these reports are from 2023.
+    let s: Series = get("metric=cpu_percent".into()).await.json();
+    assert!(s.points.is_empty());
+    assert_eq!(s.to - s.from, 86_400);
+
+    for (q, status, reason) in [
+        ("metric=cpu%20percent".to_owned(), 422, "printable"),
+        (
+            format!("metric=cpu_percent&from={}&to={t}", t + 1),
+            422,
+            "from <= to",
+        ),
+        (
+            format!("metric=cpu_percent&from=0&to={t}"),
+            422,
+            "seconds apart",
+        ),
+        ("metric=cpu_percent&limit=0".to_owned(), 422, "limit"),
+        ("from=1".to_owned(), 400, "metric"),
+    ] {
+        let d = get(q).await.problem(status);
+        assert!(d.contains(reason), "{reason}: {d}");
+    }
+    // A box reads no series, not even its own.
+    app.get(
+        &format!("/api/v1/devices/{}/series?metric=cpu_percent", a.serial),
+        Some(&a.credential),
+    )
+    .await
+    .problem(401);
+}
+
 wavecast_e2e::both_backends!(
+    a_metric_comes_back_as_a_series,
     a_batch_is_stored_and_read_back,
     a_resent_batch_stores_nothing_twice,
     the_drop_count_only_grows,
