@@ -42,6 +42,14 @@ fn row(device_id: Uuid, event: &Event, now: DateTime<Utc>) -> ApiResult<device_e
     })
 }
 
+/// What [`store`] did: the box's answer, and the kind and box time of each
+/// event stored for the first time (for the server's metrics).
+#[derive(Debug)]
+pub struct Stored {
+    pub answer: EventsAccepted,
+    pub new: Vec<(&'static str, i64)>,
+}
+
 /// Stores a batch from `device_id` (the device the credential names, never
 /// one the batch could name). All or nothing: an invalid event refuses the
 /// whole batch (422) and a failure stores none of it.
@@ -49,7 +57,7 @@ pub async fn store(
     db: &DatabaseConnection,
     device_id: Uuid,
     batch: EventBatch,
-) -> ApiResult<EventsAccepted> {
+) -> ApiResult<Stored> {
     batch.validate().map_err(ApiError::Validation)?;
     let now = Utc::now();
     let rows = batch
@@ -60,7 +68,7 @@ pub async fn store(
     let sent = rows.len() as u64;
     // Stored as a signed 64-bit integer; no box drops 2^63 events.
     let dropped = i64::try_from(batch.dropped_total).unwrap_or(i64::MAX);
-    db.transaction::<_, EventsAccepted, ApiError>(|txn| {
+    db.transaction::<_, Stored, ApiError>(|txn| {
         Box::pin(async move {
             // Faults count towards fleet problems once: not when a box
             // delivers a batch again, nor twice within one batch.
@@ -77,10 +85,13 @@ pub async fn store(
                 .into_iter()
                 .collect();
             let mut seen = HashSet::new();
-            let new_faults: Vec<&FaultReport> = batch
+            let fresh: Vec<&Event> = batch
                 .events
                 .iter()
                 .filter(|e| !known.contains(&e.id) && seen.insert(e.id.as_str()))
+                .collect();
+            let new_faults: Vec<&FaultReport> = fresh
+                .iter()
                 .filter_map(|e| match &e.body {
                     EventBody::Fault(f) => Some(f),
                     EventBody::Health(_) => None,
@@ -108,9 +119,21 @@ pub async fn store(
             }
             crate::problems::record(txn, device_id, &new_faults).await?;
             let count = |n: u64| u32::try_from(n).unwrap_or(u32::MAX);
-            Ok(EventsAccepted {
-                accepted: count(inserted),
-                duplicates: count(sent.saturating_sub(inserted)),
+            Ok(Stored {
+                answer: EventsAccepted {
+                    accepted: count(inserted),
+                    duplicates: count(sent.saturating_sub(inserted)),
+                },
+                new: fresh
+                    .iter()
+                    .map(|e| {
+                        let at = match &e.body {
+                            EventBody::Health(h) => h.at,
+                            EventBody::Fault(f) => f.at,
+                        };
+                        (EventKind::of(e).as_str(), at)
+                    })
+                    .collect(),
             })
         })
     })

@@ -21,6 +21,7 @@ pub mod entities;
 pub mod error;
 pub mod events;
 pub mod ingest;
+pub mod metrics;
 pub mod mqtt;
 pub mod problems;
 pub mod routes;

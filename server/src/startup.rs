@@ -80,6 +80,7 @@ impl Application {
             ))),
             mqtt: mqtt.mqtt,
             directory: Arc::default(),
+            metrics: Arc::default(),
         };
         crate::directory::spawn(
             state.db.clone(),
@@ -143,6 +144,7 @@ fn serve(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
     let data = web::Data::new(state);
     let mut server = HttpServer::new(move || {
         App::new()
+            .wrap(actix_web::middleware::from_fn(crate::metrics::track))
             .wrap(actix_web::middleware::from_fn(request_id_header))
             .wrap(TracingLogger::default())
             .app_data(data.clone())

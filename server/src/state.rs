@@ -43,6 +43,8 @@ pub struct AppState {
     pub caches: Arc<Caches>,
     pub mqtt: crate::mqtt::Mqtt,
     pub directory: Arc<crate::directory::Directory>,
+    /// The server's own metrics (`GET /metrics`).
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl AppState {

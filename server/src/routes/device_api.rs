@@ -362,8 +362,13 @@ pub async fn events(
     state: web::Data<AppState>,
     body: web::Json<EventBatch>,
 ) -> ApiResult<HttpResponse> {
-    let accepted = crate::events::store(&state.db, auth.device.id, body.into_inner()).await?;
-    Ok(HttpResponse::Ok().json(accepted))
+    let stored = crate::events::store(&state.db, auth.device.id, body.into_inner()).await?;
+    state.metrics.events_stored(
+        &stored.new,
+        u64::from(stored.answer.duplicates),
+        chrono::Utc::now().timestamp(),
+    );
+    Ok(HttpResponse::Ok().json(stored.answer))
 }
 
 /// `GET /api/v1/device/self`: the box's own record.

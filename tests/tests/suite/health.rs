@@ -1,4 +1,5 @@
-//! Health, readiness, version, and problem+json for unknown routes and bad input.
+//! Health, readiness, the server's metrics, version, and problem+json for
+//! unknown routes and bad input.
 
 use wavecast_e2e::TestApp;
 
@@ -74,7 +75,87 @@ async fn wrong_types_and_unknown_fields_are_422(app: TestApp) {
     assert!(a.problem(400).contains("query string"), "{}", a.body);
 }
 
+async fn scrape(app: &TestApp, token: Option<&str>) -> (u16, String, String) {
+    let mut req = app.http.get(format!("{}/metrics", app.address));
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let res = req.send().await.expect("sent");
+    let status = res.status().as_u16();
+    let ct = res
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    (status, ct, res.text().await.expect("body"))
+}
+
+async fn metrics_count_requests_events_and_rollouts(app: TestApp) {
+    let boxes = wavecast_e2e::fleet::enrol_many(&app, 500, 1, "X1", &[]).await;
+    let now = chrono::Utc::now().timestamp();
+    let batch = serde_json::json!({
+        "events": [
+            { "id": "h1", "type": "health", "at": now - 30, "cpu_percent": 5.0 },
+            { "id": "f1", "type": "fault", "at": now - 30, "code": "SW-APP-102" }
+        ],
+        "dropped_total": 0
+    });
+    for _ in 0..2 {
+        let a = app
+            .post("/api/v1/device/events", Some(&boxes[0].credential), &batch)
+            .await;
+        assert_eq!(a.status, 200, "{}", a.body);
+    }
+    let keys = wavecast_e2e::trust::Keys::new();
+    keys.publish(&app).await;
+    let data = wavecast_e2e::trust::payload(1000, 1);
+    let up = app
+        .upload(wavecast_e2e::trust::good_bundle(
+            &keys,
+            "x1-firmware",
+            "4.2.0",
+            &data,
+        ))
+        .await;
+    assert_eq!(up.status, 201, "{}", up.body);
+    let p = app
+        .post(
+            "/api/v1/bundles/x1-firmware@4.2.0/publish",
+            Some(&app.admin_token),
+            &serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(p.status, 200, "{}", p.body);
+    app.roll_out_to_all(&["x1-firmware@4.2.0"]).await;
+
+    let (status, _, _) = scrape(&app, None).await;
+    assert_eq!(status, 401, "a token is needed");
+    let viewer = app.user_with_role("vic", "viewer").await;
+    let (status, ct, text) = scrape(&app, Some(&viewer)).await;
+    assert_eq!(status, 200, "{text}");
+    assert!(ct.starts_with("application/openmetrics-text"), "{ct}");
+    for line in [
+        "wavecast_device_events_total{kind=\"health\"} 1",
+        "wavecast_device_events_total{kind=\"fault\"} 1",
+        "wavecast_device_events_duplicate_total 2",
+        "wavecast_ingest_lag_seconds_count 2",
+        "wavecast_http_requests_total{method=\"POST\",route=\"/api/v1/device/events\",status=\"200\"} 2",
+        "wavecast_http_requests_total{method=\"GET\",route=\"/metrics\",status=\"401\"} 1",
+        "wavecast_directory_filled 1",
+    ] {
+        assert!(text.contains(line), "{line} in\n{text}");
+    }
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("wavecast_rollouts{state=") && l.ends_with(" 1")),
+        "{text}"
+    );
+    assert!(text.ends_with("# EOF\n"));
+}
+
 wavecast_e2e::both_backends!(
+    metrics_count_requests_events_and_rollouts,
     readyz_and_healthz_answer,
     version_names_the_backend,
     unknown_routes_are_problems,

@@ -1,0 +1,222 @@
+//! The server's own metrics for Prometheus (`GET /metrics`, OpenMetrics
+//! text): HTTP requests by route and status and their durations, device
+//! events ingested by kind (and redeliveries), how late events arrive
+//! (ingest lag), the device directory's size and fill, and rollouts by
+//! state. Counters are updated where things happen; gauges that describe
+//! stored state are read when scraped.
+
+use std::time::Instant;
+
+use actix_web::{
+    body::MessageBody,
+    dev::{ServiceRequest, ServiceResponse},
+    middleware::Next,
+    web,
+};
+use prometheus_client::{
+    encoding::EncodeLabelSet,
+    metrics::{
+        counter::Counter,
+        family::Family,
+        gauge::Gauge,
+        histogram::{exponential_buckets, Histogram},
+    },
+    registry::Registry,
+};
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    method: String,
+    /// The route's pattern (`/api/v1/devices/{reference}`), never the
+    /// path itself, so the label stays bounded.
+    route: String,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct KindLabel {
+    kind: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StateLabel {
+    state: String,
+}
+
+/// Every metric, registered once per process.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    request_seconds: Histogram,
+    events: Family<KindLabel, Counter>,
+    duplicates: Counter,
+    ingest_lag_seconds: Histogram,
+    directory_devices: Gauge,
+    directory_filled: Gauge,
+    rollouts: Family<StateLabel, Gauge>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("wavecast");
+        let requests = Family::<RequestLabels, Counter>::default();
+        registry.register(
+            "http_requests",
+            "HTTP requests answered, by method, route and status",
+            requests.clone(),
+        );
+        // 100 µs to about 52 s.
+        let request_seconds = Histogram::new(exponential_buckets(0.0001, 2.0, 20));
+        registry.register(
+            "http_request_duration_seconds",
+            "Time to answer an HTTP request",
+            request_seconds.clone(),
+        );
+        let events = Family::<KindLabel, Counter>::default();
+        registry.register(
+            "device_events",
+            "Health reports and faults stored from boxes",
+            events.clone(),
+        );
+        let duplicates = Counter::default();
+        registry.register(
+            "device_events_duplicate",
+            "Events boxes delivered again, not stored twice",
+            duplicates.clone(),
+        );
+        // 1 s to about 12 days: boxes deliver what waited offline too.
+        let ingest_lag_seconds = Histogram::new(exponential_buckets(1.0, 4.0, 10));
+        registry.register(
+            "ingest_lag_seconds",
+            "From an event on the box to its storage on the server",
+            ingest_lag_seconds.clone(),
+        );
+        let directory_devices = Gauge::default();
+        registry.register(
+            "directory_devices",
+            "Accepted boxes in this instance's device directory",
+            directory_devices.clone(),
+        );
+        let directory_filled = Gauge::default();
+        registry.register(
+            "directory_filled",
+            "1 once the device directory has been filled from the database",
+            directory_filled.clone(),
+        );
+        let rollouts = Family::<StateLabel, Gauge>::default();
+        registry.register("rollouts", "Rollouts by state", rollouts.clone());
+        Self {
+            registry,
+            requests,
+            request_seconds,
+            events,
+            duplicates,
+            ingest_lag_seconds,
+            directory_devices,
+            directory_filled,
+            rollouts,
+        }
+    }
+
+    /// Counts stored events (`kind`: health or fault) and redeliveries, and
+    /// how long after `at` (box time, Unix seconds) each arrived.
+    pub fn events_stored(&self, stored: &[(&'static str, i64)], duplicates: u64, now: i64) {
+        for (kind, at) in stored {
+            self.events.get_or_create(&KindLabel { kind }).inc();
+            // A box clock ahead of the server's counts as no lag.
+            #[allow(clippy::cast_precision_loss)]
+            self.ingest_lag_seconds.observe((now - at).max(0) as f64);
+        }
+        self.duplicates.inc_by(duplicates);
+    }
+
+    /// The text exposition, with the gauges of stored state as given.
+    pub fn render(
+        &self,
+        directory: (usize, bool),
+        rollouts: &[(String, i64)],
+    ) -> Result<String, std::fmt::Error> {
+        self.directory_devices
+            .set(i64::try_from(directory.0).unwrap_or(i64::MAX));
+        self.directory_filled.set(i64::from(directory.1));
+        self.rollouts.clear();
+        for (state, n) in rollouts {
+            self.rollouts
+                .get_or_create(&StateLabel {
+                    state: state.clone(),
+                })
+                .set(*n);
+        }
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode(&mut out, &self.registry)?;
+        Ok(out)
+    }
+}
+
+/// Middleware: counts and times every answered request.
+pub async fn track(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let started = Instant::now();
+    let metrics = req
+        .app_data::<web::Data<crate::state::AppState>>()
+        .map(|s| s.metrics.clone());
+    let method = req.method().as_str().to_owned();
+    let route = req.match_pattern().unwrap_or_else(|| "(none)".to_owned());
+    let res = next.call(req).await?;
+    if let Some(m) = metrics {
+        m.requests
+            .get_or_create(&RequestLabels {
+                method,
+                route,
+                status: res.status().as_u16(),
+            })
+            .inc();
+        m.request_seconds.observe(started.elapsed().as_secs_f64());
+    }
+    Ok(res)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_exposition_names_what_happened() {
+        let m = Metrics::new();
+        m.events_stored(
+            &[("health", 990), ("fault", 1000), ("health", 1000)],
+            2,
+            1000,
+        );
+        let text = m
+            .render((42, true), &[("running".into(), 3), ("paused".into(), 1)])
+            .expect("renders");
+        for line in [
+            "wavecast_device_events_total{kind=\"health\"} 2",
+            "wavecast_device_events_total{kind=\"fault\"} 1",
+            "wavecast_device_events_duplicate_total 2",
+            "wavecast_ingest_lag_seconds_count 3",
+            "wavecast_directory_devices 42",
+            "wavecast_directory_filled 1",
+            "wavecast_rollouts{state=\"running\"} 3",
+            "wavecast_rollouts{state=\"paused\"} 1",
+        ] {
+            assert!(text.contains(line), "{line} in\n{text}");
+        }
+        // A state that no longer has rollouts is gone at the next scrape.
+        let text = m
+            .render((42, true), &[("running".into(), 2)])
+            .expect("renders");
+        assert!(!text.contains("paused"), "{text}");
+        assert!(text.ends_with("# EOF\n"));
+    }
+}
