@@ -164,8 +164,12 @@ pub async fn series(
 ) -> ApiResult<HttpResponse> {
     metrics::check_name(&q.metric).map_err(ApiError::Validation)?;
     let to = q.to.unwrap_or_else(|| Utc::now().timestamp());
-    let from = q.from.unwrap_or(to - 86_400);
-    if from > to || to - from > MAX_SERIES_SECS {
+    let from = q.from.unwrap_or(to.saturating_sub(86_400));
+    // Checked: both ends come from the query string, any i64.
+    if to
+        .checked_sub(from)
+        .is_none_or(|span| !(0..=MAX_SERIES_SECS).contains(&span))
+    {
         return Err(ApiError::Validation(format!(
             "need from <= to, at most {MAX_SERIES_SECS} seconds apart"
         )));

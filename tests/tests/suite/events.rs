@@ -474,6 +474,17 @@ async fn a_metric_comes_back_as_a_series(app: TestApp) {
             422,
             "seconds apart",
         ),
+        // Any i64 is a valid number: no overflow on the way to a refusal.
+        (
+            format!("metric=cpu_percent&from={}&to={}", i64::MIN, i64::MAX),
+            422,
+            "seconds apart",
+        ),
+        (
+            format!("metric=cpu_percent&from={}", i64::MIN),
+            422,
+            "seconds apart",
+        ),
         ("metric=cpu_percent&limit=0".to_owned(), 422, "limit"),
         ("from=1".to_owned(), 400, "metric"),
     ] {
