@@ -132,7 +132,8 @@ impl Metrics {
             self.events.get_or_create(&KindLabel { kind }).inc();
             // A box clock ahead of the server's counts as no lag.
             #[allow(clippy::cast_precision_loss)]
-            self.ingest_lag_seconds.observe((now - at).max(0) as f64);
+            self.ingest_lag_seconds
+                .observe(now.saturating_sub(*at).max(0) as f64);
         }
         self.duplicates.inc_by(duplicates);
     }
@@ -218,5 +219,21 @@ mod tests {
             .expect("renders");
         assert!(!text.contains("paused"), "{text}");
         assert!(text.ends_with("# EOF\n"));
+    }
+
+    #[test]
+    fn any_box_clock_is_counted_without_overflow() {
+        let m = Metrics::new();
+        m.events_stored(&[("fault", i64::MIN), ("fault", i64::MAX)], 0, 1000);
+        let text = m.render((0, false), &[]).expect("renders");
+        assert!(
+            text.contains("wavecast_ingest_lag_seconds_count 2"),
+            "{text}"
+        );
+        // The box ahead of the server: no lag, the first bucket.
+        assert!(
+            text.contains("wavecast_ingest_lag_seconds_bucket{le=\"1.0\"} 1"),
+            "{text}"
+        );
     }
 }
