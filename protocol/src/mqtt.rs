@@ -27,9 +27,10 @@ pub enum Channel {
     Nudge,
     /// Box to server: install status reports.
     Status,
-    /// Box to server: health readings.
+    /// Box to server: health readings, an `events::EventBatch` (JSON) as
+    /// `POST /api/v1/device/events` takes it.
     Telemetry,
-    /// Box to server: faults.
+    /// Box to server: faults, an `events::EventBatch` likewise.
     Faults,
 }
 

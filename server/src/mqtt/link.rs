@@ -1,6 +1,6 @@
 //! The server's own MQTT connection: subscribes to what boxes publish,
-//! applies status reports like the HTTPS route does, and carries nudges and
-//! broker provisioning commands out. Reconnects with a growing pause when
+//! applies status reports and stores health and fault events like the
+//! HTTPS routes do, and carries nudges and broker provisioning commands out. Reconnects with a growing pause when
 //! the broker is away; HTTPS never waits for it.
 
 use std::time::Duration;
@@ -9,6 +9,7 @@ use rumqttc::{AsyncClient, Event, EventLoop, MqttOptions, Packet, QoS};
 use sea_orm::{DatabaseConnection, EntityTrait};
 use uuid::Uuid;
 use wavecast_protocol::{
+    events::EventBatch,
     mqtt::{parse_topic, Channel, DEVICES_PREFIX},
     status::StatusReport,
 };
@@ -153,10 +154,22 @@ async fn handle(db: &DatabaseConnection, topic: &str, payload: &[u8]) {
             }
             Err(e) => tracing::info!(device = %id, error = %e, "malformed MQTT status report"),
         },
-        Channel::Telemetry | Channel::Faults => {
-            // Accepted and authorised; not stored yet.
-            tracing::debug!(device = %id, channel = channel.as_str(), bytes = payload.len(), "box message");
-        }
+        // Health and faults: an `EventBatch`, stored as the HTTPS route
+        // stores it (one transaction, redeliveries skipped by event id).
+        Channel::Telemetry | Channel::Faults => match serde_json::from_slice::<EventBatch>(payload)
+        {
+            Ok(batch) => {
+                if let Err(e) = crate::events::store(db, d.id, batch).await {
+                    tracing::info!(device = %id, channel = channel.as_str(), error = %e, "MQTT events refused");
+                }
+            }
+            Err(e) => tracing::info!(
+                device = %id,
+                channel = channel.as_str(),
+                error = %e,
+                "malformed MQTT events"
+            ),
+        },
         Channel::Nudge => {}
     }
 }

@@ -1,15 +1,15 @@
 //! MQTT end to end, against the embedded broker and against Mosquitto (with
 //! the server provisioning box accounts through its dynamic-security
 //! plugin): boxes connect only as themselves, reach only their own topics,
-//! are nudged when their wave opens, and report status over MQTT; HTTPS
-//! carries on when the broker is down or MQTT is off.
+//! are nudged when their wave opens, and report status, health and faults
+//! over MQTT; HTTPS carries on when the broker is down or MQTT is off.
 
 use std::time::Duration;
 
 use rumqttc::{
     AsyncClient, ConnectReturnCode, Event, MqttOptions, Packet, Publish, QoS, SubscribeReasonCode,
 };
-use serde_json::json;
+use serde_json::{json, Value};
 use tokio::sync::mpsc;
 use wavecast_e2e::{
     fleet::{enrol_many, Box_},
@@ -264,9 +264,100 @@ async fn on_the_embedded_broker(app: TestApp) {
     boxes_reach_only_their_own_topics(&app, port).await;
 }
 
+/// Health and faults published over MQTT (QoS 1) are stored as over HTTPS:
+/// the series query gives back the values sent, faults reach the fleet
+/// problems, a malformed message holds up nothing after it, and a message
+/// delivered twice is stored once.
+async fn health_and_faults_over_mqtt_are_stored(app: TestApp) {
+    let port = app.mqtt_port.expect("the embedded broker runs");
+    let boxes = enrol_many(&app, 700, 1, "X1", &[]).await;
+    let b = &boxes[0];
+    let s = connect_box(port, b).await;
+    let t = chrono::Utc::now().timestamp() - 600;
+    let health = |id: &str, at: i64, cpu: f64, temp: f64| {
+        json!({ "id": id, "type": "health", "at": at, "cpu_percent": cpu, "temperature_c": temp,
+                "metrics": { "decoder_errors": cpu / 10.0 } })
+    };
+    s.client
+        .publish(
+            topic(&b.id, Channel::Telemetry),
+            QoS::AtLeastOnce,
+            false,
+            b"{not a batch".to_vec(),
+        )
+        .await
+        .expect("queued");
+    let batch = json!({ "events": [
+        health("h1", t, 11.5, 55.0),
+        health("h2", t + 60, 42.0, 61.5),
+        health("h3", t + 120, 7.25, 58.0),
+    ], "dropped_total": 0 });
+    s.publish(topic(&b.id, Channel::Telemetry), &batch).await;
+    s.publish(topic(&b.id, Channel::Telemetry), &batch).await;
+    s.publish(
+        topic(&b.id, Channel::Faults),
+        &json!({ "events": [
+            { "id": "f1", "type": "fault", "at": t + 130, "code": "SW-DEC-101", "signature": "flush+0x40",
+              "installed": [{ "name": "x1-firmware", "version": "4.1.0" }] }
+        ], "dropped_total": 0 }),
+    )
+    .await;
+
+    let url = format!(
+        "/api/v1/devices/{}/series?metric=cpu_percent&from={t}&to={}",
+        b.serial,
+        t + 600
+    );
+    let mut points = Value::Null;
+    for _ in 0..100 {
+        points = app.get(&url, Some(&app.admin_token)).await.body["points"].clone();
+        if points.as_array().is_some_and(|p| p.len() >= 3) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(points, json!([[t, 11.5], [t + 60, 42.0], [t + 120, 7.25]]));
+    let temps = app
+        .get(
+            &url.replace("cpu_percent", "temperature_c"),
+            Some(&app.admin_token),
+        )
+        .await;
+    assert_eq!(
+        temps.body["points"],
+        json!([[t, 55.0], [t + 60, 61.5], [t + 120, 58.0]])
+    );
+    let mut problems = Value::Null;
+    for _ in 0..50 {
+        problems = app
+            .get("/api/v1/problems", Some(&app.admin_token))
+            .await
+            .body;
+        if problems.as_array().is_some_and(|p| !p.is_empty()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(problems[0]["code"], "SW-DEC-101", "{problems}");
+    assert_eq!(problems[0]["devices"], 1);
+    let events = app
+        .get(
+            &format!("/api/v1/devices/{}/events?limit=100", b.serial),
+            Some(&app.admin_token),
+        )
+        .await;
+    assert_eq!(
+        events.body["events"].as_array().map(Vec::len),
+        Some(4),
+        "three health reports once each, one fault: {}",
+        events.body
+    );
+}
+
 wavecast_e2e::both_backends!(
     configure = server_signs;
     on_the_embedded_broker,
+    health_and_faults_over_mqtt_are_stored,
 );
 
 fn external(c: &mut Config, url: String) {
