@@ -91,6 +91,9 @@ impl Client {
             http: trust
                 .apply(
                     ureq::AgentBuilder::new()
+                        // A server reached over HTTPS is never left for
+                        // plain HTTP by a redirect.
+                        .https_only(base.starts_with("https://"))
                         .max_idle_connections(0)
                         .timeout_connect(Duration::from_secs(10))
                         .timeout_read(Duration::from_secs(60))

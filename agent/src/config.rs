@@ -262,6 +262,12 @@ impl Config {
                 self.server
             ));
         }
+        if self.ca_file.is_some() && !self.server.starts_with("https://") {
+            return Err(format!(
+                "ca_file is set but server {:?} is not https://: nothing would use it",
+                self.server
+            ));
+        }
         self.root_key()?;
         if self.device.serial.is_none() && self.device.serial_file.is_none() {
             return Err("device: give serial or serial_file".into());
@@ -421,5 +427,17 @@ mod tests {
         let c: Config =
             basic_toml::from_str(&example().replace(ROOT, "not-a-key")).expect("parses");
         assert!(c.check().expect_err("key").contains("root_key"));
+        // A pinned CA on a plain-HTTP server would pin nothing.
+        let plain = example()
+            .replace("https://updates", "http://updates")
+            .replace("# ca_file", "ca_file");
+        let c: Config = basic_toml::from_str(&plain).expect("parses");
+        assert!(
+            c.check().expect_err("ca_file").contains("ca_file"),
+            "{plain}"
+        );
+        let pinned = example().replace("# ca_file", "ca_file");
+        let c: Config = basic_toml::from_str(&pinned).expect("parses");
+        c.check().expect("https with a CA file");
     }
 }

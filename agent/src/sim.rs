@@ -410,14 +410,18 @@ pub fn preauthorise(cfg: &SimConfig, token: &str) -> Result<(), String> {
         .chain((0..cfg.devices).map(|i| format!("{},{}", serial(&cfg.serial_prefix, i), cfg.model)))
         .collect::<Vec<_>>()
         .join("\n");
-    ureq::post(&format!(
-        "{}/api/v1/devices/import",
-        cfg.server.trim_end_matches('/')
-    ))
-    .set("Authorization", &format!("Bearer {token}"))
-    .set("Content-Type", "text/csv")
-    .send_string(&csv)
-    .map_err(|e| format!("pre-authorising the serials: {e}"))?;
+    // Through the same trust as the boxes' own requests.
+    cfg.tls
+        .apply(ureq::AgentBuilder::new())
+        .build()
+        .post(&format!(
+            "{}/api/v1/devices/import",
+            cfg.server.trim_end_matches('/')
+        ))
+        .set("Authorization", &format!("Bearer {token}"))
+        .set("Content-Type", "text/csv")
+        .send_string(&csv)
+        .map_err(|e| format!("pre-authorising the serials: {e}"))?;
     Ok(())
 }
 
