@@ -21,7 +21,7 @@ use wavecast_protocol::events::{Event, EventBatch, EventBody, EventsAccepted, Fa
 use crate::{
     api::{DeviceEvents, EventKind, Series, StoredEvent},
     domain::metrics,
-    entities::{device_event, device_event_drop},
+    entities::{device, device_event, device_event_drop},
     error::{ApiError, ApiResult},
 };
 
@@ -70,6 +70,16 @@ pub async fn store(
     let dropped = i64::try_from(batch.dropped_total).unwrap_or(i64::MAX);
     db.transaction::<_, Stored, ApiError>(|txn| {
         Box::pin(async move {
+            // One batch of a box at a time (a retry can overlap the first
+            // delivery): the box's row is locked until commit, so the read
+            // of known ids below sees what an earlier delivery stored.
+            // (SQLite has one connection and needs no lock.)
+            let model = device::Entity::find_by_id(device_id)
+                .lock_exclusive()
+                .one(txn)
+                .await?
+                .map(|d| d.model)
+                .unwrap_or_default();
             // Faults count towards fleet problems once: not when a box
             // delivers a batch again, nor twice within one batch.
             let known: HashSet<String> = device_event::Entity::find()
@@ -117,7 +127,7 @@ pub async fn store(
             if dropped > 0 {
                 keep_highest_drops(txn, device_id, dropped, now).await?;
             }
-            crate::problems::record(txn, device_id, &new_faults).await?;
+            crate::problems::record(txn, device_id, &model, &new_faults).await?;
             let count = |n: u64| u32::try_from(n).unwrap_or(u32::MAX);
             Ok(Stored {
                 answer: EventsAccepted {

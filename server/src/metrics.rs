@@ -55,6 +55,8 @@ pub struct Metrics {
     directory_devices: Gauge,
     directory_filled: Gauge,
     rollouts: Family<StateLabel, Gauge>,
+    /// One scrape at a time: [`Metrics::render`] refills shared gauges.
+    render_lock: std::sync::Mutex<()>,
 }
 
 impl Default for Metrics {
@@ -122,6 +124,7 @@ impl Metrics {
             directory_devices,
             directory_filled,
             rollouts,
+            render_lock: std::sync::Mutex::new(()),
         }
     }
 
@@ -144,6 +147,10 @@ impl Metrics {
         directory: (usize, bool),
         rollouts: &[(String, i64)],
     ) -> Result<String, std::fmt::Error> {
+        let _one = self
+            .render_lock
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         self.directory_devices
             .set(i64::try_from(directory.0).unwrap_or(i64::MAX));
         self.directory_filled.set(i64::from(directory.1));
@@ -170,7 +177,12 @@ pub async fn track(
     let metrics = req
         .app_data::<web::Data<crate::state::AppState>>()
         .map(|s| s.metrics.clone());
-    let method = req.method().as_str().to_owned();
+    // Any token is a valid method: only the standard ones become labels.
+    let method = match req.method().as_str() {
+        m @ ("GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS") => m,
+        _ => "OTHER",
+    }
+    .to_owned();
     let route = req.match_pattern().unwrap_or_else(|| "(none)".to_owned());
     let res = next.call(req).await?;
     if let Some(m) = metrics {

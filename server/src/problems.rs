@@ -17,25 +17,21 @@ use wavecast_protocol::{checkin::Component, events::FaultReport};
 use crate::{
     api::ProblemView,
     domain::problems::{group_key, highest_versions, reopens, versions_key, ProblemStatus},
-    entities::{device, fault_catalog, problem, problem_device},
+    entities::{fault_catalog, problem, problem_device},
     error::{ApiError, ApiResult},
 };
 
 /// Folds `faults` (new ones only: redelivered events are not counted again)
-/// from `device_id` into their problems.
+/// from `device_id`, a box of `model`, into their problems.
 pub async fn record(
     txn: &impl ConnectionTrait,
     device_id: Uuid,
+    model: &str,
     faults: &[&FaultReport],
 ) -> ApiResult<()> {
     if faults.is_empty() {
         return Ok(());
     }
-    let model = device::Entity::find_by_id(device_id)
-        .one(txn)
-        .await?
-        .map(|d| d.model)
-        .unwrap_or_default();
     let mut groups: BTreeMap<(&str, &str), Vec<&FaultReport>> = BTreeMap::new();
     for f in faults {
         groups
@@ -96,7 +92,7 @@ pub async fn record(
         problem_device::Entity::insert(problem_device::ActiveModel {
             problem_id: Set(p.id),
             device_id: Set(device_id),
-            model: Set(model.clone()),
+            model: Set(model.to_owned()),
             versions: Set(versions_key(latest)),
             installed: Set(installed),
             first_seen_at: Set(first),
@@ -105,25 +101,49 @@ pub async fn record(
         })
         .on_conflict(
             OnConflict::columns([D::ProblemId, D::DeviceId])
-                .update_columns([D::Model, D::Versions, D::Installed])
                 .value(
                     D::Occurrences,
                     Expr::col((problem_device::Entity, D::Occurrences)).add(n),
                 )
-                .value(
-                    D::LastSeenAt,
-                    Expr::case(
-                        Expr::col((problem_device::Entity, D::LastSeenAt)).lt(last),
-                        last,
-                    )
-                    .finally(Expr::col((problem_device::Entity, D::LastSeenAt))),
-                )
+                .value(D::FirstSeenAt, earliest(D::FirstSeenAt, first))
+                .value(D::LastSeenAt, latest_of(D::LastSeenAt, last))
+                // Model and versions follow the box's latest fault: a batch
+                // of older faults (an offline queue) leaves them be.
+                .value(D::Model, if_newer(D::Model, last))
+                .value(D::Versions, if_newer(D::Versions, last))
+                .value(D::Installed, if_newer(D::Installed, last))
                 .to_owned(),
         )
         .exec_without_returning(txn)
         .await?;
     }
     Ok(())
+}
+
+/// In an upsert of `problem_devices`: the stored column `c`, or the
+/// incoming one (`excluded.c`, the same in SQLite and PostgreSQL) when the
+/// incoming faults are at least as new as the stored ones.
+fn if_newer(c: problem_device::Column, last: i64) -> sea_orm::sea_query::SimpleExpr {
+    use sea_orm::{sea_query::Alias, Iden};
+    let stored_last = Expr::col((problem_device::Entity, problem_device::Column::LastSeenAt));
+    Expr::case(
+        stored_last.lte(last),
+        Expr::col((Alias::new("excluded"), Alias::new(c.to_string()))),
+    )
+    .finally(Expr::col((problem_device::Entity, c)))
+    .into()
+}
+
+fn earliest(c: problem_device::Column, v: i64) -> sea_orm::sea_query::SimpleExpr {
+    Expr::case(Expr::col((problem_device::Entity, c)).gt(v), v)
+        .finally(Expr::col((problem_device::Entity, c)))
+        .into()
+}
+
+fn latest_of(c: problem_device::Column, v: i64) -> sea_orm::sea_query::SimpleExpr {
+    Expr::case(Expr::col((problem_device::Entity, c)).lt(v), v)
+        .finally(Expr::col((problem_device::Entity, c)))
+        .into()
 }
 
 /// The problem for `code` and `signature`, created (open) if new.
@@ -235,7 +255,7 @@ pub async fn resolve(db: &impl ConnectionTrait, id: Uuid) -> ApiResult<ProblemVi
         .map(|(k, v)| (k, v.to_string()))
         .collect();
     use problem::Column as C;
-    problem::Entity::update_many()
+    let done = problem::Entity::update_many()
         .col_expr(C::Status, Expr::value(ProblemStatus::Resolved.as_str()))
         .col_expr(C::ResolvedAt, Expr::value(Utc::now()))
         .col_expr(
@@ -243,8 +263,15 @@ pub async fn resolve(db: &impl ConnectionTrait, id: Uuid) -> ApiResult<ProblemVi
             Expr::value(serde_json::to_value(&at).map_err(anyhow::Error::from)?),
         )
         .filter(C::Id.eq(id))
+        // Two resolves at once: the second finds it resolved.
+        .filter(C::Status.eq(ProblemStatus::Open.as_str()))
         .exec(db)
         .await?;
+    if done.rows_affected == 0 {
+        return Err(ApiError::Conflict(format!(
+            "problem {id} is already resolved"
+        )));
+    }
     show(db, id).await
 }
 

@@ -83,6 +83,8 @@ pub const MAX_KB: usize = 16 * 1024;
 pub const MAX_TITLE: usize = 200;
 /// Longest ticket window: a year.
 pub const MAX_WINDOW_HOURS: u32 = 24 * 366;
+/// Most occurrences a ticket policy may wait for.
+pub const MAX_OCCURRENCES: u32 = 1_000_000;
 
 /// A code as boxes send it: the protocol's rule.
 pub use wavecast_protocol::events::check_fault_code as check_code;
@@ -101,8 +103,10 @@ impl CatalogEntry {
             ));
         }
         let p = &self.policy;
-        if p.occurrences == 0 {
-            return Err(format!("{code}: policy.occurrences must be at least 1"));
+        if p.occurrences == 0 || p.occurrences > MAX_OCCURRENCES {
+            return Err(format!(
+                "{code}: policy.occurrences must be 1 to {MAX_OCCURRENCES}"
+            ));
         }
         if p.window_hours == 0 || p.window_hours > MAX_WINDOW_HOURS {
             return Err(format!(
@@ -175,12 +179,13 @@ mod tests {
     fn bad_entries_are_refused_with_the_reason() {
         entry().validate().expect("valid");
         type Change = fn(&mut CatalogEntry);
-        let cases: [(Change, &str); 6] = [
+        let cases: [(Change, &str); 7] = [
             (|e| e.code = "has space".into(), "may hold only"),
             (|e| e.code = String::new(), "1 to 64"),
             (|e| e.title = " ".into(), "title"),
             (|e| e.kb = "x".repeat(MAX_KB + 1), "kb"),
             (|e| e.policy.occurrences = 0, "occurrences"),
+            (|e| e.policy.occurrences = u32::MAX, "occurrences"),
             (
                 |e| e.policy.window_hours = MAX_WINDOW_HOURS + 1,
                 "window_hours",

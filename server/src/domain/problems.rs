@@ -53,8 +53,13 @@ pub fn group_key(signature: Option<&str>) -> &str {
     signature.unwrap_or("")
 }
 
+/// Longest versions key stored (the column's size).
+pub const MAX_VERSIONS_KEY: usize = 4096;
+
 /// The versions a box ran, written the same way for every box so that
-/// equal sets group together: `name@version` by name, comma-separated.
+/// equal sets group together: `name@version` by name, comma-separated, cut
+/// at [`MAX_VERSIONS_KEY`] bytes (names and versions have no length limit
+/// of their own).
 pub fn versions_key(installed: &[Component]) -> String {
     let mut parts: Vec<String> = installed
         .iter()
@@ -62,7 +67,16 @@ pub fn versions_key(installed: &[Component]) -> String {
         .collect();
     parts.sort_unstable();
     parts.dedup();
-    parts.join(", ")
+    let mut key = parts.join(", ");
+    if key.len() > MAX_VERSIONS_KEY {
+        let mut end = MAX_VERSIONS_KEY - '…'.len_utf8();
+        while !key.is_char_boundary(end) {
+            end -= 1;
+        }
+        key.truncate(end);
+        key.push('…');
+    }
+    key
 }
 
 /// The highest version of each component across `sets`: what a problem is
@@ -112,6 +126,13 @@ mod tests {
         assert_eq!(versions_key(&a), versions_key(&b));
         assert_eq!(versions_key(&a), "codec-hevc@2.1.0, x1-firmware@4.2.0");
         assert_eq!(versions_key(&[]), "");
+        let long = [c(&"é".repeat(3000), "1.0.0")];
+        let key = versions_key(&long);
+        assert!(
+            key.len() <= MAX_VERSIONS_KEY && key.ends_with('…'),
+            "{}",
+            key.len()
+        );
     }
 
     #[test]

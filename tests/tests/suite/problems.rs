@@ -236,7 +236,53 @@ async fn a_resolved_problem_reopens_only_on_a_newer_version(app: TestApp) {
     let _: Value = page.items[0].details.clone().expect("the versions");
 }
 
+async fn late_and_concurrent_deliveries_count_right(app: TestApp) {
+    let boxes = enrol_many(&app, 600, 1, "X1", &[]).await;
+    let b = &boxes[0];
+    // Today's fault on 4.3.0, then an offline queue's older one on 4.1.0.
+    send(
+        &app,
+        b,
+        vec![fault("new", 1_700_001_000, "SW-WDOG-104", None, "4.3.0")],
+    )
+    .await;
+    send(
+        &app,
+        b,
+        vec![fault("old", 1_700_000_000, "SW-WDOG-104", None, "4.1.0")],
+    )
+    .await;
+    let p = &problems(&app, "").await[0];
+    assert_eq!(p.occurrences, 2);
+    assert_eq!(
+        (p.first_seen_at, p.last_seen_at),
+        (1_700_000_000, 1_700_001_000)
+    );
+    assert_eq!(
+        p.versions,
+        [("x1-firmware@4.3.0".to_owned(), 1)].into(),
+        "the box's latest versions stay"
+    );
+    // A retry overlapping the first delivery of the same batch.
+    let batch: Vec<Event> = (0..20)
+        .map(|i| {
+            fault(
+                &format!("c{i}"),
+                1_700_002_000 + i,
+                "SW-WDOG-104",
+                None,
+                "4.3.0",
+            )
+        })
+        .collect();
+    tokio::join!(send(&app, b, batch.clone()), send(&app, b, batch));
+    let p = &problems(&app, "").await[0];
+    assert_eq!(p.occurrences, 22, "each event once");
+    assert_eq!(p.devices, 1);
+}
+
 wavecast_e2e::both_backends!(
+    late_and_concurrent_deliveries_count_right,
     faults_group_into_problems_across_boxes,
     a_resolved_problem_reopens_only_on_a_newer_version,
 );
