@@ -175,6 +175,21 @@ impl TestApp {
         self.upload_as(&self.admin_token, file, "").await
     }
 
+    /// Uploads a bundle file and publishes it as `reference`
+    /// (`name@version`), as the admin; both must succeed.
+    pub async fn upload_and_publish(&self, file: Vec<u8>, reference: &str) {
+        let up = self.upload(file).await;
+        assert_eq!(up.status, 201, "upload of {reference}: {}", up.body);
+        let p = self
+            .post(
+                &format!("/api/v1/bundles/{reference}/publish"),
+                Some(&self.admin_token),
+                &serde_json::json!({}),
+            )
+            .await;
+        assert_eq!(p.status, 200, "publishing {reference}: {}", p.body);
+    }
+
     /// Uploads bytes with a token and a query string (e.g. `?sign=server`).
     pub async fn upload_as(&self, token: &str, file: Vec<u8>, query: &str) -> Answer {
         let res = self

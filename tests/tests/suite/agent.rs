@@ -49,18 +49,11 @@ async fn setup_with(
     let keys = Keys::new();
     keys.publish(&app).await;
     let data = payload(fw_len, 9);
-    let up = app
-        .upload(good_bundle(&keys, "x1-firmware", "4.2.0", &data))
-        .await;
-    assert_eq!(up.status, 201, "{}", up.body);
-    let p = app
-        .post(
-            "/api/v1/bundles/x1-firmware@4.2.0/publish",
-            Some(&app.admin_token),
-            &serde_json::json!({}),
-        )
-        .await;
-    assert_eq!(p.status, 200, "{}", p.body);
+    app.upload_and_publish(
+        good_bundle(&keys, "x1-firmware", "4.2.0", &data),
+        "x1-firmware@4.2.0",
+    )
+    .await;
     assert_eq!(app.import_serials("STB-1,X1\n").await.status, 200);
     let id = if roll_out {
         app.roll_out_to_all(&["x1-firmware@4.2.0"]).await

@@ -294,23 +294,11 @@ async fn boxes_download_with_their_credential(app: TestApp) {
     let keys = wavecast_e2e::trust::Keys::new();
     keys.publish(&app).await;
     let data = wavecast_e2e::trust::payload(300_000, 4);
-    let up = app
-        .upload(wavecast_e2e::trust::good_bundle(
-            &keys,
-            "x1-firmware",
-            "4.2.0",
-            &data,
-        ))
-        .await;
-    assert_eq!(up.status, 201, "{}", up.body);
-    let published = app
-        .post(
-            "/api/v1/bundles/x1-firmware@4.2.0/publish",
-            Some(&app.admin_token),
-            &serde_json::json!({}),
-        )
-        .await;
-    assert_eq!(published.status, 200);
+    app.upload_and_publish(
+        wavecast_e2e::trust::good_bundle(&keys, "x1-firmware", "4.2.0", &data),
+        "x1-firmware@4.2.0",
+    )
+    .await;
     app.roll_out_to_all(&["x1-firmware@4.2.0"]).await;
     let boxes =
         wavecast_e2e::fleet::enrol_many(&app, 990, 1, "X1", &[("x1-firmware", "4.1.0", 1)]).await;

@@ -41,20 +41,11 @@ async fn publish(app: &TestApp, keys: &Keys) {
     specs.push((codec, data));
     for (m, data) in specs {
         let env = sign_manifest(&m, &keys.signer).expect("sign");
-        assert_eq!(
-            app.upload(bundle_file(&keys.keyring_env, &env, &data))
-                .await
-                .status,
-            201
-        );
-        let p = app
-            .post(
-                &format!("/api/v1/bundles/{}@{}/publish", m.name, m.version),
-                Some(&app.admin_token),
-                &json!({}),
-            )
-            .await;
-        assert_eq!(p.status, 200);
+        app.upload_and_publish(
+            bundle_file(&keys.keyring_env, &env, &data),
+            &format!("{}@{}", m.name, m.version),
+        )
+        .await;
     }
 }
 

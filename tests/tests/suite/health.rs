@@ -110,23 +110,11 @@ async fn metrics_count_requests_events_and_rollouts(app: TestApp) {
     let keys = wavecast_e2e::trust::Keys::new();
     keys.publish(&app).await;
     let data = wavecast_e2e::trust::payload(1000, 1);
-    let up = app
-        .upload(wavecast_e2e::trust::good_bundle(
-            &keys,
-            "x1-firmware",
-            "4.2.0",
-            &data,
-        ))
-        .await;
-    assert_eq!(up.status, 201, "{}", up.body);
-    let p = app
-        .post(
-            "/api/v1/bundles/x1-firmware@4.2.0/publish",
-            Some(&app.admin_token),
-            &serde_json::json!({}),
-        )
-        .await;
-    assert_eq!(p.status, 200, "{}", p.body);
+    app.upload_and_publish(
+        wavecast_e2e::trust::good_bundle(&keys, "x1-firmware", "4.2.0", &data),
+        "x1-firmware@4.2.0",
+    )
+    .await;
     app.roll_out_to_all(&["x1-firmware@4.2.0"]).await;
 
     let (status, _, _) = scrape(&app, None).await;

@@ -125,23 +125,11 @@ impl Session {
 
 async fn release(app: &TestApp, keys: &Keys) {
     keys.publish(app).await;
-    let up = app
-        .upload(good_bundle(
-            keys,
-            "x1-firmware",
-            "4.2.0",
-            &payload(4_000, 7),
-        ))
-        .await;
-    assert_eq!(up.status, 201, "{}", up.body);
-    let p = app
-        .post(
-            "/api/v1/bundles/x1-firmware@4.2.0/publish",
-            Some(&app.admin_token),
-            &json!({}),
-        )
-        .await;
-    assert_eq!(p.status, 200, "{}", p.body);
+    app.upload_and_publish(
+        good_bundle(keys, "x1-firmware", "4.2.0", &payload(4_000, 7)),
+        "x1-firmware@4.2.0",
+    )
+    .await;
 }
 
 async fn reported(app: &TestApp, rollout: &str) -> u64 {

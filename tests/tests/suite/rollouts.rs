@@ -42,18 +42,11 @@ async fn release_with(app: &TestApp, keys: &Keys, fw_security: u64) {
     }];
     for (m, data) in [(old, old_data), (fw, fw_data), (codec, codec_data)] {
         let env = sign_manifest(&m, &keys.signer).expect("sign");
-        let a = app
-            .upload(bundle_file(&keys.keyring_env, &env, &data))
-            .await;
-        assert_eq!(a.status, 201, "{}", a.body);
-        let p = app
-            .post(
-                &format!("/api/v1/bundles/{}@{}/publish", m.name, m.version),
-                Some(&app.admin_token),
-                &json!({}),
-            )
-            .await;
-        assert_eq!(p.status, 200);
+        app.upload_and_publish(
+            bundle_file(&keys.keyring_env, &env, &data),
+            &format!("{}@{}", m.name, m.version),
+        )
+        .await;
     }
 }
 
