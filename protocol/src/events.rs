@@ -162,6 +162,14 @@ pub fn check_fault_code(code: &str) -> Result<(), String> {
 }
 
 impl Event {
+    /// When it happened on the box, in Unix seconds.
+    pub fn at(&self) -> i64 {
+        match &self.body {
+            EventBody::Health(h) => h.at,
+            EventBody::Fault(f) => f.at,
+        }
+    }
+
     /// The limits one event must keep.
     pub fn validate(&self) -> Result<(), String> {
         check_token("event id", &self.id, 64)?;

@@ -27,15 +27,15 @@ use crate::{
 
 /// The row that stores `event` from `device_id`.
 fn row(device_id: Uuid, event: &Event, now: DateTime<Utc>) -> ApiResult<device_event::ActiveModel> {
-    let (at, code) = match &event.body {
-        EventBody::Health(h) => (h.at, None),
-        EventBody::Fault(f) => (f.at, Some(f.code.clone())),
+    let code = match &event.body {
+        EventBody::Health(_) => None,
+        EventBody::Fault(f) => Some(f.code.clone()),
     };
     Ok(device_event::ActiveModel {
         device_id: Set(device_id),
         event_id: Set(event.id.clone()),
         kind: Set(EventKind::of(event).as_str().to_owned()),
-        at: Set(at),
+        at: Set(event.at()),
         received_at: Set(now),
         code: Set(code),
         body: Set(serde_json::to_value(event).map_err(anyhow::Error::from)?),
@@ -136,13 +136,7 @@ pub async fn store(
                 },
                 new: fresh
                     .iter()
-                    .map(|e| {
-                        let at = match &e.body {
-                            EventBody::Health(h) => h.at,
-                            EventBody::Fault(f) => f.at,
-                        };
-                        (EventKind::of(e).as_str(), at)
-                    })
+                    .map(|e| (EventKind::of(e).as_str(), e.at()))
                     .collect(),
             })
         })
