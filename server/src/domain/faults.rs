@@ -3,7 +3,7 @@
 //! catalog file format (`[[fault]]` tables, as `wavecast-firmware-samples`
 //! writes it and `faults.catalog_file` names it).
 
-use std::{collections::BTreeSet, fmt, str::FromStr};
+use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
@@ -25,31 +25,8 @@ pub enum Severity {
     Critical,
 }
 
-macro_rules! text_enum {
-    ($t:ty, $what:literal, $($v:ident => $s:literal),+) => {
-        impl $t {
-            pub fn as_str(self) -> &'static str {
-                match self { $(Self::$v => $s),+ }
-            }
-        }
-        impl fmt::Display for $t {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-        impl FromStr for $t {
-            type Err = String;
-            fn from_str(s: &str) -> Result<Self, String> {
-                match s {
-                    $($s => Ok(Self::$v),)+
-                    _ => Err(format!(concat!("unknown ", $what, " {:?}; expected ", $($s, " "),+), s)),
-                }
-            }
-        }
-    };
-}
-text_enum!(FaultClass, "fault class", Hardware => "hardware", Software => "software", Network => "network");
-text_enum!(Severity, "severity", Minor => "minor", Major => "major", Critical => "critical");
+super::text_enum!(FaultClass, "fault class", Hardware => "hardware", Software => "software", Network => "network");
+super::text_enum!(Severity, "severity", Minor => "minor", Major => "major", Critical => "critical");
 
 /// When a box's faults of one code open a ticket by themselves:
 /// `occurrences` within `window_hours`, or at the first one when

@@ -15,3 +15,35 @@ pub mod rollout;
 pub mod token;
 pub mod waves;
 pub mod window;
+
+/// `as_str`, `Display` and `FromStr` for an enum stored and shown as fixed
+/// words: `text_enum!(Type, "what it is", Variant => "word", …)`. An unknown
+/// word is refused naming the words it could be.
+macro_rules! text_enum {
+    ($t:ty, $what:literal, $($v:ident => $s:literal),+ $(,)?) => {
+        impl $t {
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$v => $s),+ }
+            }
+        }
+        impl std::fmt::Display for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl std::str::FromStr for $t {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, String> {
+                match s {
+                    $($s => Ok(Self::$v),)+
+                    _ => Err(format!(
+                        "unknown {} {s:?}; expected {}",
+                        $what,
+                        [$($s),+].join(", ")
+                    )),
+                }
+            }
+        }
+    };
+}
+pub(crate) use text_enum;

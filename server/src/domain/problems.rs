@@ -5,7 +5,7 @@
 //! (only on a newer version than any seen when it was resolved: boxes not
 //! yet updated keep reporting the old fault, and that is no news).
 
-use std::{collections::BTreeMap, fmt, str::FromStr};
+use std::collections::BTreeMap;
 
 use semver::Version;
 use serde::{Deserialize, Serialize};
@@ -19,33 +19,7 @@ pub enum ProblemStatus {
     Resolved,
 }
 
-impl ProblemStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Open => "open",
-            Self::Resolved => "resolved",
-        }
-    }
-}
-
-impl fmt::Display for ProblemStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for ProblemStatus {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "open" => Ok(Self::Open),
-            "resolved" => Ok(Self::Resolved),
-            _ => Err(format!(
-                "unknown problem status {s:?}; expected open or resolved"
-            )),
-        }
-    }
-}
+super::text_enum!(ProblemStatus, "problem status", Open => "open", Resolved => "resolved");
 
 /// The signature a fault is grouped by: the one the box computed (a crash's
 /// stack hash, say), or none, which groups every fault of the code.
