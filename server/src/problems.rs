@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use chrono::Utc;
 use sea_orm::{
-    sea_query::{Expr, OnConflict},
+    sea_query::{Expr, IntoColumnRef, OnConflict, SimpleExpr},
     ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use uuid::Uuid;
@@ -54,18 +54,8 @@ pub async fn record(
             use problem::Column as C;
             problem::Entity::update_many()
                 .col_expr(C::Occurrences, Expr::col(C::Occurrences).add(n))
-                .col_expr(
-                    C::FirstSeenAt,
-                    Expr::case(Expr::col(C::FirstSeenAt).gt(first), first)
-                        .finally(Expr::col(C::FirstSeenAt))
-                        .into(),
-                )
-                .col_expr(
-                    C::LastSeenAt,
-                    Expr::case(Expr::col(C::LastSeenAt).lt(last), last)
-                        .finally(Expr::col(C::LastSeenAt))
-                        .into(),
-                )
+                .col_expr(C::FirstSeenAt, least(C::FirstSeenAt, first))
+                .col_expr(C::LastSeenAt, greatest(C::LastSeenAt, last))
                 .filter(C::Id.eq(p.id))
                 .exec(txn)
                 .await?;
@@ -105,8 +95,14 @@ pub async fn record(
                     D::Occurrences,
                     Expr::col((problem_device::Entity, D::Occurrences)).add(n),
                 )
-                .value(D::FirstSeenAt, earliest(D::FirstSeenAt, first))
-                .value(D::LastSeenAt, latest_of(D::LastSeenAt, last))
+                .value(
+                    D::FirstSeenAt,
+                    least((problem_device::Entity, D::FirstSeenAt), first),
+                )
+                .value(
+                    D::LastSeenAt,
+                    greatest((problem_device::Entity, D::LastSeenAt), last),
+                )
                 // Model and versions follow the box's latest fault: a batch
                 // of older faults (an offline queue) leaves them be.
                 .value(D::Model, if_newer(D::Model, last))
@@ -123,7 +119,7 @@ pub async fn record(
 /// In an upsert of `problem_devices`: the stored column `c`, or the
 /// incoming one (`excluded.c`, the same in SQLite and PostgreSQL) when the
 /// incoming faults are at least as new as the stored ones.
-fn if_newer(c: problem_device::Column, last: i64) -> sea_orm::sea_query::SimpleExpr {
+fn if_newer(c: problem_device::Column, last: i64) -> SimpleExpr {
     use sea_orm::{sea_query::Alias, Iden};
     let stored_last = Expr::col((problem_device::Entity, problem_device::Column::LastSeenAt));
     Expr::case(
@@ -134,15 +130,18 @@ fn if_newer(c: problem_device::Column, last: i64) -> sea_orm::sea_query::SimpleE
     .into()
 }
 
-fn earliest(c: problem_device::Column, v: i64) -> sea_orm::sea_query::SimpleExpr {
-    Expr::case(Expr::col((problem_device::Entity, c)).gt(v), v)
-        .finally(Expr::col((problem_device::Entity, c)))
+/// The smaller of column `c` and `v` (SQLite's `min()` and PostgreSQL's
+/// `LEAST` are spelled differently; `CASE` is the same in both).
+fn least(c: impl IntoColumnRef + Clone, v: i64) -> SimpleExpr {
+    Expr::case(Expr::col(c.clone()).gt(v), v)
+        .finally(Expr::col(c))
         .into()
 }
 
-fn latest_of(c: problem_device::Column, v: i64) -> sea_orm::sea_query::SimpleExpr {
-    Expr::case(Expr::col((problem_device::Entity, c)).lt(v), v)
-        .finally(Expr::col((problem_device::Entity, c)))
+/// The larger of column `c` and `v`.
+fn greatest(c: impl IntoColumnRef + Clone, v: i64) -> SimpleExpr {
+    Expr::case(Expr::col(c.clone()).lt(v), v)
+        .finally(Expr::col(c))
         .into()
 }
 
@@ -235,10 +234,9 @@ pub async fn resolve(db: &impl ConnectionTrait, id: Uuid) -> ApiResult<ProblemVi
         .one(db)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no problem {id}")))?;
+    let already = || ApiError::Conflict(format!("problem {id} is already resolved"));
     if p.status == ProblemStatus::Resolved.as_str() {
-        return Err(ApiError::Conflict(format!(
-            "problem {id} is already resolved"
-        )));
+        return Err(already());
     }
     let sets: Vec<Vec<Component>> = problem_device::Entity::find()
         .filter(problem_device::Column::ProblemId.eq(id))
@@ -268,11 +266,36 @@ pub async fn resolve(db: &impl ConnectionTrait, id: Uuid) -> ApiResult<ProblemVi
         .exec(db)
         .await?;
     if done.rows_affected == 0 {
-        return Err(ApiError::Conflict(format!(
-            "problem {id} is already resolved"
-        )));
+        return Err(already());
     }
     show(db, id).await
+}
+
+/// For each of the problems `ids`: how many boxes have each value of `col`.
+async fn devices_by(
+    db: &impl ConnectionTrait,
+    ids: &[Uuid],
+    col: problem_device::Column,
+) -> ApiResult<BTreeMap<Uuid, BTreeMap<String, u64>>> {
+    use problem_device::Column as D;
+    let mut out: BTreeMap<Uuid, BTreeMap<String, u64>> = BTreeMap::new();
+    let rows = problem_device::Entity::find()
+        .select_only()
+        .column(D::ProblemId)
+        .column(col)
+        .column_as(Expr::col(D::DeviceId).count(), "n")
+        .filter(D::ProblemId.is_in(ids.iter().copied()))
+        .group_by(D::ProblemId)
+        .group_by(col)
+        .into_tuple::<(Uuid, String, i64)>()
+        .all(db)
+        .await?;
+    for (p, value, n) in rows {
+        out.entry(p)
+            .or_default()
+            .insert(value, u64::try_from(n).unwrap_or(0));
+    }
+    Ok(out)
 }
 
 async fn views(
@@ -280,31 +303,8 @@ async fn views(
     rows: Vec<problem::Model>,
 ) -> ApiResult<Vec<ProblemView>> {
     let ids: Vec<Uuid> = rows.iter().map(|p| p.id).collect();
-    let grouped = |col: problem_device::Column| {
-        problem_device::Entity::find()
-            .select_only()
-            .column(problem_device::Column::ProblemId)
-            .column(col)
-            .column_as(Expr::col(problem_device::Column::DeviceId).count(), "n")
-            .filter(problem_device::Column::ProblemId.is_in(ids.clone()))
-            .group_by(problem_device::Column::ProblemId)
-            .group_by(col)
-            .into_tuple::<(Uuid, String, i64)>()
-    };
-    let mut models: BTreeMap<Uuid, BTreeMap<String, u64>> = BTreeMap::new();
-    for (p, m, n) in grouped(problem_device::Column::Model).all(db).await? {
-        models
-            .entry(p)
-            .or_default()
-            .insert(m, u64::try_from(n).unwrap_or(0));
-    }
-    let mut versions: BTreeMap<Uuid, BTreeMap<String, u64>> = BTreeMap::new();
-    for (p, v, n) in grouped(problem_device::Column::Versions).all(db).await? {
-        versions
-            .entry(p)
-            .or_default()
-            .insert(v, u64::try_from(n).unwrap_or(0));
-    }
+    let mut models = devices_by(db, &ids, problem_device::Column::Model).await?;
+    let mut versions = devices_by(db, &ids, problem_device::Column::Versions).await?;
     let codes: Vec<String> = rows.iter().map(|p| p.code.clone()).collect();
     let catalog: BTreeMap<String, fault_catalog::Model> = fault_catalog::Entity::find()
         .filter(fault_catalog::Column::Code.is_in(codes))
