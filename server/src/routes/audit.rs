@@ -9,7 +9,7 @@ use crate::{
     api::{AuditEntry, Page},
     auth::{access, Auth},
     entities::audit_log,
-    error::{ApiError, ApiResult},
+    error::ApiResult,
     state::AppState,
 };
 
@@ -37,12 +37,7 @@ pub async fn list(
     q: web::Query<AuditQuery>,
 ) -> ApiResult<HttpResponse> {
     let q = q.into_inner();
-    let limit = q.limit.unwrap_or(DEFAULT_LIMIT);
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(ApiError::Validation(format!(
-            "limit must be between 1 and {MAX_LIMIT}"
-        )));
-    }
+    let limit = super::limit(q.limit, DEFAULT_LIMIT, MAX_LIMIT)?;
     let mut select = audit_log::Entity::find().order_by_desc(audit_log::Column::Id);
     if let Some(v) = q.actor {
         select = select.filter(audit_log::Column::ActorName.eq(v));

@@ -62,7 +62,7 @@ pub async fn put(
         kb: b.kb,
         policy: b.policy,
     };
-    entry.validate().map_err(ApiError::Validation)?;
+    // `catalog::put` validates the entry before it writes.
     let caller = auth.caller.clone();
     let (view, created) = state
         .db

@@ -79,12 +79,7 @@ pub async fn list(
     state: web::Data<AppState>,
     q: web::Query<ListQuery>,
 ) -> ApiResult<HttpResponse> {
-    let limit = q.limit.unwrap_or(100);
-    if !(1..=1000).contains(&limit) {
-        return Err(ApiError::Validation(
-            "limit must be between 1 and 1000".into(),
-        ));
-    }
+    let limit = super::limit(q.limit, 100, 1000)?;
     let mut select = device::Entity::find().order_by_asc(device::Column::Serial);
     if let Some(s) = &q.status {
         s.parse::<DeviceStatus>().map_err(ApiError::Validation)?;
@@ -130,12 +125,7 @@ pub async fn events(
     reference: web::Path<String>,
     q: web::Query<EventsQuery>,
 ) -> ApiResult<HttpResponse> {
-    let limit = q.limit.unwrap_or(100);
-    if !(1..=1000).contains(&limit) {
-        return Err(ApiError::Validation(
-            "limit must be between 1 and 1000".into(),
-        ));
-    }
+    let limit = super::limit(q.limit, 100, 1000)?;
     let d = find(&state, &reference).await?;
     let events = crate::events::recent(&state.db, d.id, q.kind, limit).await?;
     Ok(HttpResponse::Ok().json(events))
@@ -174,12 +164,7 @@ pub async fn series(
             "need from <= to, at most {MAX_SERIES_SECS} seconds apart"
         )));
     }
-    let limit = q.limit.unwrap_or(10_000);
-    if !(1..=10_000).contains(&limit) {
-        return Err(ApiError::Validation(
-            "limit must be between 1 and 10000".into(),
-        ));
-    }
+    let limit = super::limit(q.limit, 10_000, 10_000)?;
     let d = find(&state, &reference).await?;
     let s = crate::events::series(&state.db, d.id, &q.metric, from, to, limit).await?;
     Ok(HttpResponse::Ok().json(s))

@@ -15,6 +15,21 @@ mod users;
 
 use actix_web::web;
 
+use crate::error::{ApiError, ApiResult};
+
+/// A list's `?limit=`: `default` when not given, refused (422) outside
+/// 1..=`max`.
+pub(crate) fn limit(asked: Option<u64>, default: u64, max: u64) -> ApiResult<u64> {
+    let limit = asked.unwrap_or(default);
+    if (1..=max).contains(&limit) {
+        Ok(limit)
+    } else {
+        Err(ApiError::Validation(format!(
+            "limit must be between 1 and {max}"
+        )))
+    }
+}
+
 /// Mounts every route on an actix `ServiceConfig`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(health::healthz))

@@ -31,12 +31,7 @@ pub async fn list(
     state: web::Data<AppState>,
     q: web::Query<ListQuery>,
 ) -> ApiResult<HttpResponse> {
-    let limit = q.limit.unwrap_or(100);
-    if !(1..=1000).contains(&limit) {
-        return Err(ApiError::Validation(
-            "limit must be between 1 and 1000".into(),
-        ));
-    }
+    let limit = super::limit(q.limit, 100, 1000)?;
     let list = problems::list(&state.db, q.status, q.code.as_deref(), limit).await?;
     Ok(HttpResponse::Ok().json(list))
 }
