@@ -16,6 +16,7 @@ mod m20261123_000006_device_changes_order;
 mod m20261123_000007_device_events;
 mod m20261123_000008_fault_catalog;
 mod m20261123_000009_problems;
+mod m20261124_000010_telemetry_rollups;
 
 /// The ordered list of all migrations.
 #[derive(Debug)]
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000007_device_events::Migration),
             Box::new(m20261123_000008_fault_catalog::Migration),
             Box::new(m20261123_000009_problems::Migration),
+            Box::new(m20261124_000010_telemetry_rollups::Migration),
         ]
     }
 }

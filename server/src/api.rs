@@ -225,6 +225,9 @@ pub struct CreateRollout {
     /// At most this many devices downloading at once.
     #[serde(default)]
     pub max_concurrent_downloads: Option<u32>,
+    /// Pause when updated boxes fault more than boxes not yet updated.
+    #[serde(default)]
+    pub health_gate: Option<crate::domain::gate::HealthGate>,
 }
 
 /// Counts of devices by install outcome.
@@ -253,6 +256,7 @@ pub struct RolloutView {
     pub allow_downgrade: bool,
     pub window: Option<crate::domain::window::TimeWindow>,
     pub max_concurrent_downloads: Option<u32>,
+    pub health_gate: Option<crate::domain::gate::HealthGate>,
     pub rollback_of: Option<Uuid>,
     pub counts: RolloutCounts,
     pub created_by: String,

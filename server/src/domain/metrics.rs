@@ -3,8 +3,23 @@
 //! per file system (`storage_used_bytes:/data`, `storage_wear_percent:/data`)
 //! and the collectors' named extras (`decoder_errors`, …), so a series query
 //! reads one number per report whatever its source.
+//!
+//! Reports are also rolled up by the hour ([`rollup`]: count, sum, minimum
+//! and maximum of every metric), which long-range series read once the raw
+//! reports have passed their retention ([`resolution`]).
 
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
 use wavecast_protocol::events::HealthReport;
+
+/// Seconds in an hour, the rollup period.
+pub const HOUR: i64 = 3600;
+
+/// The start of the hour holding `at` (Unix seconds).
+pub fn hour_of(at: i64) -> i64 {
+    at.div_euclid(HOUR) * HOUR
+}
 
 /// The typed core's metric names, in the order the API lists them.
 pub const CORE: &[&str] = &[
@@ -44,6 +59,119 @@ pub fn value(report: &HealthReport, name: &str) -> Option<f64> {
             }
             report.metrics.get(name).copied()
         }
+    }
+}
+
+/// Every metric `report` carries, by name.
+pub fn all(report: &HealthReport) -> Vec<(String, f64)> {
+    let mut out: Vec<(String, f64)> = CORE
+        .iter()
+        .filter_map(|n| Some(((*n).to_owned(), value(report, n)?)))
+        .collect();
+    #[allow(clippy::cast_precision_loss)]
+    for s in &report.storage {
+        out.push((
+            format!("storage_used_bytes:{}", s.mount),
+            s.used_bytes as f64,
+        ));
+        if let Some(w) = s.wear_percent {
+            out.push((format!("storage_wear_percent:{}", s.mount), f64::from(w)));
+        }
+    }
+    out.extend(report.metrics.iter().map(|(k, v)| (k.clone(), *v)));
+    out
+}
+
+/// One metric over one hour. Stored as `[count, sum, min, max]`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(from = "[f64; 4]", into = "[f64; 4]")]
+pub struct Agg {
+    pub count: u32,
+    pub sum: f64,
+    pub min: f64,
+    pub max: f64,
+}
+
+impl From<[f64; 4]> for Agg {
+    fn from([count, sum, min, max]: [f64; 4]) -> Self {
+        // Counts are whole numbers the rollup itself wrote.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let count = count.clamp(0.0, f64::from(u32::MAX)) as u32;
+        Self {
+            count,
+            sum,
+            min,
+            max,
+        }
+    }
+}
+
+impl From<Agg> for [f64; 4] {
+    fn from(a: Agg) -> Self {
+        [f64::from(a.count), a.sum, a.min, a.max]
+    }
+}
+
+impl Agg {
+    fn of(v: f64) -> Self {
+        Self {
+            count: 1,
+            sum: v,
+            min: v,
+            max: v,
+        }
+    }
+
+    fn add(&mut self, v: f64) {
+        self.count = self.count.saturating_add(1);
+        self.sum += v;
+        self.min = self.min.min(v);
+        self.max = self.max.max(v);
+    }
+
+    /// The hour's mean.
+    pub fn mean(&self) -> f64 {
+        if self.count == 0 {
+            0.0
+        } else {
+            self.sum / f64::from(self.count)
+        }
+    }
+}
+
+/// Every metric of some reports, rolled up.
+pub type Rollup = BTreeMap<String, Agg>;
+
+/// Rolls up `reports` (one box's, within one hour).
+pub fn rollup<'a>(reports: impl IntoIterator<Item = &'a HealthReport>) -> Rollup {
+    let mut out = Rollup::new();
+    for r in reports {
+        for (name, v) in all(r) {
+            out.entry(name)
+                .and_modify(|a| a.add(v))
+                .or_insert_with(|| Agg::of(v));
+        }
+    }
+    out
+}
+
+/// Where a series is read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Resolution {
+    /// Every report.
+    Raw,
+    /// Hourly rollups.
+    Hour,
+}
+
+/// The resolution a series from `from` reads by default: raw reports while
+/// they are all still kept (`raw_kept_since`), hourly rollups beyond.
+pub fn resolution(from: i64, raw_kept_since: i64) -> Resolution {
+    if from >= raw_kept_since {
+        Resolution::Raw
+    } else {
+        Resolution::Hour
     }
 }
 
@@ -91,6 +219,39 @@ mod tests {
         );
         assert_eq!(value(&r, "storage_wear_percent:/data"), Some(7.0));
         assert_eq!(value(&r, "decoder_errors"), Some(3.0));
+    }
+
+    #[test]
+    fn a_rollup_counts_sums_and_bounds_each_metric_it_saw() {
+        let a = report();
+        let b = HealthReport {
+            cpu_percent: Some(7.5),
+            metrics: [("decoder_errors".to_owned(), 5.0)].into(),
+            ..HealthReport::default()
+        };
+        let r = rollup([&a, &b]);
+        let cpu = r["cpu_percent"];
+        assert_eq!((cpu.count, cpu.sum, cpu.min, cpu.max), (2, 20.0, 7.5, 12.5));
+        assert!((cpu.mean() - 10.0).abs() < 1e-9);
+        assert_eq!(r["storage_wear_percent:/data"].count, 1);
+        assert_eq!(r["decoder_errors"].max, 5.0);
+        assert!(!r.contains_key("temperature_c"), "only what was reported");
+        let stored = serde_json::to_value(&r).expect("encode");
+        assert_eq!(
+            stored["cpu_percent"],
+            serde_json::json!([2.0, 20.0, 7.5, 12.5])
+        );
+        let back: Rollup = serde_json::from_value(stored).expect("decode");
+        assert_eq!(back, r);
+    }
+
+    #[test]
+    fn hours_and_resolutions() {
+        assert_eq!(hour_of(7_199), 3_600);
+        assert_eq!(hour_of(7_200), 7_200);
+        assert_eq!(hour_of(-1), -3_600);
+        assert_eq!(resolution(1_000, 1_000), Resolution::Raw);
+        assert_eq!(resolution(999, 1_000), Resolution::Hour);
     }
 
     #[test]

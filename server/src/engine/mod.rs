@@ -54,6 +54,7 @@ pub struct LoadedRollout {
     pub waves: Vec<WavePlan>,
     pub thresholds: Vec<u32>,
     pub window: Option<TimeWindow>,
+    pub gate: Option<crate::domain::gate::HealthGate>,
     pub bundles: Vec<LoadedBundle>,
 }
 
@@ -138,6 +139,12 @@ pub async fn load(db: &impl ConnectionTrait, model: rollout::Model) -> ApiResult
             .map(serde_json::from_value)
             .transpose()
             .map_err(|e| corrupt("rollout window", e))?,
+        gate: model
+            .health_gate
+            .clone()
+            .map(serde_json::from_value)
+            .transpose()
+            .map_err(|e| corrupt("rollout health gate", e))?,
         bundles,
         model,
     })

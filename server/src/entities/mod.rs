@@ -9,6 +9,8 @@ pub mod device;
 pub mod device_event;
 pub mod device_event_drop;
 pub mod fault_catalog;
+pub mod health_hourly;
+pub mod job_mark;
 pub mod keyring;
 pub mod lease;
 pub mod preauthorized_serial;

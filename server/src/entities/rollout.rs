@@ -32,6 +32,10 @@ pub struct Model {
     pub rollback_of: Option<Uuid>,
     /// Why the rollout is paused or aborted.
     pub reason: Option<String>,
+    /// A `domain::gate::HealthGate`, when the rollout has one.
+    pub health_gate: Option<Json>,
+    /// The gate counts faults and device-days from here (set on resume).
+    pub gate_since: Option<ChronoDateTimeUtc>,
     pub created_by: String,
     pub created_at: ChronoDateTimeUtc,
     pub updated_at: ChronoDateTimeUtc,

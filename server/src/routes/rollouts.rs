@@ -72,6 +72,7 @@ async fn view(state: &AppState, r: rollout::Model) -> ApiResult<RolloutView> {
         allow_downgrade: m.allow_downgrade,
         window: loaded.window,
         max_concurrent_downloads: m.max_concurrent_downloads.map(|n| n.max(0) as u32),
+        health_gate: loaded.gate.clone(),
         rollback_of: m.rollback_of,
         counts,
         created_by: m.created_by.clone(),
@@ -152,6 +153,9 @@ async fn insert(
             "max_concurrent_downloads must be at least 1".into(),
         ));
     }
+    if let Some(g) = &body.health_gate {
+        g.validate().map_err(ApiError::Validation)?;
+    }
     let now = Utc::now();
     let caller = caller.clone();
     let model = state
@@ -176,6 +180,8 @@ async fn insert(
                     max_concurrent_downloads: Set(body.max_concurrent_downloads.map(|n| n.min(i32::MAX as u32) as i32)),
                     rollback_of: Set(rollback_of),
                     reason: Set(None),
+                    health_gate: Set(body.health_gate.as_ref().map(|g| serde_json::json!(g))),
+                    gate_since: Set(None),
                     created_by: Set(caller.name.clone()),
                     created_at: Set(now),
                     updated_at: Set(now),
@@ -314,6 +320,7 @@ pub async fn rollback(
         allow_downgrade: true,
         window: loaded.window,
         max_concurrent_downloads: r.max_concurrent_downloads.map(|n| n.max(1) as u32),
+        health_gate: None,
     };
     let created = insert(&state, &auth, body, Some(r.id)).await?;
     audit::record(
@@ -408,8 +415,10 @@ pub async fn act(
             _ => None,
         });
         // Resuming accepts the current wave's failures (they stop counting
-        // against its thresholds) and soaks the wave again from now.
+        // against its thresholds), soaks the wave again from now and starts
+        // the health gate counting afresh.
         if action == RolloutAction::Resume {
+            m.gate_since = Set(Some(now));
             let loaded = engine::load(&state.db, r.clone()).await?;
             let tally = scheduler::current_tally(&state.db, &loaded).await?;
             m.acknowledged_failures = Set(tally.failed as i32);
