@@ -25,6 +25,52 @@ pub struct Config {
     pub rollouts: RolloutsConfig,
     pub mqtt: MqttConfig,
     pub faults: FaultsConfig,
+    pub telemetry: TelemetryConfig,
+}
+
+/// Health and fault events: ingest limits, retention, rollups, presence.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TelemetryConfig {
+    /// Days raw health reports are kept; older ones live on as hourly rollups.
+    pub raw_retention_days: u32,
+    /// Days faults are kept (fleet problems and tickets refer to them).
+    pub fault_retention_days: u32,
+    /// Days hourly rollups are kept.
+    pub rollup_retention_days: u32,
+    /// Seconds between rollup and retention passes (on the scheduler's instance).
+    pub rollup_every_secs: u64,
+    /// A box heard from within this many seconds counts as online.
+    pub online_secs: u64,
+    /// Seconds between writes of who was heard from (one batched UPDATE per
+    /// 500 boxes, never one per message).
+    pub presence_flush_secs: u64,
+    /// MQTT batches waiting to be written before the link stops reading
+    /// (the broker holds the rest).
+    pub ingest_queue: usize,
+    /// Most events written in one transaction.
+    pub ingest_batch_events: usize,
+    /// MQTT event messages a box may send per second on average…
+    pub device_rate_per_sec: f64,
+    /// …and in a burst. Beyond that its messages are dropped and counted.
+    pub device_burst: u32,
+}
+
+impl Default for TelemetryConfig {
+    fn default() -> Self {
+        Self {
+            raw_retention_days: 14,
+            fault_retention_days: 400,
+            rollup_retention_days: 400,
+            rollup_every_secs: 300,
+            online_secs: 3600,
+            presence_flush_secs: 30,
+            ingest_queue: 4096,
+            ingest_batch_events: 2000,
+            device_rate_per_sec: 1.0,
+            device_burst: 120,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -283,6 +329,10 @@ pub struct MqttConfig {
     /// (`mqtt://host:port`); by default the embedded listen address or the
     /// external URL without its credentials.
     pub advertise_url: Option<String>,
+    /// External: the client id of the server's persistent session (the
+    /// broker keeps what boxes send while the server is away). By default
+    /// `wavecast-server-{host name}-{HTTP port}`; every instance needs its own.
+    pub session: Option<String>,
 }
 
 impl Default for MqttConfig {
@@ -294,6 +344,7 @@ impl Default for MqttConfig {
             url: None,
             provision: MqttProvision::None,
             advertise_url: None,
+            session: None,
         }
     }
 }
@@ -404,6 +455,10 @@ max_connections = 50000
 provision = "none"
 # The broker address boxes are told; by default the listen address or url.
 # advertise_url = "mqtt://mqtt.example:1883"
+# External: the client id of the server's persistent session, where the broker
+# keeps what boxes send while the server is away; each instance needs its own.
+# By default wavecast-server-{host name}-{HTTP port}.
+# session = "wavecast-server-1"
 
 [faults]
 # The fault catalog loaded at start (TOML, [[fault]] entries with code, title,
@@ -411,6 +466,27 @@ provision = "none"
 # codes already there keep their edits made through the API. Unset: the
 # built-in sample catalog.
 # catalog_file = "fault-catalog.toml"
+
+[telemetry]
+# Days raw health reports are kept (longer ranges read hourly rollups), days
+# faults are kept, and days hourly rollups are kept.
+raw_retention_days = 14
+fault_retention_days = 400
+rollup_retention_days = 400
+# Seconds between rollup and retention passes.
+rollup_every_secs = 300
+# A box heard from within this many seconds is online. Who was heard from is
+# written in batches every presence_flush_secs, never once per message.
+online_secs = 3600
+presence_flush_secs = 30
+# MQTT event messages waiting to be written before the server stops reading
+# from the broker (which holds the rest), and most events per transaction.
+ingest_queue = 4096
+ingest_batch_events = 2000
+# MQTT event messages one box may send per second on average, and in a
+# burst; beyond that they are dropped and counted (the fleet is not slowed).
+device_rate_per_sec = 1.0
+device_burst = 120
 "#;
 
 impl Config {
@@ -452,6 +528,31 @@ impl Config {
         if self.database.max_connections == 0 {
             return Err(ConfigError::Invalid(
                 "database.max_connections must be at least 1".to_owned(),
+            ));
+        }
+        let t = &self.telemetry;
+        if t.raw_retention_days == 0 || t.fault_retention_days == 0 || t.rollup_retention_days == 0
+        {
+            return Err(ConfigError::Invalid(
+                "telemetry retention days must be at least 1".to_owned(),
+            ));
+        }
+        if t.rollup_every_secs == 0 || t.presence_flush_secs == 0 || t.online_secs == 0 {
+            return Err(ConfigError::Invalid(
+                "telemetry.rollup_every_secs, presence_flush_secs and online_secs must be at least 1"
+                    .to_owned(),
+            ));
+        }
+        if t.ingest_queue == 0 || !(1..=20_000).contains(&t.ingest_batch_events) {
+            return Err(ConfigError::Invalid(
+                "telemetry.ingest_queue must be at least 1 and ingest_batch_events 1 to 20000"
+                    .to_owned(),
+            ));
+        }
+        if !t.device_rate_per_sec.is_finite() || t.device_rate_per_sec <= 0.0 || t.device_burst == 0
+        {
+            return Err(ConfigError::Invalid(
+                "telemetry.device_rate_per_sec and device_burst must be above 0".to_owned(),
             ));
         }
         Ok(())

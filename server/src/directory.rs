@@ -179,6 +179,13 @@ impl Directory {
         }
     }
 
+    /// The accepted box `id`, if this directory holds it.
+    pub fn by_id(&self, id: Uuid) -> Option<Arc<Entry>> {
+        let maps = self.read();
+        let prefix = maps.prefix_of.get(&id)?;
+        maps.by_prefix.get(prefix).cloned()
+    }
+
     /// Forgets a box (decommissioned, rejected).
     pub fn remove(&self, id: Uuid) {
         let mut maps = self.write();

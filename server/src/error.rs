@@ -32,6 +32,19 @@ pub enum ApiError {
     /// The request body is larger than allowed (413).
     #[error("{0}")]
     TooLarge(String),
+    /// The caller is sending faster than its rate (429, with Retry-After).
+    #[error("{detail}")]
+    TooManyRequests {
+        detail: String,
+        retry_after_secs: u32,
+    },
+    /// The server cannot take this now; try again later (503, with
+    /// Retry-After).
+    #[error("{detail}")]
+    Unavailable {
+        detail: String,
+        retry_after_secs: u32,
+    },
     /// Anything else. The cause is logged; the client sees a generic message.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -76,6 +89,8 @@ impl ApiError {
             Self::Validation(_) => ("validation", "Invalid value"),
             Self::Conflict(_) => ("conflict", "Conflict"),
             Self::TooLarge(_) => ("too-large", "Request too large"),
+            Self::TooManyRequests { .. } => ("too-many-requests", "Too many requests"),
+            Self::Unavailable { .. } => ("unavailable", "Try again later"),
             Self::Internal(_) => ("internal", "Internal server error"),
         }
     }
@@ -104,6 +119,8 @@ impl ResponseError for ApiError {
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -112,7 +129,20 @@ impl ResponseError for ApiError {
         if let Self::Internal(e) = self {
             tracing::error!(error = %format!("{e:#}"), "request failed");
         }
-        problem_response(&self.to_problem(), matches!(self, Self::Unauthorized(_)))
+        let mut res = problem_response(&self.to_problem(), matches!(self, Self::Unauthorized(_)));
+        if let Self::TooManyRequests {
+            retry_after_secs, ..
+        }
+        | Self::Unavailable {
+            retry_after_secs, ..
+        } = self
+        {
+            res.headers_mut().insert(
+                header::RETRY_AFTER,
+                header::HeaderValue::from(*retry_after_secs),
+            );
+        }
+        res
     }
 }
 
@@ -181,5 +211,17 @@ mod tests {
         let p = ApiError::Forbidden("needs admin".into()).to_problem();
         assert_eq!((p.status, p.detail.as_deref()), (403, Some("needs admin")));
         assert_eq!(p.slug(), Some("forbidden"));
+        let busy = ApiError::Unavailable {
+            detail: "busy".into(),
+            retry_after_secs: 5,
+        }
+        .error_response();
+        assert_eq!(busy.status(), 503);
+        assert_eq!(
+            busy.headers()
+                .get(header::RETRY_AFTER)
+                .map(|v| v.as_bytes()),
+            Some(&b"5"[..])
+        );
     }
 }

@@ -1,11 +1,12 @@
 //! Health and fault events at the SQL edge, whichever way they arrive:
-//! [`store`] takes a box's batch (validated by the protocol's one set of
-//! limits) in one transaction, skipping events whose id the box already
-//! sent (delivery is at least once) and keeping the box's lifetime drop
-//! count as the highest it has reported, and folding new faults into fleet
-//! problems (`crate::problems`); [`recent`] reads them back, newest first,
-//! for the management API, and [`series`] reads one health metric over a
-//! time range.
+//! [`store_all`] takes many boxes' batches (validated by the protocol's one
+//! set of limits; `crate::pipeline` gathers them) in one transaction,
+//! skipping events whose id the box already sent (delivery is at least
+//! once), keeping each box's lifetime drop count as the highest it has
+//! reported and folding new faults into fleet problems
+//! (`crate::problems`); [`recent`] reads them back, newest first, for the
+//! management API, and [`series`] reads one health metric over a time
+//! range, raw or from hourly rollups.
 
 use std::collections::HashSet;
 
@@ -13,7 +14,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::{
     sea_query::{Expr, OnConflict},
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, TransactionTrait,
+    QuerySelect, Set, TransactionTrait, TryInsertResult,
 };
 use uuid::Uuid;
 use wavecast_protocol::events::{Event, EventBatch, EventBody, EventsAccepted, FaultReport};
@@ -21,7 +22,7 @@ use wavecast_protocol::events::{Event, EventBatch, EventBody, EventsAccepted, Fa
 use crate::{
     api::{DeviceEvents, EventKind, Series, StoredEvent},
     domain::metrics,
-    entities::{device, device_event, device_event_drop},
+    entities::{device_event, device_event_drop},
     error::{ApiError, ApiResult},
 };
 
@@ -42,107 +43,101 @@ fn row(device_id: Uuid, event: &Event, now: DateTime<Utc>) -> ApiResult<device_e
     })
 }
 
-/// What [`store`] did: the box's answer, and the kind and box time of each
-/// event stored for the first time (for the server's metrics).
+/// What storing one box's batch did: the box's answer, and the kind and
+/// box time of each event stored for the first time (for the metrics).
 #[derive(Debug)]
 pub struct Stored {
     pub answer: EventsAccepted,
     pub new: Vec<(&'static str, i64)>,
 }
 
-/// Stores a batch from `device_id` (the device the credential names, never
-/// one the batch could name). All or nothing: an invalid event refuses the
-/// whole batch (422) and a failure stores none of it.
-pub async fn store(
-    db: &DatabaseConnection,
-    device_id: Uuid,
-    batch: EventBatch,
-) -> ApiResult<Stored> {
-    batch.validate().map_err(ApiError::Validation)?;
+/// One box's validated batch, ready to store.
+#[derive(Debug)]
+pub struct Incoming {
+    /// The device the credential (or MQTT topic) names, never one the batch
+    /// could name.
+    pub device_id: Uuid,
+    pub model: String,
+    pub batch: EventBatch,
+}
+
+/// Rows per INSERT: 7 values each stay within both backends' limits on
+/// bound parameters.
+const ROWS_PER_INSERT: usize = 1000;
+
+/// Stores several boxes' batches (each already validated with
+/// [`EventBatch::validate`]) in one transaction: all or nothing. Events a
+/// box already sent are skipped (`on conflict do nothing`; the keys the
+/// insert returns are the events new to the server), new faults are folded
+/// into fleet problems once, and each box's drop count is kept as the
+/// highest it reported. Answers in the order of `items`.
+pub async fn store_all(db: &DatabaseConnection, items: &[Incoming]) -> ApiResult<Vec<Stored>> {
     let now = Utc::now();
-    let rows = batch
-        .events
-        .iter()
-        .map(|e| row(device_id, e, now))
-        .collect::<ApiResult<Vec<_>>>()?;
-    let sent = rows.len() as u64;
-    // Stored as a signed 64-bit integer; no box drops 2^63 events.
-    let dropped = i64::try_from(batch.dropped_total).unwrap_or(i64::MAX);
-    db.transaction::<_, Stored, ApiError>(|txn| {
-        Box::pin(async move {
-            // One batch of a box at a time (a retry can overlap the first
-            // delivery): the box's row is locked until commit, so the read
-            // of known ids below sees what an earlier delivery stored.
-            // (SQLite has one connection and needs no lock.)
-            let model = device::Entity::find_by_id(device_id)
-                .lock_exclusive()
-                .one(txn)
-                .await?
-                .map(|d| d.model)
-                .unwrap_or_default();
-            // Faults count towards fleet problems once: not when a box
-            // delivers a batch again, nor twice within one batch.
-            let known: HashSet<String> = device_event::Entity::find()
-                .select_only()
-                .column(device_event::Column::EventId)
-                .filter(device_event::Column::DeviceId.eq(device_id))
-                .filter(
-                    device_event::Column::EventId.is_in(batch.events.iter().map(|e| e.id.as_str())),
-                )
-                .into_tuple::<String>()
-                .all(txn)
-                .await?
-                .into_iter()
-                .collect();
-            let mut seen = HashSet::new();
-            let fresh: Vec<&Event> = batch
-                .events
-                .iter()
-                .filter(|e| !known.contains(&e.id) && seen.insert(e.id.as_str()))
-                .collect();
-            let new_faults: Vec<&FaultReport> = fresh
-                .iter()
-                .filter_map(|e| match &e.body {
-                    EventBody::Fault(f) => Some(f),
-                    EventBody::Health(_) => None,
-                })
-                .collect();
-            let inserted = if rows.is_empty() {
-                0
-            } else {
-                // At most 500 rows of 7 values: within both backends'
-                // limits on bound parameters.
-                device_event::Entity::insert_many(rows)
-                    .on_conflict(
-                        OnConflict::columns([
-                            device_event::Column::DeviceId,
-                            device_event::Column::EventId,
-                        ])
-                        .do_nothing()
-                        .to_owned(),
-                    )
-                    .exec_without_returning(txn)
-                    .await?
-            };
-            if dropped > 0 {
-                keep_highest_drops(txn, device_id, dropped, now).await?;
-            }
-            crate::problems::record(txn, device_id, &model, &new_faults).await?;
-            let count = |n: u64| u32::try_from(n).unwrap_or(u32::MAX);
-            Ok(Stored {
-                answer: EventsAccepted {
-                    accepted: count(inserted),
-                    duplicates: count(sent.saturating_sub(inserted)),
-                },
-                new: fresh
-                    .iter()
-                    .map(|e| (EventKind::of(e).as_str(), e.at()))
-                    .collect(),
+    let mut rows = Vec::new();
+    for it in items {
+        for e in &it.batch.events {
+            rows.push(row(it.device_id, e, now)?);
+        }
+    }
+    // A transaction dropped before its commit rolls back.
+    let transaction = db.begin().await?;
+    let txn = &transaction;
+    let mut fresh: HashSet<(Uuid, String)> = HashSet::new();
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<_> = rows.by_ref().take(ROWS_PER_INSERT).collect();
+        let inserted = device_event::Entity::insert_many(chunk)
+            .on_conflict(
+                OnConflict::columns([
+                    device_event::Column::DeviceId,
+                    device_event::Column::EventId,
+                ])
+                .do_nothing()
+                .to_owned(),
+            )
+            .do_nothing()
+            .exec_with_returning_keys(txn)
+            .await?;
+        if let TryInsertResult::Inserted(keys) = inserted {
+            fresh.extend(keys);
+        }
+    }
+    let mut out = Vec::with_capacity(items.len());
+    for it in items {
+        // An id twice in one batch is new once.
+        let new: Vec<&Event> = it
+            .batch
+            .events
+            .iter()
+            .filter(|e| fresh.remove(&(it.device_id, e.id.clone())))
+            .collect();
+        let new_faults: Vec<&FaultReport> = new
+            .iter()
+            .filter_map(|e| match &e.body {
+                EventBody::Fault(f) => Some(f),
+                EventBody::Health(_) => None,
             })
-        })
-    })
-    .await
-    .map_err(Into::into)
+            .collect();
+        // Stored as a signed 64-bit integer; no box drops 2^63 events.
+        let dropped = i64::try_from(it.batch.dropped_total).unwrap_or(i64::MAX);
+        if dropped > 0 {
+            keep_highest_drops(txn, it.device_id, dropped, now).await?;
+        }
+        crate::problems::record(txn, it.device_id, &it.model, &new_faults).await?;
+        let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        out.push(Stored {
+            answer: EventsAccepted {
+                accepted: count(new.len()),
+                duplicates: count(it.batch.events.len() - new.len()),
+            },
+            new: new
+                .iter()
+                .map(|e| (EventKind::of(e).as_str(), e.at()))
+                .collect(),
+        });
+    }
+    transaction.commit().await?;
+    Ok(out)
 }
 
 /// Raises the stored drop count to `dropped` unless it is already as high.

@@ -23,6 +23,8 @@ pub mod events;
 pub mod ingest;
 pub mod metrics;
 pub mod mqtt;
+pub mod pipeline;
+pub mod presence;
 pub mod problems;
 pub mod routes;
 pub mod signer;

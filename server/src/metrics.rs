@@ -1,8 +1,9 @@
 //! The server's own metrics for Prometheus (`GET /metrics`, OpenMetrics
 //! text): HTTP requests by route and status and their durations, device
 //! events ingested by kind (and redeliveries), how late events arrive
-//! (ingest lag), the device directory's size and fill, and rollouts by
-//! state. Counters are updated where things happen; gauges that describe
+//! (ingest lag), the event writer's queue depth, transaction sizes and
+//! refusals (malformed, invalid, throttled, busy), MQTT messages by channel,
+//! the device directory's size and fill, and rollouts by state. Counters are updated where things happen; gauges that describe
 //! stored state are read when scraped.
 
 use std::time::Instant;
@@ -43,6 +44,16 @@ struct StateLabel {
     state: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReasonLabel {
+    reason: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ChannelLabel {
+    channel: &'static str,
+}
+
 /// Every metric, registered once per process.
 #[derive(Debug)]
 pub struct Metrics {
@@ -55,6 +66,10 @@ pub struct Metrics {
     directory_devices: Gauge,
     directory_filled: Gauge,
     rollouts: Family<StateLabel, Gauge>,
+    ingest_refused: Family<ReasonLabel, Counter>,
+    ingest_queue_depth: Gauge,
+    ingest_transaction_events: Histogram,
+    mqtt_messages: Family<ChannelLabel, Counter>,
     /// One scrape at a time: [`Metrics::render`] refills shared gauges.
     render_lock: std::sync::Mutex<()>,
 }
@@ -114,6 +129,31 @@ impl Metrics {
         );
         let rollouts = Family::<StateLabel, Gauge>::default();
         registry.register("rollouts", "Rollouts by state", rollouts.clone());
+        let ingest_refused = Family::<ReasonLabel, Counter>::default();
+        registry.register(
+            "ingest_refused",
+            "Event batches not stored: malformed, invalid, throttled (a box over its rate) or busy (queue full)",
+            ingest_refused.clone(),
+        );
+        let ingest_queue_depth = Gauge::default();
+        registry.register(
+            "ingest_queue_depth",
+            "Event batches waiting for the writer",
+            ingest_queue_depth.clone(),
+        );
+        // 1 to about 16k events.
+        let ingest_transaction_events = Histogram::new(exponential_buckets(1.0, 2.0, 15));
+        registry.register(
+            "ingest_transaction_events",
+            "Events written per transaction by the event writer",
+            ingest_transaction_events.clone(),
+        );
+        let mqtt_messages = Family::<ChannelLabel, Counter>::default();
+        registry.register(
+            "mqtt_messages",
+            "Messages received from boxes over MQTT, by channel",
+            mqtt_messages.clone(),
+        );
         Self {
             registry,
             requests,
@@ -124,6 +164,10 @@ impl Metrics {
             directory_devices,
             directory_filled,
             rollouts,
+            ingest_refused,
+            ingest_queue_depth,
+            ingest_transaction_events,
+            mqtt_messages,
             render_lock: std::sync::Mutex::new(()),
         }
     }
@@ -139,6 +183,32 @@ impl Metrics {
                 .observe(now.saturating_sub(*at).max(0) as f64);
         }
         self.duplicates.inc_by(duplicates);
+    }
+
+    /// Counts a batch not stored, by why.
+    pub fn ingest_refused(&self, reason: &'static str) {
+        self.ingest_refused
+            .get_or_create(&ReasonLabel { reason })
+            .inc();
+    }
+
+    /// The writer's queue after it took a transaction's worth.
+    pub fn ingest_queue_depth(&self, n: usize) {
+        self.ingest_queue_depth
+            .set(i64::try_from(n).unwrap_or(i64::MAX));
+    }
+
+    /// A transaction of the event writer committed with `events` events.
+    pub fn ingest_transaction(&self, events: usize) {
+        #[allow(clippy::cast_precision_loss)]
+        self.ingest_transaction_events.observe(events as f64);
+    }
+
+    /// A message arrived from a box on `channel`.
+    pub fn mqtt_message(&self, channel: &'static str) {
+        self.mqtt_messages
+            .get_or_create(&ChannelLabel { channel })
+            .inc();
     }
 
     /// The text exposition, with the gauges of stored state as given.

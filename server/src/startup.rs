@@ -59,10 +59,22 @@ impl Application {
             None => None,
         };
         let config_cache_millis = config.rollouts.cache_millis;
+        let metrics: Arc<crate::metrics::Metrics> = Arc::default();
+        let directory: Arc<crate::directory::Directory> = Arc::default();
+        let presence: Arc<crate::presence::Presence> = Arc::default();
+        let pipeline =
+            crate::pipeline::Pipeline::start(db.clone(), metrics.clone(), &config.telemetry);
         let mqtt = crate::mqtt::start(
             &config.mqtt,
+            config.http.bind.port(),
             std::time::Duration::from_millis(config_cache_millis),
             db.clone(),
+            crate::mqtt::Ingest {
+                directory: directory.clone(),
+                presence: presence.clone(),
+                pipeline: pipeline.clone(),
+                metrics: metrics.clone(),
+            },
         )
         .await?;
         let listener = TcpListener::bind(config.http.bind)
@@ -79,9 +91,15 @@ impl Application {
                 config_cache_millis,
             ))),
             mqtt: mqtt.mqtt,
-            directory: Arc::default(),
-            metrics: Arc::default(),
+            directory,
+            metrics,
+            presence,
+            pipeline,
         };
+        state.presence.clone().spawn(
+            state.db.clone(),
+            std::time::Duration::from_secs(state.config.telemetry.presence_flush_secs),
+        );
         crate::directory::spawn(
             state.db.clone(),
             state.directory.clone(),

@@ -45,6 +45,10 @@ pub struct AppState {
     pub directory: Arc<crate::directory::Directory>,
     /// The server's own metrics (`GET /metrics`).
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// Who was heard from, written in batches.
+    pub presence: Arc<crate::presence::Presence>,
+    /// Where health and fault batches are stored.
+    pub pipeline: crate::pipeline::Pipeline,
 }
 
 impl AppState {

@@ -4,6 +4,7 @@
 pub mod bundle_state;
 pub mod enrolment;
 pub mod faults;
+pub mod gate;
 pub mod install_state;
 pub mod metrics;
 pub mod mqtt_acl;
@@ -12,6 +13,7 @@ pub mod offers;
 pub mod problems;
 pub mod role;
 pub mod rollout;
+pub mod throttle;
 pub mod token;
 pub mod waves;
 pub mod window;

@@ -127,6 +127,9 @@ pub async fn start(
         .with_max_clients(cfg.max_connections.max(1))
         // Reports, telemetry and faults are small; nothing larger is taken.
         .with_max_packet_size(MAX_PACKET)
+        // The server's link acknowledges a batch once stored: let enough
+        // messages be in flight to it to fill the writer's transactions.
+        .with_max_outbound_inflight(4096)
         .with_storage(storage);
     config.sys_topics_enabled = false;
     let broker = MqttBroker::with_config(config)

@@ -1,11 +1,19 @@
 //! The server's own MQTT connection: subscribes to what boxes publish,
-//! applies status reports and stores health and fault events like the
-//! HTTPS routes do, and carries nudges and broker provisioning commands out. Reconnects with a growing pause when
-//! the broker is away; HTTPS never waits for it.
+//! applies status reports, hands health and fault batches to the event
+//! pipeline like the HTTPS route does, and carries nudges and broker
+//! provisioning commands out. Reconnects with a growing pause when the
+//! broker is away; HTTPS never waits for it.
+//!
+//! Nothing a box sent is lost once the broker has it: the link keeps a
+//! persistent session (clean session off, a client id stable across
+//! restarts) and acknowledges an event message only after the transaction
+//! storing it committed (manual acks), so the broker redelivers whatever
+//! the server had not stored when it stopped or lost the connection. A
+//! full pipeline stops the link reading: the broker holds the rest.
 
 use std::time::Duration;
 
-use rumqttc::{AsyncClient, Event, EventLoop, MqttOptions, Packet, QoS};
+use rumqttc::{AsyncClient, Event, EventLoop, MqttOptions, Packet, Publish, QoS};
 use sea_orm::{DatabaseConnection, EntityTrait};
 use uuid::Uuid;
 use wavecast_protocol::{
@@ -14,8 +22,10 @@ use wavecast_protocol::{
     status::StatusReport,
 };
 
-use super::{dynsec, BrokerAddr};
-use crate::{config::MqttProvision, domain::enrolment::DeviceStatus, entities::device};
+use super::{dynsec, BrokerAddr, Ingest};
+use crate::{
+    config::MqttProvision, domain::enrolment::DeviceStatus, entities::device, events::Incoming,
+};
 
 /// The shared-subscription group: with several servers on one broker, each
 /// message from a box reaches exactly one of them.
@@ -32,17 +42,42 @@ fn filters() -> Vec<String> {
 }
 
 /// Connects in the background and returns the client for publishing.
-pub fn spawn(target: BrokerAddr, db: DatabaseConnection, provision: MqttProvision) -> AsyncClient {
-    let client_id = format!("wavecast-server-{}", Uuid::new_v4().simple());
+/// `session`: the client id of a persistent session, or `None` for a new
+/// clean session each time.
+pub fn spawn(
+    target: BrokerAddr,
+    session: Option<String>,
+    db: DatabaseConnection,
+    provision: MqttProvision,
+    ingest: Ingest,
+) -> AsyncClient {
+    let persistent = session.is_some();
+    let client_id =
+        session.unwrap_or_else(|| format!("wavecast-server-{}", Uuid::new_v4().simple()));
     let mut options = MqttOptions::new(client_id, target.host.clone(), target.port);
     options.set_keep_alive(Duration::from_secs(30));
     options.set_max_packet_size(super::broker::MAX_PACKET, super::broker::MAX_PACKET);
+    options.set_clean_session(!persistent);
+    options.set_manual_acks(true);
     if let Some(user) = &target.username {
         options.set_credentials(user.clone(), target.password.clone().unwrap_or_default());
     }
     let (client, events) = AsyncClient::new(options, 1024);
-    tokio::spawn(run(client.clone(), events, db, provision, target));
+    tokio::spawn(run(client.clone(), events, db, provision, target, ingest));
     client
+}
+
+/// Acknowledges a message without ever waiting in the caller: when the
+/// client's queue is full, a task waits for room.
+fn ack(client: &AsyncClient, p: Publish) {
+    if client.try_ack(&p).is_err() {
+        let client = client.clone();
+        tokio::spawn(async move {
+            if let Err(e) = client.ack(&p).await {
+                tracing::debug!(error = %e, "cannot acknowledge an MQTT message; the broker will send it again");
+            }
+        });
+    }
 }
 
 async fn run(
@@ -51,6 +86,7 @@ async fn run(
     db: DatabaseConnection,
     provision: MqttProvision,
     target: BrokerAddr,
+    ingest: Ingest,
 ) {
     let limit = std::sync::Arc::new(tokio::sync::Semaphore::new(IN_FLIGHT));
     let mut pause = Duration::from_millis(200);
@@ -75,16 +111,31 @@ async fn run(
             Ok(Event::Incoming(Packet::Publish(p))) => {
                 if p.topic == dynsec::RESPONSE_TOPIC {
                     dynsec::log_response(&p.payload);
+                    ack(&client, p);
                     continue;
                 }
-                let Ok(permit) = limit.clone().acquire_owned().await else {
-                    return;
+                let Some((id, channel)) = sender(&p.topic) else {
+                    tracing::debug!(topic = %p.topic, "ignoring a message outside the device topics");
+                    ack(&client, p);
+                    continue;
                 };
-                let db = db.clone();
-                tokio::spawn(async move {
-                    handle(&db, &p.topic, &p.payload).await;
-                    drop(permit);
-                });
+                ingest.metrics.mqtt_message(channel.as_str());
+                match channel {
+                    Channel::Telemetry | Channel::Faults => {
+                        events_message(&client, &db, &ingest, id, p).await;
+                    }
+                    _ => {
+                        let Ok(permit) = limit.clone().acquire_owned().await else {
+                            return;
+                        };
+                        let (db, client, ingest) = (db.clone(), client.clone(), ingest.clone());
+                        tokio::spawn(async move {
+                            status_message(&db, &ingest, id, channel, &p.payload).await;
+                            ack(&client, p);
+                            drop(permit);
+                        });
+                    }
+                }
             }
             Ok(_) => {}
             Err(e) => {
@@ -116,16 +167,111 @@ pub(super) fn send_control(client: &AsyncClient, commands: serde_json::Value) {
     });
 }
 
-/// One message from a box. The broker's rules guarantee that only the box
-/// named in the topic could have published it.
-async fn handle(db: &DatabaseConnection, topic: &str, payload: &[u8]) {
-    let Some((id, channel)) = parse_topic(topic) else {
-        tracing::debug!(%topic, "ignoring a message outside the device topics");
+/// The box and channel of a device topic. The broker's rules guarantee
+/// that only the box named in the topic could have published on it.
+fn sender(topic: &str) -> Option<(Uuid, Channel)> {
+    let (id, channel) = parse_topic(topic)?;
+    Some((Uuid::parse_str(id).ok()?, channel))
+}
+
+/// The model of box `id` if it may still speak: from the device directory,
+/// or the database for a box the directory does not hold yet. A session
+/// opened before a decommissioning or with a credential that has since
+/// expired says nothing more.
+async fn speaking(db: &DatabaseConnection, ingest: &Ingest, id: Uuid) -> Option<String> {
+    let now = chrono::Utc::now();
+    if let Some(e) = ingest.directory.by_id(id) {
+        return (e.credential_expires_at > now).then(|| e.model.to_string());
+    }
+    match device::Entity::find_by_id(id).one(db).await {
+        Ok(Some(d))
+            if d.status == DeviceStatus::Accepted.as_str()
+                && d.credential_expires_at.is_some_and(|at| at > now) =>
+        {
+            Some(d.model)
+        }
+        Ok(_) => {
+            tracing::info!(device = %id, "ignoring MQTT message from a box without a valid credential");
+            None
+        }
+        Err(e) => {
+            tracing::warn!(device = %id, error = %e, "cannot load the box of an MQTT message");
+            None
+        }
+    }
+}
+
+/// Health and faults: an `EventBatch`, checked here and stored by the
+/// pipeline; acknowledged once stored, or at once when it can never be
+/// (malformed, invalid, throttled, from a box that may not speak).
+async fn events_message(
+    client: &AsyncClient,
+    db: &DatabaseConnection,
+    ingest: &Ingest,
+    id: Uuid,
+    p: Publish,
+) {
+    let Some(model) = speaking(db, ingest, id).await else {
+        ack(client, p);
         return;
     };
-    let Ok(id) = Uuid::parse_str(id) else {
-        return;
+    ingest.presence.touch(id);
+    let batch = match serde_json::from_slice::<EventBatch>(&p.payload)
+        .map_err(|e| e.to_string())
+        .and_then(|b| b.validate().map(|()| b))
+    {
+        Ok(b) => b,
+        Err(e) => {
+            ingest.metrics.ingest_refused("malformed");
+            tracing::info!(device = %id, topic = %p.topic, error = %e, "malformed MQTT events dropped");
+            ack(client, p);
+            return;
+        }
     };
+    if !ingest.pipeline.admit(id) {
+        tracing::debug!(device = %id, "a box over its event rate: message dropped");
+        ack(client, p);
+        return;
+    }
+    let metrics = ingest.metrics.clone();
+    let acker = client.clone();
+    let done = Box::new(
+        move |r: crate::error::ApiResult<crate::events::Stored>| match r {
+            Ok(stored) => {
+                metrics.events_stored(
+                    &stored.new,
+                    u64::from(stored.answer.duplicates),
+                    chrono::Utc::now().timestamp(),
+                );
+                ack(&acker, p);
+            }
+            // Not acknowledged: the broker sends it again after a reconnect.
+            Err(e) => {
+                tracing::warn!(device = %id, error = %e, "cannot store MQTT events; left with the broker")
+            }
+        },
+    );
+    let incoming = Incoming {
+        device_id: id,
+        model,
+        batch,
+    };
+    if !ingest.pipeline.submit(incoming, done).await {
+        tracing::error!("the event writer stopped");
+    }
+}
+
+/// A status report, applied as over HTTPS.
+async fn status_message(
+    db: &DatabaseConnection,
+    ingest: &Ingest,
+    id: Uuid,
+    channel: Channel,
+    payload: &[u8],
+) {
+    if channel != Channel::Status {
+        return;
+    }
     let now = chrono::Utc::now();
     let d = match device::Entity::find_by_id(id).one(db).await {
         Ok(Some(d))
@@ -135,8 +281,6 @@ async fn handle(db: &DatabaseConnection, topic: &str, payload: &[u8]) {
             d
         }
         Ok(_) => {
-            // A session opened before a decommissioning or with a credential
-            // that has since expired says nothing more.
             tracing::info!(device = %id, "ignoring MQTT message from a box without a valid credential");
             return;
         }
@@ -145,31 +289,16 @@ async fn handle(db: &DatabaseConnection, topic: &str, payload: &[u8]) {
             return;
         }
     };
-    match channel {
-        Channel::Status => match serde_json::from_slice::<StatusReport>(payload) {
-            Ok(report) => {
-                if let Err(e) = crate::engine::status::apply(db, &d, report).await {
-                    tracing::info!(device = %id, error = %e, "MQTT status report refused");
-                }
+    ingest.presence.touch(id);
+    match serde_json::from_slice::<StatusReport>(payload) {
+        Ok(report) => {
+            if let Err(e) = crate::engine::status::apply(db, &d, report).await {
+                tracing::info!(device = %id, error = %e, "MQTT status report refused");
             }
-            Err(e) => tracing::info!(device = %id, error = %e, "malformed MQTT status report"),
-        },
-        // Health and faults: an `EventBatch`, stored as the HTTPS route
-        // stores it (one transaction, redeliveries skipped by event id).
-        Channel::Telemetry | Channel::Faults => match serde_json::from_slice::<EventBatch>(payload)
-        {
-            Ok(batch) => {
-                if let Err(e) = crate::events::store(db, d.id, batch).await {
-                    tracing::info!(device = %id, channel = channel.as_str(), error = %e, "MQTT events refused");
-                }
-            }
-            Err(e) => tracing::info!(
-                device = %id,
-                channel = channel.as_str(),
-                error = %e,
-                "malformed MQTT events"
-            ),
-        },
-        Channel::Nudge => {}
+        }
+        Err(e) => {
+            ingest.metrics.ingest_refused("malformed");
+            tracing::info!(device = %id, error = %e, "malformed MQTT status report");
+        }
     }
 }

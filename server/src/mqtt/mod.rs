@@ -100,6 +100,34 @@ pub struct Mqtt {
     counters: Arc<Counters>,
 }
 
+/// What the link hands box messages to.
+#[derive(Clone, Debug)]
+pub struct Ingest {
+    pub directory: Arc<crate::directory::Directory>,
+    pub presence: Arc<crate::presence::Presence>,
+    pub pipeline: crate::pipeline::Pipeline,
+    pub metrics: Arc<crate::metrics::Metrics>,
+}
+
+/// The client id of the server's persistent session at an external broker:
+/// `mqtt.session` when set; otherwise one per host and HTTP port, stable
+/// across restarts (`None`, a clean session, when the port is picked at
+/// random and so is no name for the instance).
+pub fn session_id(cfg: &MqttConfig, http_port: u16) -> Option<String> {
+    if let Some(s) = &cfg.session {
+        return Some(s.clone());
+    }
+    if http_port == 0 {
+        return None;
+    }
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "local".to_owned());
+    Some(format!("wavecast-server-{host}-{http_port}"))
+}
+
 /// What [`start`] brought up.
 #[derive(Debug)]
 pub struct Started {
@@ -198,8 +226,10 @@ impl Mqtt {
 /// in the background.
 pub async fn start(
     cfg: &MqttConfig,
+    http_port: u16,
     nudge_delay: std::time::Duration,
     db: DatabaseConnection,
+    ingest: Ingest,
 ) -> anyhow::Result<Started> {
     match cfg.mode {
         MqttMode::Off => Ok(Started {
@@ -216,7 +246,9 @@ pub async fn start(
                 username: Some(SERVER_USER.to_owned()),
                 password: Some(secret),
             };
-            let client = link::spawn(target, db, MqttProvision::None);
+            // The broker lives and dies with this process: its sessions
+            // too, so a fresh clean session each start.
+            let client = link::spawn(target, None, db, MqttProvision::None, ingest);
             Ok(Started {
                 mqtt: Mqtt {
                     client: Some(client),
@@ -242,7 +274,13 @@ pub async fn start(
                 .advertise_url
                 .clone()
                 .unwrap_or_else(|| format!("mqtt://{}:{}", target.host, target.port));
-            let client = link::spawn(target, db, cfg.provision);
+            let client = link::spawn(
+                target,
+                session_id(cfg, http_port),
+                db,
+                cfg.provision,
+                ingest,
+            );
             Ok(Started {
                 mqtt: Mqtt {
                     client: Some(client),

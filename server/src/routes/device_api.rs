@@ -256,6 +256,7 @@ pub async fn check_in(
         .and_then(|a| a.current.as_ref())
         .ok_or_else(|| ApiError::Conflict("no keyring has been published yet".into()))?;
     let now = Utc::now();
+    state.presence.touch(auth.id);
     let mut d = auth;
     let installed = serde_json::to_value(&req.installed).map_err(anyhow::Error::from)?;
     let differs = |reported: &Option<String>, known: &Option<Box<str>>| {
@@ -345,6 +346,7 @@ pub async fn status(
     state: web::Data<AppState>,
     body: web::Json<StatusReport>,
 ) -> ApiResult<HttpResponse> {
+    state.presence.touch(auth.device.id);
     crate::engine::status::apply(&state.db, &auth.device, body.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -356,13 +358,25 @@ pub const EVENTS_BODY_LIMIT: usize = 1 << 20;
 
 /// `POST /api/v1/device/events`: a batch of health reports and faults.
 /// Events whose id the box already sent count as duplicates and are not
-/// stored again; one invalid event refuses the whole batch (422).
+/// stored again; one invalid event refuses the whole batch (422). A box
+/// over its rate gets 429, and a full event queue 503, both with
+/// `Retry-After`: the box keeps its events and sends them later.
 pub async fn events(
     auth: DeviceAuth,
     state: web::Data<AppState>,
     body: web::Json<EventBatch>,
 ) -> ApiResult<HttpResponse> {
-    let stored = crate::events::store(&state.db, auth.device.id, body.into_inner()).await?;
+    let batch = body.into_inner();
+    batch.validate().map_err(ApiError::Validation)?;
+    state.presence.touch(auth.device.id);
+    let stored = state
+        .pipeline
+        .store(crate::events::Incoming {
+            device_id: auth.device.id,
+            model: auth.device.model.clone(),
+            batch,
+        })
+        .await?;
     state.metrics.events_stored(
         &stored.new,
         u64::from(stored.answer.duplicates),
