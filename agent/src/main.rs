@@ -34,6 +34,10 @@ simulate options:
   --threads N                worker threads (default 64)
   --install-failure-rate F   share of installs that fail (0..1)
   --crash-after-update-rate F  share of updates that crash and roll back
+  --faults-after-update-rate F  share of updated boxes that keep crashing (a
+                             software fault at every visit) on the new version
+  --events-over mqtt|https   how health and faults travel (default https; mqtt
+                             falls back to https when the broker does not answer)
   --offline-rate F --offline-secs S   chance per check-in to drop offline for S
   --delay-ms MS              network delay before each request
   --telemetry-secs S         a health report every S seconds (0: none)
@@ -153,6 +157,8 @@ fn simulate(opts: &[(String, String)]) -> Result<ExitCode, String> {
         "threads",
         "install-failure-rate",
         "crash-after-update-rate",
+        "faults-after-update-rate",
+        "events-over",
         "offline-rate",
         "offline-secs",
         "delay-ms",
@@ -229,6 +235,12 @@ fn simulate(opts: &[(String, String)]) -> Result<ExitCode, String> {
         threads: num("threads", get("threads"), 64)?,
         install_failure_rate: rate("install-failure-rate")?,
         crash_after_update_rate: rate("crash-after-update-rate")?,
+        faults_after_update_rate: rate("faults-after-update-rate")?,
+        events_over_mqtt: match get("events-over").unwrap_or("https") {
+            "mqtt" => true,
+            "https" => false,
+            other => return Err(format!("--events-over {other:?}: use mqtt or https")),
+        },
         offline_rate: rate("offline-rate")?,
         offline: Duration::from_secs(num("offline-secs", get("offline-secs"), 60)?),
         delay: Duration::from_millis(num("delay-ms", get("delay-ms"), 0)?),

@@ -1,14 +1,17 @@
-//! Nudges over MQTT: a thread subscribed to the box's own `nudge` topic
-//! that wakes the service to check in at once. A nudge carries nothing to
-//! trust: the check-in that follows is signed as always. When the broker is
-//! out of reach the box simply keeps polling.
+//! MQTT: a thread subscribed to the box's own `nudge` topic that wakes the
+//! service to check in at once, and publishes the box's event batches for
+//! it (QoS 1: a batch leaves the queue only once the broker acknowledged
+//! it). A nudge carries nothing to trust: the check-in that follows is
+//! signed as always. When the broker is out of reach the box keeps polling
+//! and sends its events over HTTPS.
 
 use std::{
+    collections::HashMap,
     io::{self, Read, Write},
     net::TcpStream,
     sync::{
         atomic::{AtomicBool, Ordering},
-        mpsc::Sender,
+        mpsc::{self, Receiver, Sender},
         Arc,
     },
     time::{Duration, Instant},
@@ -19,12 +22,13 @@ use bytes::BytesMut;
 // driven over a blocking socket: its event loop would bring a tokio runtime
 // into the box's 2 MB size budget for one subscription.
 use rumqttc::mqttbytes::{
-    v4::{Connect, ConnectReturnCode, Login, Packet, PubAck, Subscribe},
+    v4::{Connect, ConnectReturnCode, Login, Packet, PubAck, Publish, Subscribe},
     Error as CodecError, QoS,
 };
 use wavecast_protocol::mqtt::{topic, Channel};
 
-const MAX_PACKET: usize = 16 * 1024;
+/// The largest packet sent or taken (the server's broker takes 64 KiB).
+pub const MAX_PACKET: usize = 60 * 1024;
 const KEEP_ALIVE: Duration = Duration::from_secs(120);
 
 /// `mqtt://host:port` → (host, port).
@@ -46,37 +50,166 @@ fn send(stream: &mut TcpStream, packet: Packet) -> io::Result<()> {
     stream.write_all(&buf)
 }
 
-/// One connection: connect, subscribe, wake on nudges, ping to stay alive.
-fn session(
-    host: &str,
-    port: u16,
-    device_id: &str,
-    credential: &str,
-    wake: &Sender<()>,
-    stop: &AtomicBool,
-) -> io::Result<()> {
+/// A batch to publish, and where to say whether the broker took it.
+struct Request {
+    topic: String,
+    payload: Vec<u8>,
+    done: Sender<bool>,
+}
+
+/// The service's handle on the MQTT thread, for publishing.
+#[derive(Debug, Clone)]
+pub struct Publisher {
+    requests: Sender<Request>,
+    connected: Arc<AtomicBool>,
+}
+
+impl Publisher {
+    /// Whether the thread holds a connection now.
+    pub fn is_connected(&self) -> bool {
+        self.connected.load(Ordering::Relaxed)
+    }
+
+    /// Publishes at QoS 1 and waits up to `timeout` for the broker's
+    /// acknowledgement; false when it did not come (send it another way).
+    pub fn publish(&self, topic: String, payload: Vec<u8>, timeout: Duration) -> bool {
+        if !self.is_connected() {
+            return false;
+        }
+        let (done, answer) = mpsc::channel();
+        if self
+            .requests
+            .send(Request {
+                topic,
+                payload,
+                done,
+            })
+            .is_err()
+        {
+            return false;
+        }
+        answer.recv_timeout(timeout).unwrap_or(false)
+    }
+}
+
+/// Connects and waits for the broker's answer.
+fn connect(host: &str, port: u16, device_id: &str, credential: &str) -> io::Result<TcpStream> {
     let mut stream = TcpStream::connect((host, port))?;
-    stream.set_read_timeout(Some(Duration::from_secs(1)))?;
+    stream.set_read_timeout(Some(Duration::from_millis(100)))?;
     let mut connect = Connect::new(device_id);
     connect.keep_alive = KEEP_ALIVE.as_secs() as u16;
     connect.clean_session = true;
     connect.login = Some(Login::new(device_id, credential));
     send(&mut stream, Packet::Connect(connect))?;
+    Ok(stream)
+}
+
+/// Reads what arrived into `buf`; false when nothing did within the
+/// socket's read timeout.
+fn fill(stream: &mut TcpStream, buf: &mut BytesMut) -> io::Result<bool> {
+    let mut chunk = [0u8; 4096];
+    match stream.read(&mut chunk) {
+        Ok(0) => Err(io::Error::other("the broker closed the connection")),
+        Ok(n) => {
+            buf.extend_from_slice(&chunk[..n]);
+            Ok(true)
+        }
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+            ) =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// One connection for one QoS 1 message: connect, publish, wait for the
+/// acknowledgement, disconnect. For boxes that hold no connection (the
+/// simulator's thousands).
+pub fn publish_once(
+    host: &str,
+    port: u16,
+    device_id: &str,
+    credential: &str,
+    topic: &str,
+    payload: &[u8],
+    timeout: Duration,
+) -> io::Result<()> {
+    let deadline = Instant::now() + timeout;
+    let mut stream = connect(host, port, device_id, credential)?;
+    let mut buf = BytesMut::with_capacity(256);
+    loop {
+        if Instant::now() >= deadline {
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "no answer from the broker",
+            ));
+        }
+        fill(&mut stream, &mut buf)?;
+        match Packet::read(&mut buf, MAX_PACKET) {
+            Ok(Packet::ConnAck(ack)) if ack.code == ConnectReturnCode::Success => {
+                let mut p = Publish::new(topic, QoS::AtLeastOnce, payload.to_vec());
+                p.pkid = 1;
+                send(&mut stream, Packet::Publish(p))?;
+            }
+            Ok(Packet::ConnAck(ack)) => {
+                return Err(io::Error::other(format!(
+                    "the broker refused: {:?}",
+                    ack.code
+                )))
+            }
+            Ok(Packet::PubAck(a)) if a.pkid == 1 => {
+                let _ = send(&mut stream, Packet::Disconnect);
+                return Ok(());
+            }
+            Ok(_) | Err(CodecError::InsufficientBytes(_)) => {}
+            Err(e) => return Err(io::Error::other(format!("MQTT: {e:?}"))),
+        }
+    }
+}
+
+/// What the thread shares with the service.
+struct Thread {
+    wake: Sender<()>,
+    stop: Arc<AtomicBool>,
+    requests: Receiver<Request>,
+    connected: Arc<AtomicBool>,
+}
+
+/// One connection: connect, subscribe, wake on nudges, publish what the
+/// service asks, ping to stay alive.
+fn session(host: &str, port: u16, device_id: &str, credential: &str, t: &Thread) -> io::Result<()> {
+    let Thread {
+        wake,
+        stop,
+        requests,
+        connected,
+    } = t;
+    let mut stream = connect(host, port, device_id, credential)?;
     let nudge = topic(device_id, Channel::Nudge);
     let mut buf = BytesMut::with_capacity(1024);
-    let mut chunk = [0u8; 1024];
     let mut last_sent = Instant::now();
     let mut pinged = false;
+    let mut up = false;
+    // Packet ids of publishes awaiting the broker's acknowledgement (1 is
+    // the subscription's).
+    let mut pending: HashMap<u16, Sender<bool>> = HashMap::new();
+    let mut next_pkid: u16 = 2;
     while !stop.load(Ordering::Relaxed) {
-        match stream.read(&mut chunk) {
-            Ok(0) => return Err(io::Error::other("the broker closed the connection")),
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) => {}
-            Err(e) => return Err(e),
+        fill(&mut stream, &mut buf)?;
+        while let Some(r) = up.then(|| requests.try_recv().ok()).flatten() {
+            let mut p = Publish::new(r.topic, QoS::AtLeastOnce, r.payload);
+            p.pkid = next_pkid;
+            next_pkid = next_pkid.checked_add(1).unwrap_or(2);
+            if send(&mut stream, Packet::Publish(p.clone())).is_err() {
+                let _ = r.done.send(false);
+                return Err(io::Error::other("cannot publish"));
+            }
+            pending.insert(p.pkid, r.done);
+            last_sent = Instant::now();
         }
         loop {
             let packet = match Packet::read(&mut buf, MAX_PACKET) {
@@ -87,6 +220,8 @@ fn session(
             match packet {
                 Packet::ConnAck(ack) if ack.code == ConnectReturnCode::Success => {
                     crate::log::info("MQTT: connected, listening for nudges");
+                    up = true;
+                    connected.store(true, Ordering::Relaxed);
                     let mut sub = Subscribe::new(nudge.clone(), QoS::AtLeastOnce);
                     sub.pkid = 1;
                     send(&mut stream, Packet::Subscribe(sub))?;
@@ -107,6 +242,11 @@ fn session(
                         return Ok(());
                     }
                 }
+                Packet::PubAck(a) => {
+                    if let Some(done) = pending.remove(&a.pkid) {
+                        let _ = done.send(true);
+                    }
+                }
                 Packet::PingResp => pinged = false,
                 _ => {}
             }
@@ -124,8 +264,9 @@ fn session(
     Ok(())
 }
 
-/// Listens until `stop` is set; each nudge sends `()` on `wake`. Connection
-/// failures are retried every 15 seconds (the box polls meanwhile).
+/// Listens until `stop` is set; each nudge sends `()` on `wake`; returns
+/// the handle for publishing. Connection failures are retried every 15
+/// seconds (the box polls meanwhile).
 pub fn spawn(
     host: String,
     port: u16,
@@ -133,13 +274,27 @@ pub fn spawn(
     credential: String,
     wake: Sender<()>,
     stop: Arc<AtomicBool>,
-) {
+) -> Publisher {
+    let (tx, requests) = mpsc::channel();
+    let connected = Arc::new(AtomicBool::new(false));
+    let publisher = Publisher {
+        requests: tx,
+        connected: Arc::clone(&connected),
+    };
+    let thread = Thread {
+        wake,
+        stop: Arc::clone(&stop),
+        requests,
+        connected,
+    };
     let spawned = std::thread::Builder::new()
-        .name("mqtt-nudges".into())
+        .name("mqtt".into())
         .stack_size(128 * 1024)
         .spawn(move || {
             while !stop.load(Ordering::Relaxed) {
-                match session(&host, port, &device_id, &credential, &wake, &stop) {
+                let ended = session(&host, port, &device_id, &credential, &thread);
+                thread.connected.store(false, Ordering::Relaxed);
+                match ended {
                     Ok(()) => return,
                     Err(e) => crate::log::warn(&format!("MQTT: {e}; polling meanwhile")),
                 }
@@ -154,6 +309,7 @@ pub fn spawn(
     if let Err(e) = spawned {
         crate::log::warn(&format!("MQTT thread: {e}"));
     }
+    publisher
 }
 
 #[cfg(test)]

@@ -23,6 +23,7 @@ use wavecast_protocol::{
     keyring::verify_keyring,
     keys::PrivateKeyFile,
     manifest::Kind,
+    mqtt::{topic, Channel},
     status::{InstallState, StatusReport},
 };
 
@@ -36,7 +37,7 @@ use crate::{
     install::{ab, dirs},
     journal::{offer_key, refuse_offer, Job, State, Step},
     log, now,
-    outbox::{Message, Outbox},
+    outbox::{Message, Outbox, Queued},
     tls::ServerTrust,
     trust::Trust,
 };
@@ -95,7 +96,7 @@ pub struct Agent {
     next_health: Instant,
     next_flush: Instant,
     next_crash_scan: Instant,
-    mqtt: Option<(String, Arc<AtomicBool>)>,
+    mqtt: Option<(String, Arc<AtomicBool>, crate::nudge::Publisher)>,
     nudges: (mpsc::Sender<()>, mpsc::Receiver<()>),
     term: Arc<AtomicBool>,
 }
@@ -941,6 +942,9 @@ impl Agent {
                 Message::Event(_) => events.push(q),
             }
         }
+        // Over MQTT first while connected, in messages under the broker's
+        // packet limit; what the broker did not acknowledge goes over HTTPS.
+        let events = self.publish_events(events);
         // 100 events stay well under the server's 1 MiB body limit even
         // with the longest fault details.
         for chunk in events.chunks(MAX_BATCH_EVENTS.min(100)) {
@@ -974,8 +978,61 @@ impl Agent {
         Ok(())
     }
 
-    /// Listens for nudges at the broker the server named, with the current
-    /// credential (restarted when either changes).
+    /// Publishes queued events over MQTT while the broker acknowledges
+    /// them; returns those still to send.
+    fn publish_events(&mut self, mut events: Vec<Queued>) -> Vec<Queued> {
+        let Some(publisher) = self.mqtt.as_ref().map(|(_, _, p)| p.clone()) else {
+            return events;
+        };
+        let Some(id) = self.state.device_id.clone() else {
+            return events;
+        };
+        while !events.is_empty() && publisher.is_connected() {
+            // Up to 50 events, fewer when their details are long.
+            let mut n = events.len().min(50);
+            let (payload, has_fault) = loop {
+                let batch = EventBatch {
+                    events: events[..n]
+                        .iter()
+                        .filter_map(|q| match &q.message {
+                            Message::Event(e) => Some(e.clone()),
+                            Message::Status(_) => None,
+                        })
+                        .collect(),
+                    dropped_total: self.outbox.dropped_total(),
+                };
+                let Ok(bytes) = serde_json::to_vec(&batch) else {
+                    return events;
+                };
+                if bytes.len() <= crate::nudge::MAX_PACKET - 1024 {
+                    let fault = batch
+                        .events
+                        .iter()
+                        .any(|e| matches!(e.body, EventBody::Fault(_)));
+                    break (bytes, fault);
+                }
+                if n == 1 {
+                    // Too large for MQTT: HTTPS takes it.
+                    return events;
+                }
+                n /= 2;
+            };
+            let channel = if has_fault {
+                Channel::Faults
+            } else {
+                Channel::Telemetry
+            };
+            if !publisher.publish(topic(&id, channel), payload, Duration::from_secs(10)) {
+                break;
+            }
+            let sent: Vec<_> = events.drain(..n).collect();
+            let _ = self.outbox.remove(&sent);
+        }
+        events
+    }
+
+    /// Listens for nudges (and publishes events) at the broker the server
+    /// named, with the current credential (restarted when either changes).
     fn ensure_mqtt(&mut self, url: Option<&str>) {
         let (Some(url), Some(cred), Some(id)) = (
             url,
@@ -985,10 +1042,10 @@ impl Agent {
             return;
         };
         let key = format!("{url} {cred}");
-        if self.mqtt.as_ref().is_some_and(|(k, _)| *k == key) {
+        if self.mqtt.as_ref().is_some_and(|(k, _, _)| *k == key) {
             return;
         }
-        if let Some((_, stop)) = self.mqtt.take() {
+        if let Some((_, stop, _)) = self.mqtt.take() {
             stop.store(true, Ordering::Relaxed);
         }
         let Some((host, port)) = crate::nudge::parse_url(url) else {
@@ -996,7 +1053,7 @@ impl Agent {
             return;
         };
         let stop = Arc::new(AtomicBool::new(false));
-        crate::nudge::spawn(
+        let publisher = crate::nudge::spawn(
             host,
             port,
             id,
@@ -1004,7 +1061,7 @@ impl Agent {
             self.nudges.0.clone(),
             Arc::clone(&stop),
         );
-        self.mqtt = Some((key, stop));
+        self.mqtt = Some((key, stop, publisher));
     }
 }
 

@@ -8,8 +8,11 @@
 //! It downloads and verifies every artifact (hashing into nothing instead of
 //! a slot) and reports every state. Its installer and reboot are simulated,
 //! with fault-injection knobs: install failures, crashes after an update
-//! (the new slot fails and rolls back, with a crash fault), offline periods
-//! and network delay.
+//! (the new slot fails and rolls back, with a crash fault), boxes that stay
+//! on the new version but keep crashing (what a health gate must catch),
+//! offline periods and network delay. Health and faults go over HTTPS, or
+//! over MQTT to the broker the server names (`--events-over mqtt`; one
+//! short connection per message, HTTPS when the broker does not answer).
 //!
 //! Boxes are shared out over a fixed number of worker threads; each thread
 //! serves its boxes in the order they fall due.
@@ -31,6 +34,7 @@ use sha2::{Digest, Sha256};
 use wavecast_protocol::{
     checkin::Component,
     events::{codes, Event, EventBatch, EventBody, FaultReport, HealthReport},
+    mqtt::{topic, Channel},
     status::{InstallState, StatusReport},
     Sha256Digest,
 };
@@ -64,6 +68,12 @@ pub struct SimConfig {
     pub install_failure_rate: f64,
     /// Share of updated boxes whose new firmware crashes and rolls back.
     pub crash_after_update_rate: f64,
+    /// Share of updated boxes that stay on the new version but report a
+    /// software fault at every visit from then on.
+    pub faults_after_update_rate: f64,
+    /// Send health and faults over MQTT (the broker the server names),
+    /// falling back to HTTPS when it does not acknowledge.
+    pub events_over_mqtt: bool,
     /// Chance per check-in that a box drops offline for `offline`.
     pub offline_rate: f64,
     pub offline: Duration,
@@ -91,6 +101,8 @@ pub struct Counters {
     pub rolled_back: AtomicU64,
     pub errors: AtomicU64,
     pub events: AtomicU64,
+    /// Of `events`, those the broker acknowledged over MQTT.
+    pub events_mqtt: AtomicU64,
 }
 
 impl Counters {
@@ -102,7 +114,7 @@ impl Counters {
 
     pub fn line(&self) -> String {
         format!(
-            "enrolled {} · check-ins {} · downloaded {} MiB · succeeded {} · failed {} · rolled back {} · events {} · errors {}",
+            "enrolled {} · check-ins {} · downloaded {} MiB · succeeded {} · failed {} · rolled back {} · events {} ({} over MQTT) · errors {}",
             self.enrolled.load(Ordering::Relaxed),
             self.checkins.load(Ordering::Relaxed),
             self.downloaded_bytes.load(Ordering::Relaxed) >> 20,
@@ -110,6 +122,7 @@ impl Counters {
             self.failed.load(Ordering::Relaxed),
             self.rolled_back.load(Ordering::Relaxed),
             self.events.load(Ordering::Relaxed),
+            self.events_mqtt.load(Ordering::Relaxed),
             self.errors.load(Ordering::Relaxed),
         )
     }
@@ -126,6 +139,12 @@ struct VBox {
     next_health: Instant,
     pending_events: Vec<Event>,
     event_seq: u64,
+    /// The broker the server named in its last answer.
+    mqtt: Option<(String, u16)>,
+    /// Health reports made so far.
+    health_seq: u64,
+    /// Crashing on the version it updated to.
+    faulty: bool,
     rng: rand_chacha::ChaCha8Rng,
 }
 
@@ -160,6 +179,9 @@ impl VBox {
             next_health: Instant::now(),
             pending_events: Vec::new(),
             event_seq: 0,
+            mqtt: None,
+            health_seq: 0,
+            faulty: false,
             rng: rand_chacha::ChaCha8Rng::seed_from_u64(
                 cfg.seed ^ (i as u64).wrapping_mul(0x9e37_79b9),
             ),
@@ -185,7 +207,7 @@ impl VBox {
         if self.offline_until.is_some_and(|u| t < u) {
             if !cfg.telemetry.is_zero() && t >= self.next_health {
                 self.next_health = t + cfg.telemetry;
-                let h = health(&mut self.rng);
+                let h = self.health();
                 self.event(EventBody::Health(h));
             }
             return Ok(self.offline_until.map_or(cfg.poll, |u| u - t));
@@ -211,8 +233,18 @@ impl VBox {
         }
         if !cfg.telemetry.is_zero() && t >= self.next_health {
             self.next_health = t + cfg.telemetry;
-            let h = health(&mut self.rng);
+            let h = self.health();
             self.event(EventBody::Health(h));
+        }
+        if self.faulty {
+            let installed = self.installed.clone();
+            self.event(EventBody::Fault(FaultReport {
+                at: now(),
+                code: "SW-APP-102".into(),
+                signature: Some("crash:after-update".into()),
+                details: Some("simulated crash of the main application".into()),
+                installed,
+            }));
         }
         if !self.pending_events.is_empty() {
             std::thread::sleep(cfg.delay);
@@ -220,15 +252,12 @@ impl VBox {
                 events: std::mem::take(&mut self.pending_events),
                 dropped_total: 0,
             };
-            match self.client.send_events(&batch) {
-                Ok(_) => {
-                    c.events
-                        .fetch_add(batch.events.len() as u64, Ordering::Relaxed);
-                }
-                Err(e) => {
-                    self.pending_events = batch.events;
-                    return Err(format!("events: {e}"));
-                }
+            if cfg.events_over_mqtt && self.publish(&batch) {
+                let n = batch.events.len() as u64;
+                c.events.fetch_add(n, Ordering::Relaxed);
+                c.events_mqtt.fetch_add(n, Ordering::Relaxed);
+            } else {
+                self.send_https(batch, c)?;
             }
         }
         std::thread::sleep(cfg.delay);
@@ -249,6 +278,10 @@ impl VBox {
             .trust
             .verify(&answer, &id, &nonce, now())
             .map_err(|e| format!("answer refused: {e}"))?;
+        self.mqtt = payload
+            .mqtt_url
+            .as_deref()
+            .and_then(crate::nudge::parse_url);
         let next = Duration::from_secs(payload.next_checkin_secs).min(cfg.poll);
         let Some(v) = offers.into_iter().find(|v| {
             !self
@@ -371,12 +404,77 @@ impl VBox {
         } else {
             self.installed.retain(|x| x.name != new.name);
             self.installed.push(new);
+            self.faulty = self
+                .rng
+                .gen_bool(cfg.faults_after_update_rate.clamp(0.0, 1.0));
             self.report(cfg, report(InstallState::Succeeded, None, None))?;
             c.succeeded.fetch_add(1, Ordering::Relaxed);
         }
         self.ended.push(key);
         // Check in again soon: the next bundle may wait.
         Ok(Duration::from_millis(100))
+    }
+}
+
+impl VBox {
+    /// Publishes `batch` over MQTT (one connection per message: thousands
+    /// of boxes hold no sockets); true once the broker acknowledged it.
+    fn publish(&self, batch: &EventBatch) -> bool {
+        let (Some((host, port)), Some(id), Some(cred)) =
+            (&self.mqtt, &self.device_id, self.client.credential())
+        else {
+            return false;
+        };
+        let Ok(payload) = serde_json::to_vec(batch) else {
+            return false;
+        };
+        if payload.len() > crate::nudge::MAX_PACKET - 1024 {
+            return false;
+        }
+        let fault = batch
+            .events
+            .iter()
+            .any(|e| matches!(e.body, EventBody::Fault(_)));
+        let channel = if fault {
+            Channel::Faults
+        } else {
+            Channel::Telemetry
+        };
+        crate::nudge::publish_once(
+            host,
+            *port,
+            id,
+            cred,
+            &topic(id, channel),
+            &payload,
+            Duration::from_secs(10),
+        )
+        .is_ok()
+    }
+
+    /// A health report; its `sim.report` metric counts the box's reports
+    /// from 1, so what arrives can be checked against what was sent.
+    fn health(&mut self) -> HealthReport {
+        self.health_seq += 1;
+        let mut h = health(&mut self.rng);
+        #[allow(clippy::cast_precision_loss)]
+        h.metrics
+            .insert("sim.report".to_owned(), self.health_seq as f64);
+        h
+    }
+
+    fn send_https(&mut self, batch: EventBatch, c: &Counters) -> Result<(), String> {
+        match self.client.send_events(&batch) {
+            Ok(_) => {
+                c.events
+                    .fetch_add(batch.events.len() as u64, Ordering::Relaxed);
+                Ok(())
+            }
+            Err(e) => {
+                self.pending_events = batch.events;
+                Err(format!("events: {e}"))
+            }
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 //! install states). [`scheduler`] runs the waves; [`offers_for`] answers a
 //! device's check-in.
 
+pub mod gate;
 pub mod scheduler;
 pub mod status;
 

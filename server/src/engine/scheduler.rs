@@ -1,7 +1,9 @@
 //! The rollout scheduler: a background task that, on the instance holding the
 //! `scheduler` lease, starts due rollouts, turns silent devices into failures,
-//! tallies each running rollout's current wave and applies the verdict of
-//! `domain::waves::judge` (advance, await approval, pause, complete).
+//! applies each running rollout's health gate (`engine::gate`: a regression
+//! among updated boxes pauses it), tallies its current wave and applies the
+//! verdict of `domain::waves::judge` (advance, await approval, pause,
+//! complete).
 //!
 //! The lease is a database row with an expiry, taken with a conditional
 //! UPDATE, so with several instances on one database exactly one schedules;
@@ -23,6 +25,7 @@ use crate::{
     audit::{self, Actor, Entry},
     domain::{
         enrolment::DeviceStatus,
+        gate::GateVerdict,
         rollout::{wave_specs, RolloutState},
         waves::{bucket, judge, threshold, timed_out, wave_of, Verdict, WaveTally},
     },
@@ -273,6 +276,20 @@ async fn step(
             m.message = Set(Some(format!("no report for {} s", timeout.num_seconds())));
             m.updated_at = Set(now);
             m.update(db).await?;
+        }
+    }
+    // A regression on updated boxes pauses the rollout whatever its waves say.
+    if let Some(gate) = &r.gate {
+        let devices: Vec<device::Model> = target_devices(db, r)
+            .await?
+            .into_iter()
+            .map(|(d, _)| d)
+            .collect();
+        let reading = super::gate::read(db, r, gate, &devices, now).await?;
+        tracing::debug!(rollout = %r.model.id, ?reading, "health gate");
+        if let GateVerdict::Regressed(reason) = reading.verdict {
+            set_state(db, &r.model, RolloutState::Paused, Some(reason), now).await?;
+            return Ok(true);
         }
     }
     let specs = wave_specs(&r.waves)

@@ -14,6 +14,7 @@ mod directory;
 mod downloads;
 mod events;
 mod fleet_200;
+mod fleet_sim;
 mod health;
 mod mqtt;
 mod problems;
