@@ -368,9 +368,49 @@ pub struct Series {
     /// The range asked for, Unix seconds, both ends included.
     pub from: i64,
     pub to: i64,
-    /// `[time, value]`, from the reports that carry the metric.
+    /// Raw reports, or hourly rollups.
+    pub resolution: crate::domain::metrics::Resolution,
+    /// `[time, value]`, from the reports that carry the metric; hourly: the
+    /// hour's start and mean.
     pub points: Vec<(i64, f64)>,
-    /// True when the range held more reports than `limit`: the points stop
-    /// at the limit; ask again from the last point's time.
+    /// Hourly only: each hour's count, mean, minimum and maximum.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hourly: Vec<HourPoint>,
+    /// True when the range held more reports (or hours) than `limit`: the
+    /// points stop at the limit; ask again from the last point's time.
     pub truncated: bool,
+}
+
+/// One metric over one hour.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HourPoint {
+    pub at: i64,
+    pub count: u32,
+    pub mean: f64,
+    pub min: f64,
+    pub max: f64,
+}
+
+/// `GET /api/v1/fleet/summary`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FleetSummary {
+    /// Accepted boxes.
+    pub devices: u64,
+    /// Of those, heard from within `online_secs`.
+    pub online: u64,
+    pub online_secs: u64,
+    /// Accepted boxes by model and firmware (`name@version`).
+    pub versions: Vec<VersionCount>,
+    /// Over the last `days` days.
+    pub days: u32,
+    pub fault_rates: Vec<crate::domain::fleet::FaultRate>,
+}
+
+/// Boxes of one model on one firmware version.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VersionCount {
+    pub model: String,
+    pub firmware: Option<String>,
+    pub devices: u64,
+    pub online: u64,
 }

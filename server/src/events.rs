@@ -20,9 +20,9 @@ use uuid::Uuid;
 use wavecast_protocol::events::{Event, EventBatch, EventBody, EventsAccepted, FaultReport};
 
 use crate::{
-    api::{DeviceEvents, EventKind, Series, StoredEvent},
+    api::{DeviceEvents, EventKind, HourPoint, Series, StoredEvent},
     domain::metrics,
-    entities::{device_event, device_event_drop},
+    entities::{device_event, device_event_drop, health_hourly},
     error::{ApiError, ApiResult},
 };
 
@@ -254,7 +254,60 @@ pub async fn series(
         metric: metric.to_owned(),
         from,
         to,
+        resolution: metrics::Resolution::Raw,
         points,
+        hourly: Vec::new(),
+        truncated,
+    })
+}
+
+/// One metric from `device_id`'s hourly rollups for the hours starting in
+/// `from..=to`, oldest first, at most `limit` hours.
+pub async fn series_hourly(
+    db: &impl ConnectionTrait,
+    device_id: Uuid,
+    metric: &str,
+    from: i64,
+    to: i64,
+    limit: u64,
+) -> ApiResult<Series> {
+    use health_hourly::Column;
+    let rows = health_hourly::Entity::find()
+        .select_only()
+        .column(Column::Hour)
+        .column(Column::Metrics)
+        .filter(Column::DeviceId.eq(device_id))
+        .filter(Column::Hour.between(metrics::hour_of(from), to))
+        .order_by_asc(Column::Hour)
+        .limit(limit + 1)
+        .into_tuple::<(i64, serde_json::Value)>()
+        .all(db)
+        .await?;
+    let truncated = rows.len() as u64 > limit;
+    let hourly: Vec<HourPoint> = rows
+        .into_iter()
+        .take(usize::try_from(limit).unwrap_or(usize::MAX))
+        .filter_map(|(at, m)| {
+            // Stored by the rollup job in this shape.
+            let r: metrics::Rollup = serde_json::from_value(m).ok()?;
+            let a = r.get(metric)?;
+            Some(HourPoint {
+                at,
+                count: a.count,
+                mean: a.mean(),
+                min: a.min,
+                max: a.max,
+            })
+        })
+        .collect();
+    Ok(Series {
+        device_id,
+        metric: metric.to_owned(),
+        from,
+        to,
+        resolution: metrics::Resolution::Hour,
+        points: hourly.iter().map(|h| (h.at, h.mean)).collect(),
+        hourly,
         truncated,
     })
 }

@@ -26,6 +26,7 @@ pub mod mqtt;
 pub mod pipeline;
 pub mod presence;
 pub mod problems;
+pub mod rollups;
 pub mod routes;
 pub mod signer;
 pub mod startup;

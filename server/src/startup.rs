@@ -96,6 +96,7 @@ impl Application {
             presence,
             pipeline,
         };
+        crate::rollups::spawn(state.db.clone(), state.config.telemetry.clone());
         state.presence.clone().spawn(
             state.db.clone(),
             std::time::Duration::from_secs(state.config.telemetry.presence_flush_secs),

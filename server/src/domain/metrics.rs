@@ -165,10 +165,14 @@ pub enum Resolution {
     Hour,
 }
 
-/// The resolution a series from `from` reads by default: raw reports while
-/// they are all still kept (`raw_kept_since`), hourly rollups beyond.
-pub fn resolution(from: i64, raw_kept_since: i64) -> Resolution {
-    if from >= raw_kept_since {
+/// The longest range read from raw reports by default: 31 days.
+pub const MAX_RAW_SPAN: i64 = 31 * 86_400;
+
+/// The resolution a series over `span` seconds reads by default: raw
+/// reports up to [`MAX_RAW_SPAN`], hourly rollups beyond. (Ranges older
+/// than the raw retention need `resolution=hour` asked for.)
+pub fn resolution(span: i64) -> Resolution {
+    if span <= MAX_RAW_SPAN {
         Resolution::Raw
     } else {
         Resolution::Hour
@@ -250,8 +254,8 @@ mod tests {
         assert_eq!(hour_of(7_199), 3_600);
         assert_eq!(hour_of(7_200), 7_200);
         assert_eq!(hour_of(-1), -3_600);
-        assert_eq!(resolution(1_000, 1_000), Resolution::Raw);
-        assert_eq!(resolution(999, 1_000), Resolution::Hour);
+        assert_eq!(resolution(MAX_RAW_SPAN), Resolution::Raw);
+        assert_eq!(resolution(MAX_RAW_SPAN + 1), Resolution::Hour);
     }
 
     #[test]

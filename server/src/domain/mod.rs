@@ -4,6 +4,7 @@
 pub mod bundle_state;
 pub mod enrolment;
 pub mod faults;
+pub mod fleet;
 pub mod gate;
 pub mod install_state;
 pub mod metrics;

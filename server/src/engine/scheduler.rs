@@ -36,11 +36,16 @@ use crate::{
 
 const LEASE: &str = "scheduler";
 
-/// Takes or renews the named lease for `holder`; true when it holds it.
-pub async fn try_lease(db: &impl ConnectionTrait, holder: &str, ttl: TimeDelta) -> ApiResult<bool> {
+/// Takes or renews the lease `name` for `holder`; true when it holds it.
+pub async fn try_lease(
+    db: &impl ConnectionTrait,
+    name: &str,
+    holder: &str,
+    ttl: TimeDelta,
+) -> ApiResult<bool> {
     let now = Utc::now();
     let inserted = lease::Entity::insert(lease::ActiveModel {
-        name: Set(LEASE.into()),
+        name: Set(name.into()),
         holder: Set(holder.into()),
         expires_at: Set(now + ttl),
     })
@@ -58,7 +63,7 @@ pub async fn try_lease(db: &impl ConnectionTrait, holder: &str, ttl: TimeDelta) 
     let updated = lease::Entity::update_many()
         .col_expr(lease::Column::Holder, Expr::value(holder))
         .col_expr(lease::Column::ExpiresAt, Expr::value(now + ttl))
-        .filter(lease::Column::Name.eq(LEASE))
+        .filter(lease::Column::Name.eq(name))
         .filter(
             sea_orm::Condition::any()
                 .add(lease::Column::Holder.eq(holder))
@@ -83,7 +88,7 @@ pub fn spawn(
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             interval.tick().await;
-            match try_lease(&db, &holder, ttl).await {
+            match try_lease(&db, LEASE, &holder, ttl).await {
                 Ok(true) => {
                     match tick(&db, &mqtt, Utc::now()).await {
                         Ok(true) => caches.offering.invalidate(),

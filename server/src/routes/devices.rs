@@ -138,14 +138,19 @@ pub struct SeriesQuery {
     from: Option<i64>,
     to: Option<i64>,
     limit: Option<u64>,
+    resolution: Option<metrics::Resolution>,
 }
 
-/// Longest range one series query reads: 31 days.
-const MAX_SERIES_SECS: i64 = 31 * 86_400;
+/// Longest range one raw series query reads: 31 days.
+const MAX_SERIES_SECS: i64 = metrics::MAX_RAW_SPAN;
+/// Longest range one hourly series query reads: 400 days.
+const MAX_HOURLY_SECS: i64 = 400 * 86_400;
 
-/// `GET /api/v1/devices/{id or serial}/series?metric=NAME&from=T&to=T&limit=N`:
+/// `GET /api/v1/devices/{id or serial}/series?metric=NAME&from=T&to=T&limit=N&resolution=raw|hour`:
 /// one health metric over a range of Unix seconds (the last 24 hours unless
-/// given; at most 31 days and 10,000 reports), oldest first.
+/// given), oldest first: raw reports (at most 31 days and 10,000 reports),
+/// or hourly rollups (at most 400 days). By default raw up to 31 days,
+/// hourly beyond.
 pub async fn series(
     _: Auth<access::Viewer>,
     state: web::Data<AppState>,
@@ -153,20 +158,35 @@ pub async fn series(
     q: web::Query<SeriesQuery>,
 ) -> ApiResult<HttpResponse> {
     metrics::check_name(&q.metric).map_err(ApiError::Validation)?;
-    let to = q.to.unwrap_or_else(|| Utc::now().timestamp());
+    let now = Utc::now().timestamp();
+    let to = q.to.unwrap_or(now);
     let from = q.from.unwrap_or(to.saturating_sub(86_400));
+    let resolution = q
+        .resolution
+        .unwrap_or_else(|| metrics::resolution(to.saturating_sub(from)));
+    let max = match resolution {
+        metrics::Resolution::Raw => MAX_SERIES_SECS,
+        metrics::Resolution::Hour => MAX_HOURLY_SECS,
+    };
     // Checked: both ends come from the query string, any i64.
     if to
         .checked_sub(from)
-        .is_none_or(|span| !(0..=MAX_SERIES_SECS).contains(&span))
+        .is_none_or(|span| !(0..=max).contains(&span))
     {
         return Err(ApiError::Validation(format!(
-            "need from <= to, at most {MAX_SERIES_SECS} seconds apart"
+            "need from <= to, at most {max} seconds apart at this resolution"
         )));
     }
     let limit = super::limit(q.limit, 10_000, 10_000)?;
     let d = find(&state, &reference).await?;
-    let s = crate::events::series(&state.db, d.id, &q.metric, from, to, limit).await?;
+    let s = match resolution {
+        metrics::Resolution::Raw => {
+            crate::events::series(&state.db, d.id, &q.metric, from, to, limit).await?
+        }
+        metrics::Resolution::Hour => {
+            crate::events::series_hourly(&state.db, d.id, &q.metric, from, to, limit).await?
+        }
+    };
     Ok(HttpResponse::Ok().json(s))
 }
 

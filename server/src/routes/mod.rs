@@ -6,6 +6,7 @@ mod bundles;
 mod catalog;
 mod device_api;
 mod devices;
+mod fleet;
 mod health;
 mod keyring;
 mod problems;
@@ -106,6 +107,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                         .put(catalog::put)
                         .delete(catalog::delete),
                 )
+                .route("/fleet/summary", web::get().to(fleet::summary))
                 .route("/problems", web::get().to(problems::list))
                 .route("/problems/{id}", web::get().to(problems::show))
                 .route("/problems/{id}/resolve", web::post().to(problems::resolve))

@@ -20,5 +20,6 @@ mod mqtt;
 mod problems;
 mod rollout_support;
 mod rollouts;
+mod rollups;
 mod serve;
 mod users_tokens;
