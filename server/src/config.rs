@@ -333,6 +333,13 @@ pub struct MqttConfig {
     /// broker keeps what boxes send while the server is away). By default
     /// `wavecast-server-{host name}-{HTTP port}`; every instance needs its own.
     pub session: Option<String>,
+    /// External: subscribe to box topics with shared subscriptions, so each
+    /// message reaches one server instance (spreads the load over several
+    /// instances). Off, every instance receives every message and stores
+    /// it idempotently. Mosquitto 2.0 does not restore shared
+    /// subscriptions when it restarts: messages boxes publish between its
+    /// restart and the server's reconnection then reach no one.
+    pub shared_subscriptions: bool,
 }
 
 impl Default for MqttConfig {
@@ -345,6 +352,7 @@ impl Default for MqttConfig {
             provision: MqttProvision::None,
             advertise_url: None,
             session: None,
+            shared_subscriptions: false,
         }
     }
 }
@@ -459,6 +467,13 @@ provision = "none"
 # keeps what boxes send while the server is away; each instance needs its own.
 # By default wavecast-server-{host name}-{HTTP port}.
 # session = "wavecast-server-1"
+# External: shared subscriptions spread box messages over several server
+# instances (each message to one). Off, every instance receives every message
+# (stored once all the same). Mosquitto 2.0 does not restore shared
+# subscriptions when it restarts: what boxes publish between its restart and
+# the server's reconnection is then lost. Turn on for several instances on a
+# broker that keeps them.
+shared_subscriptions = false
 
 [faults]
 # The fault catalog loaded at start (TOML, [[fault]] entries with code, title,

@@ -21,6 +21,8 @@ pub struct Mosquitto {
     pub port: u16,
     pub admin_password: String,
     child: Child,
+    binary: PathBuf,
+    conf: PathBuf,
     _dir: tempfile::TempDir,
 }
 
@@ -60,6 +62,12 @@ fn plugin() -> Option<PathBuf> {
 impl Mosquitto {
     /// Starts Mosquitto, panicking with what is missing when it cannot.
     pub fn start() -> Mosquitto {
+        Self::start_with(false)
+    }
+
+    /// Starts Mosquitto keeping sessions and queued messages on disk
+    /// across a [`Mosquitto::restart`] when `persistent`.
+    pub fn start_with(persistent: bool) -> Mosquitto {
         let missing =
             "Mosquitto is required for the MQTT tests: apt-get install mosquitto mosquitto-clients";
         let mosquitto = find("mosquitto", &["/usr/sbin", "/usr/local/sbin"])
@@ -84,11 +92,23 @@ impl Mosquitto {
             .expect("free port")
             .port();
         let conf = dir.path().join("mosquitto.conf");
+        // Persistent: sessions and their queues saved on a clean stop, and
+        // room for what queues up for a server that is away; many QoS 1
+        // messages in flight to the server at once.
+        let persistence = if persistent {
+            format!(
+                "persistence true\npersistence_location {}/\nmax_queued_messages 1000000\n\
+                 max_inflight_messages 1000\n",
+                dir.path().display()
+            )
+        } else {
+            "persistence false\n".to_owned()
+        };
         std::fs::write(
             &conf,
             format!(
                 "per_listener_settings false\nlistener {port} 127.0.0.1\nallow_anonymous false\n\
-                 plugin {}\nplugin_opt_config_file {}\npersistence false\nlog_dest stderr\n\
+                 plugin {}\nplugin_opt_config_file {}\n{persistence}log_dest stderr\n\
                  log_type error\nlog_type warning\nuser {}\n",
                 plugin.display(),
                 dynsec.display(),
@@ -96,27 +116,27 @@ impl Mosquitto {
             ),
         )
         .expect("write mosquitto.conf");
-        let child = Command::new(mosquitto)
-            .arg("-c")
-            .arg(&conf)
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("mosquitto starts");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "mosquitto did not listen on {port}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let child = spawn(&mosquitto, &conf, port);
         Mosquitto {
             port,
             admin_password,
             child,
+            binary: mosquitto,
+            conf,
             _dir: dir,
         }
+    }
+
+    /// Stops the broker cleanly (SIGTERM: a persistent one saves its
+    /// sessions) and starts it again on the same port.
+    pub fn restart(&mut self) {
+        let stopped = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(stopped, "cannot signal mosquitto");
+        let _ = self.child.wait();
+        self.child = spawn(&self.binary, &self.conf, self.port);
     }
 
     /// The URL the server connects with.
@@ -126,6 +146,26 @@ impl Mosquitto {
             self.admin_password, self.port
         )
     }
+}
+
+/// Runs mosquitto with `conf` and waits until it listens on `port`.
+fn spawn(binary: &Path, conf: &Path, port: u16) -> Child {
+    let child = Command::new(binary)
+        .arg("-c")
+        .arg(conf)
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("mosquitto starts");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "mosquitto did not listen on {port}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child
 }
 
 /// Mosquitto started as root drops to the `mosquitto` user unless told to

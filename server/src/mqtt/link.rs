@@ -34,26 +34,44 @@ const GROUP: &str = "wavecast";
 /// Most box messages handled at once; the rest wait in the broker.
 const IN_FLIGHT: usize = 64;
 
-fn filters() -> Vec<String> {
+/// How the link meets the broker.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// The client id of a persistent session, or `None` for a new clean
+    /// session each time.
+    pub id: Option<String>,
+    /// Shared subscriptions (each message to one instance) rather than
+    /// plain ones (each message to every instance).
+    pub shared: bool,
+}
+
+fn filters(shared: bool) -> Vec<String> {
     Channel::FROM_DEVICE
         .iter()
-        .map(|c| format!("$share/{GROUP}/{DEVICES_PREFIX}+/{}", c.as_str()))
+        .map(|c| {
+            let f = format!("{DEVICES_PREFIX}+/{}", c.as_str());
+            if shared {
+                format!("$share/{GROUP}/{f}")
+            } else {
+                f
+            }
+        })
         .collect()
 }
 
 /// Connects in the background and returns the client for publishing.
-/// `session`: the client id of a persistent session, or `None` for a new
-/// clean session each time.
 pub fn spawn(
     target: BrokerAddr,
-    session: Option<String>,
+    session: Session,
     db: DatabaseConnection,
     provision: MqttProvision,
     ingest: Ingest,
 ) -> AsyncClient {
-    let persistent = session.is_some();
-    let client_id =
-        session.unwrap_or_else(|| format!("wavecast-server-{}", Uuid::new_v4().simple()));
+    let persistent = session.id.is_some();
+    let shared = session.shared;
+    let client_id = session
+        .id
+        .unwrap_or_else(|| format!("wavecast-server-{}", Uuid::new_v4().simple()));
     let mut options = MqttOptions::new(client_id, target.host.clone(), target.port);
     options.set_keep_alive(Duration::from_secs(30));
     options.set_max_packet_size(super::broker::MAX_PACKET, super::broker::MAX_PACKET);
@@ -63,7 +81,15 @@ pub fn spawn(
         options.set_credentials(user.clone(), target.password.clone().unwrap_or_default());
     }
     let (client, events) = AsyncClient::new(options, 1024);
-    tokio::spawn(run(client.clone(), events, db, provision, target, ingest));
+    tokio::spawn(run(
+        client.clone(),
+        events,
+        db,
+        provision,
+        target,
+        ingest,
+        shared,
+    ));
     client
 }
 
@@ -87,6 +113,7 @@ async fn run(
     provision: MqttProvision,
     target: BrokerAddr,
     ingest: Ingest,
+    shared: bool,
 ) {
     let limit = std::sync::Arc::new(tokio::sync::Semaphore::new(IN_FLIGHT));
     let mut pause = Duration::from_millis(200);
@@ -97,7 +124,7 @@ async fn run(
                 tracing::info!(host = %target.host, port = target.port, "MQTT link up");
                 up = true;
                 pause = Duration::from_millis(200);
-                let mut subs: Vec<String> = filters();
+                let mut subs: Vec<String> = filters(shared);
                 if provision == MqttProvision::MosquittoDynsec {
                     subs.push(dynsec::RESPONSE_TOPIC.to_owned());
                     send_control(&client, dynsec::server_role(target.username.as_deref()));

@@ -248,7 +248,16 @@ pub async fn start(
             };
             // The broker lives and dies with this process: its sessions
             // too, so a fresh clean session each start.
-            let client = link::spawn(target, None, db, MqttProvision::None, ingest);
+            let client = link::spawn(
+                target,
+                link::Session {
+                    id: None,
+                    shared: false,
+                },
+                db,
+                MqttProvision::None,
+                ingest,
+            );
             Ok(Started {
                 mqtt: Mqtt {
                     client: Some(client),
@@ -276,7 +285,10 @@ pub async fn start(
                 .unwrap_or_else(|| format!("mqtt://{}:{}", target.host, target.port));
             let client = link::spawn(
                 target,
-                session_id(cfg, http_port),
+                link::Session {
+                    id: session_id(cfg, http_port),
+                    shared: cfg.shared_subscriptions,
+                },
                 db,
                 cfg.provision,
                 ingest,

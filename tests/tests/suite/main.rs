@@ -18,6 +18,7 @@ mod fleet_sim;
 mod health;
 mod mqtt;
 mod problems;
+mod restarts;
 mod rollout_support;
 mod rollouts;
 mod rollups;

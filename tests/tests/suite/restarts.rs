@@ -1,0 +1,204 @@
+//! Nothing acknowledged is lost across restarts: simulated boxes send
+//! health over MQTT (the real simulator binary) to Mosquitto while the
+//! server (`wavecast serve`, the real binary) is killed dead and started
+//! again, and while the broker is restarted; every event a box had
+//! acknowledged, by the broker or over HTTPS, is stored, once.
+//!
+//! The server keeps a persistent session at the broker and acknowledges a
+//! message only once stored, so what arrived while it was down, or was in
+//! flight when it died, is delivered when it is back; its subscriptions
+//! are plain ones, which Mosquitto restores after its own restart (shared
+//! ones it does not). SQLite: the broker and the restarts are what this
+//! tests.
+
+use std::{
+    io::{BufRead, BufReader},
+    net::TcpListener,
+    path::Path,
+    process::{Child, Command, Stdio},
+    sync::mpsc,
+    time::{Duration, Instant},
+};
+
+use sea_orm::{EntityTrait, PaginatorTrait};
+use wavecast_e2e::{bin, mosquitto::Mosquitto, trust::Keys, Backend, TestApp};
+use wavecast_protocol::keys::{public_key_text, PrivateKeyFile};
+use wavecast_server::{config::Config, entities::device_event};
+
+/// Starts `wavecast serve --config`, waits until it listens, and returns it
+/// with the bootstrap token it printed (on a first start).
+fn serve(conf: &Path) -> (Child, Option<String>) {
+    let mut child = Command::new(bin::path("wavecast"))
+        .args(["serve", "--config"])
+        .arg(conf)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("wavecast serve starts");
+    let (tx, tokens) = mpsc::channel();
+    let stdout = child.stdout.take().expect("stdout");
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(t) = line.split_whitespace().find(|w| w.starts_with("wc_")) {
+                let _ = tx.send(t.to_owned());
+            }
+        }
+    });
+    let stderr = child.stderr.take().expect("stderr");
+    let mut lines = BufReader::new(stderr).lines();
+    let listening = lines.by_ref().map_while(Result::ok).any(|l| {
+        serde_json::from_str::<serde_json::Value>(&l)
+            .is_ok_and(|v| v["fields"]["message"] == "wavecast server listening")
+    });
+    assert!(listening, "wavecast serve did not start");
+    // Keep draining the log so the server never blocks on a full pipe;
+    // warnings and errors go to the test's output.
+    std::thread::spawn(move || {
+        for l in lines.map_while(Result::ok) {
+            if l.contains("\"WARN\"") || l.contains("\"ERROR\"") {
+                eprintln!("server: {l}");
+            }
+        }
+    });
+    // The banner is printed before the server logs that it listens.
+    (child, tokens.recv_timeout(Duration::from_millis(500)).ok())
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port()
+}
+
+fn kill_dead(child: &mut Child) {
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_acknowledged_event_is_lost_across_restarts() {
+    let mut broker = Mosquitto::start_with(true);
+    let dir = tempfile::tempdir().expect("dir");
+    let keys = Keys::new();
+    let key_file = dir.path().join("online.key");
+    std::fs::write(
+        &key_file,
+        serde_json::to_string(&PrivateKeyFile::new(&keys.signer, "online")).expect("json"),
+    )
+    .expect("key");
+    let port = free_port();
+    let db_url = format!("sqlite://{}", dir.path().join("w.db").display());
+    let conf = dir.path().join("wavecast.toml");
+    std::fs::write(
+        &conf,
+        format!(
+            r#"
+[http]
+bind = "127.0.0.1:{port}"
+[database]
+url = "{db_url}"
+[blobs]
+dir = "{blobs}"
+[log]
+format = "json"
+filter = "info"
+[signing]
+key_file = "{key}"
+[rollouts]
+checkin_interval_secs = 1
+checkin_jitter_pct = 0
+[mqtt]
+mode = "external"
+url = "{mqtt}"
+provision = "mosquitto-dynsec"
+session = "wavecast-restarts-test"
+"#,
+            blobs = dir.path().join("blobs").display(),
+            key = key_file.display(),
+            mqtt = broker.server_url(),
+        ),
+    )
+    .expect("config");
+    let (mut server, token) = serve(&conf);
+    let token = token.expect("a first start prints the bootstrap token");
+    let address = format!("http://127.0.0.1:{port}");
+    let app = TestApp {
+        address: address.clone(),
+        admin_token: token.clone(),
+        backend: Backend::Sqlite,
+        http: reqwest::Client::new(),
+        config: Config::default(),
+        mqtt_port: None,
+        dir: tempfile::tempdir().expect("dir"),
+    };
+    keys.publish(&app).await;
+
+    let sim = tokio::process::Command::new(bin::path("wavecast-agent"))
+        .arg("simulate")
+        .args(["--server", &address, "--token", &token])
+        .args(["--root-key", &public_key_text(&keys.root.verifying_key())])
+        .args(["--devices", "20", "--threads", "4", "--poll", "1"])
+        .args(["--telemetry-secs", "1", "--events-over", "mqtt"])
+        .args(["--duration", "30"])
+        .stdin(Stdio::null())
+        .output();
+    let sim = tokio::spawn(sim);
+
+    // The server dies mid-stream; boxes keep publishing to the broker,
+    // which queues for the server's session.
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    kill_dead(&mut server);
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let (mut server, again) = serve(&conf);
+    assert!(again.is_none(), "no second bootstrap");
+    // Then the broker restarts: boxes retry what it did not acknowledge.
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    broker.restart();
+
+    let out = sim.await.expect("joined").expect("the simulator runs");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let last = stdout.lines().last().unwrap_or_default();
+    let number_after = |label: &str| -> u64 {
+        let at = last
+            .find(label)
+            .unwrap_or_else(|| panic!("{label} in {last}"));
+        last[at + label.len()..]
+            .split(|c: char| !c.is_ascii_digit())
+            .find(|s| !s.is_empty())
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("a number after {label} in {last}"))
+    };
+    let sent = number_after("events ");
+    let over_mqtt = number_after("(");
+    assert!(sent >= 200 && over_mqtt >= sent / 2, "{last}");
+
+    let db = wavecast_server::db::connect(&wavecast_server::config::DatabaseConfig {
+        url: wavecast_server::config::SecretUrl(db_url),
+        ..Default::default()
+    })
+    .await
+    .expect("the database");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let stored = loop {
+        let stored = device_event::Entity::find()
+            .count(&db)
+            .await
+            .expect("count");
+        if stored >= sent || Instant::now() > deadline {
+            break stored;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    kill_dead(&mut server);
+    assert_eq!(
+        stored, sent,
+        "every acknowledged event stored, once ({over_mqtt} of {sent} over MQTT)"
+    );
+}
