@@ -24,7 +24,7 @@ start_server() {
   local dir=$1 port
   port=$(free_port)
   mkdir -p "$dir"
-  (cd "$dir" && WAVECAST__HTTP__BIND=127.0.0.1:$port WAVECAST__MQTT__LISTEN=127.0.0.1:0 WAVECAST__LOG__FILTER=warn \
+  (cd "$dir" && WAVECAST__HTTP__BIND=127.0.0.1:$port WAVECAST__MQTT__LISTEN=127.0.0.1:${MQTT_PORT:-0} WAVECAST__LOG__FILTER=warn \
     exec "$W" serve >"$dir/server.out" 2>"$dir/server.err") &
   SERVER_PID=$!
   SERVER=http://127.0.0.1:$port

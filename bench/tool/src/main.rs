@@ -6,7 +6,15 @@
 //! - `wavecast-bench hello ADDR`: an actix-web hello-world JSON endpoint, the
 //!   baseline measured with the same load generator;
 //! - `wavecast-bench sql DATABASE_URL STATEMENT`: runs one statement (the
-//!   benchmark checkpoints PostgreSQL after seeding).
+//!   benchmark checkpoints PostgreSQL after seeding);
+//! - `wavecast-bench publish HOST:PORT TOKENS_FILE DEVICES MESSAGES REPORTS`
+//!   (`bench/ingest.sh`): DEVICES seeded boxes each connect to the broker
+//!   as themselves and publish MESSAGES event batches of REPORTS health
+//!   reports at QoS 1, as fast as the broker acknowledges;
+//! - `wavecast-bench insert DATABASE_URL DEVICES MESSAGES REPORTS`: the
+//!   baseline: the same rows written by plain batched inserts (1,000 rows
+//!   a statement, 2,000 a transaction, as the server's writer) into a
+//!   migrated database; prints rows per second.
 
 use std::io::Write;
 
@@ -108,6 +116,161 @@ async fn sql(url: &str, statement: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The events device `d` sends in message `m`: `reports` health reports.
+fn batch(d: u64, m: u64, reports: u64) -> wavecast_protocol::events::EventBatch {
+    use wavecast_protocol::events::{Event, EventBatch, EventBody, HealthReport};
+    let at = 1_800_000_000 + (m * reports) as i64;
+    EventBatch {
+        events: (0..reports)
+            .map(|r| Event {
+                id: format!("b{d}-{m}-{r}"),
+                body: EventBody::Health(HealthReport {
+                    at: at + r as i64,
+                    uptime_secs: Some(1000 + m * reports + r),
+                    cpu_percent: Some(12.5),
+                    load1: Some(0.4),
+                    mem_total_kib: Some(1_015_000),
+                    mem_available_kib: Some(500_000),
+                    temperature_c: Some(55.0),
+                    metrics: [
+                        ("player.decoder_errors".to_owned(), 1.0),
+                        ("player.buffer_underruns".to_owned(), 2.0),
+                    ]
+                    .into(),
+                    ..HealthReport::default()
+                }),
+            })
+            .collect(),
+        dropped_total: 0,
+    }
+}
+
+fn device_id(i: u64) -> uuid::Uuid {
+    uuid::Uuid::from_u128(0xbe0c_0000_0000_0000_0000_0000_0000_0000 | u128::from(i))
+}
+
+async fn publish(
+    addr: &str,
+    tokens: &str,
+    devices: u64,
+    messages: u64,
+    reports: u64,
+) -> anyhow::Result<()> {
+    use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+    let (host, port) = addr
+        .rsplit_once(':')
+        .ok_or_else(|| anyhow::anyhow!("HOST:PORT"))?;
+    let port: u16 = port.parse()?;
+    let tokens: Vec<String> = std::fs::read_to_string(tokens)?
+        .lines()
+        .take(usize::try_from(devices)?)
+        .map(str::to_owned)
+        .collect();
+    anyhow::ensure!(tokens.len() as u64 == devices, "too few tokens");
+    let started = std::time::Instant::now();
+    let mut tasks = Vec::new();
+    for (i, token) in tokens.into_iter().enumerate() {
+        let id = device_id(i as u64).to_string();
+        let mut o = MqttOptions::new(id.clone(), host, port);
+        o.set_credentials(id.clone(), token);
+        o.set_keep_alive(std::time::Duration::from_secs(60));
+        o.set_max_packet_size(64 * 1024, 64 * 1024);
+        o.set_inflight(20);
+        let (client, mut events) = AsyncClient::new(o, 64);
+        let topic =
+            wavecast_protocol::mqtt::topic(&id, wavecast_protocol::mqtt::Channel::Telemetry);
+        tasks.push(tokio::spawn(async move {
+            let payloads: Vec<Vec<u8>> = (0..messages)
+                .map(|m| serde_json::to_vec(&batch(i as u64, m, reports)).unwrap_or_default())
+                .collect();
+            let sender = tokio::spawn(async move {
+                for p in payloads {
+                    if client
+                        .publish(topic.clone(), QoS::AtLeastOnce, false, p)
+                        .await
+                        .is_err()
+                    {
+                        break;
+                    }
+                }
+            });
+            let mut acked = 0;
+            while acked < messages {
+                match events.poll().await {
+                    Ok(Event::Incoming(Packet::PubAck(_))) => acked += 1,
+                    Ok(_) => {}
+                    Err(e) => anyhow::bail!("device {i}: {e}"),
+                }
+            }
+            let _ = sender.await;
+            Ok::<_, anyhow::Error>(())
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    let secs = started.elapsed().as_secs_f64();
+    let total = devices * messages * reports;
+    println!(
+        "published {total} reports in {} messages in {secs:.2} s ({:.0} reports/s acknowledged by the broker)",
+        devices * messages,
+        total as f64 / secs
+    );
+    Ok(())
+}
+
+async fn insert(url: &str, devices: u64, messages: u64, reports: u64) -> anyhow::Result<()> {
+    use sea_orm::TransactionTrait;
+    use wavecast_server::entities::device_event;
+    let config = DatabaseConfig {
+        url: SecretUrl(url.to_owned()),
+        max_connections: 1,
+        connect_timeout_secs: 10,
+    };
+    let conn = db::connect(&config).await?;
+    let now = chrono::Utc::now();
+    // Built before the clock starts: the baseline times the database alone.
+    let mut rows = Vec::new();
+    for m in 0..messages {
+        for d in 0..devices {
+            for e in batch(d, m, reports).events {
+                rows.push(device_event::ActiveModel {
+                    device_id: Set(device_id(d)),
+                    event_id: Set(e.id.clone()),
+                    kind: Set("health".into()),
+                    at: Set(e.at()),
+                    received_at: Set(now),
+                    code: Set(None),
+                    body: Set(serde_json::to_value(&e)?),
+                });
+            }
+        }
+    }
+    let total = rows.len();
+    let started = std::time::Instant::now();
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let txn = conn.begin().await?;
+        for _ in 0..2 {
+            let chunk: Vec<_> = rows.by_ref().take(1000).collect();
+            if chunk.is_empty() {
+                break;
+            }
+            device_event::Entity::insert_many(chunk)
+                .exec_without_returning(&txn)
+                .await?;
+        }
+        txn.commit().await?;
+    }
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "inserted {total} rows in {secs:.2} s ({:.0} rows/s)",
+        total as f64 / secs
+    );
+    println!("RESULT insert {}", total as f64 / secs);
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -120,6 +283,10 @@ async fn main() -> anyhow::Result<()> {
         ["seed", url, n, tokens] => seed(url, n.parse()?, tokens).await,
         ["hello", addr] => hello(addr).await,
         ["sql", url, statement] => sql(url, statement).await,
-        _ => anyhow::bail!("usage: wavecast-bench seed DATABASE_URL N TOKENS_FILE | hello ADDR | sql DATABASE_URL STATEMENT"),
+        ["publish", addr, tokens, d, m, r] => {
+            publish(addr, tokens, d.parse()?, m.parse()?, r.parse()?).await
+        }
+        ["insert", url, d, m, r] => insert(url, d.parse()?, m.parse()?, r.parse()?).await,
+        _ => anyhow::bail!("usage: wavecast-bench seed DATABASE_URL N TOKENS_FILE | hello ADDR | sql DATABASE_URL STATEMENT | publish HOST:PORT TOKENS_FILE DEVICES MESSAGES REPORTS | insert DATABASE_URL DEVICES MESSAGES REPORTS"),
     }
 }

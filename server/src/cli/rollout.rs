@@ -54,6 +54,15 @@ models = ["X1"]
 # start = "02:00"
 # end = "05:00"
 
+# Pause when boxes updated by this rollout fault more than max_ratio times as
+# often (per device-day) as its target boxes not yet updated, once each side
+# has min_device_days; at least min_faults faults among the updated boxes.
+[health_gate]
+classes = ["software", "hardware"]   # fault catalog classes; all when empty
+max_ratio = 2.0
+min_device_days = 50
+min_faults = 3
+
 [[waves]]          # 1 % canary, must all succeed, wait for an operator
 percent = 1
 soak_secs = 3600
@@ -162,5 +171,9 @@ mod tests {
         assert_eq!(r.bundles.len(), 2);
         assert_eq!(r.target.models, ["X1"]);
         crate::domain::rollout::wave_specs(&r.waves).expect("valid waves");
+        r.health_gate
+            .expect("the example has a health gate")
+            .validate()
+            .expect("a valid gate");
     }
 }
