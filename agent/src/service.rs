@@ -987,7 +987,13 @@ impl Agent {
         let Some(id) = self.state.device_id.clone() else {
             return events;
         };
-        while !events.is_empty() && publisher.is_connected() {
+        // The server drops MQTT messages beyond a box's rate (bursts of 120
+        // by default); a long backlog goes over HTTPS, where being over the
+        // rate means "later", not "lost".
+        const MAX_MESSAGES: usize = 10;
+        let mut sent_messages = 0;
+        while !events.is_empty() && publisher.is_connected() && sent_messages < MAX_MESSAGES {
+            sent_messages += 1;
             // Up to 50 events, fewer when their details are long.
             let mut n = events.len().min(50);
             let (payload, has_fault) = loop {

@@ -467,6 +467,7 @@ async fn an_mqtt_nudge_brings_the_box_at_once() {
     let (app, _, _, mut stb) = setup_with(50_000, None, "", 600, false).await;
     stb.edit("max_secs = 5", "max_secs = 600");
     stb.edit("enabled = false", "enabled = true");
+    stb.edit("interval_secs = 0", "interval_secs = 1");
     let mut child = stb.spawn(None);
     let deadline = Instant::now() + Duration::from_secs(30);
     while !stb.read("agent.log").contains("MQTT: connected") {
@@ -491,6 +492,32 @@ async fn an_mqtt_nudge_brings_the_box_at_once() {
         started.elapsed()
     );
     assert!(stb.read("agent.log").contains("nudged"));
+    // Health reports went over the same MQTT connection.
+    let mut text = String::new();
+    for _ in 0..100 {
+        text = app
+            .http
+            .get(format!("{}/metrics", app.address))
+            .bearer_auth(&app.admin_token)
+            .send()
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("text");
+        if text.contains("wavecast_mqtt_messages_total{channel=\"telemetry\"}")
+            && text.contains("wavecast_device_events_total{kind=\"health\"}")
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        text.contains("wavecast_mqtt_messages_total{channel=\"telemetry\"}"),
+        "{text}\n{}",
+        stb.read("agent.log")
+    );
+    assert!(text.contains("wavecast_device_events_total{kind=\"health\"}"), "{text}");
 }
 
 /// The agent's resident memory in KiB: (peak so far, now).

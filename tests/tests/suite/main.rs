@@ -16,6 +16,7 @@ mod events;
 mod fleet_200;
 mod fleet_sim;
 mod health;
+mod ingest_limits;
 mod mqtt;
 mod problems;
 mod restarts;

@@ -340,6 +340,25 @@ async fn health_and_faults_over_mqtt_are_stored(app: TestApp) {
         "three health reports once each, one fault: {}",
         events.body
     );
+    // The malformed message was counted (and dropped), and held nothing up.
+    let metrics = app
+        .http
+        .get(format!("{}/metrics", app.address))
+        .bearer_auth(&app.admin_token)
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        metrics.contains("wavecast_ingest_refused_total{reason=\"malformed\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("wavecast_mqtt_messages_total{channel=\"telemetry\"} 3"),
+        "{metrics}"
+    );
 }
 
 wavecast_e2e::both_backends!(
