@@ -517,7 +517,10 @@ async fn an_mqtt_nudge_brings_the_box_at_once() {
         "{text}\n{}",
         stb.read("agent.log")
     );
-    assert!(text.contains("wavecast_device_events_total{kind=\"health\"}"), "{text}");
+    assert!(
+        text.contains("wavecast_device_events_total{kind=\"health\"}"),
+        "{text}"
+    );
 }
 
 /// The agent's resident memory in KiB: (peak so far, now).
