@@ -14,6 +14,7 @@ pub mod offers;
 pub mod problems;
 pub mod role;
 pub mod rollout;
+pub mod sla;
 pub mod throttle;
 pub mod token;
 pub mod waves;
