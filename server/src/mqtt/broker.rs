@@ -4,18 +4,29 @@
 //! secret, a box with its device id and current credential, checked against
 //! the database like an HTTPS request) and asks `domain::mqtt_acl` about
 //! every publish and subscribe, so a box reaches only its own topics.
+//!
+//! Health and fault batches are stored by the broker itself, before it
+//! acknowledges them to the box ([`Ingestor`]): with broker and server in
+//! one process, an acknowledgement given before storing would be lost if
+//! the process stopped in between. Should storing fail, the message goes on
+//! to the server's link, which stores it as for an external broker.
 
 use std::{future::Future, net::SocketAddr, pin::Pin, sync::Arc};
 
 use anyhow::Context as _;
 use mqtt5::{
-    broker::{AuthProvider, AuthResult, BrokerConfig, MqttBroker, StorageConfig},
+    broker::{
+        AuthProvider, AuthResult, BrokerConfig, BrokerEventHandler, ClientPublishEvent, MqttBroker,
+        PublishAction, StorageConfig,
+    },
     packet::connect::ConnectPacket,
     protocol::v5::reason_codes::ReasonCode,
 };
 use sea_orm::DatabaseConnection;
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
+
+use wavecast_protocol::mqtt::Channel;
 
 use crate::{
     config::MqttConfig,
@@ -111,12 +122,69 @@ impl AuthProvider for Gate {
     }
 }
 
+/// Stores a box's event batches before the broker acknowledges them.
+struct Ingestor {
+    db: DatabaseConnection,
+    ingest: super::Ingest,
+}
+
+impl BrokerEventHandler for Ingestor {
+    fn on_client_publish<'a>(
+        &'a self,
+        event: ClientPublishEvent,
+    ) -> Pin<Box<dyn Future<Output = PublishAction> + Send + 'a>> {
+        Box::pin(async move {
+            // The gate let only this box publish under its own id.
+            let Some(Principal::Device(from)) = principal(event.user_id.as_deref()) else {
+                return PublishAction::Continue;
+            };
+            let Some((id, channel)) = super::link::sender(&event.topic) else {
+                return PublishAction::Continue;
+            };
+            if id != from || !matches!(channel, Channel::Telemetry | Channel::Faults) {
+                return PublishAction::Continue;
+            }
+            self.ingest.metrics.mqtt_message(channel.as_str());
+            let Some(incoming) =
+                super::link::prepare(&self.db, &self.ingest, id, &event.topic, &event.payload)
+                    .await
+            else {
+                // Never storable: acknowledged and dropped (counted).
+                return PublishAction::Handled;
+            };
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            let done = Box::new(move |r| {
+                let _ = tx.send(r);
+            });
+            if !self.ingest.pipeline.submit(incoming, done).await {
+                return PublishAction::Continue;
+            }
+            match rx.await {
+                Ok(Ok(stored)) => {
+                    self.ingest.metrics.events_stored(
+                        &stored.new,
+                        u64::from(stored.answer.duplicates),
+                        chrono::Utc::now().timestamp(),
+                    );
+                    PublishAction::Handled
+                }
+                Ok(Err(e)) => {
+                    tracing::warn!(device = %id, error = %e, "cannot store MQTT events; passing them to the link");
+                    PublishAction::Continue
+                }
+                Err(_) => PublishAction::Continue,
+            }
+        })
+    }
+}
+
 /// Binds the embedded broker and runs it in the background; returns the
 /// address it listens on.
 pub async fn start(
     cfg: &MqttConfig,
     db: DatabaseConnection,
     server_secret: String,
+    ingest: super::Ingest,
 ) -> anyhow::Result<SocketAddr> {
     let storage = StorageConfig {
         enable_persistence: false,
@@ -130,7 +198,11 @@ pub async fn start(
         // The server's link acknowledges a batch once stored: let enough
         // messages be in flight to it to fill the writer's transactions.
         .with_max_outbound_inflight(4096)
-        .with_storage(storage);
+        .with_storage(storage)
+        .with_event_handler(Arc::new(Ingestor {
+            db: db.clone(),
+            ingest,
+        }));
     config.sys_topics_enabled = false;
     let broker = MqttBroker::with_config(config)
         .await

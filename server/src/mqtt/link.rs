@@ -196,7 +196,7 @@ pub(super) fn send_control(client: &AsyncClient, commands: serde_json::Value) {
 
 /// The box and channel of a device topic. The broker's rules guarantee
 /// that only the box named in the topic could have published on it.
-fn sender(topic: &str) -> Option<(Uuid, Channel)> {
+pub(super) fn sender(topic: &str) -> Option<(Uuid, Channel)> {
     let (id, channel) = parse_topic(topic)?;
     Some((Uuid::parse_str(id).ok()?, channel))
 }
@@ -228,9 +228,43 @@ async fn speaking(db: &DatabaseConnection, ingest: &Ingest, id: Uuid) -> Option<
     }
 }
 
-/// Health and faults: an `EventBatch`, checked here and stored by the
-/// pipeline; acknowledged once stored, or at once when it can never be
-/// (malformed, invalid, throttled, from a box that may not speak).
+/// Health and faults from box `id`: an `EventBatch`, checked, ready for
+/// the pipeline; `None` when it can never be stored (from a box that may
+/// not speak, malformed, invalid, over the box's rate): it is counted and
+/// logged, and the caller acknowledges it at once.
+pub(super) async fn prepare(
+    db: &DatabaseConnection,
+    ingest: &Ingest,
+    id: Uuid,
+    topic: &str,
+    payload: &[u8],
+) -> Option<Incoming> {
+    let model = speaking(db, ingest, id).await?;
+    ingest.presence.touch(id);
+    let batch = match serde_json::from_slice::<EventBatch>(payload)
+        .map_err(|e| e.to_string())
+        .and_then(|b| b.validate().map(|()| b))
+    {
+        Ok(b) => b,
+        Err(e) => {
+            ingest.metrics.ingest_refused("malformed");
+            tracing::info!(device = %id, %topic, error = %e, "malformed MQTT events dropped");
+            return None;
+        }
+    };
+    if !ingest.pipeline.admit(id) {
+        tracing::debug!(device = %id, "a box over its event rate: message dropped");
+        return None;
+    }
+    Some(Incoming {
+        device_id: id,
+        model,
+        batch,
+    })
+}
+
+/// Health and faults arriving through the link: stored by the pipeline,
+/// acknowledged once stored (or at once when they can never be).
 async fn events_message(
     client: &AsyncClient,
     db: &DatabaseConnection,
@@ -238,28 +272,10 @@ async fn events_message(
     id: Uuid,
     p: Publish,
 ) {
-    let Some(model) = speaking(db, ingest, id).await else {
+    let Some(incoming) = prepare(db, ingest, id, &p.topic, &p.payload).await else {
         ack(client, p);
         return;
     };
-    ingest.presence.touch(id);
-    let batch = match serde_json::from_slice::<EventBatch>(&p.payload)
-        .map_err(|e| e.to_string())
-        .and_then(|b| b.validate().map(|()| b))
-    {
-        Ok(b) => b,
-        Err(e) => {
-            ingest.metrics.ingest_refused("malformed");
-            tracing::info!(device = %id, topic = %p.topic, error = %e, "malformed MQTT events dropped");
-            ack(client, p);
-            return;
-        }
-    };
-    if !ingest.pipeline.admit(id) {
-        tracing::debug!(device = %id, "a box over its event rate: message dropped");
-        ack(client, p);
-        return;
-    }
     let metrics = ingest.metrics.clone();
     let acker = client.clone();
     let done = Box::new(
@@ -278,11 +294,6 @@ async fn events_message(
             }
         },
     );
-    let incoming = Incoming {
-        device_id: id,
-        model,
-        batch,
-    };
     if !ingest.pipeline.submit(incoming, done).await {
         tracing::error!("the event writer stopped");
     }

@@ -239,7 +239,7 @@ pub async fn start(
         MqttMode::Embedded => {
             let secret =
                 crate::domain::token::generate_in(crate::domain::token::Scheme::Device).plaintext;
-            let addr = broker::start(cfg, db.clone(), secret.clone()).await?;
+            let addr = broker::start(cfg, db.clone(), secret.clone(), ingest.clone()).await?;
             let target = BrokerAddr {
                 host: addr.ip().to_string(),
                 port: addr.port(),

@@ -1,8 +1,9 @@
 //! Nothing acknowledged is lost across restarts: simulated boxes send
-//! health over MQTT (the real simulator binary) to Mosquitto while the
-//! server (`wavecast serve`, the real binary) is killed dead and started
-//! again, and while the broker is restarted; every event a box had
-//! acknowledged, by the broker or over HTTPS, is stored, once.
+//! health over MQTT (the real simulator binary) while the server
+//! (`wavecast serve`, the real binary) is killed dead and started again,
+//! and, with Mosquitto, while the broker is restarted; every event a box
+//! had acknowledged, by the broker or over HTTPS, is stored, once. With
+//! the embedded broker, the server's restart is the broker's.
 //!
 //! The server keeps a persistent session at the broker and acknowledges a
 //! message only once stored, so what arrived while it was down, or was in
@@ -78,8 +79,26 @@ fn kill_dead(child: &mut Child) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn no_acknowledged_event_is_lost_across_restarts() {
+async fn no_acknowledged_event_is_lost_across_restarts_with_mosquitto() {
     let mut broker = Mosquitto::start_with(true);
+    let mqtt = format!(
+        "mode = \"external\"\nurl = \"{}\"\nprovision = \"mosquitto-dynsec\"\nsession = \"wavecast-restarts-test\"\n",
+        broker.server_url()
+    );
+    count_across_restarts(&mqtt, Some(&mut broker)).await;
+}
+
+/// With the embedded broker, restarting the server restarts the broker:
+/// it acknowledges a batch only once stored, so a kill loses nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_acknowledged_event_is_lost_across_restarts_with_the_embedded_broker() {
+    let mqtt = format!("listen = \"127.0.0.1:{}\"\n", free_port());
+    count_across_restarts(&mqtt, None).await;
+}
+
+/// Boxes publish while the server is killed dead and restarted (and then
+/// `broker`, when given, restarted); every event acknowledged is stored.
+async fn count_across_restarts(mqtt: &str, broker: Option<&mut Mosquitto>) {
     let dir = tempfile::tempdir().expect("dir");
     let keys = Keys::new();
     let key_file = dir.path().join("online.key");
@@ -110,14 +129,9 @@ key_file = "{key}"
 checkin_interval_secs = 1
 checkin_jitter_pct = 0
 [mqtt]
-mode = "external"
-url = "{mqtt}"
-provision = "mosquitto-dynsec"
-session = "wavecast-restarts-test"
-"#,
+{mqtt}"#,
             blobs = dir.path().join("blobs").display(),
             key = key_file.display(),
-            mqtt = broker.server_url(),
         ),
     )
     .expect("config");
@@ -155,7 +169,9 @@ session = "wavecast-restarts-test"
     assert!(again.is_none(), "no second bootstrap");
     // Then the broker restarts: boxes retry what it did not acknowledge.
     tokio::time::sleep(Duration::from_secs(6)).await;
-    broker.restart();
+    if let Some(broker) = broker {
+        broker.restart();
+    }
 
     let out = sim.await.expect("joined").expect("the simulator runs");
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
