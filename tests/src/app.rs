@@ -170,6 +170,19 @@ impl TestApp {
         self.request(Method::POST, path, token, Some(body)).await
     }
 
+    /// The server's `/metrics` text, read as the admin.
+    pub async fn metrics_text(&self) -> String {
+        self.http
+            .get(format!("{}/metrics", self.address))
+            .bearer_auth(&self.admin_token)
+            .send()
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("metrics text")
+    }
+
     /// Uploads a bundle file's bytes as the admin.
     pub async fn upload(&self, file: Vec<u8>) -> Answer {
         self.upload_as(&self.admin_token, file, "").await

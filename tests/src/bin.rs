@@ -53,3 +53,16 @@ pub fn path(name: &str) -> PathBuf {
     );
     p
 }
+
+/// The number after `label` in a line the simulator printed
+/// (`count_after("… events 12 (12 over MQTT) …", "events ")` is 12).
+pub fn count_after(line: &str, label: &str) -> u64 {
+    let at = line
+        .find(label)
+        .unwrap_or_else(|| panic!("{label:?} in {line}"));
+    line[at + label.len()..]
+        .split(|c: char| !c.is_ascii_digit())
+        .find(|s| !s.is_empty())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("a number after {label:?} in {line}"))
+}

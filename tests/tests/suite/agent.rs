@@ -495,16 +495,7 @@ async fn an_mqtt_nudge_brings_the_box_at_once() {
     // Health reports went over the same MQTT connection.
     let mut text = String::new();
     for _ in 0..100 {
-        text = app
-            .http
-            .get(format!("{}/metrics", app.address))
-            .bearer_auth(&app.admin_token)
-            .send()
-            .await
-            .expect("metrics")
-            .text()
-            .await
-            .expect("text");
+        text = app.metrics_text().await;
         if text.contains("wavecast_mqtt_messages_total{channel=\"telemetry\"}")
             && text.contains("wavecast_device_events_total{kind=\"health\"}")
         {

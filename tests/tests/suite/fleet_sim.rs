@@ -38,18 +38,6 @@ async fn simulate(app: &TestApp, keys: &Keys, args: &[&str]) -> String {
     stdout.lines().last().unwrap_or_default().to_owned()
 }
 
-/// The number after `label` in a simulator line (`events 12 (12 over MQTT)`).
-fn count_after(line: &str, label: &str) -> u64 {
-    let at = line
-        .find(label)
-        .unwrap_or_else(|| panic!("{label} in {line}"));
-    line[at + label.len()..]
-        .split(|c: char| !c.is_ascii_digit())
-        .find(|s| !s.is_empty())
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("a number after {label} in {line}"))
-}
-
 /// Ids of the devices whose serial starts with `prefix`.
 async fn devices(app: &TestApp, prefix: &str) -> Vec<String> {
     let listed = app
@@ -85,8 +73,8 @@ async fn telemetry_over_mqtt_comes_back_as_a_series(app: TestApp) {
         ],
     )
     .await;
-    let sent = count_after(&line, "events ");
-    let over_mqtt = count_after(&line, "(");
+    let sent = bin::count_after(&line, "events ");
+    let over_mqtt = bin::count_after(&line, "(");
     assert!(sent >= 8, "each box reported several times: {line}");
     // A box learns of the broker at its first check-in: only the report
     // made before it goes over HTTPS.
@@ -138,16 +126,7 @@ async fn telemetry_over_mqtt_comes_back_as_a_series(app: TestApp) {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let text = app
-        .http
-        .get(format!("{}/metrics", app.address))
-        .bearer_auth(&app.admin_token)
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let text = app.metrics_text().await;
     assert!(
         text.contains("wavecast_mqtt_messages_total{channel=\"telemetry\"}"),
         "{text}"

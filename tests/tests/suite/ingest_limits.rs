@@ -23,18 +23,6 @@ async fn post(app: &TestApp, b: &Box_, id: &str) -> wavecast_e2e::app::Answer {
         .await
 }
 
-async fn metrics(app: &TestApp) -> String {
-    app.http
-        .get(format!("{}/metrics", app.address))
-        .bearer_auth(&app.admin_token)
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text")
-}
-
 /// Publishes `n` batches as box `b` and waits for the broker's acks.
 async fn publish(port: u16, b: &Box_, n: usize) {
     let mut o = MqttOptions::new(b.id.clone(), "127.0.0.1", port);
@@ -96,7 +84,7 @@ async fn a_flooding_box_is_throttled_alone(app: TestApp) {
     let mut stored = 0;
     let mut text = String::new();
     for _ in 0..100 {
-        text = metrics(&app).await;
+        text = app.metrics_text().await;
         stored = app.get(&url, Some(&app.admin_token)).await.body["events"]
             .as_array()
             .map_or(0, Vec::len);

@@ -341,16 +341,7 @@ async fn health_and_faults_over_mqtt_are_stored(app: TestApp) {
         events.body
     );
     // The malformed message was counted (and dropped), and held nothing up.
-    let metrics = app
-        .http
-        .get(format!("{}/metrics", app.address))
-        .bearer_auth(&app.admin_token)
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let metrics = app.metrics_text().await;
     assert!(
         metrics.contains("wavecast_ingest_refused_total{reason=\"malformed\"} 1"),
         "{metrics}"

@@ -181,18 +181,8 @@ checkin_jitter_pct = 0
         String::from_utf8_lossy(&out.stderr)
     );
     let last = stdout.lines().last().unwrap_or_default();
-    let number_after = |label: &str| -> u64 {
-        let at = last
-            .find(label)
-            .unwrap_or_else(|| panic!("{label} in {last}"));
-        last[at + label.len()..]
-            .split(|c: char| !c.is_ascii_digit())
-            .find(|s| !s.is_empty())
-            .and_then(|s| s.parse().ok())
-            .unwrap_or_else(|| panic!("a number after {label} in {last}"))
-    };
-    let sent = number_after("events ");
-    let over_mqtt = number_after("(");
+    let sent = bin::count_after(last, "events ");
+    let over_mqtt = bin::count_after(last, "(");
     assert!(sent >= 200 && over_mqtt >= sent / 2, "{last}");
 
     let db = wavecast_server::db::connect(&wavecast_server::config::DatabaseConfig {
