@@ -11,8 +11,9 @@
 //!   counted over MQTT. Other boxes do not notice.
 //! - Isolation: when a combined transaction fails, each batch in it is
 //!   tried alone, so one box's bad batch never refuses another's.
-//! - Acknowledgement: a batch's `done` runs after its transaction commits;
-//!   the MQTT link acknowledges the message only then.
+//! - Acknowledgement: a batch's `done` runs after its transaction commits
+//!   (and the stored events are counted in the metrics); the MQTT link and
+//!   the embedded broker acknowledge the message only then.
 
 use std::{
     collections::HashMap,
@@ -138,7 +139,8 @@ impl Pipeline {
         self.tx.send(Job { incoming, done }).await.is_ok()
     }
 
-    /// Stores one batch and waits for the answer (HTTPS).
+    /// Stores one batch and waits for the answer, refusing at once when
+    /// the box is over its rate or the queue is full (HTTPS).
     pub async fn store(&self, incoming: Incoming) -> ApiResult<Stored> {
         if !self.admit(incoming.device_id) {
             return Err(ApiError::TooManyRequests {
@@ -147,20 +149,55 @@ impl Pipeline {
                 retry_after_secs: 10,
             });
         }
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        self.try_submit(
-            incoming,
-            Box::new(move |r| {
-                let _ = tx.send(r);
-            }),
-        )
-        .map_err(|_| ApiError::Unavailable {
-            detail: "the server is busy storing events; keep them and retry".into(),
-            retry_after_secs: 5,
-        })?;
-        rx.await
-            .map_err(|_| ApiError::Internal(anyhow::anyhow!("the event writer stopped")))?
+        let (done, answer) = answer();
+        self.try_submit(incoming, done)
+            .map_err(|_| ApiError::Unavailable {
+                detail: "the server is busy storing events; keep them and retry".into(),
+                retry_after_secs: 5,
+            })?;
+        wait(answer).await
     }
+
+    /// Stores one batch, waiting for room in the queue and for the commit
+    /// (the embedded broker's acknowledgement waits for this).
+    pub async fn store_waiting(&self, incoming: Incoming) -> ApiResult<Stored> {
+        let (done, answer) = answer();
+        if !self.submit(incoming, done).await {
+            return Err(writer_stopped());
+        }
+        wait(answer).await
+    }
+}
+
+fn writer_stopped() -> ApiError {
+    ApiError::Internal(anyhow::anyhow!("the event writer stopped"))
+}
+
+/// A [`Done`] that hands the result to a receiver.
+fn answer() -> (Done, tokio::sync::oneshot::Receiver<ApiResult<Stored>>) {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    (
+        Box::new(move |r| {
+            let _ = tx.send(r);
+        }),
+        rx,
+    )
+}
+
+async fn wait(answer: tokio::sync::oneshot::Receiver<ApiResult<Stored>>) -> ApiResult<Stored> {
+    answer.await.map_err(|_| writer_stopped())?
+}
+
+/// Tells `done` what became of its batch, counting what was stored.
+fn finish(metrics: &Metrics, done: Done, r: ApiResult<Stored>) {
+    if let Ok(s) = &r {
+        metrics.events_stored(
+            &s.new,
+            u64::from(s.answer.duplicates),
+            chrono::Utc::now().timestamp(),
+        );
+    }
+    done(r);
 }
 
 /// The writer: takes what is queued, up to `max_events`, and stores it in
@@ -190,12 +227,12 @@ async fn write(
             Ok(stored) => {
                 metrics.ingest_transaction(events);
                 for (done, s) in dones.into_iter().zip(stored) {
-                    done(Ok(s));
+                    finish(&metrics, done, Ok(s));
                 }
             }
             Err(e) if items.len() == 1 => {
                 if let Some(done) = dones.into_iter().next() {
-                    done(Err(e));
+                    finish(&metrics, done, Err(e));
                 }
             }
             Err(e) => {
@@ -203,7 +240,7 @@ async fn write(
                 tracing::info!(error = %e, batches = items.len(), "storing events together failed; storing each alone");
                 for (item, done) in items.into_iter().zip(dones) {
                     let r = crate::events::store_all(&db, std::slice::from_ref(&item)).await;
-                    done(r.map(|mut v| v.remove(0)));
+                    finish(&metrics, done, r.map(|mut v| v.remove(0)));
                 }
             }
         }

@@ -152,27 +152,12 @@ impl BrokerEventHandler for Ingestor {
                 // Never storable: acknowledged and dropped (counted).
                 return PublishAction::Handled;
             };
-            let (tx, rx) = tokio::sync::oneshot::channel();
-            let done = Box::new(move |r| {
-                let _ = tx.send(r);
-            });
-            if !self.ingest.pipeline.submit(incoming, done).await {
-                return PublishAction::Continue;
-            }
-            match rx.await {
-                Ok(Ok(stored)) => {
-                    self.ingest.metrics.events_stored(
-                        &stored.new,
-                        u64::from(stored.answer.duplicates),
-                        chrono::Utc::now().timestamp(),
-                    );
-                    PublishAction::Handled
-                }
-                Ok(Err(e)) => {
+            match self.ingest.pipeline.store_waiting(incoming).await {
+                Ok(_) => PublishAction::Handled,
+                Err(e) => {
                     tracing::warn!(device = %id, error = %e, "cannot store MQTT events; passing them to the link");
                     PublishAction::Continue
                 }
-                Err(_) => PublishAction::Continue,
             }
         })
     }

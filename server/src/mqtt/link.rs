@@ -206,16 +206,21 @@ pub(super) fn sender(topic: &str) -> Option<(Uuid, Channel)> {
 /// opened before a decommissioning or with a credential that has since
 /// expired says nothing more.
 async fn speaking(db: &DatabaseConnection, ingest: &Ingest, id: Uuid) -> Option<String> {
-    let now = chrono::Utc::now();
     if let Some(e) = ingest.directory.by_id(id) {
-        return (e.credential_expires_at > now).then(|| e.model.to_string());
+        return (e.credential_expires_at > chrono::Utc::now()).then(|| e.model.to_string());
     }
+    speaking_row(db, id).await.map(|d| d.model)
+}
+
+/// The row of box `id` if it may still speak, read from the database.
+async fn speaking_row(db: &DatabaseConnection, id: Uuid) -> Option<device::Model> {
+    let now = chrono::Utc::now();
     match device::Entity::find_by_id(id).one(db).await {
         Ok(Some(d))
             if d.status == DeviceStatus::Accepted.as_str()
                 && d.credential_expires_at.is_some_and(|at| at > now) =>
         {
-            Some(d.model)
+            Some(d)
         }
         Ok(_) => {
             tracing::info!(device = %id, "ignoring MQTT message from a box without a valid credential");
@@ -276,18 +281,10 @@ async fn events_message(
         ack(client, p);
         return;
     };
-    let metrics = ingest.metrics.clone();
     let acker = client.clone();
     let done = Box::new(
         move |r: crate::error::ApiResult<crate::events::Stored>| match r {
-            Ok(stored) => {
-                metrics.events_stored(
-                    &stored.new,
-                    u64::from(stored.answer.duplicates),
-                    chrono::Utc::now().timestamp(),
-                );
-                ack(&acker, p);
-            }
+            Ok(_) => ack(&acker, p),
             // Not acknowledged: the broker sends it again after a reconnect.
             Err(e) => {
                 tracing::warn!(device = %id, error = %e, "cannot store MQTT events; left with the broker")
@@ -310,22 +307,8 @@ async fn status_message(
     if channel != Channel::Status {
         return;
     }
-    let now = chrono::Utc::now();
-    let d = match device::Entity::find_by_id(id).one(db).await {
-        Ok(Some(d))
-            if d.status == DeviceStatus::Accepted.as_str()
-                && d.credential_expires_at.is_some_and(|at| at > now) =>
-        {
-            d
-        }
-        Ok(_) => {
-            tracing::info!(device = %id, "ignoring MQTT message from a box without a valid credential");
-            return;
-        }
-        Err(e) => {
-            tracing::warn!(device = %id, error = %e, "cannot load the box of an MQTT message");
-            return;
-        }
+    let Some(d) = speaking_row(db, id).await else {
+        return;
     };
     ingest.presence.touch(id);
     match serde_json::from_slice::<StatusReport>(payload) {

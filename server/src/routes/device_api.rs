@@ -377,11 +377,6 @@ pub async fn events(
             batch,
         })
         .await?;
-    state.metrics.events_stored(
-        &stored.new,
-        u64::from(stored.answer.duplicates),
-        chrono::Utc::now().timestamp(),
-    );
     Ok(HttpResponse::Ok().json(stored.answer))
 }
 
