@@ -20,10 +20,7 @@ use sea_orm::{
     Set,
 };
 use uuid::Uuid;
-use wavecast_protocol::{
-    checkin::Component,
-    events::{Event, EventBody},
-};
+use wavecast_protocol::events::{Event, EventBody};
 
 use crate::{
     api::EventKind,
@@ -63,14 +60,6 @@ pub async fn firmware_names(db: &DatabaseConnection) -> ApiResult<HashSet<String
         .await?
         .into_iter()
         .collect())
-}
-
-/// The components a device row says are installed.
-pub fn installed(d: &device::Model) -> Vec<Component> {
-    d.installed
-        .as_ref()
-        .and_then(|v| serde_json::from_value(v.clone()).ok())
-        .unwrap_or_default()
 }
 
 /// One pass at `now`: rollups up to `now - 1 min`, then retention.
@@ -139,18 +128,25 @@ pub async fn pass(
         .exec_without_returning(db)
         .await?;
     }
-    out.deleted_raw = device_event::Entity::delete_many()
-        .filter(device_event::Column::Kind.eq(EventKind::Health.as_str()))
-        .filter(device_event::Column::ReceivedAt.lt(days(cfg.raw_retention_days)))
-        .exec(db)
-        .await?
-        .rows_affected;
-    out.deleted_faults = device_event::Entity::delete_many()
-        .filter(device_event::Column::Kind.eq(EventKind::Fault.as_str()))
-        .filter(device_event::Column::ReceivedAt.lt(days(cfg.fault_retention_days)))
-        .exec(db)
-        .await?
-        .rows_affected;
+    for (kind, keep, deleted) in [
+        (
+            EventKind::Health,
+            cfg.raw_retention_days,
+            &mut out.deleted_raw,
+        ),
+        (
+            EventKind::Fault,
+            cfg.fault_retention_days,
+            &mut out.deleted_faults,
+        ),
+    ] {
+        *deleted = device_event::Entity::delete_many()
+            .filter(device_event::Column::Kind.eq(kind.as_str()))
+            .filter(device_event::Column::ReceivedAt.lt(days(keep)))
+            .exec(db)
+            .await?
+            .rows_affected;
+    }
     out.deleted_rollups = health_hourly::Entity::delete_many()
         .filter(health_hourly::Column::Hour.lt(days(cfg.rollup_retention_days).timestamp()))
         .exec(db)
@@ -191,7 +187,7 @@ async fn roll_device(
             per_hour.entry(hour_of(h.at)).or_default().push(h);
         }
     }
-    let firmware = firmware_of(&installed(d), firmware_names);
+    let firmware = firmware_of(&crate::engine::components_of(d), firmware_names);
     let rows: Vec<health_hourly::ActiveModel> = hours
         .iter()
         .filter_map(|h| {
@@ -226,23 +222,18 @@ async fn roll_device(
     Ok(n)
 }
 
-/// Runs a pass every `every` on whichever instance holds the `rollup` lease.
+/// Runs a pass every `rollup_every_secs` on whichever instance holds the
+/// `rollup` lease.
 pub fn spawn(db: DatabaseConnection, cfg: TelemetryConfig) {
-    let holder = Uuid::new_v4().to_string();
     let every = std::time::Duration::from_secs(cfg.rollup_every_secs.max(1));
-    tokio::spawn(async move {
-        let ttl = TimeDelta::from_std(every * 3).unwrap_or(TimeDelta::minutes(15));
-        let mut interval = tokio::time::interval(every);
-        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            interval.tick().await;
-            match crate::engine::scheduler::try_lease(&db, MARK, &holder, ttl).await {
-                Ok(true) => match pass(&db, &cfg, Utc::now()).await {
-                    Ok(p) => tracing::debug!(?p, "telemetry rollup pass"),
-                    Err(e) => tracing::error!(error = %e, "telemetry rollup pass failed"),
-                },
-                Ok(false) => {}
-                Err(e) => tracing::warn!(error = %e, "cannot take the rollup lease"),
+    let ttl = TimeDelta::from_std(every * 3).unwrap_or(TimeDelta::minutes(15));
+    let cfg = std::sync::Arc::new(cfg);
+    crate::engine::scheduler::every_on_lease(db.clone(), MARK, every, ttl, move || {
+        let (db, cfg) = (db.clone(), cfg.clone());
+        async move {
+            match pass(&db, &cfg, Utc::now()).await {
+                Ok(p) => tracing::debug!(?p, "telemetry rollup pass"),
+                Err(e) => tracing::error!(error = %e, "telemetry rollup pass failed"),
             }
         }
     });

@@ -11,14 +11,14 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelec
 use uuid::Uuid;
 use wavecast_protocol::status::InstallState;
 
-use super::{installed_of, outcome, DeviceOutcome, LoadedRollout};
+use super::{scheduler::Standing, DeviceOutcome, LoadedRollout};
 use crate::{
     api::EventKind,
     domain::{
         faults::FaultClass,
         gate::{judge, tally, Exposure, GateDevice, GateVerdict, HealthGate},
     },
-    entities::{device, device_event, fault_catalog, rollout_device},
+    entities::{device_event, fault_catalog},
     error::ApiResult,
 };
 
@@ -30,23 +30,15 @@ pub struct GateReading {
     pub verdict: GateVerdict,
 }
 
-/// Reads and judges `gate` for `r` over its target `devices`.
+/// Reads and judges `gate` for `r` over its target devices as they stand.
 pub async fn read(
     db: &impl ConnectionTrait,
     r: &LoadedRollout,
     gate: &HealthGate,
-    devices: &[device::Model],
+    standing: &Standing,
     now: DateTime<Utc>,
 ) -> ApiResult<GateReading> {
     let since = r.model.gate_since.unwrap_or(r.model.starts_at).timestamp();
-    let rows = rollout_device::Entity::find()
-        .filter(rollout_device::Column::RolloutId.eq(r.model.id))
-        .all(db)
-        .await?;
-    let mut by_device: HashMap<Uuid, Vec<&rollout_device::Model>> = HashMap::new();
-    for row in &rows {
-        by_device.entry(row.device_id).or_default().push(row);
-    }
     // Which codes count: those of the gate's classes in the catalog (every
     // code when the gate names no class).
     let counted: Option<Vec<String>> = if gate.classes.is_empty() {
@@ -77,13 +69,14 @@ pub async fn read(
             faults.entry(id).or_default().push(at);
         }
     }
-    let gate_devices: Vec<GateDevice> = devices
+    let gate_devices: Vec<GateDevice> = standing
+        .members
         .iter()
-        .map(|d| {
-            let rows = by_device.get(&d.id).map(Vec::as_slice).unwrap_or_default();
-            let updated_at = (outcome(r, d, &installed_of(d), rows) == DeviceOutcome::Succeeded)
+        .map(|m| {
+            let updated_at = (m.outcome == DeviceOutcome::Succeeded)
                 .then(|| {
-                    rows.iter()
+                    m.rows
+                        .iter()
                         .filter(|row| row.state == InstallState::Succeeded.as_str())
                         .map(|row| row.updated_at.timestamp())
                         .max()
@@ -91,8 +84,11 @@ pub async fn read(
                 .flatten();
             GateDevice {
                 updated_at,
-                last_seen: d.last_seen_at.map(|t| t.timestamp().min(now.timestamp())),
-                faults: faults.remove(&d.id).unwrap_or_default(),
+                last_seen: m
+                    .device
+                    .last_seen_at
+                    .map(|t| t.timestamp().min(now.timestamp())),
+                faults: faults.remove(&m.device.id).unwrap_or_default(),
             }
         })
         .collect();

@@ -169,14 +169,18 @@ pub async fn load_in(
     Ok(out)
 }
 
-/// The components a device reported, as the rules see them.
-pub fn installed_of(d: &device::Model) -> Vec<Installed> {
+/// The components a device reported at its latest check-in (none when it
+/// has not yet).
+pub fn components_of(d: &device::Model) -> Vec<wavecast_protocol::checkin::Component> {
     d.installed
         .as_ref()
-        .and_then(|v| {
-            serde_json::from_value::<Vec<wavecast_protocol::checkin::Component>>(v.clone()).ok()
-        })
+        .and_then(|v| serde_json::from_value(v.clone()).ok())
         .unwrap_or_default()
+}
+
+/// The components a device reported, as the rules see them.
+pub fn installed_of(d: &device::Model) -> Vec<Installed> {
+    components_of(d)
         .into_iter()
         .map(|c| Installed {
             name: c.name,

@@ -74,6 +74,34 @@ pub async fn try_lease(
     Ok(updated.rows_affected == 1)
 }
 
+/// Runs `work` every `every` on whichever instance holds the lease `name`
+/// (taken or renewed for `ttl` before each run), until the process ends.
+pub fn every_on_lease<F, Fut>(
+    db: DatabaseConnection,
+    name: &'static str,
+    every: std::time::Duration,
+    ttl: TimeDelta,
+    mut work: F,
+) -> tokio::task::JoinHandle<()>
+where
+    F: FnMut() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    let holder = Uuid::new_v4().to_string();
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(every);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            interval.tick().await;
+            match try_lease(&db, name, &holder, ttl).await {
+                Ok(true) => work().await,
+                Ok(false) => {}
+                Err(e) => tracing::warn!(error = %e, lease = name, "cannot take a lease"),
+            }
+        }
+    })
+}
+
 /// Runs the scheduler until the process ends.
 pub fn spawn(
     db: DatabaseConnection,
@@ -81,27 +109,18 @@ pub fn spawn(
     mqtt: Mqtt,
     every: std::time::Duration,
 ) -> tokio::task::JoinHandle<()> {
-    let holder = Uuid::new_v4().to_string();
-    tokio::spawn(async move {
-        let ttl = TimeDelta::from_std(every * 6).unwrap_or(TimeDelta::seconds(30));
-        let mut interval = tokio::time::interval(every);
-        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            interval.tick().await;
-            match try_lease(&db, LEASE, &holder, ttl).await {
-                Ok(true) => {
-                    match tick(&db, &mqtt, Utc::now()).await {
-                        Ok(true) => caches.offering.invalidate(),
-                        Ok(false) => {}
-                        Err(e) => {
-                            // Part of the pass may have landed.
-                            caches.offering.invalidate();
-                            tracing::error!(error = %e, "rollout scheduler tick failed");
-                        }
-                    }
-                }
+    let ttl = TimeDelta::from_std(every * 6).unwrap_or(TimeDelta::seconds(30));
+    every_on_lease(db.clone(), LEASE, every, ttl, move || {
+        let (db, caches, mqtt) = (db.clone(), caches.clone(), mqtt.clone());
+        async move {
+            match tick(&db, &mqtt, Utc::now()).await {
+                Ok(true) => caches.offering.invalidate(),
                 Ok(false) => {}
-                Err(e) => tracing::warn!(error = %e, "cannot take the scheduler lease"),
+                Err(e) => {
+                    // Part of the pass may have landed.
+                    caches.offering.invalidate();
+                    tracing::error!(error = %e, "rollout scheduler tick failed");
+                }
             }
         }
     })
@@ -230,31 +249,73 @@ pub async fn tick(db: &DatabaseConnection, mqtt: &Mqtt, now: DateTime<Utc>) -> A
     Ok(changed)
 }
 
+/// One target device of a rollout as a scheduler pass sees it.
+#[derive(Debug)]
+pub struct Member {
+    pub device: device::Model,
+    pub bucket: u32,
+    /// Its install status rows for this rollout.
+    pub rows: Vec<rollout_device::Model>,
+    pub outcome: DeviceOutcome,
+}
+
+/// Where a rollout's target devices stand, read once per pass for both the
+/// health gate and the wave tally.
+#[derive(Debug)]
+pub struct Standing {
+    pub members: Vec<Member>,
+}
+
+impl Standing {
+    pub async fn load(db: &impl ConnectionTrait, r: &LoadedRollout) -> ApiResult<Self> {
+        let mut by_device: HashMap<Uuid, Vec<rollout_device::Model>> = HashMap::new();
+        for row in rollout_device::Entity::find()
+            .filter(rollout_device::Column::RolloutId.eq(r.model.id))
+            .all(db)
+            .await?
+        {
+            by_device.entry(row.device_id).or_default().push(row);
+        }
+        let members = target_devices(db, r)
+            .await?
+            .into_iter()
+            .map(|(device, bucket)| {
+                let rows = by_device.remove(&device.id).unwrap_or_default();
+                let refs: Vec<&rollout_device::Model> = rows.iter().collect();
+                let outcome = outcome(r, &device, &installed_of(&device), &refs);
+                Member {
+                    device,
+                    bucket,
+                    rows,
+                    outcome,
+                }
+            })
+            .collect();
+        Ok(Self { members })
+    }
+
+    /// How the current wave's devices stand.
+    pub fn tally(&self, r: &LoadedRollout) -> WaveTally {
+        let current = (r.model.open_waves.max(1) - 1) as usize;
+        let mut tally = WaveTally::default();
+        for m in &self.members {
+            if wave_of(m.bucket, &r.thresholds) != Some(current) {
+                continue;
+            }
+            tally.members += 1;
+            match m.outcome {
+                DeviceOutcome::Succeeded => tally.succeeded += 1,
+                DeviceOutcome::Failed => tally.failed += 1,
+                DeviceOutcome::InProgress => tally.in_progress += 1,
+            }
+        }
+        tally
+    }
+}
+
 /// How the current wave's devices stand.
 pub async fn current_tally(db: &impl ConnectionTrait, r: &LoadedRollout) -> ApiResult<WaveTally> {
-    let rows = rollout_device::Entity::find()
-        .filter(rollout_device::Column::RolloutId.eq(r.model.id))
-        .all(db)
-        .await?;
-    let mut by_device: HashMap<Uuid, Vec<&rollout_device::Model>> = HashMap::new();
-    for row in &rows {
-        by_device.entry(row.device_id).or_default().push(row);
-    }
-    let current = (r.model.open_waves.max(1) - 1) as usize;
-    let mut tally = WaveTally::default();
-    for (d, b) in target_devices(db, r).await? {
-        if wave_of(b, &r.thresholds) != Some(current) {
-            continue;
-        }
-        tally.members += 1;
-        let device_rows = by_device.get(&d.id).map(Vec::as_slice).unwrap_or_default();
-        match outcome(r, &d, &installed_of(&d), device_rows) {
-            DeviceOutcome::Succeeded => tally.succeeded += 1,
-            DeviceOutcome::Failed => tally.failed += 1,
-            DeviceOutcome::InProgress => tally.in_progress += 1,
-        }
-    }
-    Ok(tally)
+    Ok(Standing::load(db, r).await?.tally(r))
 }
 
 async fn step(
@@ -283,14 +344,10 @@ async fn step(
             m.update(db).await?;
         }
     }
+    let standing = Standing::load(db, r).await?;
     // A regression on updated boxes pauses the rollout whatever its waves say.
     if let Some(gate) = &r.gate {
-        let devices: Vec<device::Model> = target_devices(db, r)
-            .await?
-            .into_iter()
-            .map(|(d, _)| d)
-            .collect();
-        let reading = super::gate::read(db, r, gate, &devices, now).await?;
+        let reading = super::gate::read(db, r, gate, &standing, now).await?;
         tracing::debug!(rollout = %r.model.id, ?reading, "health gate");
         if let GateVerdict::Regressed(reason) = reading.verdict {
             set_state(db, &r.model, RolloutState::Paused, Some(reason), now).await?;
@@ -304,7 +361,7 @@ async fn step(
         set_state(db, &r.model, RolloutState::Completed, None, now).await?;
         return Ok(true);
     };
-    let mut tally = current_tally(db, r).await?;
+    let mut tally = standing.tally(r);
     // Failures an operator acknowledged by resuming no longer count.
     let acked = (r.model.acknowledged_failures.max(0) as u32).min(tally.failed);
     tally.failed -= acked;

@@ -18,9 +18,10 @@ use crate::{
         enrolment::DeviceStatus,
         fleet::{fault_rates, firmware_of, online},
     },
+    engine::components_of,
     entities::{device, device_event, health_hourly},
     error::{ApiError, ApiResult},
-    rollups::{firmware_names, installed},
+    rollups::firmware_names,
     state::AppState,
 };
 
@@ -60,7 +61,7 @@ pub async fn summary(
         total += 1;
         up += u64::from(on);
         let v = versions
-            .entry((d.model.clone(), firmware_of(&installed(&d), &names)))
+            .entry((d.model.clone(), firmware_of(&components_of(&d), &names)))
             .or_default();
         v.0 += 1;
         v.1 += u64::from(on);
