@@ -29,6 +29,26 @@ use wavecast_protocol::mqtt::{topic, Channel};
 
 /// The largest packet sent or taken (the server's broker takes 64 KiB).
 pub const MAX_PACKET: usize = 60 * 1024;
+/// The largest event batch published (room left for the packet's header
+/// and topic); larger batches go over HTTPS.
+pub const MAX_EVENTS_PAYLOAD: usize = MAX_PACKET - 1024;
+
+/// Where box `device_id` publishes `batch`: `faults` when it holds a
+/// fault, `telemetry` otherwise (the server stores both alike).
+pub fn events_topic(device_id: &str, batch: &wavecast_protocol::events::EventBatch) -> String {
+    let fault = batch
+        .events
+        .iter()
+        .any(|e| matches!(e.body, wavecast_protocol::events::EventBody::Fault(_)));
+    topic(
+        device_id,
+        if fault {
+            Channel::Faults
+        } else {
+            Channel::Telemetry
+        },
+    )
+}
 const KEEP_ALIVE: Duration = Duration::from_secs(120);
 
 /// `mqtt://host:port` → (host, port).

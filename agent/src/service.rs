@@ -23,7 +23,6 @@ use wavecast_protocol::{
     keyring::verify_keyring,
     keys::PrivateKeyFile,
     manifest::Kind,
-    mqtt::{topic, Channel},
     status::{InstallState, StatusReport},
 };
 
@@ -948,16 +947,7 @@ impl Agent {
         // 100 events stay well under the server's 1 MiB body limit even
         // with the longest fault details.
         for chunk in events.chunks(MAX_BATCH_EVENTS.min(100)) {
-            let batch = EventBatch {
-                events: chunk
-                    .iter()
-                    .filter_map(|q| match &q.message {
-                        Message::Event(e) => Some(e.clone()),
-                        Message::Status(_) => None,
-                    })
-                    .collect(),
-                dropped_total: self.outbox.dropped_total(),
-            };
+            let batch = self.batch_of(chunk);
             match self.client.send_events(&batch) {
                 Ok(_) => {
                     let _ = self.outbox.remove(chunk);
@@ -978,6 +968,20 @@ impl Agent {
         Ok(())
     }
 
+    /// The batch that carries the queued events `chunk`.
+    fn batch_of(&self, chunk: &[Queued]) -> EventBatch {
+        EventBatch {
+            events: chunk
+                .iter()
+                .filter_map(|q| match &q.message {
+                    Message::Event(e) => Some(e.clone()),
+                    Message::Status(_) => None,
+                })
+                .collect(),
+            dropped_total: self.outbox.dropped_total(),
+        }
+    }
+
     /// Publishes queued events over MQTT while the broker acknowledges
     /// them; returns those still to send.
     fn publish_events(&mut self, mut events: Vec<Queued>) -> Vec<Queued> {
@@ -996,26 +1000,13 @@ impl Agent {
             sent_messages += 1;
             // Up to 50 events, fewer when their details are long.
             let mut n = events.len().min(50);
-            let (payload, has_fault) = loop {
-                let batch = EventBatch {
-                    events: events[..n]
-                        .iter()
-                        .filter_map(|q| match &q.message {
-                            Message::Event(e) => Some(e.clone()),
-                            Message::Status(_) => None,
-                        })
-                        .collect(),
-                    dropped_total: self.outbox.dropped_total(),
-                };
+            let (payload, topic) = loop {
+                let batch = self.batch_of(&events[..n]);
                 let Ok(bytes) = serde_json::to_vec(&batch) else {
                     return events;
                 };
-                if bytes.len() <= crate::nudge::MAX_PACKET - 1024 {
-                    let fault = batch
-                        .events
-                        .iter()
-                        .any(|e| matches!(e.body, EventBody::Fault(_)));
-                    break (bytes, fault);
+                if bytes.len() <= crate::nudge::MAX_EVENTS_PAYLOAD {
+                    break (bytes, crate::nudge::events_topic(&id, &batch));
                 }
                 if n == 1 {
                     // Too large for MQTT: HTTPS takes it.
@@ -1023,12 +1014,7 @@ impl Agent {
                 }
                 n /= 2;
             };
-            let channel = if has_fault {
-                Channel::Faults
-            } else {
-                Channel::Telemetry
-            };
-            if !publisher.publish(topic(&id, channel), payload, Duration::from_secs(10)) {
+            if !publisher.publish(topic, payload, Duration::from_secs(10)) {
                 break;
             }
             let sent: Vec<_> = events.drain(..n).collect();

@@ -34,7 +34,6 @@ use sha2::{Digest, Sha256};
 use wavecast_protocol::{
     checkin::Component,
     events::{codes, Event, EventBatch, EventBody, FaultReport, HealthReport},
-    mqtt::{topic, Channel},
     status::{InstallState, StatusReport},
     Sha256Digest,
 };
@@ -428,24 +427,15 @@ impl VBox {
         let Ok(payload) = serde_json::to_vec(batch) else {
             return false;
         };
-        if payload.len() > crate::nudge::MAX_PACKET - 1024 {
+        if payload.len() > crate::nudge::MAX_EVENTS_PAYLOAD {
             return false;
         }
-        let fault = batch
-            .events
-            .iter()
-            .any(|e| matches!(e.body, EventBody::Fault(_)));
-        let channel = if fault {
-            Channel::Faults
-        } else {
-            Channel::Telemetry
-        };
         crate::nudge::publish_once(
             host,
             *port,
             id,
             cred,
-            &topic(id, channel),
+            &crate::nudge::events_topic(id, batch),
             &payload,
             Duration::from_secs(10),
         )
