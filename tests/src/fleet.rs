@@ -68,6 +68,19 @@ pub async fn enrol_many(
     out
 }
 
+/// Sends `events` as box `b` over HTTPS and expects them taken.
+pub async fn send_events(app: &TestApp, b: &Box_, events: Vec<wavecast_protocol::events::Event>) {
+    let body = serde_json::to_value(wavecast_protocol::events::EventBatch {
+        events,
+        dropped_total: 0,
+    })
+    .expect("json");
+    let a = app
+        .post("/api/v1/device/events", Some(&b.credential), &body)
+        .await;
+    assert_eq!(a.status, 200, "{}", a.body);
+}
+
 /// Enrols one box (its serial must be pre-authorised or accepted).
 pub async fn enrol_one(
     app: &TestApp,

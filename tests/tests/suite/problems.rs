@@ -5,12 +5,12 @@
 
 use serde_json::{json, Value};
 use wavecast_e2e::{
-    fleet::{enrol_many, Box_},
+    fleet::{enrol_many, send_events as send},
     TestApp,
 };
 use wavecast_protocol::{
     checkin::Component,
-    events::{Event, EventBatch, EventBody, FaultReport},
+    events::{Event, EventBody, FaultReport},
 };
 use wavecast_server::api::{AuditEntry, Page, ProblemView};
 
@@ -29,18 +29,6 @@ fn fault(id: &str, at: i64, code: &str, signature: Option<&str>, fw: &str) -> Ev
             }],
         }),
     }
-}
-
-async fn send(app: &TestApp, b: &Box_, events: Vec<Event>) {
-    let body = serde_json::to_value(EventBatch {
-        events,
-        dropped_total: 0,
-    })
-    .expect("json");
-    let a = app
-        .post("/api/v1/device/events", Some(&b.credential), &body)
-        .await;
-    assert_eq!(a.status, 200, "{}", a.body);
 }
 
 async fn problems(app: &TestApp, query: &str) -> Vec<ProblemView> {

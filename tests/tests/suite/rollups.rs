@@ -9,26 +9,14 @@ use std::time::Duration;
 use chrono::{TimeDelta, Utc};
 use serde_json::{json, Value};
 use wavecast_e2e::{
-    fleet::{enrol_many, Box_},
+    fleet::{enrol_many, send_events as send, Box_},
     trust::{server_signs, Keys},
     TestApp,
 };
 use wavecast_protocol::{
     checkin::Component,
-    events::{Event, EventBatch, EventBody, FaultReport, HealthReport},
+    events::{Event, EventBody, FaultReport, HealthReport},
 };
-
-async fn send(app: &TestApp, b: &Box_, events: Vec<Event>) {
-    let body = serde_json::to_value(EventBatch {
-        events,
-        dropped_total: 0,
-    })
-    .expect("json");
-    let a = app
-        .post("/api/v1/device/events", Some(&b.credential), &body)
-        .await;
-    assert_eq!(a.status, 200, "{}", a.body);
-}
 
 fn health(id: &str, at: i64, cpu: f32) -> Event {
     Event {
