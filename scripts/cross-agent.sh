@@ -5,10 +5,13 @@
 #
 #   scripts/cross-agent.sh [--install] [TARGET]
 #
-# TLS: the box's OpenSSL (feature `system-tls`, linking libssl.so.3 and
-# libcrypto.so.3, which the firmware ships), or with AGENT_TLS=rustls the
-# rustls stack (about 0.7 MB more); either trusts the system CA store or
-# the config's `ca_file`.
+# TLS: bundled rustls (the default: the build that meets every footprint
+# budget, see README), or with AGENT_TLS=system the box's OpenSSL (feature
+# `system-tls`, linking libssl.so.3 and libcrypto.so.3 from the firmware:
+# 0.6 MB smaller on disk, but those libraries' pages count in its RSS);
+# either trusts the system CA store or the config's `ca_file`. Both drop
+# the unwind tables a panic = "abort" build never reads
+# (agent/dist/discard-unwind.ld says why and what it costs).
 # TARGET defaults to aarch64-unknown-linux-gnu. armv7-unknown-linux-gnueabihf
 # is wired but has never been built: its standard library
 # (libstd-rust-web-dev:armhf) must be the same version as the installed
@@ -48,7 +51,7 @@ done
 
 upper=$(echo "$target" | tr 'a-z-' 'A-Z_')
 export "CARGO_TARGET_${upper}_LINKER=$gcc"
-case "${AGENT_TLS:-system}" in
+case "${AGENT_TLS:-rustls}" in
   system)
     features=(--no-default-features --features system-tls)
     # Debian's multiarch OpenSSL for the target; the cross gcc searches
@@ -59,6 +62,9 @@ case "${AGENT_TLS:-system}" in
   rustls) features=() ;;
   *) echo "cross-agent: AGENT_TLS is system or rustls" >&2; exit 2 ;;
 esac
+# Appended to any RUSTFLAGS the caller set for the target.
+flags_var="CARGO_TARGET_${upper}_RUSTFLAGS"
+export "$flags_var=${!flags_var:-} -C link-arg=-Wl,--no-eh-frame-hdr -C link-arg=-Wl,-T,$PWD/agent/dist/discard-unwind.ld"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target/cross}"
 # Debian's cargo, not rustup's: only Debian's toolchain has the ARM std.
 env -u RUSTUP_TOOLCHAIN PATH="/usr/bin:$PATH" RUSTC=/usr/bin/rustc \
