@@ -17,6 +17,7 @@ mod m20261123_000007_device_events;
 mod m20261123_000008_fault_catalog;
 mod m20261123_000009_problems;
 mod m20261124_000010_telemetry_rollups;
+mod m20261124_000011_tickets;
 
 /// The ordered list of all migrations.
 #[derive(Debug)]
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000008_fault_catalog::Migration),
             Box::new(m20261123_000009_problems::Migration),
             Box::new(m20261124_000010_telemetry_rollups::Migration),
+            Box::new(m20261124_000011_tickets::Migration),
         ]
     }
 }

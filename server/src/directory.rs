@@ -370,6 +370,9 @@ mod tests {
             accepted_at: None,
             last_seen_at: None,
             changed_at: None,
+            activated_at: None,
+            warranty_void_reason: None,
+            replaced_by: None,
         }
     }
 

@@ -73,6 +73,9 @@ async fn seed(url: &str, n: u64, tokens: &str) -> anyhow::Result<()> {
                 accepted_at: Set(Some(now)),
                 last_seen_at: Set(Some(now)),
                 changed_at: Set(Some(now)),
+                activated_at: Set(None),
+                warranty_void_reason: Set(None),
+                replaced_by: Set(None),
             });
         }
         device::Entity::insert_many(rows)

@@ -16,8 +16,10 @@ pub mod role;
 pub mod rollout;
 pub mod sla;
 pub mod throttle;
+pub mod tickets;
 pub mod token;
 pub mod waves;
+pub mod webhook;
 pub mod window;
 
 /// `as_str`, `Display` and `FromStr` for an enum stored and shown as fixed

@@ -41,9 +41,14 @@ pub fn versions_key(installed: &[Component]) -> String {
         .collect();
     parts.sort_unstable();
     parts.dedup();
-    let mut key = parts.join(", ");
-    if key.len() > MAX_VERSIONS_KEY {
-        let mut end = MAX_VERSIONS_KEY - '…'.len_utf8();
+    truncate_key(parts.join(", "), MAX_VERSIONS_KEY)
+}
+
+/// `key` cut to at most `max` bytes on a character boundary, ending in `…`
+/// when cut.
+pub fn truncate_key(mut key: String, max: usize) -> String {
+    if key.len() > max {
+        let mut end = max - '…'.len_utf8();
         while !key.is_char_boundary(end) {
             end -= 1;
         }

@@ -1,7 +1,8 @@
 //! API token format, generation and verification.
 //!
 //! Operator API tokens read `wc_<prefix>_<secret>`, device credentials
-//! `wcd_<prefix>_<secret>`: `prefix` is 10 lowercase hex
+//! `wcd_<prefix>_<secret>` (subscriber API tokens `wcs_`, survey links
+//! `wcv_`): `prefix` is 10 lowercase hex
 //! characters shown in listings so people can recognise their tokens; `secret`
 //! is 32 random bytes in hex. The server stores the prefix and the SHA-256 of
 //! the whole token, never the token itself.
@@ -31,6 +32,10 @@ pub struct NewToken {
 pub enum Scheme {
     Operator,
     Device,
+    /// Subscriber API tokens (`wcs_`).
+    Subscriber,
+    /// Single-use satisfaction survey links (`wcv_`).
+    Survey,
 }
 
 impl Scheme {
@@ -38,6 +43,8 @@ impl Scheme {
         match self {
             Scheme::Operator => "wc_",
             Scheme::Device => "wcd_",
+            Scheme::Subscriber => "wcs_",
+            Scheme::Survey => "wcv_",
         }
     }
 }

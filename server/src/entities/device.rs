@@ -32,6 +32,13 @@ pub struct Model {
     /// When the credential, status or targeting facts last changed (device
     /// directories on every instance follow it).
     pub changed_at: Option<ChronoDateTimeUtc>,
+    /// When the subscriber started using the box: its warranty runs from
+    /// then.
+    pub activated_at: Option<ChronoDateTimeUtc>,
+    /// Set when the warranty is void, saying why.
+    pub warranty_void_reason: Option<String>,
+    /// The box that replaced this one under warranty.
+    pub replaced_by: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -156,6 +156,9 @@ pub async fn enrol(
                             accepted_at: Set(None),
                             last_seen_at: Set(Some(now)),
                             changed_at: Set(Some(now)),
+                            activated_at: Set(None),
+                            warranty_void_reason: Set(None),
+                            replaced_by: Set(None),
                         }
                         .insert(txn)
                         .await?;
