@@ -36,6 +36,8 @@ simulate options:
   --crash-after-update-rate F  share of updates that crash and roll back
   --faults-after-update-rate F  share of updated boxes that keep crashing (a
                              software fault at every visit) on the new version
+  --fault CODE               boxes report this fault code at every visit
+  --fault-rate F             share of boxes that do (default 1 with --fault)
   --events-over mqtt|https   how health and faults travel (default https; mqtt
                              falls back to https when the broker does not answer)
   --offline-rate F --offline-secs S   chance per check-in to drop offline for S
@@ -158,6 +160,8 @@ fn simulate(opts: &[(String, String)]) -> Result<ExitCode, String> {
         "install-failure-rate",
         "crash-after-update-rate",
         "faults-after-update-rate",
+        "fault",
+        "fault-rate",
         "events-over",
         "offline-rate",
         "offline-secs",
@@ -236,6 +240,24 @@ fn simulate(opts: &[(String, String)]) -> Result<ExitCode, String> {
         install_failure_rate: rate("install-failure-rate")?,
         crash_after_update_rate: rate("crash-after-update-rate")?,
         faults_after_update_rate: rate("faults-after-update-rate")?,
+        fault: match get("fault") {
+            Some(code) => {
+                wavecast_protocol::events::check_fault_code(code)
+                    .map_err(|e| format!("--fault {code:?}: {e}"))?;
+                Some((
+                    code.to_owned(),
+                    if get("fault-rate").is_some() {
+                        rate("fault-rate")?
+                    } else {
+                        1.0
+                    },
+                ))
+            }
+            None if get("fault-rate").is_some() => {
+                return Err("--fault-rate needs --fault CODE".into())
+            }
+            None => None,
+        },
         events_over_mqtt: match get("events-over").unwrap_or("https") {
             "mqtt" => true,
             "https" => false,

@@ -70,6 +70,9 @@ pub struct SimConfig {
     /// Share of updated boxes that stay on the new version but report a
     /// software fault at every visit from then on.
     pub faults_after_update_rate: f64,
+    /// A fault code and the share of boxes that report it at every visit
+    /// (a hardware fault, say, to exercise ticketing).
+    pub fault: Option<(String, f64)>,
     /// Send health and faults over MQTT (the broker the server names),
     /// falling back to HTTPS when it does not acknowledge.
     pub events_over_mqtt: bool,
@@ -144,6 +147,8 @@ struct VBox {
     health_seq: u64,
     /// Crashing on the version it updated to.
     faulty: bool,
+    /// Reports `SimConfig::fault` at every visit.
+    reports_fault: bool,
     rng: rand_chacha::ChaCha8Rng,
 }
 
@@ -162,7 +167,7 @@ fn key_for(seed: u64, i: usize) -> SigningKey {
 
 impl VBox {
     fn new(cfg: &SimConfig, i: usize) -> Self {
-        Self {
+        let mut b = Self {
             identity: Identity {
                 serial: serial(&cfg.serial_prefix, i),
                 model: cfg.model.clone(),
@@ -181,10 +186,15 @@ impl VBox {
             mqtt: None,
             health_seq: 0,
             faulty: false,
+            reports_fault: false,
             rng: rand_chacha::ChaCha8Rng::seed_from_u64(
                 cfg.seed ^ (i as u64).wrapping_mul(0x9e37_79b9),
             ),
+        };
+        if let Some((_, rate)) = &cfg.fault {
+            b.reports_fault = b.rng.gen_bool(rate.clamp(0.0, 1.0));
         }
+        b
     }
 
     fn event(&mut self, body: EventBody) {
@@ -234,6 +244,18 @@ impl VBox {
             self.next_health = t + cfg.telemetry;
             let h = self.health();
             self.event(EventBody::Health(h));
+        }
+        if self.reports_fault {
+            if let Some((code, _)) = &cfg.fault {
+                let installed = self.installed.clone();
+                self.event(EventBody::Fault(FaultReport {
+                    at: now(),
+                    code: code.clone(),
+                    signature: None,
+                    details: Some("simulated fault".into()),
+                    installed,
+                }));
+            }
         }
         if self.faulty {
             let installed = self.installed.clone();

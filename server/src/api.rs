@@ -187,6 +187,12 @@ pub struct DeviceView {
     pub created_at: DateTime<Utc>,
     pub accepted_at: Option<DateTime<Utc>>,
     pub last_seen_at: Option<DateTime<Utc>>,
+    pub subscriber_id: Option<Uuid>,
+    /// When the subscriber started using it (the warranty runs from then).
+    pub activated_at: Option<DateTime<Utc>>,
+    pub warranty_void_reason: Option<String>,
+    /// The box that replaced this one under warranty.
+    pub replaced_by: Option<Uuid>,
 }
 
 /// The answer to `POST /api/v1/devices/import`.

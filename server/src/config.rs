@@ -26,6 +26,41 @@ pub struct Config {
     pub mqtt: MqttConfig,
     pub faults: FaultsConfig,
     pub telemetry: TelemetryConfig,
+    pub tickets: TicketsConfig,
+}
+
+/// After-sales tickets: the SLA sweep, surveys, webhooks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TicketsConfig {
+    /// Seconds between SLA sweeps (warnings, escalations, surveys) on the
+    /// instance holding the `tickets` lease.
+    pub sweep_every_secs: u64,
+    /// The time zone of the default plans' business hours (IANA name).
+    pub business_timezone: String,
+    /// A device-fault ticket's survey goes out once the box has reported
+    /// no fault of it for this many seconds after the resolution.
+    pub survey_quiet_secs: u64,
+    /// The address subscribers reach this server at, for survey links.
+    pub public_url: String,
+    /// Attempts at a webhook delivery before it is given up (backoff
+    /// doubles from 1 s up to an hour between attempts).
+    pub webhook_max_attempts: u32,
+    /// Seconds a webhook endpoint has to answer.
+    pub webhook_timeout_secs: u64,
+}
+
+impl Default for TicketsConfig {
+    fn default() -> Self {
+        Self {
+            sweep_every_secs: 30,
+            business_timezone: "UTC".to_owned(),
+            survey_quiet_secs: 72 * 3600,
+            public_url: "http://127.0.0.1:8080".to_owned(),
+            webhook_max_attempts: 12,
+            webhook_timeout_secs: 10,
+        }
+    }
 }
 
 /// Health and fault events: ingest limits, retention, rollups, presence.
@@ -502,6 +537,22 @@ ingest_batch_events = 2000
 # burst; beyond that they are dropped and counted (the fleet is not slowed).
 device_rate_per_sec = 1.0
 device_burst = 120
+
+[tickets]
+# Seconds between SLA sweeps (warnings before breach, escalations, surveys).
+sweep_every_secs = 30
+# Time zone of the default plans' business hours (basic and standard plans:
+# Monday to Friday, 09:00-18:00). Plans' policies are edited through the API.
+business_timezone = "UTC"
+# A device-fault ticket's satisfaction survey goes out only once the box has
+# reported no fault of it for this long after the resolution.
+survey_quiet_secs = 259200
+# Where subscribers reach this server: survey links start with it.
+public_url = "http://127.0.0.1:8080"
+# Webhook deliveries: attempts before giving up (backoff doubles from 1 s to
+# an hour), and seconds an endpoint has to answer.
+webhook_max_attempts = 12
+webhook_timeout_secs = 10
 "#;
 
 impl Config {

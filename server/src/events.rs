@@ -124,6 +124,7 @@ pub async fn store_all(db: &DatabaseConnection, items: &[Incoming]) -> ApiResult
             keep_highest_drops(txn, it.device_id, dropped, now).await?;
         }
         crate::problems::record(txn, it.device_id, &it.model, &new_faults).await?;
+        crate::tickets::on_faults(txn, it.device_id, &new_faults).await?;
         let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
         out.push(Stored {
             answer: EventsAccepted {

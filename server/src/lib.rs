@@ -4,6 +4,7 @@
 //! The binary (`src/main.rs`) is thin: it parses the command line and calls
 //! into [`cli`]. Tests start the same [`startup::Application`] on port 0.
 
+pub mod aftersales;
 pub mod api;
 pub mod audit;
 pub mod auth;
@@ -32,4 +33,6 @@ pub mod signer;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
+pub mod tickets;
 pub mod trust;
+pub mod webhooks;

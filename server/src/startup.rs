@@ -35,6 +35,7 @@ impl Application {
         let db = db::connect(&config.database).await?;
         db::migrate(&db).await?;
         crate::catalog::load_file(&db, config.faults.catalog_file.as_deref()).await?;
+        crate::tickets::seed_defaults(&db, &config.tickets).await?;
         let bootstrap_token =
             bootstrap::ensure_admin(&db, config.auth.bootstrap_token_ttl_hours).await?;
         let blobs = LocalBlobStore::open(&config.blobs.dir).with_context(|| {
@@ -97,6 +98,8 @@ impl Application {
             pipeline,
         };
         crate::rollups::spawn(state.db.clone(), state.config.telemetry.clone());
+        crate::tickets::spawn(state.db.clone(), state.config.tickets.clone());
+        crate::webhooks::spawn(state.db.clone(), state.config.tickets.clone())?;
         state.presence.clone().spawn(
             state.db.clone(),
             std::time::Duration::from_secs(state.config.telemetry.presence_flush_secs),

@@ -22,9 +22,11 @@ pub mod bin;
 pub mod fleet;
 pub mod mosquitto;
 pub mod pg;
+pub mod sim;
 pub mod stb;
 pub mod tls;
 pub mod trust;
+pub mod webhook;
 
 pub use app::{Backend, TestApp};
 

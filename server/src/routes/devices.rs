@@ -50,11 +50,15 @@ pub(crate) fn device_view(d: device::Model) -> ApiResult<DeviceView> {
         created_at: d.created_at,
         accepted_at: d.accepted_at,
         last_seen_at: d.last_seen_at,
+        subscriber_id: d.subscriber_id,
+        activated_at: d.activated_at,
+        warranty_void_reason: d.warranty_void_reason,
+        replaced_by: d.replaced_by,
     })
 }
 
 /// Finds a device by id or serial.
-async fn find(state: &AppState, reference: &str) -> ApiResult<device::Model> {
+pub(crate) async fn find(state: &AppState, reference: &str) -> ApiResult<device::Model> {
     let select = match Uuid::parse_str(reference) {
         Ok(id) => device::Entity::find_by_id(id),
         Err(_) => device::Entity::find().filter(device::Column::Serial.eq(reference)),

@@ -1,5 +1,6 @@
 //! HTTP routes, one module per resource. [`configure`] mounts them all.
 
+mod aftersales;
 mod artifacts;
 mod audit;
 mod bundles;
@@ -11,6 +12,8 @@ mod health;
 mod keyring;
 mod problems;
 mod rollouts;
+mod self_care;
+mod tickets;
 mod tokens;
 mod users;
 
@@ -36,6 +39,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
         .route("/metrics", web::get().to(health::metrics))
+        .service(
+            web::resource("/survey/{token}")
+                .get(self_care::survey_page)
+                .post(self_care::survey_answer),
+        )
         .service(
             web::scope("/api/v1")
                 // What boxes call by the million comes first: actix tries
@@ -130,8 +138,97 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     web::get().to(devices::series),
                 )
                 .route(
+                    "/devices/{reference}/warranty",
+                    web::patch().to(aftersales::device_warranty),
+                )
+                .route(
                     "/devices/{reference}/{action}",
                     web::post().to(devices::act),
+                )
+                .service(
+                    web::resource("/tickets")
+                        .get(tickets::list)
+                        .post(tickets::create),
+                )
+                .service(
+                    web::resource("/tickets/{id}")
+                        .get(tickets::show)
+                        .patch(tickets::update),
+                )
+                .route("/tickets/{id}/comments", web::post().to(tickets::comment))
+                .route("/tickets/{id}/quote", web::post().to(tickets::quote))
+                .route(
+                    "/tickets/{id}/quote/answer",
+                    web::post().to(tickets::quote_answer),
+                )
+                .route("/tickets/{id}/rma", web::post().to(tickets::rma))
+                .route("/plans", web::get().to(aftersales::plans))
+                .route("/plans/{key}", web::put().to(aftersales::put_plan))
+                .route(
+                    "/plans/{key}/sla/{kind}",
+                    web::put().to(aftersales::put_sla),
+                )
+                .route("/warranties", web::get().to(aftersales::warranties))
+                .route(
+                    "/warranties/{model}",
+                    web::put().to(aftersales::put_warranty),
+                )
+                .service(
+                    web::resource("/subscribers")
+                        .get(aftersales::subscribers)
+                        .post(aftersales::create_subscriber),
+                )
+                .service(
+                    web::resource("/subscribers/{reference}")
+                        .get(aftersales::subscriber)
+                        .patch(aftersales::update_subscriber),
+                )
+                .route(
+                    "/subscribers/{reference}/devices",
+                    web::post().to(aftersales::link_device),
+                )
+                .route(
+                    "/subscribers/{reference}/devices/{device}",
+                    web::delete().to(aftersales::unlink_device),
+                )
+                .route(
+                    "/subscribers/{reference}/tokens",
+                    web::post().to(aftersales::create_token),
+                )
+                .route("/support-agents", web::get().to(aftersales::agents))
+                .route(
+                    "/support-agents/{name}",
+                    web::put().to(aftersales::put_agent),
+                )
+                .service(
+                    web::resource("/webhooks")
+                        .get(aftersales::webhooks)
+                        .post(aftersales::create_webhook),
+                )
+                .route(
+                    "/webhooks/{id}",
+                    web::delete().to(aftersales::delete_webhook),
+                )
+                .route("/reports/tickets", web::get().to(aftersales::report))
+                .route("/subscriber/boxes", web::get().to(self_care::boxes))
+                .service(
+                    web::resource("/subscriber/tickets")
+                        .get(self_care::list)
+                        .post(self_care::open),
+                )
+                .route("/subscriber/tickets/{id}", web::get().to(self_care::show))
+                .route(
+                    "/subscriber/tickets/{id}/comments",
+                    web::post().to(self_care::comment),
+                )
+                .route(
+                    "/subscriber/tickets/{id}/quote",
+                    web::post().to(self_care::quote),
+                )
+                .route("/subscriber/kb", web::get().to(self_care::kb))
+                .route(
+                    "/subscriber/kb/{code}",
+                    web::get().to(self_care::kb_article),
                 )
                 .service(
                     web::resource("/artifacts/{sha256}")

@@ -17,26 +17,7 @@ use wavecast_e2e::{
 };
 use wavecast_protocol::keys::public_key_text;
 
-/// Runs the simulator to its end and returns its last line of output.
-async fn simulate(app: &TestApp, keys: &Keys, args: &[&str]) -> String {
-    let root = public_key_text(&keys.root.verifying_key());
-    let out = tokio::process::Command::new(bin::path("wavecast-agent"))
-        .arg("simulate")
-        .args(["--server", &app.address, "--root-key", &root])
-        .args(["--token", &app.admin_token, "--threads", "4", "--poll", "1"])
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .await
-        .expect("the simulator runs");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "simulate {args:?} failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout.lines().last().unwrap_or_default().to_owned()
-}
+use wavecast_e2e::sim::run as simulate;
 
 /// Ids of the devices whose serial starts with `prefix`.
 async fn devices(app: &TestApp, prefix: &str) -> Vec<String> {

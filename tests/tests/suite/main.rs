@@ -24,4 +24,5 @@ mod rollout_support;
 mod rollouts;
 mod rollups;
 mod serve;
+mod tickets;
 mod users_tokens;
