@@ -410,8 +410,9 @@ mod tests {
     fn daylight_saving_days_are_as_long_as_the_wall_clock_says() {
         let paris = all_day("Europe/Paris");
         // Spring forward on Sunday 2026-03-29 (02:00 → 03:00): a day of 23
-        // hours. 24 working hours from Saturday 12:00 (11:00 UTC) end
-        // Sunday 12:00 local, which is 10:00 UTC: 23 real hours later.
+        // hours, all of them working time. 24 working hours from Saturday
+        // 12:00 CET (11:00 UTC) end Sunday 13:00 CEST (11:00 UTC): the hour
+        // the clocks skip was never there to count.
         assert_eq!(
             deadline(&paris, utc("2026-03-28T11:00:00Z"), h(24), &[]),
             Some(utc("2026-03-29T11:00:00Z"))
@@ -431,6 +432,55 @@ mod tests {
                 &[]
             ),
             Some(utc("2026-03-30T08:00:00Z"))
+        );
+    }
+
+    #[test]
+    fn a_holiday_weekend_and_a_pause_add_up() {
+        // New York, Thursday 2026-12-24 16:00 EST (21:00 UTC), 8 working
+        // hours: 2 on Thursday; Friday the 25th is a holiday; the weekend is
+        // closed; Monday the 28th 09:00–12:00 is paused (waiting on the
+        // customer); so 6 more from Monday 12:00: due Monday 18:00 EST,
+        // 23:00 UTC.
+        let ny = office("America/New_York", &["2026-12-25"]);
+        let start = utc("2026-12-24T21:00:00Z");
+        assert_eq!(
+            deadline(&ny, start, h(8), &[]),
+            Some(utc("2026-12-28T20:00:00Z"))
+        );
+        let pause = Pause {
+            from: utc("2026-12-28T14:00:00Z"),
+            to: Some(utc("2026-12-28T17:00:00Z")),
+        };
+        assert_eq!(
+            deadline(&ny, start, h(8), &[pause]),
+            Some(utc("2026-12-28T23:00:00Z"))
+        );
+        // Elapsed agrees: at Monday 12:00 EST, 2 hours counted.
+        assert_eq!(
+            elapsed(&ny, start, utc("2026-12-28T17:00:00Z"), &[pause]),
+            h(2)
+        );
+        // A pause over closed time changes nothing.
+        let weekend = Pause {
+            from: utc("2026-12-26T10:00:00Z"),
+            to: Some(utc("2026-12-27T22:00:00Z")),
+        };
+        assert_eq!(
+            deadline(&ny, start, h(8), &[weekend]),
+            Some(utc("2026-12-28T20:00:00Z"))
+        );
+    }
+
+    #[test]
+    fn southern_hemisphere_daylight_saving() {
+        // Sydney leaves daylight saving on Sunday 2026-04-05 (03:00 AEDT →
+        // 02:00 AEST). Friday 2026-04-03 17:00 AEDT (06:00 UTC) + 2 working
+        // hours → Monday 10:00 AEST (00:00 UTC).
+        let syd = office("Australia/Sydney", &[]);
+        assert_eq!(
+            deadline(&syd, utc("2026-04-03T06:00:00Z"), h(2), &[]),
+            Some(utc("2026-04-06T00:00:00Z"))
         );
     }
 
