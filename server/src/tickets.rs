@@ -174,6 +174,33 @@ pub async fn terms_of(
     })
 }
 
+/// The terms a new ticket opens with: its plan's policy for `kind`, else
+/// the fallback plan's, else a day to answer and five to resolve in office
+/// hours (UTC). A gap in the after-sales set-up must never refuse a box's
+/// faults: ticket opening runs in the transaction that stores them.
+async fn terms_for_new(
+    db: &impl ConnectionTrait,
+    plan: &str,
+    kind: TicketKind,
+) -> ApiResult<SlaTerms> {
+    for p in [plan, FALLBACK_PLAN] {
+        match terms_of(db, p, kind).await {
+            Ok(t) => return Ok(t),
+            Err(ApiError::Conflict(_)) => {
+                tracing::warn!(plan = p, %kind, "no SLA policy; falling back")
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(SlaTerms {
+        first_response_secs: 24 * 3600,
+        resolution_secs: 120 * 3600,
+        calendar: office_hours("UTC"),
+        warn_pct: 80,
+        escalate_to: None,
+    })
+}
+
 /// A box's warranty now.
 pub async fn warranty_of(
     db: &impl ConnectionTrait,
@@ -298,12 +325,45 @@ pub struct NewTicket {
     pub public: bool,
 }
 
+impl NewTicket {
+    /// A ticket someone opened from a channel (not a box's fault): no fault
+    /// code, no dedup key, severity major, its first log entry public.
+    pub fn from_channel(
+        kind: TicketKind,
+        channel: Channel,
+        subject: String,
+        subscriber_id: Option<Uuid>,
+        device_id: Option<Uuid>,
+        author: String,
+        body: Option<String>,
+    ) -> NewTicket {
+        NewTicket {
+            kind,
+            subject,
+            channel,
+            subscriber_id,
+            device_id,
+            severity: Severity::Major,
+            fault_code: None,
+            dedup_key: None,
+            problem_id: None,
+            rollout_id: None,
+            occurrences: 0,
+            fault_times: None,
+            versions: None,
+            author,
+            body,
+            public: true,
+        }
+    }
+}
+
 /// Opens a ticket: plan and SLA from the subscriber, priority from plan and
 /// severity, assignee by the rules; logs it and queues `ticket.opened`.
 pub async fn open(db: &impl ConnectionTrait, t: NewTicket) -> ApiResult<ticket::Model> {
     let now = Utc::now();
     let who = party(db, t.subscriber_id).await?;
-    let terms = terms_of(db, &who.plan, t.kind).await?;
+    let terms = terms_for_new(db, &who.plan, t.kind).await?;
     let dedicated = who.subscriber.as_ref().and_then(|s| s.dedicated_agent);
     let assignee = pick_assignee(db, dedicated, t.kind, now).await?;
     let row = ticket::Entity::insert(ticket::ActiveModel {

@@ -68,6 +68,32 @@ pub async fn enrol_many(
     out
 }
 
+/// A fault event `id` at box time `at` from a box running `x1-firmware`
+/// at `fw`.
+pub fn fault(
+    id: &str,
+    at: i64,
+    code: &str,
+    signature: Option<&str>,
+    fw: &str,
+) -> wavecast_protocol::events::Event {
+    use wavecast_protocol::events::{Event, EventBody, FaultReport};
+    Event {
+        id: id.into(),
+        body: EventBody::Fault(FaultReport {
+            at,
+            code: code.into(),
+            signature: signature.map(Into::into),
+            details: None,
+            installed: vec![Component {
+                name: "x1-firmware".into(),
+                version: fw.parse().expect("version"),
+                security_version: 1,
+            }],
+        }),
+    }
+}
+
 /// Sends `events` as box `b` over HTTPS and expects them taken.
 pub async fn send_events(app: &TestApp, b: &Box_, events: Vec<wavecast_protocol::events::Event>) {
     let body = serde_json::to_value(wavecast_protocol::events::EventBatch {

@@ -15,7 +15,6 @@ use crate::{
     auth::SubscriberAuth,
     catalog,
     domain::{
-        faults::Severity,
         fleet::online,
         tickets::{Channel, TicketKind},
         token::{self, Scheme},
@@ -165,24 +164,15 @@ pub async fn open(
             Box::pin(async move {
                 let t = tickets::open(
                     txn,
-                    NewTicket {
-                        kind: TicketKind::Support,
-                        subject: b.subject,
+                    NewTicket::from_channel(
+                        TicketKind::Support,
                         channel,
-                        subscriber_id: Some(sub.id),
+                        b.subject,
+                        Some(sub.id),
                         device_id,
-                        severity: Severity::Major,
-                        fault_code: None,
-                        dedup_key: None,
-                        problem_id: None,
-                        rollout_id: None,
-                        occurrences: 0,
-                        fault_times: None,
-                        versions: None,
-                        author: format!("subscriber:{}", sub.account),
-                        body: Some(b.body),
-                        public: true,
-                    },
+                        format!("subscriber:{}", sub.account),
+                        Some(b.body),
+                    ),
                 )
                 .await?;
                 tickets::summary(txn, &t).await

@@ -16,7 +16,6 @@ use crate::{
     auth::{access, Auth, Caller},
     catalog,
     domain::{
-        faults::Severity,
         role::Role,
         tickets::{Channel, Priority, TicketKind, TicketStatus},
     },
@@ -233,24 +232,15 @@ pub async fn create(
             Box::pin(async move {
                 let t = tickets::open(
                     txn,
-                    NewTicket {
-                        kind: b.kind.unwrap_or(TicketKind::Support),
-                        subject: b.subject,
-                        channel: b.channel,
+                    NewTicket::from_channel(
+                        b.kind.unwrap_or(TicketKind::Support),
+                        b.channel,
+                        b.subject,
                         subscriber_id,
-                        device_id: dev.map(|d| d.id),
-                        severity: Severity::Major,
-                        fault_code: None,
-                        dedup_key: None,
-                        problem_id: None,
-                        rollout_id: None,
-                        occurrences: 0,
-                        fault_times: None,
-                        versions: None,
-                        author: caller.name.clone(),
-                        body: b.body,
-                        public: true,
-                    },
+                        dev.map(|d| d.id),
+                        caller.name.clone(),
+                        b.body,
+                    ),
                 )
                 .await?;
                 let t = match b.priority {

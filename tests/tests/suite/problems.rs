@@ -5,31 +5,11 @@
 
 use serde_json::{json, Value};
 use wavecast_e2e::{
-    fleet::{enrol_many, send_events as send},
+    fleet::{enrol_many, fault, send_events as send},
     TestApp,
 };
-use wavecast_protocol::{
-    checkin::Component,
-    events::{Event, EventBody, FaultReport},
-};
+use wavecast_protocol::events::Event;
 use wavecast_server::api::{AuditEntry, Page, ProblemView};
-
-fn fault(id: &str, at: i64, code: &str, signature: Option<&str>, fw: &str) -> Event {
-    Event {
-        id: id.into(),
-        body: EventBody::Fault(FaultReport {
-            at,
-            code: code.into(),
-            signature: signature.map(Into::into),
-            details: None,
-            installed: vec![Component {
-                name: "x1-firmware".into(),
-                version: fw.parse().expect("version"),
-                security_version: 1,
-            }],
-        }),
-    }
-}
 
 async fn problems(app: &TestApp, query: &str) -> Vec<ProblemView> {
     app.get(&format!("/api/v1/problems{query}"), Some(&app.admin_token))
