@@ -225,6 +225,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     "/subscriber/tickets/{id}/quote",
                     web::post().to(self_care::quote),
                 )
+                .route(
+                    "/subscriber/tickets/{id}/survey",
+                    web::post().to(self_care::answer_survey),
+                )
+                .route("/subscriber/surveys", web::get().to(self_care::surveys))
                 .route("/subscriber/kb", web::get().to(self_care::kb))
                 .route(
                     "/subscriber/kb/{code}",

@@ -1,8 +1,8 @@
 //! The subscriber API under `/api/v1/subscriber/`: what the operator's
 //! mobile app or self-care portal calls for one subscriber (a `wcs_`
 //! token): their boxes and their state, their tickets (public log only),
-//! opening a ticket, commenting, answering a repair quote, and the
-//! knowledge base. Every query is scoped by the token's subscriber; another
+//! opening a ticket, commenting, answering a repair quote and a survey, and
+//! the knowledge base. Every query is scoped by the token's subscriber; another
 //! subscriber's box or ticket answers 404, the same as one that does not
 //! exist. Also the public survey page `/survey/{token}` (single use).
 
@@ -318,6 +318,111 @@ pub async fn survey_page(
         )))
 }
 
+/// Records a survey's answer, once; `author` names who answered in the
+/// ticket's log.
+async fn record_answer(
+    db: &sea_orm::DatabaseConnection,
+    s: survey::Model,
+    score: i32,
+    comment: Option<String>,
+    author: &str,
+) -> ApiResult<()> {
+    if s.answered_at.is_some() {
+        return Err(ApiError::Conflict(
+            "this survey has already been answered".into(),
+        ));
+    }
+    let ticket_id = s.ticket_id;
+    let author = author.to_owned();
+    db.transaction::<_, _, ApiError>(|txn| {
+        Box::pin(async move {
+            let mut m: survey::ActiveModel = s.into();
+            m.answered_at = Set(Some(Utc::now()));
+            m.score = Set(Some(score));
+            m.comment = Set(comment.clone());
+            m.update(txn).await?;
+            tickets::log(
+                txn,
+                ticket_id,
+                "survey_answer",
+                &author,
+                false,
+                comment,
+                Some(serde_json::json!({ "score": score })),
+            )
+            .await?;
+            let t = tickets::find(txn, ticket_id).await?;
+            crate::webhooks::enqueue(
+                txn,
+                "survey.answered",
+                &serde_json::json!({ "ticket": tickets::summary(txn, &t).await?, "score": score }),
+            )
+            .await
+        })
+    })
+    .await?;
+    Ok(())
+}
+
+/// Checks an answer's score and comment; returns the comment kept.
+fn check_answer(a: SurveyAnswer) -> ApiResult<(i32, Option<String>)> {
+    if !(1..=5).contains(&a.score) {
+        return Err(ApiError::Validation("score must be between 1 and 5".into()));
+    }
+    let comment = a.comment.filter(|c| !c.trim().is_empty());
+    if let Some(c) = &comment {
+        check_text("comment", c, 2000)?;
+    }
+    Ok((a.score, comment))
+}
+
+/// `GET /api/v1/subscriber/surveys`: the caller's surveys not answered yet.
+pub async fn surveys(auth: SubscriberAuth, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+    let mine = tickets::list(
+        &state.db,
+        tickets::Filter {
+            subscriber_id: Some(auth.subscriber.id),
+            ..tickets::Filter::default()
+        },
+        1000,
+    )
+    .await?;
+    let mut out = Vec::new();
+    for t in mine {
+        if let Some(s) = survey::Entity::find_by_id(t.id).one(&state.db).await? {
+            if s.answered_at.is_none() {
+                out.push(serde_json::json!({ "ticket_id": t.id, "subject": t.subject, "since": s.created_at }));
+            }
+        }
+    }
+    Ok(HttpResponse::Ok().json(out))
+}
+
+/// `POST /api/v1/subscriber/tickets/{id}/survey`: the caller answers the
+/// survey of their ticket (once), as the public page would.
+pub async fn answer_survey(
+    auth: SubscriberAuth,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Json<SurveyAnswer>,
+) -> ApiResult<HttpResponse> {
+    let t = own(&state.db, &auth, id_of(&path)?).await?;
+    let (score, comment) = check_answer(body.into_inner())?;
+    let s = survey::Entity::find_by_id(t.id)
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("ticket {} has no survey (yet)", t.id)))?;
+    record_answer(
+        &state.db,
+        s,
+        score,
+        comment,
+        &format!("subscriber:{}", auth.subscriber.account),
+    )
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SurveyAnswer {
@@ -332,50 +437,9 @@ pub async fn survey_answer(
     path: web::Path<String>,
     answer: actix_web::Either<web::Json<SurveyAnswer>, web::Form<SurveyAnswer>>,
 ) -> ApiResult<HttpResponse> {
-    let a = answer.into_inner();
-    if !(1..=5).contains(&a.score) {
-        return Err(ApiError::Validation("score must be between 1 and 5".into()));
-    }
-    let comment = a.comment.filter(|c| !c.trim().is_empty());
-    if let Some(c) = &comment {
-        check_text("comment", c, 2000)?;
-    }
+    let (score, comment) = check_answer(answer.into_inner())?;
     let s = survey_of(&state.db, &path).await?;
-    if s.answered_at.is_some() {
-        return Err(ApiError::Conflict(
-            "this survey has already been answered".into(),
-        ));
-    }
-    let ticket_id = s.ticket_id;
-    state
-        .db
-        .transaction::<_, _, ApiError>(|txn| {
-            Box::pin(async move {
-                let mut m: survey::ActiveModel = s.into();
-                m.answered_at = Set(Some(Utc::now()));
-                m.score = Set(Some(a.score));
-                m.comment = Set(comment.clone());
-                m.update(txn).await?;
-                tickets::log(
-                    txn,
-                    ticket_id,
-                    "survey_answer",
-                    "subscriber",
-                    false,
-                    comment,
-                    Some(serde_json::json!({ "score": a.score })),
-                )
-                .await?;
-                let t = tickets::find(txn, ticket_id).await?;
-                crate::webhooks::enqueue(
-                    txn,
-                    "survey.answered",
-                    &serde_json::json!({ "ticket": tickets::summary(txn, &t).await?, "score": a.score }),
-                )
-                .await
-            })
-        })
-        .await?;
+    record_answer(&state.db, s, score, comment, "subscriber").await?;
     Ok(HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .body("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Thank you</title></head><body><p>Thank you for your answer.</p></body></html>"))

@@ -474,6 +474,14 @@ async fn subscribers_see_only_their_own(app: TestApp) {
         )
         .await;
     assert_eq!(q.status, 404, "{}", q.body);
+    let sv = app
+        .post(
+            &format!("/api/v1/subscriber/tickets/{theirs}/survey"),
+            Some(&s1),
+            &json!({ "score": 5 }),
+        )
+        .await;
+    assert_eq!(sv.status, 404, "{}", sv.body);
     let o = app
         .post(
             "/api/v1/subscriber/tickets",
