@@ -16,7 +16,7 @@ use wavecast_protocol::{checkin::Component, events::FaultReport};
 
 use crate::{
     api::ProblemView,
-    domain::problems::{group_key, highest_versions, reopens, versions_key, ProblemStatus},
+    domain::problems::{fault_groups, highest_versions, reopens, versions_key, ProblemStatus},
     entities::{fault_catalog, problem, problem_device},
     error::{ApiError, ApiResult},
 };
@@ -32,23 +32,12 @@ pub async fn record(
     if faults.is_empty() {
         return Ok(());
     }
-    let mut groups: BTreeMap<(&str, &str), Vec<&FaultReport>> = BTreeMap::new();
-    for f in faults {
-        groups
-            .entry((f.code.as_str(), group_key(f.signature.as_deref())))
-            .or_default()
-            .push(f);
-    }
     let now = Utc::now();
-    for ((code, signature), fs) in groups {
-        let first = fs.iter().map(|f| f.at).min().unwrap_or_default();
-        let last = fs.iter().map(|f| f.at).max().unwrap_or_default();
+    for g in fault_groups(faults) {
+        let (code, signature, fs, first, last) = (g.code, g.signature, g.faults, g.first, g.last);
         let n = i64::try_from(fs.len()).unwrap_or(i64::MAX);
         // The box's latest fault of the group says which versions it runs.
-        let latest = fs
-            .iter()
-            .max_by_key(|f| f.at)
-            .map_or(&[][..], |f| &f.installed[..]);
+        let latest = &g.latest.installed[..];
         let p = problem_for(txn, code, signature, first, now).await?;
         {
             use problem::Column as C;
@@ -183,9 +172,13 @@ async fn problem_for(
 }
 
 fn resolved_versions(p: &problem::Model) -> BTreeMap<String, semver::Version> {
-    p.resolved_versions
-        .as_ref()
-        .and_then(|v| serde_json::from_value::<BTreeMap<String, String>>(v.clone()).ok())
+    versions_from(p.resolved_versions.as_ref())
+}
+
+/// Component name → version, as stored in JSON (`{"x1-firmware":
+/// "4.2.0"}`); entries that do not parse are left out.
+pub(crate) fn versions_from(v: Option<&serde_json::Value>) -> BTreeMap<String, semver::Version> {
+    v.and_then(|v| serde_json::from_value::<BTreeMap<String, String>>(v.clone()).ok())
         .unwrap_or_default()
         .into_iter()
         .filter_map(|(k, v)| Some((k, v.parse().ok()?)))

@@ -10,8 +10,6 @@
 //! `domain::tickets`; every change that matters to an outside helpdesk
 //! leaves a webhook delivery in the same transaction (`crate::webhooks`).
 
-use std::collections::BTreeMap;
-
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use sea_orm::{
     sea_query::Expr, ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection,
@@ -24,8 +22,8 @@ use wavecast_protocol::{checkin::Component, events::FaultReport};
 use crate::{
     config::TicketsConfig,
     domain::{
-        faults::{FaultClass, Severity, TicketPolicy},
-        problems::group_key,
+        faults::Severity,
+        problems::{fault_groups, highest_versions},
         sla::{CalendarSpec, Pause},
         tickets::{
             self as rules, Channel, Clock, Escalation, OnFault, Priority, SlaTerms, SlaView,
@@ -34,12 +32,16 @@ use crate::{
         token,
     },
     entities::{
-        device, device_event, fault_catalog, model_warranty, plan, problem, rollout_device,
-        sla_policy, subscriber, support_agent, survey, ticket, ticket_log, user,
+        device, device_event, model_warranty, plan, problem, rollout_device, sla_policy,
+        subscriber, support_agent, survey, ticket, ticket_log, user,
     },
     error::{ApiError, ApiResult},
     webhooks,
 };
+
+/// The statuses in which support still owes a ticket work (as stored;
+/// `TicketStatus::is_active`).
+pub const ACTIVE: [&str; 3] = ["new", "open", "pending"];
 
 /// Who wrote a log entry the server made by itself.
 pub const SYSTEM: &str = "wavecast";
@@ -192,13 +194,19 @@ async fn terms_for_new(
             Err(e) => return Err(e),
         }
     }
-    Ok(SlaTerms {
+    Ok(last_resort_terms("UTC"))
+}
+
+/// The terms when no policy applies: a day to answer and five to resolve,
+/// in office hours in `tz`.
+pub fn last_resort_terms(tz: &str) -> SlaTerms {
+    SlaTerms {
         first_response_secs: 24 * 3600,
         resolution_secs: 120 * 3600,
-        calendar: office_hours("UTC"),
+        calendar: office_hours(tz),
         warn_pct: 80,
         escalate_to: None,
-    })
+    }
 }
 
 /// A box's warranty now.
@@ -411,24 +419,11 @@ pub async fn open(db: &impl ConnectionTrait, t: NewTicket) -> ApiResult<ticket::
     Ok(row)
 }
 
-/// The components the box ran, as stored on a ticket.
+/// The components the box ran, stored on a ticket as a problem stores its
+/// resolved versions (name → version; read back with
+/// `problems::versions_from`).
 fn versions_json(installed: &[Component]) -> ApiResult<serde_json::Value> {
-    json(
-        &installed
-            .iter()
-            .map(|c| (c.name.clone(), c.version.to_string()))
-            .collect::<BTreeMap<_, _>>(),
-    )
-}
-
-fn versions_of(v: Option<&serde_json::Value>) -> BTreeMap<String, semver::Version> {
-    v.and_then(|v| v.as_object())
-        .map(|o| {
-            o.iter()
-                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.parse().ok()?)))
-                .collect()
-        })
-        .unwrap_or_default()
+    json(&highest_versions([installed]))
 }
 
 fn box_time(at: i64) -> DateTime<Utc> {
@@ -449,26 +444,13 @@ pub async fn on_faults(
     let Some(dev) = device::Entity::find_by_id(device_id).one(txn).await? else {
         return Ok(());
     };
-    let mut groups: BTreeMap<(&str, &str), Vec<&FaultReport>> = BTreeMap::new();
-    for f in faults {
-        groups
-            .entry((f.code.as_str(), group_key(f.signature.as_deref())))
-            .or_default()
-            .push(f);
-    }
     let now = Utc::now();
-    for ((code, signature), fs) in groups {
-        let Some(entry) = fault_catalog::Entity::find_by_id(code.to_owned())
-            .one(txn)
-            .await?
-        else {
+    for g in fault_groups(faults) {
+        let (code, signature, fs) = (g.code, g.signature, &g.faults);
+        let Some(entry) = crate::catalog::get(txn, code).await?.map(|e| e.entry) else {
             continue;
         };
-        let policy = TicketPolicy {
-            occurrences: u32::try_from(entry.policy_occurrences).unwrap_or(1),
-            window_hours: u32::try_from(entry.policy_window_hours).unwrap_or(1),
-            immediate: entry.policy_immediate,
-        };
+        let policy = entry.policy;
         let key = rules::dedup_key(code, Some(signature));
         let existing = ticket::Entity::find()
             .filter(ticket::Column::DeviceId.eq(device_id))
@@ -476,11 +458,9 @@ pub async fn on_faults(
             .filter(ticket::Column::Status.ne(TicketStatus::Closed.as_str()))
             .one(txn)
             .await?;
-        let latest = fs.iter().max_by_key(|f| f.at).copied();
-        let installed = latest.map_or(&[][..], |f| &f.installed[..]);
-        let first = box_time(fs.iter().map(|f| f.at).min().unwrap_or_default());
-        let last = box_time(fs.iter().map(|f| f.at).max().unwrap_or_default());
-        let since = latest.map_or(0, |f| f.at) - i64::from(policy.window_hours) * 3600;
+        let installed = &g.latest.installed[..];
+        let (first, last) = (box_time(g.first), box_time(g.last));
+        let since = g.last - i64::from(policy.window_hours) * 3600;
         let in_window = device_event::Entity::find()
             .filter(device_event::Column::DeviceId.eq(device_id))
             .filter(device_event::Column::Code.eq(code))
@@ -492,7 +472,9 @@ pub async fn on_faults(
                 .parse::<TicketStatus>()
                 .unwrap_or(TicketStatus::Open)
         });
-        let resolved_at = versions_of(existing.as_ref().and_then(|t| t.resolved_versions.as_ref()));
+        let resolved_at = crate::problems::versions_from(
+            existing.as_ref().and_then(|t| t.resolved_versions.as_ref()),
+        );
         let decision = rules::on_fault(
             status.map(|s| (s, &resolved_at)),
             installed,
@@ -502,10 +484,8 @@ pub async fn on_faults(
         match (decision, existing) {
             (OnFault::Wait, _) => {}
             (OnFault::Open, _) => {
-                let class: FaultClass = entry.class.parse().map_err(anyhow::Error::msg)?;
-                let severity: Severity = entry.severity.parse().map_err(anyhow::Error::msg)?;
                 let w = warranty_of(txn, &dev, now).await?;
-                let kind = rules::kind_for(class, &w);
+                let kind = rules::kind_for(entry.class, &w);
                 let problem_id = problem::Entity::find()
                     .filter(problem::Column::Code.eq(code))
                     .filter(problem::Column::Signature.eq(signature))
@@ -525,7 +505,7 @@ pub async fn on_faults(
                         channel: Channel::Device,
                         subscriber_id: dev.subscriber_id,
                         device_id: Some(device_id),
-                        severity,
+                        severity: entry.severity,
                         fault_code: Some(code.to_owned()),
                         dedup_key: Some(key),
                         problem_id,
@@ -534,7 +514,7 @@ pub async fn on_faults(
                         fault_times: Some((first, last)),
                         versions: Some(versions_json(installed)?),
                         author: SYSTEM.to_owned(),
-                        body: latest.and_then(|f| f.details.clone()),
+                        body: g.latest.details.clone(),
                         public: false,
                     },
                 )
@@ -868,7 +848,7 @@ pub async fn sweep(
 ) -> ApiResult<Swept> {
     let mut out = Swept::default();
     let active = ticket::Entity::find()
-        .filter(ticket::Column::Status.is_in(["new", "open", "pending"]))
+        .filter(ticket::Column::Status.is_in(ACTIVE))
         .filter(ticket::Column::BreachedAt.is_null())
         .all(db)
         .await?;
@@ -948,13 +928,21 @@ async fn surveys(
         .filter(ticket::Column::ResolvedAt.gte(now - Duration::days(30)))
         .all(db)
         .await?;
+    // Which of them have a survey already: one query, not one per ticket.
+    let surveyed: std::collections::HashSet<i64> = survey::Entity::find()
+        .filter(survey::Column::TicketId.is_in(resolved.iter().map(|t| t.id)))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|s| s.ticket_id)
+        .collect();
     let quiet = Duration::seconds(i64::try_from(cfg.survey_quiet_secs).unwrap_or(i64::MAX / 2));
     let mut n = 0;
     for t in resolved {
         let Some(resolved_at) = t.resolved_at else {
             continue;
         };
-        if survey::Entity::find_by_id(t.id).one(db).await?.is_some() {
+        if surveyed.contains(&t.id) {
             continue;
         }
         let device_fault = t.channel == Channel::Device.as_str();
@@ -1026,7 +1014,7 @@ pub async fn list(db: &impl ConnectionTrait, f: Filter, limit: u64) -> ApiResult
         q = q.filter(ticket::Column::Status.eq(s.as_str()));
     }
     if f.active_only {
-        q = q.filter(ticket::Column::Status.is_in(["new", "open", "pending"]));
+        q = q.filter(ticket::Column::Status.is_in(ACTIVE));
     }
     if let Some(k) = f.kind {
         q = q.filter(ticket::Column::Kind.eq(k.as_str()));

@@ -12,7 +12,6 @@ use sea_orm::{
     QueryOrder, QuerySelect, Set,
 };
 use serde::Serialize;
-use uuid::Uuid;
 
 use crate::{
     config::TicketsConfig,
@@ -162,18 +161,4 @@ pub fn spawn(db: DatabaseConnection, cfg: TicketsConfig) -> anyhow::Result<()> {
         },
     );
     Ok(())
-}
-
-/// A webhook as the API shows it (the secret only when created).
-#[derive(Debug, Serialize)]
-pub struct WebhookView {
-    pub id: Uuid,
-    pub url: String,
-    pub events: serde_json::Value,
-    pub active: bool,
-    pub created_at: DateTime<Utc>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub secret: Option<String>,
-    pub pending: u64,
-    pub failed: u64,
 }

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use semver::Version;
 use serde::{Deserialize, Serialize};
-use wavecast_protocol::checkin::Component;
+use wavecast_protocol::{checkin::Component, events::FaultReport};
 
 /// Where a problem stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -25,6 +25,46 @@ super::text_enum!(ProblemStatus, "problem status", Open => "open", Resolved => "
 /// stack hash, say), or none, which groups every fault of the code.
 pub fn group_key(signature: Option<&str>) -> &str {
     signature.unwrap_or("")
+}
+
+/// One box's new faults of one code and signature, as fleet problems and
+/// tickets both take them.
+#[derive(Debug)]
+pub struct FaultGroup<'a> {
+    pub code: &'a str,
+    /// [`group_key`] of the faults' signature.
+    pub signature: &'a str,
+    pub faults: Vec<&'a FaultReport>,
+    /// Box time of the earliest and the latest fault, Unix seconds.
+    pub first: i64,
+    pub last: i64,
+    /// The latest fault: it says which versions the box runs.
+    pub latest: &'a FaultReport,
+}
+
+/// `faults` grouped by code and signature, in code order.
+pub fn fault_groups<'a>(faults: &[&'a FaultReport]) -> Vec<FaultGroup<'a>> {
+    let mut groups: BTreeMap<(&str, &str), Vec<&FaultReport>> = BTreeMap::new();
+    for f in faults {
+        groups
+            .entry((f.code.as_str(), group_key(f.signature.as_deref())))
+            .or_default()
+            .push(f);
+    }
+    groups
+        .into_iter()
+        .filter_map(|((code, signature), fs)| {
+            let latest = *fs.iter().max_by_key(|f| f.at)?;
+            Some(FaultGroup {
+                code,
+                signature,
+                first: fs.iter().map(|f| f.at).min()?,
+                last: latest.at,
+                latest,
+                faults: fs,
+            })
+        })
+        .collect()
 }
 
 /// Longest versions key stored (the column's size).
@@ -96,6 +136,40 @@ mod tests {
             version: v.parse().expect("version"),
             security_version: 0,
         }
+    }
+
+    fn f(code: &str, signature: Option<&str>, at: i64, fw: &str) -> FaultReport {
+        FaultReport {
+            at,
+            code: code.into(),
+            signature: signature.map(Into::into),
+            details: None,
+            installed: vec![c("x1-firmware", fw)],
+        }
+    }
+
+    #[test]
+    fn faults_group_by_code_and_signature_with_their_span_and_latest() {
+        let a = f("SW-APP-102", Some("x"), 20, "4.1.0");
+        let b = f("SW-APP-102", Some("x"), 10, "4.0.0");
+        let c2 = f("SW-APP-102", None, 5, "4.0.0");
+        let d = f("HW-HDMI-001", None, 7, "4.0.0");
+        let g = fault_groups(&[&a, &b, &c2, &d]);
+        let keys: Vec<(&str, &str, usize)> = g
+            .iter()
+            .map(|g| (g.code, g.signature, g.faults.len()))
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                ("HW-HDMI-001", "", 1),
+                ("SW-APP-102", "", 1),
+                ("SW-APP-102", "x", 2)
+            ]
+        );
+        assert_eq!((g[2].first, g[2].last), (10, 20));
+        assert_eq!(g[2].latest.installed[0].version.to_string(), "4.1.0");
+        assert!(fault_groups(&[]).is_empty());
     }
 
     #[test]

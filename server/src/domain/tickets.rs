@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Datelike, Duration, Months, NaiveDate, Utc};
+use chrono::{DateTime, Duration, Months, Utc};
 use semver::Version;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -455,11 +455,6 @@ pub fn median(values: &mut [i64]) -> Option<f64> {
     } else {
         (values[n / 2 - 1] as f64 + values[n / 2] as f64) / 2.0
     })
-}
-
-/// A day a date falls on, for reports grouped by day.
-pub fn day_of(at: DateTime<Utc>) -> NaiveDate {
-    NaiveDate::from_ymd_opt(at.year(), at.month(), at.day()).unwrap_or_default()
 }
 
 #[cfg(test)]
