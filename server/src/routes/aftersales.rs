@@ -34,10 +34,6 @@ use crate::{
 
 use super::tickets::{check_text, subscriber_by_ref};
 
-fn staff(caller: &Caller, what: &str) -> ApiResult<()> {
-    caller.demand_one_of(&[Role::Support], what)
-}
-
 async fn audit_one(
     db: &impl sea_orm::ConnectionTrait,
     caller: &Caller,
@@ -152,13 +148,7 @@ pub async fn put_plan(
                     for k in TicketKind::ALL {
                         let terms = match tickets::terms_of(txn, tickets::FALLBACK_PLAN, k).await {
                             Ok(t) => t,
-                            Err(_) => SlaTerms {
-                                first_response_secs: 24 * 3600,
-                                resolution_secs: 120 * 3600,
-                                calendar: tickets::office_hours(&tz),
-                                warn_pct: 80,
-                                escalate_to: None,
-                            },
+                            Err(_) => tickets::last_resort_terms(&tz),
                         };
                         tickets::put_policy(txn, &key, k, &terms).await?;
                     }
@@ -203,16 +193,7 @@ pub async fn put_sla(
         return Err(ApiError::NotFound(format!("no plan {key:?}")));
     }
     if let Some(name) = &body.escalate_to {
-        if user::Entity::find()
-            .filter(user::Column::Name.eq(name.clone()))
-            .one(&state.db)
-            .await?
-            .is_none()
-        {
-            return Err(ApiError::Validation(format!(
-                "escalate_to: no user named {name:?}"
-            )));
-        }
+        super::users::named(&state.db, "escalate_to", name).await?;
     }
     let caller = auth.caller.clone();
     let terms = body.into_inner();
@@ -312,19 +293,18 @@ pub struct DeviceWarrantyBody {
     /// When the subscriber started using the box.
     activated_at: Option<DateTime<Utc>>,
     /// Why the warranty is void; null restores it.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::present")]
     void_reason: Option<Option<String>>,
 }
 
 /// `PATCH /api/v1/devices/{ref}/warranty` (support staff): the activation
 /// date and the warranty-void flag with its reason.
 pub async fn device_warranty(
-    auth: Auth<access::Viewer>,
+    auth: Auth<access::Support>,
     state: web::Data<AppState>,
     path: web::Path<String>,
     body: web::Json<DeviceWarrantyBody>,
 ) -> ApiResult<HttpResponse> {
-    staff(&auth, "changing a box's warranty")?;
     let d = super::devices::find(&state, &path).await?;
     let b = body.into_inner();
     if let Some(Some(r)) = &b.void_reason {
@@ -381,18 +361,23 @@ pub struct SubscriberBody {
     dedicated_agent: Option<String>,
 }
 
-async fn agent_id(db: &impl sea_orm::ConnectionTrait, name: &str) -> ApiResult<Uuid> {
-    let u = user::Entity::find()
-        .filter(user::Column::Name.eq(name))
-        .one(db)
-        .await?
-        .ok_or_else(|| ApiError::Validation(format!("dedicated_agent: no user named {name:?}")))?;
+/// Fails with 422 unless user `u` may work tickets (support or admin).
+fn works_tickets(u: &user::Model, field: &str) -> ApiResult<()> {
     let role: Role = u.role.parse().map_err(anyhow::Error::msg)?;
-    if !role.grants(Role::Support) {
-        return Err(ApiError::Validation(format!(
-            "dedicated_agent: {name} has the {role} role, not support"
-        )));
+    if role.grants(Role::Support) {
+        Ok(())
+    } else {
+        Err(ApiError::Validation(format!(
+            "{field}: {} has the {role} role, not support",
+            u.name
+        )))
     }
+}
+
+/// The support user a body names as a dedicated agent.
+async fn agent_id(db: &impl sea_orm::ConnectionTrait, name: &str) -> ApiResult<Uuid> {
+    let u = super::users::named(db, "dedicated_agent", name).await?;
+    works_tickets(&u, "dedicated_agent")?;
     Ok(u.id)
 }
 
@@ -448,11 +433,10 @@ fn check_subscriber(b: &SubscriberBody) -> ApiResult<()> {
 
 /// `POST /api/v1/subscribers` (support staff).
 pub async fn create_subscriber(
-    auth: Auth<access::Viewer>,
+    auth: Auth<access::Support>,
     state: web::Data<AppState>,
     body: web::Json<SubscriberBody>,
 ) -> ApiResult<HttpResponse> {
-    staff(&auth, "adding a subscriber")?;
     let b = body.into_inner();
     check_subscriber(&b)?;
     check_plan(&state.db, &b.plan).await?;
@@ -553,18 +537,17 @@ pub struct SubscriberPatch {
     phone: Option<String>,
     plan: Option<String>,
     /// A support user's name, or null to remove.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::present")]
     dedicated_agent: Option<Option<String>>,
 }
 
 /// `PATCH /api/v1/subscribers/{ref}` (support staff).
 pub async fn update_subscriber(
-    auth: Auth<access::Viewer>,
+    auth: Auth<access::Support>,
     state: web::Data<AppState>,
     path: web::Path<String>,
     body: web::Json<SubscriberPatch>,
 ) -> ApiResult<HttpResponse> {
-    staff(&auth, "changing a subscriber")?;
     let s = subscriber_by_ref(&state.db, &path).await?;
     let b = body.into_inner();
     if let Some(n) = &b.name {
@@ -637,12 +620,11 @@ pub struct LinkBody {
 /// `POST /api/v1/subscribers/{ref}/devices` (support staff): links a box
 /// to the subscriber.
 pub async fn link_device(
-    auth: Auth<access::Viewer>,
+    auth: Auth<access::Support>,
     state: web::Data<AppState>,
     path: web::Path<String>,
     body: web::Json<LinkBody>,
 ) -> ApiResult<HttpResponse> {
-    staff(&auth, "linking a box to a subscriber")?;
     let s = subscriber_by_ref(&state.db, &path).await?;
     let d = super::devices::find(&state, &body.device).await?;
     if d.subscriber_id.is_some_and(|other| other != s.id) {
@@ -680,11 +662,10 @@ pub async fn link_device(
 
 /// `DELETE /api/v1/subscribers/{ref}/devices/{device}` (support staff).
 pub async fn unlink_device(
-    auth: Auth<access::Viewer>,
+    auth: Auth<access::Support>,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> ApiResult<HttpResponse> {
-    staff(&auth, "unlinking a box")?;
     let (sref, dref) = path.into_inner();
     let s = subscriber_by_ref(&state.db, &sref).await?;
     let d = super::devices::find(&state, &dref).await?;
@@ -722,11 +703,10 @@ pub async fn unlink_device(
 /// API token for the self-care portal or app acting for this subscriber,
 /// shown once.
 pub async fn create_token(
-    auth: Auth<access::Viewer>,
+    auth: Auth<access::Support>,
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    staff(&auth, "issuing a subscriber token")?;
     let s = subscriber_by_ref(&state.db, &path).await?;
     let secret = token::generate_in(Scheme::Subscriber);
     let caller = auth.caller.clone();
@@ -773,17 +753,15 @@ pub struct AgentBody {
 /// `PUT /api/v1/support-agents/{user}` (support staff): which queues a
 /// support user works and whether they are on shift now.
 pub async fn put_agent(
-    auth: Auth<access::Viewer>,
+    auth: Auth<access::Support>,
     state: web::Data<AppState>,
     path: web::Path<String>,
     body: web::Json<AgentBody>,
 ) -> ApiResult<HttpResponse> {
-    staff(&auth, "changing a support agent's shift")?;
     let name = path.into_inner();
-    let id = agent_id(&state.db, &name).await.map_err(|e| match e {
-        ApiError::Validation(m) => ApiError::NotFound(m.replace("dedicated_agent: ", "")),
-        other => other,
-    })?;
+    let u = super::users::find_by_name(&state.db, &name).await?;
+    works_tickets(&u, "user")?;
+    let id = u.id;
     let caller = auth.caller.clone();
     let b = body.into_inner();
     state

@@ -34,6 +34,18 @@ pub(crate) fn limit(asked: Option<u64>, default: u64, max: u64) -> ApiResult<u64
     }
 }
 
+/// For `#[serde(default, deserialize_with = "present")]` on an
+/// `Option<Option<T>>` field: absent is `None`, `null` is `Some(None)`
+/// (clear it), a value is `Some(Some(v))`. Plain `#[serde(default)]` would
+/// read `null` as absent.
+pub(crate) fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    <Option<T> as serde::Deserialize>::deserialize(d).map(Some)
+}
+
 /// Mounts every route on an actix `ServiceConfig`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(health::healthz))

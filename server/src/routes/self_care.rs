@@ -8,7 +8,10 @@
 
 use actix_web::{web, HttpResponse};
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
+    TransactionTrait,
+};
 use serde::Deserialize;
 
 use crate::{
@@ -19,7 +22,7 @@ use crate::{
         tickets::{Channel, TicketKind},
         token::{self, Scheme},
     },
-    entities::{device, survey},
+    entities::{device, survey, ticket},
     error::{ApiError, ApiResult},
     state::AppState,
     tickets::{self, NewTicket, TicketView},
@@ -38,18 +41,12 @@ pub async fn boxes(auth: SubscriberAuth, state: web::Data<AppState>) -> ApiResul
     let mut out = Vec::new();
     for d in rows {
         let w = tickets::warranty_of(&state.db, &d, now).await?;
-        let open = tickets::list(
-            &state.db,
-            tickets::Filter {
-                device_id: Some(d.id),
-                subscriber_id: Some(auth.subscriber.id),
-                active_only: true,
-                ..tickets::Filter::default()
-            },
-            100,
-        )
-        .await?
-        .len();
+        let open = ticket::Entity::find()
+            .filter(ticket::Column::DeviceId.eq(d.id))
+            .filter(ticket::Column::SubscriberId.eq(auth.subscriber.id))
+            .filter(ticket::Column::Status.is_in(tickets::ACTIVE))
+            .count(&state.db)
+            .await?;
         let last_seen = d.last_seen_at.map(|t| t.timestamp());
         out.push(serde_json::json!({
             "id": d.id,
@@ -378,24 +375,29 @@ fn check_answer(a: SurveyAnswer) -> ApiResult<(i32, Option<String>)> {
 
 /// `GET /api/v1/subscriber/surveys`: the caller's surveys not answered yet.
 pub async fn surveys(auth: SubscriberAuth, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
-    let mine = tickets::list(
-        &state.db,
-        tickets::Filter {
-            subscriber_id: Some(auth.subscriber.id),
-            ..tickets::Filter::default()
-        },
-        1000,
-    )
-    .await?;
-    let mut out = Vec::new();
-    for t in mine {
-        if let Some(s) = survey::Entity::find_by_id(t.id).one(&state.db).await? {
-            if s.answered_at.is_none() {
-                out.push(serde_json::json!({ "ticket_id": t.id, "subject": t.subject, "since": s.created_at }));
-            }
-        }
-    }
-    Ok(HttpResponse::Ok().json(out))
+    let mine: std::collections::HashMap<i64, String> = ticket::Entity::find()
+        .filter(ticket::Column::SubscriberId.eq(auth.subscriber.id))
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|t| (t.id, t.subject))
+        .collect();
+    let pending = survey::Entity::find()
+        .filter(survey::Column::TicketId.is_in(mine.keys().copied()))
+        .filter(survey::Column::AnsweredAt.is_null())
+        .order_by_asc(survey::Column::TicketId)
+        .all(&state.db)
+        .await?;
+    Ok(HttpResponse::Ok().json(
+        pending
+            .into_iter()
+            .map(|s| {
+                serde_json::json!({
+                    "ticket_id": s.ticket_id, "subject": mine.get(&s.ticket_id), "since": s.created_at,
+                })
+            })
+            .collect::<Vec<_>>(),
+    ))
 }
 
 /// `POST /api/v1/subscriber/tickets/{id}/survey`: the caller answers the

@@ -13,21 +13,14 @@ use uuid::Uuid;
 
 use crate::{
     audit::{self, Entry},
-    auth::{access, Auth, Caller},
+    auth::{access, Auth},
     catalog,
-    domain::{
-        role::Role,
-        tickets::{Channel, Priority, TicketKind, TicketStatus},
-    },
-    entities::{device, subscriber, user},
+    domain::tickets::{Channel, Priority, TicketKind, TicketStatus},
+    entities::{device, subscriber},
     error::{ApiError, ApiResult},
     state::AppState,
     tickets::{self, Change, NewTicket},
 };
-
-fn staff(caller: &Caller, what: &str) -> ApiResult<()> {
-    caller.demand_one_of(&[Role::Support], what)
-}
 
 pub(crate) fn id_of(path: &str) -> ApiResult<i64> {
     path.parse()
@@ -47,15 +40,6 @@ pub(crate) fn check_text(name: &str, value: &str, max: usize) -> ApiResult<()> {
         )));
     }
     Ok(())
-}
-
-async fn user_id(db: &impl sea_orm::ConnectionTrait, name: &str) -> ApiResult<Uuid> {
-    user::Entity::find()
-        .filter(user::Column::Name.eq(name))
-        .one(db)
-        .await?
-        .map(|u| u.id)
-        .ok_or_else(|| ApiError::Validation(format!("no user named {name:?}")))
 }
 
 #[derive(Debug, Deserialize)]
@@ -81,7 +65,7 @@ pub async fn list(
     let limit = super::limit(q.limit, 100, 1000)?;
     let assignee = match q.assignee.as_deref() {
         Some("me") => Some(auth.user_id),
-        Some(name) => Some(user_id(&state.db, name).await?),
+        Some(name) => Some(super::users::named(&state.db, "assignee", name).await?.id),
         None => None,
     };
     let list = tickets::list(
@@ -190,11 +174,10 @@ pub(crate) async fn subscriber_by_ref(
 /// `POST /api/v1/tickets` (support staff): a ticket from a phone call,
 /// an email, a chat, the app, social media or the portal.
 pub async fn create(
-    auth: Auth<access::Viewer>,
+    auth: Auth<access::Support>,
     state: web::Data<AppState>,
     body: web::Json<CreateBody>,
 ) -> ApiResult<HttpResponse> {
-    staff(&auth, "opening a ticket")?;
     let b = body.into_inner();
     if b.channel == Channel::Device {
         return Err(ApiError::Validation(
@@ -276,37 +259,29 @@ pub async fn create(
     Ok(HttpResponse::Created().json(t))
 }
 
-/// A field that may be absent (`None`), null (`Some(None)`) or set.
-fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(d).map(Some)
-}
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ChangeBody {
     status: Option<TicketStatus>,
     /// A user name, or null to unassign.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "super::present")]
     assignee: Option<Option<String>>,
     priority: Option<Priority>,
 }
 
 /// `PATCH /api/v1/tickets/{id}` (support staff): status, assignee, priority.
 pub async fn update(
-    auth: Auth<access::Viewer>,
+    auth: Auth<access::Support>,
     state: web::Data<AppState>,
     path: web::Path<String>,
     body: web::Json<ChangeBody>,
 ) -> ApiResult<HttpResponse> {
-    staff(&auth, "changing a ticket")?;
     let id = id_of(&path)?;
     let b = body.into_inner();
     let assignee = match b.assignee {
-        Some(Some(name)) => Some(Some(user_id(&state.db, &name).await?)),
+        Some(Some(name)) => Some(Some(
+            super::users::named(&state.db, "assignee", &name).await?.id,
+        )),
         Some(None) => Some(None),
         None => None,
     };
@@ -349,12 +324,11 @@ pub struct CommentBody {
 
 /// `POST /api/v1/tickets/{id}/comments` (support staff).
 pub async fn comment(
-    auth: Auth<access::Viewer>,
+    auth: Auth<access::Support>,
     state: web::Data<AppState>,
     path: web::Path<String>,
     body: web::Json<CommentBody>,
 ) -> ApiResult<HttpResponse> {
-    staff(&auth, "commenting on a ticket")?;
     let id = id_of(&path)?;
     let b = body.into_inner();
     check_text("body", &b.body, MAX_BODY)?;
@@ -385,12 +359,11 @@ pub struct QuoteBody {
 /// on a post-warranty ticket, waiting for the subscriber's answer (the
 /// ticket is pending on them meanwhile).
 pub async fn quote(
-    auth: Auth<access::Viewer>,
+    auth: Auth<access::Support>,
     state: web::Data<AppState>,
     path: web::Path<String>,
     body: web::Json<QuoteBody>,
 ) -> ApiResult<HttpResponse> {
-    staff(&auth, "quoting a repair")?;
     let id = id_of(&path)?;
     let b = body.into_inner();
     if !(1..=100_000_000).contains(&b.amount_minor) {
@@ -508,12 +481,11 @@ pub struct QuoteAnswer {
 /// `POST /api/v1/tickets/{id}/quote/answer` (support staff, for an answer
 /// given by phone or email).
 pub async fn quote_answer(
-    auth: Auth<access::Viewer>,
+    auth: Auth<access::Support>,
     state: web::Data<AppState>,
     path: web::Path<String>,
     body: web::Json<QuoteAnswer>,
 ) -> ApiResult<HttpResponse> {
-    staff(&auth, "recording a quote's answer")?;
     let view = answer_quote(&state.db, id_of(&path)?, body.accepted, auth.name.clone()).await?;
     Ok(HttpResponse::Ok().json(view))
 }
@@ -538,12 +510,11 @@ pub enum RmaBody {
 
 /// `POST /api/v1/tickets/{id}/rma` (support staff, warranty tickets).
 pub async fn rma(
-    auth: Auth<access::Viewer>,
+    auth: Auth<access::Support>,
     state: web::Data<AppState>,
     path: web::Path<String>,
     body: web::Json<RmaBody>,
 ) -> ApiResult<HttpResponse> {
-    staff(&auth, "a warranty return")?;
     let id = id_of(&path)?;
     let t = tickets::find(&state.db, id).await?;
     if t.kind != TicketKind::Warranty.as_str() {

@@ -46,6 +46,20 @@ pub(super) async fn find_by_name(db: &impl ConnectionTrait, name: &str) -> ApiRe
         .ok_or_else(|| ApiError::NotFound(format!("no user named {name:?}")))
 }
 
+/// The user a request body or query names in `field`: like
+/// [`find_by_name`], but a name that is not there is a bad value (422),
+/// not a missing resource.
+pub(super) async fn named(
+    db: &impl ConnectionTrait,
+    field: &str,
+    name: &str,
+) -> ApiResult<user::Model> {
+    find_by_name(db, name).await.map_err(|e| match e {
+        ApiError::NotFound(m) => ApiError::Validation(format!("{field}: {m}")),
+        other => other,
+    })
+}
+
 /// `GET /api/v1/me`
 pub async fn me(auth: Auth<access::Viewer>, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     let owner = user::Entity::find_by_id(auth.user_id)

@@ -851,6 +851,28 @@ async fn returns_quotes_and_reopening(app: TestApp) {
         kinds.contains(&"HW-EMMC-004:repair".to_owned()),
         "{kinds:?}"
     );
+    // null restores the warranty (not the same as leaving it out).
+    let kept = patch(
+        &app,
+        "/api/v1/devices/SN000002/warranty",
+        &support,
+        &json!({ "activated_at": now }),
+    )
+    .await;
+    assert_eq!(kept.body["warranty"]["state"], "void", "{}", kept.body);
+    let restored = patch(
+        &app,
+        "/api/v1/devices/SN000002/warranty",
+        &support,
+        &json!({ "void_reason": null }),
+    )
+    .await;
+    assert_eq!(restored.status, 200, "{}", restored.body);
+    assert_eq!(
+        restored.body["warranty"]["state"], "covered",
+        "{}",
+        restored.body
+    );
 
     // Out of warranty: a repair ticket, a quote, the subscriber accepts.
     send(
