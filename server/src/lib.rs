@@ -1,38 +1,23 @@
-//! The Wavecast server: management API, device API, rollout engine and
-//! ticketing, plus the `wavecast` operator CLI that talks to it.
+//! The Wavecast server: signed update bundles rolled out in waves, the
+//! fleet's telemetry, and the after-sales back office, plus the `wavecast`
+//! operator CLI that talks to it.
 //!
-//! The binary (`src/main.rs`) is thin: it parses the command line and calls
-//! into [`cli`]. Tests start the same [`startup::Application`] on port 0.
+//! One folder per product area, each holding its pure rules, its SQL store
+//! and its HTTP routes side by side (ARCHITECTURE.md has the map):
+//! [`identity`], [`updates`], [`fleet`], [`intake`], [`support`], [`mqtt`];
+//! [`http`] holds the one route table, [`platform`] what they all stand
+//! on, [`cli`] the command line. The binary (`src/main.rs`) is thin: it
+//! parses the command line and calls into [`cli`]. Tests start the same
+//! [`startup::Application`] on port 0.
 
-pub mod aftersales;
-pub mod api;
-pub mod audit;
-pub mod auth;
-pub mod blobs;
-pub mod bootstrap;
-pub mod cache;
-pub mod catalog;
 pub mod cli;
-pub mod config;
-pub mod db;
-pub mod directory;
-pub mod domain;
-pub mod engine;
-pub mod entities;
-pub mod error;
-pub mod events;
-pub mod ingest;
-pub mod metrics;
+pub mod fleet;
+pub mod http;
+pub mod identity;
+pub mod intake;
 pub mod mqtt;
-pub mod pipeline;
-pub mod presence;
-pub mod problems;
-pub mod rollups;
-pub mod routes;
-pub mod signer;
+pub mod platform;
 pub mod startup;
 pub mod state;
-pub mod telemetry;
-pub mod tickets;
-pub mod trust;
-pub mod webhooks;
+pub mod support;
+pub mod updates;

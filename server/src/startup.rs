@@ -1,26 +1,38 @@
-//! Building and running the server: connect, migrate, bootstrap, bind.
-//! Tests start the same [`Application`] on port 0.
+//! Building and running the server, the composition root: connect and
+//! migrate, load the fault catalog and default plans, bootstrap the first
+//! admin, open the blob store and the signing key, start the event
+//! pipeline, MQTT, the background jobs and the HTTP server. Tests start
+//! the same [`Application`] on port 0.
 
-use std::{net::TcpListener, sync::Arc};
+use std::{net::TcpListener, sync::Arc, time::Duration};
 
-use actix_web::{
-    body::MessageBody,
-    dev::{Server, ServiceRequest, ServiceResponse},
-    http::header::{HeaderName, HeaderValue},
-    middleware::Next,
-    web, App, HttpMessage, HttpServer,
-};
 use anyhow::Context as _;
-use tracing_actix_web::{RequestId, TracingLogger};
 
-use crate::{blobs::LocalBlobStore, bootstrap, config::Config, db, error, routes, state::AppState};
+use crate::{
+    fleet::{catalog, directory, presence::Presence, telemetry::rollups},
+    http::server::serve,
+    identity::bootstrap,
+    intake::pipeline::Pipeline,
+    mqtt,
+    platform::{
+        blobs::LocalBlobStore,
+        clock::Clock,
+        config::{Backend, Config},
+        db,
+        jobs::Jobs,
+        metrics::Metrics,
+    },
+    state::{AppState, Caches},
+    support::{plans, tickets::sweep, webhooks::sender},
+    updates::{checkin::signer::BatchSigner, rollouts::scheduler},
+};
 
 /// A built, bound server ready to run.
 pub struct Application {
     port: u16,
     /// The embedded MQTT broker's port, when it runs.
     pub mqtt_port: Option<u16>,
-    server: Server,
+    server: actix_web::dev::Server,
     /// The one-time admin token when this start created the first admin.
     pub bootstrap_token: Option<String>,
     pub state: AppState,
@@ -28,16 +40,23 @@ pub struct Application {
 
 impl Application {
     /// Connects to the database, runs migrations, creates the first admin if
-    /// needed and binds the listener. Every failure names its cause.
+    /// needed and binds the listener, on the system clock.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        Self::build_with_clock(config, Clock::system()).await
+    }
+
+    /// Like [`Application::build`] on a given clock (tests move theirs
+    /// forward). Every failure names its cause.
+    pub async fn build_with_clock(config: Config, clock: Clock) -> anyhow::Result<Self> {
         let backend =
-            db::Backend::from_url(config.database.url.expose()).map_err(anyhow::Error::msg)?;
+            Backend::from_url(config.database.url.expose()).map_err(anyhow::Error::msg)?;
         let db = db::connect(&config.database).await?;
         db::migrate(&db).await?;
-        crate::catalog::load_file(&db, config.faults.catalog_file.as_deref()).await?;
-        crate::tickets::seed_defaults(&db, &config.tickets).await?;
+        catalog::store::load_file(&db, config.faults.catalog_file.as_deref(), clock.now()).await?;
+        plans::store::seed_defaults(&db, &config.tickets, clock.now()).await?;
         let bootstrap_token =
-            bootstrap::ensure_admin(&db, config.auth.bootstrap_token_ttl_hours).await?;
+            bootstrap::ensure_admin(&db, config.auth.bootstrap_token_ttl_hours, clock.now())
+                .await?;
         let blobs = LocalBlobStore::open(&config.blobs.dir).with_context(|| {
             format!("cannot open blob directory {}", config.blobs.dir.display())
         })?;
@@ -54,27 +73,32 @@ impl Application {
         };
         let answer_signer = match &signing_key {
             Some(key) => Some(
-                crate::signer::BatchSigner::start(key.clone())
+                BatchSigner::start(key.clone())
                     .context("cannot start the check-in signing thread")?,
             ),
             None => None,
         };
-        let config_cache_millis = config.rollouts.cache_millis;
-        let metrics: Arc<crate::metrics::Metrics> = Arc::default();
-        let directory: Arc<crate::directory::Directory> = Arc::default();
-        let presence: Arc<crate::presence::Presence> = Arc::default();
-        let pipeline =
-            crate::pipeline::Pipeline::start(db.clone(), metrics.clone(), &config.telemetry);
-        let mqtt = crate::mqtt::start(
+        let cache_ttl = Duration::from_millis(config.rollouts.cache_millis);
+        let metrics: Arc<Metrics> = Arc::default();
+        let directory: Arc<directory::Directory> = Arc::default();
+        let presence: Arc<Presence> = Arc::default();
+        let pipeline = Pipeline::start(
+            db.clone(),
+            metrics.clone(),
+            clock.clone(),
+            &config.telemetry,
+        );
+        let mqtt = mqtt::start(
             &config.mqtt,
             config.http.bind.port(),
-            std::time::Duration::from_millis(config_cache_millis),
+            cache_ttl,
             db.clone(),
-            crate::mqtt::Ingest {
+            mqtt::Ingest {
                 directory: directory.clone(),
                 presence: presence.clone(),
                 pipeline: pipeline.clone(),
                 metrics: metrics.clone(),
+                clock: clock.clone(),
             },
         )
         .await?;
@@ -85,37 +109,20 @@ impl Application {
             db,
             backend,
             config: Arc::new(config),
+            clock,
             blobs: Arc::new(blobs),
             signing_key,
             answer_signer,
-            caches: Arc::new(crate::state::Caches::new(std::time::Duration::from_millis(
-                config_cache_millis,
-            ))),
+            caches: Arc::new(Caches::new(cache_ttl)),
             mqtt: mqtt.mqtt,
             directory,
             metrics,
             presence,
             pipeline,
+            jobs: Jobs::default(),
         };
-        crate::rollups::spawn(state.db.clone(), state.config.telemetry.clone());
-        crate::tickets::spawn(state.db.clone(), state.config.tickets.clone());
-        crate::webhooks::spawn(state.db.clone(), state.config.tickets.clone())?;
-        state.presence.clone().spawn(
-            state.db.clone(),
-            std::time::Duration::from_secs(state.config.telemetry.presence_flush_secs),
-        );
-        crate::directory::spawn(
-            state.db.clone(),
-            state.directory.clone(),
-            std::time::Duration::from_millis(state.config.devices.directory_sync_millis),
-        );
+        spawn_background(&state)?;
         let server = serve(listener, state.clone())?;
-        crate::engine::scheduler::spawn(
-            state.db.clone(),
-            state.caches.clone(),
-            state.mqtt.clone(),
-            std::time::Duration::from_millis(state.config.rollouts.tick_millis.max(50)),
-        );
         Ok(Self {
             port,
             mqtt_port: mqtt.embedded.map(|a| a.port()),
@@ -136,6 +143,36 @@ impl Application {
     }
 }
 
+/// Starts what runs beside the HTTP server: the jobs on leases (scheduler,
+/// rollups, SLA sweep, webhooks), presence flushes and the directory.
+fn spawn_background(state: &AppState) -> anyhow::Result<()> {
+    let (db, clock, cfg, jobs) = (&state.db, &state.clock, &state.config, &state.jobs);
+    rollups::spawn(jobs, db.clone(), clock.clone(), cfg.telemetry.clone());
+    sweep::spawn(jobs, db.clone(), clock.clone(), cfg.tickets.clone());
+    sender::spawn(jobs, db.clone(), clock.clone(), cfg.tickets.clone())?;
+    state.presence.clone().spawn(
+        jobs,
+        db.clone(),
+        Duration::from_secs(cfg.telemetry.presence_flush_secs),
+        clock.clone(),
+    );
+    directory::spawn(
+        db.clone(),
+        state.directory.clone(),
+        Duration::from_millis(cfg.devices.directory_sync_millis),
+        clock.clone(),
+    );
+    scheduler::spawn(
+        jobs,
+        db.clone(),
+        clock.clone(),
+        state.caches.clone(),
+        state.mqtt.clone(),
+        Duration::from_millis(cfg.rollouts.tick_millis.max(50)),
+    );
+    Ok(())
+}
+
 impl std::fmt::Debug for Application {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Application")
@@ -143,49 +180,4 @@ impl std::fmt::Debug for Application {
             .field("state", &self.state)
             .finish_non_exhaustive()
     }
-}
-
-const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
-
-/// Copies the request id that `TracingLogger` assigned into the response.
-async fn request_id_header(
-    req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let id = req.extensions().get::<RequestId>().map(|id| id.to_string());
-    let mut res = next.call(req).await?;
-    if let Some(value) = id.and_then(|id| HeaderValue::from_str(&id).ok()) {
-        res.headers_mut().insert(REQUEST_ID_HEADER, value);
-    }
-    Ok(res)
-}
-
-fn serve(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
-    let json_limit = state.config.http.json_limit;
-    let workers = state.config.http.workers;
-    let data = web::Data::new(state);
-    let mut server = HttpServer::new(move || {
-        App::new()
-            .wrap(actix_web::middleware::from_fn(crate::metrics::track))
-            .wrap(actix_web::middleware::from_fn(request_id_header))
-            .wrap(TracingLogger::default())
-            .app_data(data.clone())
-            .app_data(
-                web::JsonConfig::default()
-                    .limit(json_limit)
-                    .error_handler(|e, _| error::json_error(e)),
-            )
-            .app_data(web::QueryConfig::default().error_handler(|e, _| error::query_error(e)))
-            .app_data(web::PathConfig::default().error_handler(|e, _| error::path_error(e)))
-            .configure(routes::configure)
-            .default_service(web::to(error::not_found))
-    })
-    // Answers go out at once: with Nagle's algorithm a response written in
-    // two segments waited for the client's delayed ACK (about 40 ms).
-    .tcp_nodelay(true)
-    .listen(listener)?;
-    if workers > 0 {
-        server = server.workers(workers);
-    }
-    Ok(server.run())
 }

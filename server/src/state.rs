@@ -1,4 +1,8 @@
-//! Shared application state handed to every handler.
+//! The application state handed to every handler: the database, the blob
+//! store, the configuration, the clock, the online signing key, the
+//! in-memory caches and directory, and the handles of the background
+//! machinery (event pipeline, presence, MQTT, jobs, metrics). Built once by
+//! `startup`.
 
 use std::sync::Arc;
 
@@ -6,12 +10,27 @@ use ed25519_dalek::SigningKey;
 use sea_orm::DatabaseConnection;
 
 use crate::{
-    blobs::BlobStore, cache::Refreshing, config::Config, db::Backend, engine::LoadedRollout,
-    trust::Anchors,
+    fleet::{directory::Directory, presence::Presence},
+    intake::pipeline::Pipeline,
+    mqtt::Mqtt,
+    platform::{
+        blobs::BlobStore,
+        cache::Refreshing,
+        clock::Clock,
+        config::{Backend, Config},
+        error::Result,
+        jobs::Jobs,
+        metrics::Metrics,
+    },
+    updates::{
+        checkin::signer::BatchSigner,
+        rollouts::store::{load_offering, LoadedRollout},
+        trust::store::{self as trust, Anchors},
+    },
 };
 
 /// What check-ins read on every request and operators change rarely, kept in
-/// memory (see [`crate::cache`]).
+/// memory (see `platform::cache`).
 #[derive(Debug)]
 pub struct Caches {
     /// The root key and newest keyring; `None` before keys were published.
@@ -29,43 +48,41 @@ impl Caches {
     }
 }
 
-/// What handlers share: the database pool, the blob store, the configuration,
-/// the server's online signing key, if it holds one, and the in-memory caches.
+/// What handlers share.
 #[derive(Clone)]
 pub struct AppState {
     pub db: DatabaseConnection,
     pub backend: Backend,
     pub config: Arc<Config>,
+    /// The server's one clock (tests move it forward).
+    pub clock: Clock,
     pub blobs: Arc<dyn BlobStore>,
+    /// The server's online signing key, if it holds one.
     pub signing_key: Option<Arc<SigningKey>>,
     /// Signs check-in answers in batches with `signing_key` (present with it).
-    pub answer_signer: Option<crate::signer::BatchSigner>,
+    pub answer_signer: Option<BatchSigner>,
     pub caches: Arc<Caches>,
-    pub mqtt: crate::mqtt::Mqtt,
-    pub directory: Arc<crate::directory::Directory>,
+    pub mqtt: Mqtt,
+    pub directory: Arc<Directory>,
     /// The server's own metrics (`GET /metrics`).
-    pub metrics: Arc<crate::metrics::Metrics>,
+    pub metrics: Arc<Metrics>,
     /// Who was heard from, written in batches.
-    pub presence: Arc<crate::presence::Presence>,
+    pub presence: Arc<Presence>,
     /// Where health and fault batches are stored.
-    pub pipeline: crate::pipeline::Pipeline,
+    pub pipeline: Pipeline,
+    /// The background jobs, to kick one.
+    pub jobs: Jobs,
 }
 
 impl AppState {
     /// The trust anchors, from memory when fresh.
-    pub async fn anchors(&self) -> crate::error::ApiResult<Arc<Option<Anchors>>> {
-        self.caches
-            .anchors
-            .get(|| crate::trust::load(&self.db))
-            .await
+    pub async fn anchors(&self) -> Result<Arc<Option<Anchors>>> {
+        self.caches.anchors.get(|| trust::load(&self.db)).await
     }
 
     /// The rollouts offering updates, from memory when fresh.
-    pub async fn offering(&self) -> crate::error::ApiResult<Arc<Vec<LoadedRollout>>> {
-        self.caches
-            .offering
-            .get(|| crate::engine::load_offering(&self.db))
-            .await
+    pub async fn offering(&self) -> Result<Arc<Vec<LoadedRollout>>> {
+        self.caches.offering.get(|| load_offering(&self.db)).await
     }
 }
 

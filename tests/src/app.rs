@@ -5,7 +5,11 @@ use reqwest::{Method, StatusCode};
 use serde::{de::DeserializeOwned, Serialize};
 use serde_json::Value;
 use wavecast_server::{
-    config::{Config, SecretUrl},
+    platform::{
+        clock::Clock,
+        config::{Config, SecretUrl},
+        jobs::Jobs,
+    },
     startup::Application,
 };
 
@@ -30,6 +34,11 @@ pub struct TestApp {
     pub mqtt_port: Option<u16>,
     /// Holds the SQLite file and blobs; removed when the test ends.
     pub dir: tempfile::TempDir,
+    /// The server's clock: tests move it forward instead of sleeping
+    /// (for a server in this process; a separate process keeps its own).
+    pub clock: Clock,
+    /// The server's background jobs, to run one now.
+    pub jobs: Jobs,
 }
 
 /// An answer: status, content type and body as JSON (or `Null`).
@@ -104,11 +113,13 @@ impl TestApp {
         config.mqtt.listen = "127.0.0.1:0".parse().expect("addr");
         adjust(&mut config);
         if std::env::var_os("TEST_LOG").is_some() {
-            wavecast_server::telemetry::init(&config.log);
+            wavecast_server::platform::logging::init(&config.log);
         }
-        let app = Application::build(config.clone())
+        let clock = Clock::system();
+        let app = Application::build_with_clock(config.clone(), clock.clone())
             .await
             .expect("the application starts");
+        let jobs = app.state.jobs.clone();
         let address = format!("http://127.0.0.1:{}", app.port());
         let mqtt_port = app.mqtt_port;
         let admin_token = app
@@ -124,7 +135,29 @@ impl TestApp {
             config,
             mqtt_port,
             dir,
+            clock,
+            jobs,
         })
+    }
+
+    /// Moves the server's clock forward by `secs` seconds.
+    pub fn advance(&self, secs: u64) {
+        self.clock.advance(std::time::Duration::from_secs(secs));
+    }
+
+    /// Runs the background job `job` (`scheduler`, `tickets`, `rollup`,
+    /// `webhooks`) now and returns once a run that started after this call
+    /// has finished (within 30 s, or the test fails).
+    pub async fn run_job(&self, job: &'static str) {
+        let kick = self.jobs.kick(job);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while !self.jobs.served(job, kick) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the {job} job did not run"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
     }
 
     /// Creates a one-wave rollout of `bundles` (`name@version`) to every

@@ -122,8 +122,10 @@ pub async fn enrol_one(
         key: key.clone(),
     };
     let mut client = Client::new(&app.address);
+    // The box keeps the server's time (NTP), even when a test moved it.
+    let now = app.clock.now().timestamp();
     let (client, answer) = blocking(move || {
-        let answer = client.enrol(&identity, chrono::Utc::now().timestamp());
+        let answer = client.enrol(&identity, now);
         (client, answer)
     })
     .await;
@@ -152,7 +154,7 @@ impl Box_ {
     /// Checks in and verifies the answer and every offer as the agent does.
     pub async fn check_in(
         &self,
-        _app: &TestApp,
+        app: &TestApp,
         root: &VerifyingKey,
     ) -> (CheckinAnswer, CheckinPayload) {
         let client = self.client.clone();
@@ -173,7 +175,7 @@ impl Box_ {
         let mut guard = self.trust.lock().expect("trust");
         let trust = guard.get_or_insert_with(|| Trust::new(*root));
         let (payload, _, _) = trust
-            .verify(&answer, &self.id, &nonce, chrono::Utc::now().timestamp())
+            .verify(&answer, &self.id, &nonce, app.clock.now().timestamp())
             .expect("the answer verifies");
         (answer, payload)
     }

@@ -24,6 +24,7 @@ pub mod mosquitto;
 pub mod pg;
 pub mod sim;
 pub mod stb;
+pub mod support;
 pub mod tls;
 pub mod trust;
 pub mod webhook;

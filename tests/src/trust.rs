@@ -27,7 +27,7 @@ pub struct Keys {
 /// Makes a test server hold the fixture signer as its online key (which
 /// signs check-in answers and bundles uploaded unsigned), and run its
 /// rollout scheduler every 100 ms.
-pub fn server_signs(c: &mut wavecast_server::config::Config) {
+pub fn server_signs(c: &mut wavecast_server::platform::config::Config) {
     c.rollouts.tick_millis = 100;
     // The key lives in this server's own temp dir (the blobs' parent): tests
     // in one process run concurrently, and a shared path could be read while

@@ -20,7 +20,7 @@ use std::io::Write;
 
 use sea_orm::{ConnectionTrait, EntityTrait, Set};
 use sha2::{Digest, Sha256};
-use wavecast_server::{
+use wavecast_server::platform::{
     config::{DatabaseConfig, SecretUrl},
     db,
     entities::device,
@@ -58,7 +58,7 @@ async fn seed(url: &str, n: u64, tokens: &str) -> anyhow::Result<()> {
                 model: Set("X1".into()),
                 hardware_revision: Set("A".into()),
                 public_key: Set(format!("bench-key-{i}")),
-                status: Set("accepted".into()),
+                status: Set(wavecast_server::fleet::devices::rules::DeviceStatus::Accepted),
                 credential_prefix: Set(Some(prefix)),
                 credential_hash: Set(Some(hex::encode(Sha256::digest(token.as_bytes())))),
                 credential_expires_at: Set(Some(expires)),
@@ -224,7 +224,7 @@ async fn publish(
 
 async fn insert(url: &str, devices: u64, messages: u64, reports: u64) -> anyhow::Result<()> {
     use sea_orm::TransactionTrait;
-    use wavecast_server::entities::device_event;
+    use wavecast_server::platform::entities::device_event;
     let config = DatabaseConfig {
         url: SecretUrl(url.to_owned()),
         max_connections: 1,
@@ -240,7 +240,7 @@ async fn insert(url: &str, devices: u64, messages: u64, reports: u64) -> anyhow:
                 rows.push(device_event::ActiveModel {
                     device_id: Set(device_id(d)),
                     event_id: Set(e.id.clone()),
-                    kind: Set("health".into()),
+                    kind: Set(wavecast_server::fleet::telemetry::rules::EventKind::Health),
                     at: Set(e.at()),
                     received_at: Set(now),
                     code: Set(None),

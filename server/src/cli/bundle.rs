@@ -25,7 +25,7 @@ use wavecast_protocol::{
 };
 
 use super::{client::Client, keys::read_private, output};
-use crate::api::{BundleActionRequest, BundleView};
+use crate::updates::views::{BundleActionRequest, BundleView};
 
 #[derive(Debug, Subcommand)]
 pub enum BundleCommand {

@@ -8,7 +8,10 @@ use clap::Subcommand;
 use reqwest::Method;
 
 use super::{client::Client, output};
-use crate::api::{DeviceView, ImportResult};
+use crate::{
+    fleet::views::{DeviceView, ImportResult},
+    http::params::Counted,
+};
 
 #[derive(Debug, Subcommand)]
 pub enum DeviceCommand {
@@ -78,11 +81,10 @@ pub async fn run(client: &Client, cmd: DeviceCommand, json: bool) -> anyhow::Res
             let mut q = vec![("limit", limit.to_string()), ("offset", offset.to_string())];
             q.extend(status.map(|s| ("status", s)));
             q.extend(model.map(|m| ("model", m)));
-            let page: serde_json::Value = client.get("api/v1/devices", &q).await?;
-            let items: Vec<DeviceView> = serde_json::from_value(page["items"].clone())?;
-            output::print(json, &page, HEADER, rows(&items));
+            let page: Counted<DeviceView> = client.get("api/v1/devices", &q).await?;
+            output::print(json, &page, HEADER, rows(&page.items));
             if !json {
-                eprintln!("{} of {} devices", items.len(), page["total"]);
+                eprintln!("{} of {} devices", page.items.len(), page.total);
             }
         }
         DeviceCommand::Show { reference } => one(client

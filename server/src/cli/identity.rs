@@ -4,12 +4,12 @@ use clap::Subcommand;
 use reqwest::Method;
 
 use super::{client::Client, output};
-use crate::{
-    api::{
+use crate::identity::{
+    roles::Role,
+    views::{
         AuditEntry, CreateToken, CreateUser, CreatedToken, Page, TokenView, UpdateUser, UserView,
         WhoAmI,
     },
-    domain::role::Role,
 };
 
 #[derive(Debug, Subcommand)]

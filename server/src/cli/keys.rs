@@ -21,7 +21,7 @@ use wavecast_protocol::{
 };
 
 use super::client::Client;
-use crate::api::{KeyringView, PublishKeyring};
+use crate::updates::views::{KeyringView, PublishKeyring};
 
 #[derive(Debug, Subcommand)]
 pub enum KeysCommand {

@@ -96,7 +96,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve { config } => server::serve(config.as_deref()).await,
         Command::Migrate { config } => server::migrate(config.as_deref()).await,
         Command::Config(ConfigCommand::Default) => {
-            print!("{}", crate::config::DEFAULT_TOML);
+            print!("{}", crate::platform::config::DEFAULT_TOML);
             Ok(())
         }
         Command::Config(ConfigCommand::Show { config }) => server::show_config(config.as_deref()),

@@ -7,7 +7,7 @@ use clap::Subcommand;
 use reqwest::Method;
 
 use super::{client::Client, output};
-use crate::api::{CreateRollout, RolloutView};
+use crate::updates::views::{CreateRollout, RolloutView};
 
 #[derive(Debug, Subcommand)]
 pub enum RolloutCommand {
@@ -170,7 +170,7 @@ mod tests {
         let r: CreateRollout = toml::from_str(EXAMPLE).expect("the example parses");
         assert_eq!(r.bundles.len(), 2);
         assert_eq!(r.target.models, ["X1"]);
-        crate::domain::rollout::wave_specs(&r.waves).expect("valid waves");
+        crate::updates::rollouts::rules::wave_specs(&r.waves).expect("valid waves");
         r.health_gate
             .expect("the example has a health gate")
             .validate()

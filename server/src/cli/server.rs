@@ -4,11 +4,15 @@ use std::path::Path;
 
 use anyhow::Context as _;
 
-use crate::{bootstrap, config::Config, db, startup::Application, telemetry};
+use crate::{
+    identity::bootstrap,
+    platform::{config::Config, db, logging},
+    startup::Application,
+};
 
 pub async fn serve(file: Option<&Path>) -> anyhow::Result<()> {
     let config = Config::load(file)?;
-    telemetry::init(&config.log);
+    logging::init(&config.log);
     let bind = config.http.bind;
     let ttl = config.auth.bootstrap_token_ttl_hours;
     let database = config.database.url.redacted();
@@ -27,7 +31,7 @@ pub async fn serve(file: Option<&Path>) -> anyhow::Result<()> {
 
 pub async fn migrate(file: Option<&Path>) -> anyhow::Result<()> {
     let config = Config::load(file)?;
-    telemetry::init(&config.log);
+    logging::init(&config.log);
     let db = db::connect(&config.database).await?;
     db::migrate(&db).await?;
     println!("migrations applied to {}", config.database.url.redacted());

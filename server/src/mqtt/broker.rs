@@ -28,9 +28,10 @@ use uuid::Uuid;
 
 use wavecast_protocol::mqtt::Channel;
 
+use super::acl::{device_connect, may_publish, may_subscribe, Principal, SERVER_USER};
 use crate::{
-    config::MqttConfig,
-    domain::mqtt_acl::{device_connect, may_publish, may_subscribe, Principal, SERVER_USER},
+    fleet::devices::auth::authenticate,
+    platform::{clock::Clock, config::MqttConfig},
 };
 
 /// The largest MQTT packet accepted (the server's link takes the same).
@@ -41,6 +42,7 @@ const SERVER_PRINCIPAL: &str = "server";
 
 struct Gate {
     db: DatabaseConnection,
+    clock: Clock,
     server_secret: String,
 }
 
@@ -72,7 +74,7 @@ impl Gate {
                 return AuthResult::fail_with_reason(ReasonCode::ClientIdentifierNotValid, reason);
             }
         };
-        match crate::auth::authenticate_device(&self.db, password).await {
+        match authenticate(&self.db, password, self.clock.now()).await {
             Ok(d) if d.id == id => AuthResult::success_with_user(id.to_string()),
             Ok(_) => AuthResult::fail_with_reason(
                 ReasonCode::BadUsernameOrPassword,
@@ -171,6 +173,7 @@ pub async fn start(
     server_secret: String,
     ingest: super::Ingest,
 ) -> anyhow::Result<SocketAddr> {
+    let ingest_clock = ingest.clock.clone();
     let storage = StorageConfig {
         enable_persistence: false,
         ..StorageConfig::default()
@@ -192,7 +195,12 @@ pub async fn start(
     let broker = MqttBroker::with_config(config)
         .await
         .with_context(|| format!("cannot listen for MQTT on {}", cfg.listen))?;
-    let mut broker = broker.with_auth_provider(Arc::new(Gate { db, server_secret }));
+    let clock = ingest_clock;
+    let mut broker = broker.with_auth_provider(Arc::new(Gate {
+        db,
+        clock,
+        server_secret,
+    }));
     let addr = broker
         .local_addr()
         .ok_or_else(|| anyhow::anyhow!("the MQTT broker reports no address"))?;

@@ -22,9 +22,16 @@ use wavecast_protocol::{
     status::StatusReport,
 };
 
-use super::{dynsec, BrokerAddr, Ingest};
+use super::{dynsec, Ingest};
 use crate::{
-    config::MqttProvision, domain::enrolment::DeviceStatus, entities::device, events::Incoming,
+    fleet::devices::rules::DeviceStatus,
+    intake::store::{Incoming, Stored},
+    platform::{
+        config::{BrokerAddr, MqttProvision},
+        entities::device,
+        error::Result,
+    },
+    updates::installs::store as installs,
 };
 
 /// The shared-subscription group: with several servers on one broker, each
@@ -207,17 +214,17 @@ pub(super) fn sender(topic: &str) -> Option<(Uuid, Channel)> {
 /// expired says nothing more.
 async fn speaking(db: &DatabaseConnection, ingest: &Ingest, id: Uuid) -> Option<String> {
     if let Some(e) = ingest.directory.by_id(id) {
-        return (e.credential_expires_at > chrono::Utc::now()).then(|| e.model.to_string());
+        return (e.credential_expires_at > ingest.clock.now()).then(|| e.model.to_string());
     }
-    speaking_row(db, id).await.map(|d| d.model)
+    speaking_row(db, ingest, id).await.map(|d| d.model)
 }
 
 /// The row of box `id` if it may still speak, read from the database.
-async fn speaking_row(db: &DatabaseConnection, id: Uuid) -> Option<device::Model> {
-    let now = chrono::Utc::now();
+async fn speaking_row(db: &DatabaseConnection, ingest: &Ingest, id: Uuid) -> Option<device::Model> {
+    let now = ingest.clock.now();
     match device::Entity::find_by_id(id).one(db).await {
         Ok(Some(d))
-            if d.status == DeviceStatus::Accepted.as_str()
+            if d.status == DeviceStatus::Accepted
                 && d.credential_expires_at.is_some_and(|at| at > now) =>
         {
             Some(d)
@@ -282,15 +289,13 @@ async fn events_message(
         return;
     };
     let acker = client.clone();
-    let done = Box::new(
-        move |r: crate::error::ApiResult<crate::events::Stored>| match r {
-            Ok(_) => ack(&acker, p),
-            // Not acknowledged: the broker sends it again after a reconnect.
-            Err(e) => {
-                tracing::warn!(device = %id, error = %e, "cannot store MQTT events; left with the broker")
-            }
-        },
-    );
+    let done = Box::new(move |r: Result<Stored>| match r {
+        Ok(_) => ack(&acker, p),
+        // Not acknowledged: the broker sends it again after a reconnect.
+        Err(e) => {
+            tracing::warn!(device = %id, error = %e, "cannot store MQTT events; left with the broker")
+        }
+    });
     if !ingest.pipeline.submit(incoming, done).await {
         tracing::error!("the event writer stopped");
     }
@@ -307,13 +312,13 @@ async fn status_message(
     if channel != Channel::Status {
         return;
     }
-    let Some(d) = speaking_row(db, id).await else {
+    let Some(d) = speaking_row(db, ingest, id).await else {
         return;
     };
     ingest.presence.touch(id);
     match serde_json::from_slice::<StatusReport>(payload) {
         Ok(report) => {
-            if let Err(e) = crate::engine::status::apply(db, &d, report).await {
+            if let Err(e) = installs::apply(db, &d, report, ingest.clock.now()).await {
                 tracing::info!(device = %id, error = %e, "MQTT status report refused");
             }
         }

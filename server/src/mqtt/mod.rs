@@ -14,6 +14,7 @@
 //! instances, use an external broker: nudges go out from the instance that
 //! runs the scheduler.
 
+pub mod acl;
 pub mod broker;
 pub mod dynsec;
 mod link;
@@ -32,56 +33,16 @@ use uuid::Uuid;
 use wavecast_protocol::mqtt::{topic, Channel, Nudge, NudgeReason};
 
 use crate::{
-    config::{MqttConfig, MqttMode, MqttProvision},
-    domain::mqtt_acl::SERVER_USER,
+    fleet::{directory::Directory, presence::Presence},
+    identity::tokens::rules::{generate_in, Scheme},
+    intake::pipeline::Pipeline,
+    platform::{
+        clock::Clock,
+        config::{parse_broker_url, BrokerAddr, MqttConfig, MqttMode, MqttProvision},
+        metrics::Metrics,
+    },
 };
-
-/// Where a broker is and the account the server uses there.
-#[derive(Clone, PartialEq, Eq)]
-pub struct BrokerAddr {
-    pub host: String,
-    pub port: u16,
-    pub username: Option<String>,
-    pub password: Option<String>,
-}
-
-impl std::fmt::Debug for BrokerAddr {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BrokerAddr")
-            .field("host", &self.host)
-            .field("port", &self.port)
-            .field("username", &self.username)
-            .finish_non_exhaustive()
-    }
-}
-
-/// Parses `mqtt://[user[:password]@]host[:port]` (port 1883 by default).
-pub fn parse_broker_url(s: &str) -> Result<BrokerAddr, String> {
-    let u = url::Url::parse(s).map_err(|e| format!("not a URL: {e}"))?;
-    if u.scheme() != "mqtt" {
-        return Err(format!(
-            "scheme {:?} is not supported; use mqtt://host:port",
-            u.scheme()
-        ));
-    }
-    let host = u
-        .host_str()
-        .filter(|h| !h.is_empty())
-        .ok_or("the URL names no host")?
-        .to_owned();
-    let decode = |v: &str| {
-        url::form_urlencoded::parse(format!("x={v}").as_bytes())
-            .next()
-            .map(|(_, v)| v.into_owned())
-            .unwrap_or_default()
-    };
-    Ok(BrokerAddr {
-        host,
-        port: u.port().unwrap_or(1883),
-        username: Some(u.username()).filter(|n| !n.is_empty()).map(decode),
-        password: u.password().map(decode),
-    })
-}
+use acl::SERVER_USER;
 
 #[derive(Debug, Default)]
 struct Counters {
@@ -103,10 +64,11 @@ pub struct Mqtt {
 /// What the link hands box messages to.
 #[derive(Clone, Debug)]
 pub struct Ingest {
-    pub directory: Arc<crate::directory::Directory>,
-    pub presence: Arc<crate::presence::Presence>,
-    pub pipeline: crate::pipeline::Pipeline,
-    pub metrics: Arc<crate::metrics::Metrics>,
+    pub directory: Arc<Directory>,
+    pub presence: Arc<Presence>,
+    pub pipeline: Pipeline,
+    pub metrics: Arc<Metrics>,
+    pub clock: Clock,
 }
 
 /// The client id of the server's persistent session at an external broker:
@@ -237,8 +199,7 @@ pub async fn start(
             embedded: None,
         }),
         MqttMode::Embedded => {
-            let secret =
-                crate::domain::token::generate_in(crate::domain::token::Scheme::Device).plaintext;
+            let secret = generate_in(Scheme::Device).plaintext;
             let addr = broker::start(cfg, db.clone(), secret.clone(), ingest.clone()).await?;
             let target = BrokerAddr {
                 host: addr.ip().to_string(),
@@ -304,27 +265,5 @@ pub async fn start(
                 embedded: None,
             })
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn broker_urls() {
-        let a = parse_broker_url("mqtt://srv:p%40ss@broker.example:8883").expect("parse");
-        assert_eq!(a.host, "broker.example");
-        assert_eq!(a.port, 8883);
-        assert_eq!(a.username.as_deref(), Some("srv"));
-        assert_eq!(a.password.as_deref(), Some("p@ss"));
-        let b = parse_broker_url("mqtt://10.0.0.1").expect("parse");
-        assert_eq!((b.port, b.username, b.password), (1883, None, None));
-        assert!(parse_broker_url("http://x").is_err());
-        assert!(parse_broker_url("mqtt://").is_err());
-        assert!(
-            !format!("{a:?}").contains("p@ss"),
-            "Debug hides the password"
-        );
     }
 }

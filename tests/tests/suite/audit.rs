@@ -2,7 +2,7 @@
 
 use serde_json::json;
 use wavecast_e2e::TestApp;
-use wavecast_server::api::{AuditEntry, Page};
+use wavecast_server::identity::views::{AuditEntry, Page};
 
 async fn admin_write_is_audited(app: TestApp) {
     let admin = Some(app.admin_token.as_str());

@@ -5,7 +5,7 @@ use wavecast_e2e::{
     TestApp,
 };
 use wavecast_protocol::keyring::unsigned_manifest;
-use wavecast_server::config::Config;
+use wavecast_server::platform::config::Config;
 
 const LIMIT: u64 = 64 * 1024;
 

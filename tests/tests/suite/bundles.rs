@@ -9,7 +9,7 @@ use wavecast_e2e::{
     TestApp,
 };
 use wavecast_protocol::keyring::{sign_manifest, KeyRole, Keyring};
-use wavecast_server::api::BundleView;
+use wavecast_server::updates::views::BundleView;
 
 /// Uploads `file` and expects a refusal with `status` whose detail contains `needle`.
 async fn refused(app: &TestApp, file: Vec<u8>, status: u16, needle: &str) {

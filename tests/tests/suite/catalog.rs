@@ -6,7 +6,10 @@
 use reqwest::Method;
 use serde_json::{json, Value};
 use wavecast_e2e::TestApp;
-use wavecast_server::api::{AuditEntry, CatalogEntryView, Page};
+use wavecast_server::{
+    fleet::views::CatalogEntryView,
+    identity::views::{AuditEntry, Page},
+};
 
 const CATALOG: &str = "/api/v1/fault-catalog";
 
@@ -197,10 +200,10 @@ async fn a_restart_adds_missing_codes_and_keeps_edits(app: TestApp) {
         .await;
     assert_eq!(d.status, 204);
     // What `serve` does at start, on the same database.
-    let db = wavecast_server::db::connect(&app.config.database)
+    let db = wavecast_server::platform::db::connect(&app.config.database)
         .await
         .expect("database");
-    let added = wavecast_server::catalog::load_file(&db, None)
+    let added = wavecast_server::fleet::catalog::store::load_file(&db, None, chrono::Utc::now())
         .await
         .expect("loads");
     assert_eq!(added, 1, "only the deleted code comes back");
@@ -215,7 +218,7 @@ async fn a_restart_adds_missing_codes_and_keeps_edits(app: TestApp) {
     let dir = tempfile::tempdir().expect("dir");
     let file = dir.path().join("faults.toml");
     std::fs::write(&file, "[[fault]]\ncode = \"X\"\n").expect("write");
-    let e = wavecast_server::catalog::load_file(&db, Some(&file))
+    let e = wavecast_server::fleet::catalog::store::load_file(&db, Some(&file), chrono::Utc::now())
         .await
         .expect_err("bad file");
     assert!(e.to_string().contains("faults.toml"), "{e}");

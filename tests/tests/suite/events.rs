@@ -16,7 +16,7 @@ use wavecast_protocol::{
         MAX_BATCH_EVENTS,
     },
 };
-use wavecast_server::api::{DeviceEvents, Series};
+use wavecast_server::fleet::views::{DeviceEvents, Series};
 
 const EVENTS: &str = "/api/v1/device/events";
 

@@ -73,15 +73,16 @@ async fn two_hundred_boxes_in_three_waves(app: TestApp) {
             "bundles": ["codec-pack@2.0.0", "x2-firmware@4.2.0", "x1-firmware@4.2.0"],
             "target": { "models": ["X1", "X2"] },
             "waves": waves,
-            "device_timeout_secs": 2,
+            "device_timeout_secs": 600,
             "window": { "start": fmt(now - chrono::TimeDelta::hours(1)), "end": fmt(now + chrono::TimeDelta::hours(1)) },
         }))
         .await;
     assert_eq!(created.status, 201, "{}", created.body);
     let id = created.body["id"].as_str().expect("id").to_owned();
     let rollout_id: uuid::Uuid = id.parse().expect("uuid");
-    let bucket =
-        |b: &Box_| wavecast_server::domain::waves::bucket(rollout_id, b.id.parse().expect("uuid"));
+    let bucket = |b: &Box_| {
+        wavecast_server::updates::rollouts::waves::bucket(rollout_id, b.id.parse().expect("uuid"))
+    };
     let kolkata = |b: &Box_| b.timezone.as_deref() == Some("Asia/Kolkata");
 
     // Wave 1 is exactly the boxes whose bucket is under 10 %, minus those outside their window.
@@ -193,6 +194,12 @@ async fn two_hundred_boxes_in_three_waves(app: TestApp) {
     assert_eq!(wave2, expected);
     let silent = wave2[0];
     fleet[silent].begin_first(&app, &root).await;
+    // It stays silent past the device timeout on the server's clock.
+    app.advance(601);
+    wait_for(&app, &id, "the silent box's timeout", |r| {
+        r["counts"]["failed"].as_u64().unwrap_or(0) > failing as u64
+    })
+    .await;
     for i in &wave2[1..] {
         fleet[*i].install_all(&app, &root).await;
     }

@@ -21,7 +21,7 @@ use wavecast_protocol::{
     mqtt::{topic, Channel, Nudge, NudgeReason},
     status::{InstallState, StatusReport},
 };
-use wavecast_server::config::{Config, MqttMode, MqttProvision, SecretUrl};
+use wavecast_server::platform::config::{Config, MqttMode, MqttProvision, SecretUrl};
 
 /// A box's (or anyone's) MQTT session; what arrives is queued in `rx`.
 struct Session {

@@ -9,7 +9,10 @@ use wavecast_e2e::{
     TestApp,
 };
 use wavecast_protocol::events::Event;
-use wavecast_server::api::{AuditEntry, Page, ProblemView};
+use wavecast_server::{
+    fleet::views::ProblemView,
+    identity::views::{AuditEntry, Page},
+};
 
 async fn problems(app: &TestApp, query: &str) -> Vec<ProblemView> {
     app.get(&format!("/api/v1/problems{query}"), Some(&app.admin_token))

@@ -24,7 +24,7 @@ use std::{
 use sea_orm::{EntityTrait, PaginatorTrait};
 use wavecast_e2e::{bin, mosquitto::Mosquitto, trust::Keys, Backend, TestApp};
 use wavecast_protocol::keys::{public_key_text, PrivateKeyFile};
-use wavecast_server::{config::Config, entities::device_event};
+use wavecast_server::platform::{config::Config, entities::device_event};
 
 /// Starts `wavecast serve --config`, waits until it listens, and returns it
 /// with the bootstrap token it printed (on a first start).
@@ -146,6 +146,8 @@ checkin_jitter_pct = 0
         config: Config::default(),
         mqtt_port: None,
         dir: tempfile::tempdir().expect("dir"),
+        clock: wavecast_server::platform::clock::Clock::system(),
+        jobs: wavecast_server::platform::jobs::Jobs::default(),
     };
     keys.publish(&app).await;
 
@@ -185,10 +187,12 @@ checkin_jitter_pct = 0
     let over_mqtt = bin::count_after(last, "(");
     assert!(sent >= 200 && over_mqtt >= sent / 2, "{last}");
 
-    let db = wavecast_server::db::connect(&wavecast_server::config::DatabaseConfig {
-        url: wavecast_server::config::SecretUrl(db_url),
-        ..Default::default()
-    })
+    let db = wavecast_server::platform::db::connect(
+        &wavecast_server::platform::config::DatabaseConfig {
+            url: wavecast_server::platform::config::SecretUrl(db_url),
+            ..Default::default()
+        },
+    )
     .await
     .expect("the database");
     let deadline = Instant::now() + Duration::from_secs(30);

@@ -1,5 +1,6 @@
-//! Helpers shared by the rollout tests: read a rollout, wait (bounded) for a
-//! state, and find which boxes are offered something now.
+//! Helpers shared by the rollout tests: read a rollout, run the scheduler
+//! until it reaches a state (bounded), and find which boxes are offered
+//! something now.
 
 use std::time::{Duration, Instant};
 
@@ -13,7 +14,8 @@ pub async fn show(app: &TestApp, id: &str) -> Value {
         .body
 }
 
-/// Waits (at most 60 s) until the rollout satisfies `cond`.
+/// Runs the scheduler now, again and again (at most 60 s), until the
+/// rollout satisfies `cond`: no waiting for its next tick.
 pub async fn wait_for(app: &TestApp, id: &str, what: &str, cond: impl Fn(&Value) -> bool) -> Value {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
@@ -25,7 +27,7 @@ pub async fn wait_for(app: &TestApp, id: &str, what: &str, cond: impl Fn(&Value)
             Instant::now() < deadline,
             "timed out waiting for {what}: {r}"
         );
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        app.run_job("scheduler").await;
     }
 }
 

@@ -230,13 +230,17 @@ async fn silent_devices_time_out_into_failure(app: TestApp) {
             "name": "timeouts",
             "bundles": ["x1-firmware@4.2.0"],
             "waves": [{ "percent": 100, "failure_threshold_pct": 100 }],
-            "device_timeout_secs": 1
+            "device_timeout_secs": 600
         }),
     )
     .await;
     let id = r["id"].as_str().expect("id").to_owned();
     let o = boxes[0].begin_first(&app, &root).await;
-    // The box goes silent; after the timeout the scheduler counts it failed.
+    // The box goes silent; once the timeout has passed on the server's
+    // clock, the scheduler counts it failed.
+    app.run_job("scheduler").await;
+    assert_eq!(show(&app, &id).await["counts"]["failed"], 0, "not yet");
+    app.advance(601);
     let v = wait_for(&app, &id, "the timeout", |r| r["counts"]["failed"] == 1).await;
     assert_eq!(v["counts"]["reported"], 1);
     // A late report cannot revive the attempt.

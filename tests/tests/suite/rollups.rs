@@ -4,9 +4,7 @@
 //! rollups, and the fleet summary counts boxes online, versions by model
 //! and fault rates per 1,000 device-days.
 
-use std::time::Duration;
-
-use chrono::{TimeDelta, Utc};
+use chrono::TimeDelta;
 use serde_json::{json, Value};
 use wavecast_e2e::{
     fleet::{enrol_many, send_events as send, Box_},
@@ -67,13 +65,12 @@ async fn rollups_retention_and_the_fleet_summary(app: TestApp) {
     let mut old = enrol_many(&app, 1, 2, "X1", &[("x1-firmware", "4.1.0", 1)]).await;
     let new = enrol_many(&app, 3, 1, "X1", &[("x1-firmware", "4.2.0", 1)]).await;
     let silent = enrol_many(&app, 4, 1, "X2", &[]).await;
-    let silent_enrolled = std::time::Instant::now();
     old.extend(new);
     let boxes = old;
     for b in &boxes {
         b.check_in(&app, &keys.root.verifying_key()).await;
     }
-    let now = Utc::now();
+    let now = app.clock.now();
     let hour = (now.timestamp() / 3600 - 2) * 3600;
     send(
         &app,
@@ -97,17 +94,17 @@ async fn rollups_retention_and_the_fleet_summary(app: TestApp) {
     )
     .await;
 
-    let db = wavecast_server::db::connect(&app.config.database)
+    let db = wavecast_server::platform::db::connect(&app.config.database)
         .await
         .expect("a second connection");
     let cfg = &app.config.telemetry;
     // Reports are rolled up once they are a minute old.
     let soon = now + TimeDelta::seconds(61);
-    let p = wavecast_server::rollups::pass(&db, cfg, now)
+    let p = wavecast_server::fleet::telemetry::rollups::pass(&db, cfg, now)
         .await
         .expect("pass");
     assert_eq!(p.hours, 0, "nothing is a minute old yet");
-    let p = wavecast_server::rollups::pass(&db, cfg, soon)
+    let p = wavecast_server::fleet::telemetry::rollups::pass(&db, cfg, soon)
         .await
         .expect("pass");
     assert_eq!(p.hours, 3, "one hour for each reporting box: {p:?}");
@@ -120,12 +117,12 @@ async fn rollups_retention_and_the_fleet_summary(app: TestApp) {
     assert_eq!(s["points"], json!([[hour, 20.0]]));
 
     // A late delivery into the same hour is rolled up at the next pass.
-    // (The pass above pretended to run a minute from now: arrive after
-    // where it stopped.)
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // (The pass above ran a minute from now: arrive after where it
+    // stopped.)
+    app.advance(2);
     send(&app, &boxes[0], vec![health("h4", hour + 40, 60.0)]).await;
-    let later = Utc::now() + TimeDelta::seconds(61);
-    let p = wavecast_server::rollups::pass(&db, cfg, later)
+    let later = app.clock.now() + TimeDelta::seconds(61);
+    let p = wavecast_server::fleet::telemetry::rollups::pass(&db, cfg, later)
         .await
         .expect("pass");
     assert_eq!(p.hours, 1, "{p:?}");
@@ -133,14 +130,14 @@ async fn rollups_retention_and_the_fleet_summary(app: TestApp) {
     assert_eq!(s["hourly"][0]["count"], 4);
     assert_eq!(s["hourly"][0]["max"], 60.0);
 
-    // Fleet summary. Online means heard from within 3 s here: the box that
-    // only enrolled has gone quiet; the others check in (presence is
-    // written every second).
-    tokio::time::sleep(Duration::from_secs(4).saturating_sub(silent_enrolled.elapsed())).await;
+    // Fleet summary. Online means heard from within the hour: an hour on,
+    // the box that only enrolled has gone quiet; the others check in (and
+    // who was heard from is written).
+    app.advance(3601);
     for b in &boxes {
         b.check_in(&app, &keys.root.verifying_key()).await;
     }
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    app.run_job("presence").await;
     let f = app
         .get("/api/v1/fleet/summary?days=1", Some(&app.admin_token))
         .await;
@@ -197,7 +194,7 @@ async fn rollups_retention_and_the_fleet_summary(app: TestApp) {
         .problem(401);
 
     // Fifteen days on, raw reports are gone; faults and rollups stay.
-    let p = wavecast_server::rollups::pass(&db, cfg, now + TimeDelta::days(15))
+    let p = wavecast_server::fleet::telemetry::rollups::pass(&db, cfg, now + TimeDelta::days(15))
         .await
         .expect("pass");
     assert_eq!(p.deleted_raw, 6, "every health report: {p:?}");
@@ -230,8 +227,6 @@ async fn rollups_retention_and_the_fleet_summary(app: TestApp) {
 wavecast_e2e::both_backends!(
     configure = |c| {
         server_signs(c);
-        c.telemetry.presence_flush_secs = 1;
-        c.telemetry.online_secs = 3;
         // The test runs the passes itself.
         c.telemetry.rollup_every_secs = 3600;
     };

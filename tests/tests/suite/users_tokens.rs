@@ -3,7 +3,7 @@
 use reqwest::Method;
 use serde_json::json;
 use wavecast_e2e::TestApp;
-use wavecast_server::api::{CreatedToken, TokenView, UserView, WhoAmI};
+use wavecast_server::identity::views::{CreatedToken, TokenView, UserView, WhoAmI};
 
 async fn whoami_names_user_and_token(app: TestApp) {
     let me: WhoAmI = app.get("/api/v1/me", Some(&app.admin_token)).await.json();

@@ -1,0 +1,106 @@
+//! `DeviceAuth`: the extractor for device-facing routes. A box presents its
+//! credential (`wcd_…`) as a bearer token; only accepted devices with an
+//! unexpired credential pass. Operator tokens are not device credentials.
+
+use std::{future::Future, pin::Pin};
+
+use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
+use chrono::{DateTime, Utc};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+
+use super::rules::DeviceStatus;
+use crate::{
+    identity::{
+        auth::bearer,
+        tokens::rules::{self as token, Scheme},
+    },
+    platform::{entities::device, error::Error},
+    state::AppState,
+};
+
+/// An authenticated, accepted device.
+#[derive(Debug, Clone)]
+pub struct DeviceAuth {
+    pub device: device::Model,
+}
+
+/// The accepted device whose credential `presented` is unexpired at `now`.
+/// Used by the HTTP extractor and by the embedded MQTT broker alike.
+pub async fn authenticate(
+    db: &DatabaseConnection,
+    presented: &str,
+    now: DateTime<Utc>,
+) -> Result<device::Model, Error> {
+    let invalid = || Error::Unauthorized("invalid device credential; enrol again".into());
+    let prefix = token::prefix_in(Scheme::Device, presented).ok_or_else(invalid)?;
+    let d = device::Entity::find()
+        .filter(device::Column::CredentialPrefix.eq(prefix))
+        .one(db)
+        .await?
+        .ok_or_else(invalid)?;
+    let hash_ok = d
+        .credential_hash
+        .as_deref()
+        .is_some_and(|h| token::matches(presented, h));
+    if !hash_ok {
+        return Err(invalid());
+    }
+    if d.credential_expires_at.is_none_or(|at| at <= now) {
+        return Err(Error::Unauthorized(
+            "the device credential has expired; enrol again with the device key".into(),
+        ));
+    }
+    if d.status != DeviceStatus::Accepted {
+        return Err(Error::Forbidden(format!("this device is {}", d.status)));
+    }
+    Ok(d)
+}
+
+/// The state and the presented bearer credential, for device extractors.
+fn presented(
+    req: &HttpRequest,
+) -> impl Future<Output = Result<(web::Data<AppState>, String), Error>> {
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let presented = bearer(req);
+    async move {
+        let state =
+            state.ok_or_else(|| Error::Internal(anyhow::anyhow!("no application state")))?;
+        Ok((state, presented?))
+    }
+}
+
+impl FromRequest for DeviceAuth {
+    type Error = Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let presented = presented(req);
+        Box::pin(async move {
+            let (state, credential) = presented.await?;
+            let device = authenticate(&state.db, &credential, state.clock.now()).await?;
+            Ok(DeviceAuth { device })
+        })
+    }
+}
+
+/// An authenticated, accepted box as the device directory knows it: the
+/// check-in's extractor, which reads no database when the box is known.
+#[derive(Debug, Clone)]
+pub struct DirectoryAuth(pub std::sync::Arc<crate::fleet::directory::Entry>);
+
+impl FromRequest for DirectoryAuth {
+    type Error = Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let presented = presented(req);
+        Box::pin(async move {
+            let (state, credential) = presented.await?;
+            state
+                .directory
+                .authenticate(&state.db, &credential, state.clock.now())
+                .await
+                .map(DirectoryAuth)
+        })
+    }
+}

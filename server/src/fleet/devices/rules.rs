@@ -1,0 +1,213 @@
+//! A box's standing with the server as pure rules: its status, what an
+//! operator may do to it (accept, reject, decommission), and what an
+//! enrolment does given what the server knows of the serial.
+//!
+//! ```text
+//! (enrol) → pending → accepted ⇄ (accept again: no change)
+//!              └────→ rejected
+//! any ──decommission──→ decommissioned (final)
+//! ```
+
+use std::{fmt, str::FromStr};
+
+use serde::{Deserialize, Serialize};
+
+/// Where a device stands with the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeviceStatus {
+    /// Enrolled, waiting for an operator.
+    Pending,
+    /// May check in and receive updates.
+    Accepted,
+    /// Refused by an operator; its enrolments stay refused.
+    Rejected,
+    /// Retired (returned, replaced, scrapped); never served again.
+    Decommissioned,
+}
+
+impl DeviceStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Accepted => "accepted",
+            Self::Rejected => "rejected",
+            Self::Decommissioned => "decommissioned",
+        }
+    }
+}
+
+impl fmt::Display for DeviceStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for DeviceStatus {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        [
+            Self::Pending,
+            Self::Accepted,
+            Self::Rejected,
+            Self::Decommissioned,
+        ]
+        .into_iter()
+        .find(|v| v.as_str() == s)
+        .ok_or_else(|| format!("unknown device status {s:?}"))
+    }
+}
+
+/// What an operator asks of a box.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceAction {
+    Accept,
+    Reject,
+    Decommission,
+}
+
+impl FromStr for DeviceAction {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "accept" => Ok(Self::Accept),
+            "reject" => Ok(Self::Reject),
+            "decommission" => Ok(Self::Decommission),
+            other => Err(format!(
+                "no device action {other:?}; use accept, reject or decommission"
+            )),
+        }
+    }
+}
+
+impl DeviceStatus {
+    /// The status after `action`, or why it is not allowed. Accepting an
+    /// accepted box or rejecting a rejected one changes nothing.
+    pub fn apply(self, action: DeviceAction) -> Result<DeviceStatus, String> {
+        use DeviceAction as A;
+        use DeviceStatus as S;
+        match (action, self) {
+            (A::Accept, S::Pending | S::Accepted) => Ok(S::Accepted),
+            (A::Reject, S::Pending | S::Rejected) => Ok(S::Rejected),
+            (A::Decommission, _) => Ok(S::Decommissioned),
+            (A::Accept, from) => Err(format!(
+                "the device is {from}; only pending devices can be accepted"
+            )),
+            (A::Reject, from) => Err(format!(
+                "the device is {from}; only pending devices can be rejected"
+            )),
+        }
+    }
+
+    /// The audit log's name for a change to this status.
+    pub fn audit_action(self) -> &'static str {
+        match self {
+            Self::Accepted => "device.accept",
+            Self::Rejected => "device.reject",
+            Self::Pending | Self::Decommissioned => "device.decommission",
+        }
+    }
+}
+
+/// The outcome of an enrolment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Enrolment {
+    /// A new device, accepted at once (pre-authorised serial) or pending.
+    Create(DeviceStatus),
+    /// A known, accepted device proved its key: issue a fresh credential.
+    IssueCredential,
+    /// A known device still waiting for an operator (or pre-authorised since).
+    Pending { now_preauthorized: bool },
+    /// Refused, with the reason (answered as 403).
+    Refused(String),
+    /// The serial is taken by another key (answered as 409).
+    KeyMismatch,
+}
+
+/// Decides an enrolment. `known`: the device's status and key if the serial
+/// is known; `claimed_key`: the key that signed the claim.
+pub fn decide(
+    known: Option<(DeviceStatus, &str)>,
+    claimed_key: &str,
+    preauthorized: bool,
+) -> Enrolment {
+    let Some((status, key)) = known else {
+        return Enrolment::Create(if preauthorized {
+            DeviceStatus::Accepted
+        } else {
+            DeviceStatus::Pending
+        });
+    };
+    if key != claimed_key {
+        return Enrolment::KeyMismatch;
+    }
+    match status {
+        DeviceStatus::Accepted => Enrolment::IssueCredential,
+        DeviceStatus::Pending => Enrolment::Pending {
+            now_preauthorized: preauthorized,
+        },
+        DeviceStatus::Rejected => Enrolment::Refused("an operator rejected this device".into()),
+        DeviceStatus::Decommissioned => {
+            Enrolment::Refused("this device has been decommissioned".into())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{decide, DeviceAction as A, DeviceStatus as S, Enrolment as E};
+
+    #[test]
+    fn operators_accept_reject_and_decommission() {
+        assert_eq!(S::Pending.apply(A::Accept), Ok(S::Accepted));
+        assert_eq!(S::Accepted.apply(A::Accept), Ok(S::Accepted));
+        assert_eq!(S::Pending.apply(A::Reject), Ok(S::Rejected));
+        for s in [S::Pending, S::Accepted, S::Rejected, S::Decommissioned] {
+            assert_eq!(s.apply(A::Decommission), Ok(S::Decommissioned));
+        }
+        let e = S::Decommissioned.apply(A::Accept).expect_err("final");
+        assert!(e.contains("only pending devices can be accepted"), "{e}");
+        assert!(S::Accepted.apply(A::Reject).is_err());
+        assert!("retire".parse::<A>().is_err());
+    }
+
+    #[test]
+    fn new_devices_wait_unless_preauthorized() {
+        assert_eq!(decide(None, "k", false), E::Create(S::Pending));
+        assert_eq!(decide(None, "k", true), E::Create(S::Accepted));
+    }
+
+    #[test]
+    fn known_devices_by_status() {
+        assert_eq!(
+            decide(Some((S::Accepted, "k")), "k", false),
+            E::IssueCredential
+        );
+        assert_eq!(
+            decide(Some((S::Pending, "k")), "k", true),
+            E::Pending {
+                now_preauthorized: true
+            }
+        );
+        assert!(matches!(
+            decide(Some((S::Rejected, "k")), "k", true),
+            E::Refused(_)
+        ));
+        assert!(matches!(
+            decide(Some((S::Decommissioned, "k")), "k", false),
+            E::Refused(_)
+        ));
+    }
+
+    #[test]
+    fn another_key_for_a_known_serial_is_a_clone() {
+        assert_eq!(
+            decide(Some((S::Accepted, "k")), "other", false),
+            E::KeyMismatch
+        );
+        assert_eq!(
+            decide(Some((S::Pending, "k")), "other", true),
+            E::KeyMismatch
+        );
+    }
+}

@@ -1,0 +1,90 @@
+//! Devices at the SQL edge: finding a box by id or serial, the view the
+//! API shows, and reading what a box reported (components, tags) back
+//! from its row.
+
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use uuid::Uuid;
+use wavecast_protocol::checkin::Component;
+
+use crate::{
+    fleet::views::DeviceView,
+    platform::{
+        entities::device,
+        error::{Error, Result},
+    },
+    updates::checkin::offers::Installed,
+};
+
+/// The API's view of a stored device.
+pub fn device_view(d: device::Model) -> DeviceView {
+    let tags = tags_of(&d);
+    DeviceView {
+        id: d.id,
+        status: d.status,
+        serial: d.serial,
+        model: d.model,
+        hardware_revision: d.hardware_revision,
+        public_key: d.public_key,
+        credential_prefix: d.credential_prefix,
+        credential_expires_at: d.credential_expires_at,
+        agent_version: d.agent_version,
+        boot_slot: d.boot_slot,
+        timezone: d.timezone,
+        region: d.region,
+        tags,
+        installed: d.installed.unwrap_or(serde_json::Value::Null),
+        created_at: d.created_at,
+        accepted_at: d.accepted_at,
+        last_seen_at: d.last_seen_at,
+        subscriber_id: d.subscriber_id,
+        activated_at: d.activated_at,
+        warranty_void_reason: d.warranty_void_reason,
+        replaced_by: d.replaced_by,
+    }
+}
+
+/// Finds a device by id or serial (404 when there is none).
+pub async fn find(db: &impl ConnectionTrait, reference: &str) -> Result<device::Model> {
+    let select = match Uuid::parse_str(reference) {
+        Ok(id) => device::Entity::find_by_id(id),
+        Err(_) => device::Entity::find().filter(device::Column::Serial.eq(reference)),
+    };
+    select
+        .one(db)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("no device {reference:?} (use an id or a serial)")))
+}
+
+/// The components a device reported at its latest check-in (none when it
+/// has not yet).
+pub fn components_of(d: &device::Model) -> Vec<Component> {
+    d.installed
+        .as_ref()
+        .and_then(|v| serde_json::from_value(v.clone()).ok())
+        .unwrap_or_default()
+}
+
+/// The components a device reported, as the offer rules see them.
+pub fn installed_of(d: &device::Model) -> Vec<Installed> {
+    installed_from(&components_of(d))
+}
+
+/// Reported components as the offer rules see them.
+pub fn installed_from(components: &[Component]) -> Vec<Installed> {
+    components
+        .iter()
+        .map(|c| Installed {
+            name: c.name.clone(),
+            version: c.version.clone(),
+            security_version: c.security_version,
+        })
+        .collect()
+}
+
+/// The tags of a device.
+pub fn tags_of(d: &device::Model) -> Vec<String> {
+    d.tags
+        .as_ref()
+        .and_then(|t| serde_json::from_value(t.clone()).ok())
+        .unwrap_or_default()
+}

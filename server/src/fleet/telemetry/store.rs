@@ -1,0 +1,160 @@
+//! Reading what boxes reported: a box's newest events ([`recent`]), and one
+//! health metric over a time range, raw ([`series`]) or from the hourly
+//! rollups ([`series_hourly`]). Events are written by `intake::store`.
+
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use uuid::Uuid;
+use wavecast_protocol::events::{Event, EventBody};
+
+use super::rules::{self as metrics, EventKind};
+use crate::{
+    fleet::views::{DeviceEvents, HourPoint, Series, StoredEvent},
+    platform::{
+        entities::{device_event, device_event_drop, health_hourly},
+        error::{Error, Result},
+    },
+};
+
+/// The newest `limit` events of `device_id` (of one kind, if given), by
+/// the time they happened and then by id, with the box's drop count.
+pub async fn recent(
+    db: &impl ConnectionTrait,
+    device_id: Uuid,
+    kind: Option<EventKind>,
+    limit: u64,
+) -> Result<DeviceEvents> {
+    use device_event::Column;
+    let mut select = device_event::Entity::find().filter(Column::DeviceId.eq(device_id));
+    if let Some(k) = kind {
+        select = select.filter(Column::Kind.eq(k));
+    }
+    let events = select
+        .order_by_desc(Column::At)
+        .order_by_desc(Column::EventId)
+        .limit(limit)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|r| {
+            let event = serde_json::from_value(r.body).map_err(|e| {
+                Error::Internal(anyhow::anyhow!(
+                    "stored event {} of device {device_id}: {e}",
+                    r.event_id
+                ))
+            })?;
+            Ok(StoredEvent {
+                event,
+                received_at: r.received_at,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let dropped_total = device_event_drop::Entity::find_by_id(device_id)
+        .one(db)
+        .await?
+        .map_or(0, |d| u64::try_from(d.dropped_total).unwrap_or(0));
+    Ok(DeviceEvents {
+        device_id,
+        dropped_total,
+        events,
+    })
+}
+
+/// One metric from `device_id`'s health reports with `from <= at <= to`,
+/// oldest first, reading at most `limit` reports (and saying so).
+pub async fn series(
+    db: &impl ConnectionTrait,
+    device_id: Uuid,
+    metric: &str,
+    from: i64,
+    to: i64,
+    limit: u64,
+) -> Result<Series> {
+    use device_event::Column;
+    let rows = device_event::Entity::find()
+        .select_only()
+        .column(Column::At)
+        .column(Column::Body)
+        .filter(Column::DeviceId.eq(device_id))
+        .filter(Column::Kind.eq(EventKind::Health))
+        .filter(Column::At.between(from, to))
+        .order_by_asc(Column::At)
+        .order_by_asc(Column::EventId)
+        .limit(limit + 1)
+        .into_tuple::<(i64, serde_json::Value)>()
+        .all(db)
+        .await?;
+    let truncated = rows.len() as u64 > limit;
+    let points = rows
+        .into_iter()
+        .take(usize::try_from(limit).unwrap_or(usize::MAX))
+        .filter_map(|(at, body)| {
+            // Stored bodies passed validation when they arrived.
+            let event: Event = serde_json::from_value(body).ok()?;
+            match event.body {
+                EventBody::Health(h) => Some((at, metrics::value(&h, metric)?)),
+                EventBody::Fault(_) => None,
+            }
+        })
+        .collect();
+    Ok(Series {
+        device_id,
+        metric: metric.to_owned(),
+        from,
+        to,
+        resolution: metrics::Resolution::Raw,
+        points,
+        hourly: Vec::new(),
+        truncated,
+    })
+}
+
+/// One metric from `device_id`'s hourly rollups for the hours starting in
+/// `from..=to`, oldest first, at most `limit` hours.
+pub async fn series_hourly(
+    db: &impl ConnectionTrait,
+    device_id: Uuid,
+    metric: &str,
+    from: i64,
+    to: i64,
+    limit: u64,
+) -> Result<Series> {
+    use health_hourly::Column;
+    let rows = health_hourly::Entity::find()
+        .select_only()
+        .column(Column::Hour)
+        .column(Column::Metrics)
+        .filter(Column::DeviceId.eq(device_id))
+        .filter(Column::Hour.between(metrics::hour_of(from), to))
+        .order_by_asc(Column::Hour)
+        .limit(limit + 1)
+        .into_tuple::<(i64, serde_json::Value)>()
+        .all(db)
+        .await?;
+    let truncated = rows.len() as u64 > limit;
+    let hourly: Vec<HourPoint> = rows
+        .into_iter()
+        .take(usize::try_from(limit).unwrap_or(usize::MAX))
+        .filter_map(|(at, m)| {
+            // Stored by the rollup job in this shape.
+            let r: metrics::Rollup = serde_json::from_value(m).ok()?;
+            let a = r.get(metric)?;
+            Some(HourPoint {
+                at,
+                count: a.count,
+                mean: a.mean(),
+                min: a.min,
+                max: a.max,
+            })
+        })
+        .collect();
+    Ok(Series {
+        device_id,
+        metric: metric.to_owned(),
+        from,
+        to,
+        resolution: metrics::Resolution::Hour,
+        points: hourly.iter().map(|h| (h.at, h.mean)).collect(),
+        hourly,
+        truncated,
+    })
+}

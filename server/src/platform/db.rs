@@ -1,0 +1,74 @@
+//! Database connection: SQLite (embedded default, WAL) or PostgreSQL, chosen
+//! by the URL scheme; migrations run through [`wavecast_migrations`].
+
+use std::{str::FromStr, time::Duration};
+
+use anyhow::Context as _;
+use sea_orm::{
+    sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous},
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection,
+};
+use wavecast_migrations::{Migrator, MigratorTrait};
+
+use super::config::{Backend, DatabaseConfig};
+
+/// Connects to the configured database, creating a SQLite file (and its
+/// directory) when missing.
+pub async fn connect(config: &DatabaseConfig) -> anyhow::Result<DatabaseConnection> {
+    let url = config.url.expose();
+    let backend = Backend::from_url(url).map_err(anyhow::Error::msg)?;
+    if backend == Backend::Sqlite {
+        ensure_sqlite_dir(url)?;
+    }
+    // SQLite allows one writer at a time, and a transaction that reads before
+    // it writes fails outright (SQLITE_BUSY_SNAPSHOT, which no busy timeout
+    // cures) when another connection wrote in between. The embedded backend
+    // serves one instance, so it gets one connection: every statement and
+    // transaction runs in turn and such conflicts cannot arise. PostgreSQL
+    // gets the configured pool.
+    let max_connections = match backend {
+        Backend::Sqlite => 1,
+        Backend::Postgres => config.max_connections,
+    };
+    let mut options = ConnectOptions::new(url.to_owned());
+    options
+        .max_connections(max_connections)
+        .min_connections(1)
+        .connect_timeout(Duration::from_secs(config.connect_timeout_secs))
+        .acquire_timeout(Duration::from_secs(config.connect_timeout_secs.max(1) * 2))
+        .sqlx_logging(false)
+        .map_sqlx_sqlite_opts(|o: SqliteConnectOptions| {
+            o.create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true)
+        });
+    let db = Database::connect(options)
+        .await
+        .with_context(|| format!("cannot connect to database {}", config.url.redacted()))?;
+    Ok(db)
+}
+
+fn ensure_sqlite_dir(url: &str) -> anyhow::Result<()> {
+    let opts = SqliteConnectOptions::from_str(url)
+        .with_context(|| "invalid sqlite database URL".to_owned())?;
+    let path = opts.get_filename();
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create database directory {}", parent.display()))?;
+    }
+    Ok(())
+}
+
+/// Applies all pending migrations.
+pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
+    Migrator::up(db, None)
+        .await
+        .context("database migration failed")
+}
+
+/// Whether the database answers a trivial query.
+pub async fn ping(db: &DatabaseConnection) -> bool {
+    db.execute_unprepared("SELECT 1").await.is_ok()
+}

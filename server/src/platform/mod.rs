@@ -1,0 +1,22 @@
+//! What every feature stands on, and which depends on no feature's
+//! behaviour: configuration, the database connection and its tables, the
+//! server's error type, the clock, background jobs on leases, caches,
+//! Prometheus metrics, logging, blob storage, JSON columns and text checks.
+//!
+//! Architecture Invariant: nothing here calls into a feature folder
+//! (`identity`, `updates`, `fleet`, `intake`, `support`, `mqtt`, `http`).
+//! The one exception is [`entities::columns`], which teaches sea-orm to
+//! store the features' enum types as the words they already were.
+
+pub mod blobs;
+pub mod cache;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod entities;
+pub mod error;
+pub mod jobs;
+pub mod json;
+pub mod logging;
+pub mod metrics;
+pub mod text;

@@ -1,0 +1,153 @@
+//! `/api/v1/plans`: subscriber plans and their SLA policy per ticket kind.
+//! Every role reads; admins write. Tickets keep the terms they opened with
+//! (until their subscriber's plan changes: `support::tickets::routing`).
+
+use actix_web::{web, HttpResponse};
+use sea_orm::{sea_query::OnConflict, EntityTrait, QueryOrder, Set};
+use serde::{Deserialize, Serialize};
+
+use super::{
+    rules::PlanKey,
+    store::{last_resort_terms, put_policy, terms_of, FALLBACK_PLAN},
+};
+use crate::{
+    http::params::checked,
+    identity::{
+        audit::store::{audited, Entry},
+        auth::{access, Auth},
+        users::store::named,
+    },
+    platform::{
+        entities::plan,
+        error::{Error, Result},
+        text::Line,
+    },
+    state::AppState,
+    support::{
+        tickets::rules::{SlaTerms, TicketKind},
+        views::PlanView,
+    },
+};
+
+/// `GET /api/v1/plans`: every plan with its policy per ticket kind.
+pub async fn list(_: Auth<access::Viewer>, state: web::Data<AppState>) -> Result<HttpResponse> {
+    let plans = plan::Entity::find()
+        .order_by_asc(plan::Column::Rank)
+        .all(&state.db)
+        .await?;
+    let mut out = Vec::new();
+    for p in plans {
+        let mut sla = std::collections::BTreeMap::new();
+        for k in TicketKind::ALL {
+            if let Some(t) = terms_of(&state.db, &p.key, k).await? {
+                sla.insert(k, t);
+            }
+        }
+        out.push(PlanView {
+            key: p.key,
+            name: p.name,
+            rank: p.rank,
+            sla,
+        });
+    }
+    Ok(HttpResponse::Ok().json(out))
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanBody {
+    name: String,
+    /// Higher is served first; 2 and above raise ticket priority.
+    rank: i32,
+}
+
+/// `PUT /api/v1/plans/{key}` (admin): creates a plan (with the basic plan's
+/// policies as a start, or 24/5 office hours when there is none) or renames
+/// and re-ranks one.
+pub async fn put(
+    auth: Auth<access::Admin>,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Json<PlanBody>,
+) -> Result<HttpResponse> {
+    let key = PlanKey::parse(&path).map_err(Error::Validation)?;
+    let b = body.into_inner();
+    let name = checked(Line::parse("name", &b.name, 100))?.into_string();
+    if !(0..=100).contains(&b.rank) {
+        return Err(Error::Validation("rank must be between 0 and 100".into()));
+    }
+    let tz = state.config.tickets.business_timezone.clone();
+    let now = state.clock.now();
+    let created = audited(&state.db, &auth, now, move |txn| {
+        Box::pin(async move {
+            let key = key.into_string();
+            let existed = plan::Entity::find_by_id(key.clone())
+                .one(txn)
+                .await?
+                .is_some();
+            plan::Entity::insert(plan::ActiveModel {
+                key: Set(key.clone()),
+                name: Set(name.clone()),
+                rank: Set(b.rank),
+                created_at: Set(now),
+            })
+            .on_conflict(
+                OnConflict::column(plan::Column::Key)
+                    .update_columns([plan::Column::Name, plan::Column::Rank])
+                    .to_owned(),
+            )
+            .exec(txn)
+            .await?;
+            if !existed {
+                for k in TicketKind::ALL {
+                    let terms = terms_of(txn, FALLBACK_PLAN, k)
+                        .await?
+                        .unwrap_or_else(|| last_resort_terms(&tz));
+                    put_policy(txn, &key, k, &terms).await?;
+                }
+            }
+            let entry =
+                Entry::new("plan.put", "plan", key).details(&PlanBody { name, rank: b.rank });
+            Ok((!existed, entry))
+        })
+    })
+    .await?;
+    Ok(if created {
+        HttpResponse::Created().finish()
+    } else {
+        HttpResponse::NoContent().finish()
+    })
+}
+
+/// `PUT /api/v1/plans/{key}/sla/{kind}` (admin): the plan's targets,
+/// calendar, warning share and escalation contact for one ticket kind.
+pub async fn put_sla(
+    auth: Auth<access::Admin>,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    body: web::Json<SlaTerms>,
+) -> Result<HttpResponse> {
+    let (key, kind) = path.into_inner();
+    let kind: TicketKind = kind.parse().map_err(Error::NotFound)?;
+    body.check().map_err(Error::Validation)?;
+    if plan::Entity::find_by_id(key.clone())
+        .one(&state.db)
+        .await?
+        .is_none()
+    {
+        return Err(Error::NotFound(format!("no plan {key:?}")));
+    }
+    if let Some(name) = &body.escalate_to {
+        named(&state.db, "escalate_to", name).await?;
+    }
+    let terms = body.into_inner();
+    audited(&state.db, &auth, state.clock.now(), move |txn| {
+        Box::pin(async move {
+            put_policy(txn, &key, kind, &terms).await?;
+            let entry = Entry::new("sla.put", "plan", format!("{key}/{kind}")).details(&terms);
+            Ok(((), entry))
+        })
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,82 @@
+//! `POST /api/v1/tickets/{id}/quote` and `…/quote/answer` (support staff):
+//! a paid-repair quote on a post-warranty ticket, and the subscriber's
+//! answer given by phone or email. Subscribers answer through the
+//! subscriber API.
+
+use actix_web::{web, HttpResponse};
+use sea_orm::TransactionTrait;
+use serde::Deserialize;
+
+use super::{
+    rules::Quote,
+    store::{answer_quote, propose as propose_quote},
+};
+use crate::{
+    http::params::checked,
+    identity::auth::{access, Auth},
+    platform::{
+        error::{Error, Result},
+        text::Paragraphs,
+    },
+    state::AppState,
+    support::tickets::routes::{id_of, MAX_BODY},
+};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuoteBody {
+    /// In the currency's minor unit (cents).
+    amount_minor: i64,
+    currency: String,
+    #[serde(default)]
+    note: Option<String>,
+}
+
+/// `POST /api/v1/tickets/{id}/quote`: the ticket waits on the subscriber
+/// meanwhile.
+pub async fn propose(
+    auth: Auth<access::Support>,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Json<QuoteBody>,
+) -> Result<HttpResponse> {
+    let id = id_of(&path)?;
+    let b = body.into_inner();
+    let note = match &b.note {
+        Some(n) => Some(checked(Paragraphs::parse("note", n, MAX_BODY))?.into_string()),
+        None => None,
+    };
+    let now = state.clock.now();
+    let quote = Quote::propose(b.amount_minor, &b.currency, note, &auth.name, now)
+        .map_err(Error::Validation)?;
+    let view = state
+        .db
+        .transaction::<_, _, Error>(|txn| Box::pin(propose_quote(txn, id, quote, now)))
+        .await?;
+    Ok(HttpResponse::Created().json(view))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuoteAnswer {
+    accepted: bool,
+}
+
+/// `POST /api/v1/tickets/{id}/quote/answer` (support staff, for an answer
+/// given by phone or email).
+pub async fn answer(
+    auth: Auth<access::Support>,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Json<QuoteAnswer>,
+) -> Result<HttpResponse> {
+    let view = answer_quote(
+        &state.db,
+        id_of(&path)?,
+        body.accepted,
+        auth.name.clone(),
+        state.clock.now(),
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(view))
+}

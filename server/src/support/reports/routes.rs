@@ -1,0 +1,30 @@
+//! `GET /api/v1/reports/tickets?days=N`: the ticket report.
+
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+
+use super::store::report;
+use crate::{
+    identity::auth::{access, Auth},
+    platform::error::{Error, Result},
+    state::AppState,
+};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportQuery {
+    days: Option<u32>,
+}
+
+/// `GET /api/v1/reports/tickets?days=N` (default 30, at most 400).
+pub async fn tickets(
+    _: Auth<access::Viewer>,
+    state: web::Data<AppState>,
+    q: web::Query<ReportQuery>,
+) -> Result<HttpResponse> {
+    let days = q.days.unwrap_or(30);
+    if !(1..=400).contains(&days) {
+        return Err(Error::Validation("days must be between 1 and 400".into()));
+    }
+    Ok(HttpResponse::Ok().json(report(&state.db, days, state.clock.now()).await?))
+}

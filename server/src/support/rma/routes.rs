@@ -1,0 +1,106 @@
+//! `POST /api/v1/tickets/{id}/rma` (support staff): a warranty return —
+//! repair, or replace the box with an enrolled one, which takes over the
+//! subscriber, the warranty start and the tickets.
+
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+
+use super::{
+    rules::{may_return, Replacement, Rma, RmaAction, RmaRefusal},
+    store::{record, replace},
+};
+use crate::{
+    fleet::devices::store as devices,
+    http::params::checked,
+    identity::{
+        audit::store::{audited, Entry},
+        auth::{access, Auth},
+    },
+    platform::{
+        error::{Error, Result},
+        text::Paragraphs,
+    },
+    state::AppState,
+    support::tickets::{
+        routes::{id_of, MAX_BODY},
+        store as tickets,
+    },
+};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "lowercase", tag = "action")]
+pub enum RmaBody {
+    /// The box goes to the workshop and comes back.
+    Repair {
+        #[serde(default)]
+        note: Option<String>,
+    },
+    /// A new box: the subscriber, licences and history move to it and the
+    /// old one is retired.
+    Replace {
+        /// The replacement's serial or id (enrolled).
+        replacement: String,
+        #[serde(default)]
+        note: Option<String>,
+    },
+}
+
+/// `POST /api/v1/tickets/{id}/rma` (support staff, warranty tickets).
+pub async fn rma(
+    auth: Auth<access::Support>,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Json<RmaBody>,
+) -> Result<HttpResponse> {
+    let id = id_of(&path)?;
+    let t = tickets::find(&state.db, id).await?;
+    let (action, note, new) = match body.into_inner() {
+        RmaBody::Repair { note } => (RmaAction::Repair, note, None),
+        RmaBody::Replace { replacement, note } => (
+            RmaAction::Replace,
+            note,
+            Some(devices::find(&state.db, &replacement).await?),
+        ),
+    };
+    let note = match note {
+        Some(n) => Some(checked(Paragraphs::parse("note", &n, MAX_BODY))?.into_string()),
+        None => None,
+    };
+    let old_id = may_return(
+        t.kind,
+        t.device_id,
+        new.as_ref().map(|n| (n.id, n.subscriber_id.is_some())),
+    )
+    .map_err(|refusal| match refusal {
+        RmaRefusal::Conflict(m) => Error::Conflict(format!("ticket {id}: {m}")),
+        RmaRefusal::Invalid(m) => Error::Validation(m),
+    })?;
+    let now = state.clock.now();
+    let record_ = Rma {
+        action,
+        note,
+        by: auth.name.clone(),
+        at: now,
+        replacement: new.as_ref().map(|n| Replacement {
+            id: n.id,
+            serial: n.serial.clone(),
+        }),
+    };
+    let (view, retired) = audited(&state.db, &auth, now, move |txn| {
+        Box::pin(async move {
+            let retired = match &new {
+                Some(n) => Some(replace(txn, old_id, n.id, now).await?),
+                None => None,
+            };
+            let view = record(txn, t, &record_, now).await?;
+            let entry = Entry::new("ticket.rma", "ticket", id.to_string()).details(&record_);
+            Ok(((view, retired), entry))
+        })
+    })
+    .await?;
+    if let Some(old) = retired {
+        state.directory.put(&old);
+        state.mqtt.remove_device(old.id);
+    }
+    Ok(HttpResponse::Ok().json(view))
+}

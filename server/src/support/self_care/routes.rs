@@ -1,0 +1,334 @@
+//! The subscriber API under `/api/v1/subscriber/`: what the operator's
+//! mobile app or self-care portal calls for one subscriber (a `wcs_`
+//! token): their boxes and their state, their tickets (public log only),
+//! opening a ticket, commenting, answering a repair quote and a survey, and
+//! the knowledge base. Every query is scoped by the token's subscriber;
+//! another subscriber's box or ticket answers 404, the same as one that
+//! does not exist. The public survey page is `support::surveys::routes`.
+
+use actix_web::{web, HttpResponse};
+use sea_orm::{
+    ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, TransactionTrait,
+};
+use serde::Deserialize;
+
+use crate::{
+    fleet::{catalog::store as catalog, devices::store as devices, summary::rules::online},
+    http::params::checked,
+    platform::{
+        entities::{device, survey, ticket},
+        error::{Error, Result},
+        text::{Line, Paragraphs},
+    },
+    state::AppState,
+    support::{
+        quotes::store::answer_quote,
+        subscribers::auth::SubscriberAuth,
+        surveys::{
+            rules::{check_answer, SurveyAnswer},
+            store::record_answer,
+        },
+        tickets::{
+            routes::{id_of, MAX_BODY, MAX_SUBJECT},
+            rules::{Channel, TicketKind},
+            store::{self as tickets, NewTicket, ACTIVE},
+            view::summary,
+        },
+        views::{
+            KbArticle, PendingSurvey, PublicLogEntry, SubscriberBox, SubscriberTicket,
+            SubscriberTicketDetail,
+        },
+        warranty::store::warranty_of,
+    },
+};
+
+/// How the log and webhooks name a subscriber acting for themselves.
+fn author_of(auth: &SubscriberAuth) -> String {
+    format!("subscriber:{}", auth.subscriber.account)
+}
+
+/// `GET /api/v1/subscriber/boxes`: the caller's boxes, their versions,
+/// whether they are online, their warranty and open tickets.
+pub async fn boxes(auth: SubscriberAuth, state: web::Data<AppState>) -> Result<HttpResponse> {
+    let now = state.clock.now();
+    let rows = device::Entity::find()
+        .filter(device::Column::SubscriberId.eq(auth.subscriber.id))
+        .all(&state.db)
+        .await?;
+    let mut out = Vec::new();
+    for d in rows {
+        let warranty = warranty_of(&state.db, &d, now).await?;
+        let open_tickets = ticket::Entity::find()
+            .filter(ticket::Column::DeviceId.eq(d.id))
+            .filter(ticket::Column::SubscriberId.eq(auth.subscriber.id))
+            .filter(ticket::Column::Status.is_in(ACTIVE))
+            .count(&state.db)
+            .await?;
+        let last_seen = d.last_seen_at.map(|t| t.timestamp());
+        out.push(SubscriberBox {
+            id: d.id,
+            serial: d.serial,
+            model: d.model,
+            installed: d.installed,
+            online: online(
+                last_seen,
+                now.timestamp(),
+                state.config.telemetry.online_secs,
+            ),
+            last_seen_at: d.last_seen_at,
+            activated_at: d.activated_at,
+            warranty,
+            open_tickets,
+        });
+    }
+    Ok(HttpResponse::Ok().json(out))
+}
+
+/// The caller's ticket `id`, or 404 (also for another subscriber's).
+async fn own(
+    db: &impl sea_orm::ConnectionTrait,
+    auth: &SubscriberAuth,
+    id: i64,
+) -> Result<ticket::Model> {
+    let t = tickets::find(db, id).await?;
+    if t.subscriber_id != Some(auth.subscriber.id) {
+        return Err(Error::NotFound(format!("no ticket {id}")));
+    }
+    Ok(t)
+}
+
+/// `GET /api/v1/subscriber/tickets`
+pub async fn list(auth: SubscriberAuth, state: web::Data<AppState>) -> Result<HttpResponse> {
+    let list = tickets::list(
+        &state.db,
+        tickets::Filter {
+            subscriber_id: Some(auth.subscriber.id),
+            ..tickets::Filter::default()
+        },
+        200,
+        state.clock.now(),
+    )
+    .await?;
+    let out: Vec<SubscriberTicket> = list.into_iter().map(SubscriberTicket::from).collect();
+    Ok(HttpResponse::Ok().json(out))
+}
+
+/// `GET /api/v1/subscriber/tickets/{id}`: the ticket and its public log.
+pub async fn show(
+    auth: SubscriberAuth,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse> {
+    let t = own(&state.db, &auth, id_of(&path)?).await?;
+    let view = summary(&state.db, &t, state.clock.now()).await?;
+    let log = tickets::history(&state.db, t.id, true).await?;
+    Ok(HttpResponse::Ok().json(SubscriberTicketDetail {
+        ticket: view.into(),
+        log: log
+            .into_iter()
+            .map(|l| PublicLogEntry {
+                at: l.at,
+                kind: l.kind,
+                body: l.body,
+                author: if l.author.starts_with("subscriber:") {
+                    "you"
+                } else {
+                    "support"
+                }
+                .into(),
+            })
+            .collect(),
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpenBody {
+    subject: String,
+    body: String,
+    /// One of the caller's boxes (id or serial).
+    device: Option<String>,
+    /// `app` or `portal` (default `app`).
+    channel: Option<Channel>,
+}
+
+/// `POST /api/v1/subscriber/tickets`: a support ticket from the app or the
+/// portal.
+pub async fn open(
+    auth: SubscriberAuth,
+    state: web::Data<AppState>,
+    body: web::Json<OpenBody>,
+) -> Result<HttpResponse> {
+    let b = body.into_inner();
+    let subject = checked(Line::parse("subject", &b.subject, MAX_SUBJECT))?;
+    let text = checked(Paragraphs::parse("body", &b.body, MAX_BODY))?;
+    let channel = b.channel.unwrap_or(Channel::App);
+    if !matches!(channel, Channel::App | Channel::Portal) {
+        return Err(Error::Validation("channel must be app or portal".into()));
+    }
+    let device_id = match &b.device {
+        Some(r) => {
+            let d = devices::find(&state.db, r).await.ok();
+            match d.filter(|d| d.subscriber_id == Some(auth.subscriber.id)) {
+                Some(d) => Some(d.id),
+                None => return Err(Error::NotFound(format!("no box {r:?} of yours"))),
+            }
+        }
+        None => None,
+    };
+    let (sub_id, author) = (auth.subscriber.id, author_of(&auth));
+    let now = state.clock.now();
+    let view = state
+        .db
+        .transaction::<_, _, Error>(|txn| {
+            Box::pin(async move {
+                let t = tickets::open(
+                    txn,
+                    NewTicket::from_channel(
+                        TicketKind::Support,
+                        channel,
+                        subject.into_string(),
+                        Some(sub_id),
+                        device_id,
+                        author,
+                        Some(text.into_string()),
+                    ),
+                    now,
+                )
+                .await?;
+                summary(txn, &t, now).await
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(SubscriberTicket::from(view)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommentBody {
+    body: String,
+}
+
+/// `POST /api/v1/subscriber/tickets/{id}/comments`: a reply; a ticket
+/// waiting on the subscriber goes back to support.
+pub async fn comment(
+    auth: SubscriberAuth,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Json<CommentBody>,
+) -> Result<HttpResponse> {
+    let t = own(&state.db, &auth, id_of(&path)?).await?;
+    let text = checked(Paragraphs::parse("body", &body.body, MAX_BODY))?.into_string();
+    let author = author_of(&auth);
+    let now = state.clock.now();
+    let view = state
+        .db
+        .transaction::<_, _, Error>(|txn| {
+            Box::pin(async move {
+                let t = tickets::comment(txn, t.id, &author, false, true, text, now).await?;
+                summary(txn, &t, now).await
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(SubscriberTicket::from(view)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuoteAnswer {
+    accepted: bool,
+}
+
+/// `POST /api/v1/subscriber/tickets/{id}/quote`: accept or decline a
+/// repair quote.
+pub async fn quote(
+    auth: SubscriberAuth,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Json<QuoteAnswer>,
+) -> Result<HttpResponse> {
+    let t = own(&state.db, &auth, id_of(&path)?).await?;
+    let view = answer_quote(
+        &state.db,
+        t.id,
+        body.accepted,
+        author_of(&auth),
+        state.clock.now(),
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(SubscriberTicket::from(view)))
+}
+
+/// `GET /api/v1/subscriber/kb`: every knowledge-base article (code, title,
+/// article).
+pub async fn kb(_: SubscriberAuth, state: web::Data<AppState>) -> Result<HttpResponse> {
+    let all: Vec<KbArticle> = catalog::list(&state.db)
+        .await?
+        .into_iter()
+        .map(|e| e.entry.into())
+        .collect();
+    Ok(HttpResponse::Ok().json(all))
+}
+
+/// `GET /api/v1/subscriber/kb/{code}`
+pub async fn kb_article(
+    _: SubscriberAuth,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse> {
+    let e = catalog::get(&state.db, &path)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("no article for {}", path.as_str())))?;
+    Ok(HttpResponse::Ok().json(KbArticle::from(e.entry)))
+}
+
+/// `GET /api/v1/subscriber/surveys`: the caller's surveys not answered yet.
+pub async fn surveys(auth: SubscriberAuth, state: web::Data<AppState>) -> Result<HttpResponse> {
+    let mine: std::collections::HashMap<i64, String> = ticket::Entity::find()
+        .filter(ticket::Column::SubscriberId.eq(auth.subscriber.id))
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|t| (t.id, t.subject))
+        .collect();
+    let pending: Vec<PendingSurvey> = survey::Entity::find()
+        .filter(survey::Column::TicketId.is_in(mine.keys().copied()))
+        .filter(survey::Column::AnsweredAt.is_null())
+        .order_by_asc(survey::Column::TicketId)
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|s| PendingSurvey {
+            ticket_id: s.ticket_id,
+            subject: mine.get(&s.ticket_id).cloned(),
+            since: s.created_at,
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(pending))
+}
+
+/// `POST /api/v1/subscriber/tickets/{id}/survey`: the caller answers the
+/// survey of their ticket (once), as the public page would.
+pub async fn answer_survey(
+    auth: SubscriberAuth,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Json<SurveyAnswer>,
+) -> Result<HttpResponse> {
+    let t = own(&state.db, &auth, id_of(&path)?).await?;
+    let (score, comment) = check_answer(body.into_inner()).map_err(Error::Validation)?;
+    let s = survey::Entity::find_by_id(t.id)
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("ticket {} has no survey (yet)", t.id)))?;
+    record_answer(
+        &state.db,
+        s,
+        score,
+        comment,
+        &author_of(&auth),
+        state.clock.now(),
+    )
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

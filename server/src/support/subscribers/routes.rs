@@ -1,0 +1,356 @@
+//! `/api/v1/subscribers` (support staff write, every role reads): the
+//! people boxes belong to, their plan and dedicated agent, linking and
+//! unlinking their boxes, and issuing tokens for the subscriber API.
+
+use actix_web::{web, HttpResponse};
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
+};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::store::{agent_id, check_plan, subscriber_by_ref, subscriber_view};
+use crate::{
+    fleet::devices::store as devices,
+    http::params::{checked, limit, present, Counted},
+    identity::{
+        audit::store::{audited, Entry},
+        auth::{access, Auth},
+        tokens::rules::{self as token, Scheme},
+    },
+    platform::{
+        entities::{device, subscriber, subscriber_token},
+        error::{Error, Result},
+        text::Line,
+    },
+    state::AppState,
+    support::views::SubscriberTokenCreated,
+};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubscriberBody {
+    account: String,
+    name: String,
+    #[serde(default)]
+    email: Option<String>,
+    #[serde(default)]
+    phone: Option<String>,
+    plan: String,
+    /// A support user's name.
+    #[serde(default)]
+    dedicated_agent: Option<String>,
+}
+
+/// An email address as the record keeps it: a checked line with an `@`.
+fn email(e: &str) -> Result<String> {
+    let e = checked(Line::parse("email", e, 200))?.into_string();
+    if !e.contains('@') {
+        return Err(Error::Validation("email must be an email address".into()));
+    }
+    Ok(e)
+}
+
+fn phone(p: &str) -> Result<String> {
+    Ok(checked(Line::parse("phone", p, 64))?.into_string())
+}
+
+/// What the audit log keeps of a subscriber change.
+#[derive(Debug, Serialize)]
+struct PlanChange<'a> {
+    plan: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dedicated_agent: Option<&'a Option<String>>,
+}
+
+/// `POST /api/v1/subscribers` (support staff).
+pub async fn create(
+    auth: Auth<access::Support>,
+    state: web::Data<AppState>,
+    body: web::Json<SubscriberBody>,
+) -> Result<HttpResponse> {
+    let b = body.into_inner();
+    let account = checked(Line::parse("account", &b.account, 64))?.into_string();
+    let name = checked(Line::parse("name", &b.name, 200))?.into_string();
+    let email = b.email.as_deref().map(email).transpose()?;
+    let phone = b.phone.as_deref().map(phone).transpose()?;
+    check_plan(&state.db, &b.plan).await?;
+    let agent = match &b.dedicated_agent {
+        Some(n) => Some(agent_id(&state.db, n).await?),
+        None => None,
+    };
+    if subscriber::Entity::find()
+        .filter(subscriber::Column::Account.eq(account.clone()))
+        .one(&state.db)
+        .await?
+        .is_some()
+    {
+        return Err(Error::Conflict(format!("account {account} exists")));
+    }
+    let now = state.clock.now();
+    let view = audited(&state.db, &auth, now, move |txn| {
+        Box::pin(async move {
+            let s = subscriber::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                account: Set(account.clone()),
+                name: Set(name),
+                email: Set(email),
+                phone: Set(phone),
+                plan: Set(b.plan),
+                dedicated_agent: Set(agent),
+                created_at: Set(now),
+                updated_at: Set(now),
+            }
+            .insert(txn)
+            .await?;
+            let entry =
+                Entry::new("subscriber.create", "subscriber", account).details(&PlanChange {
+                    plan: Some(&s.plan),
+                    dedicated_agent: None,
+                });
+            Ok((subscriber_view(txn, &s).await?, entry))
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(view))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubscriberList {
+    plan: Option<String>,
+    limit: Option<u64>,
+    offset: Option<u64>,
+}
+
+/// `GET /api/v1/subscribers?plan=&limit=&offset=`
+pub async fn list(
+    _: Auth<access::Viewer>,
+    state: web::Data<AppState>,
+    q: web::Query<SubscriberList>,
+) -> Result<HttpResponse> {
+    let limit = limit(q.limit, 100, 1000)?;
+    let mut sel = subscriber::Entity::find().order_by_asc(subscriber::Column::Account);
+    if let Some(p) = &q.plan {
+        sel = sel.filter(subscriber::Column::Plan.eq(p.clone()));
+    }
+    let total = sel.clone().count(&state.db).await?;
+    let rows = sel
+        .offset(q.offset.unwrap_or(0))
+        .limit(limit)
+        .all(&state.db)
+        .await?;
+    let mut items = Vec::new();
+    for s in &rows {
+        items.push(subscriber_view(&state.db, s).await?);
+    }
+    Ok(HttpResponse::Ok().json(Counted { total, items }))
+}
+
+/// `GET /api/v1/subscribers/{id or account}`
+pub async fn show(
+    _: Auth<access::Viewer>,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse> {
+    let s = subscriber_by_ref(&state.db, &path).await?;
+    Ok(HttpResponse::Ok().json(subscriber_view(&state.db, &s).await?))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubscriberPatch {
+    name: Option<String>,
+    email: Option<String>,
+    phone: Option<String>,
+    plan: Option<String>,
+    /// A support user's name, or null to remove.
+    #[serde(default, deserialize_with = "present")]
+    dedicated_agent: Option<Option<String>>,
+}
+
+/// `PATCH /api/v1/subscribers/{ref}` (support staff).
+pub async fn update(
+    auth: Auth<access::Support>,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Json<SubscriberPatch>,
+) -> Result<HttpResponse> {
+    let s = subscriber_by_ref(&state.db, &path).await?;
+    let b = body.into_inner();
+    let name = b
+        .name
+        .as_deref()
+        .map(|n| checked(Line::parse("name", n, 200)).map(Line::into_string))
+        .transpose()?;
+    let email = b.email.as_deref().map(email).transpose()?;
+    let phone = b.phone.as_deref().map(phone).transpose()?;
+    if let Some(p) = &b.plan {
+        check_plan(&state.db, p).await?;
+    }
+    let agent = match &b.dedicated_agent {
+        Some(Some(n)) => Some(Some(agent_id(&state.db, n).await?)),
+        Some(None) => Some(None),
+        None => None,
+    };
+    let now = state.clock.now();
+    let view = audited(&state.db, &auth, now, move |txn| {
+        Box::pin(async move {
+            let account = s.account.clone();
+            let mut m: subscriber::ActiveModel = s.into();
+            if let Some(v) = name {
+                m.name = Set(v);
+            }
+            if let Some(v) = email {
+                m.email = Set(Some(v));
+            }
+            if let Some(v) = phone {
+                m.phone = Set(Some(v));
+            }
+            if let Some(v) = b.plan.clone() {
+                m.plan = Set(v);
+            }
+            if let Some(v) = agent {
+                m.dedicated_agent = Set(v);
+            }
+            m.updated_at = Set(now);
+            let s = m.update(txn).await?;
+            let entry =
+                Entry::new("subscriber.update", "subscriber", account).details(&PlanChange {
+                    plan: b.plan.as_deref(),
+                    dedicated_agent: Some(&b.dedicated_agent.clone().flatten()),
+                });
+            Ok((subscriber_view(txn, &s).await?, entry))
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinkBody {
+    /// A device id or serial.
+    device: String,
+    /// When the subscriber started using it (default: now, unless already
+    /// set).
+    activated_at: Option<DateTime<Utc>>,
+}
+
+/// The audit log's record of a link or unlink.
+#[derive(Debug, Serialize)]
+struct Link {
+    subscriber: String,
+}
+
+/// `POST /api/v1/subscribers/{ref}/devices` (support staff): links a box
+/// to the subscriber.
+pub async fn link_device(
+    auth: Auth<access::Support>,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Json<LinkBody>,
+) -> Result<HttpResponse> {
+    let s = subscriber_by_ref(&state.db, &path).await?;
+    let d = devices::find(&state.db, &body.device).await?;
+    if d.subscriber_id.is_some_and(|other| other != s.id) {
+        return Err(Error::Conflict(format!(
+            "box {} belongs to another subscriber; unlink it first",
+            d.serial
+        )));
+    }
+    let at = body.activated_at;
+    let now = state.clock.now();
+    let view = audited(&state.db, &auth, now, move |txn| {
+        Box::pin(async move {
+            let serial = d.serial.clone();
+            let mut m: device::ActiveModel = d.clone().into();
+            m.subscriber_id = Set(Some(s.id));
+            m.activated_at = Set(at.or(d.activated_at).or(Some(now)));
+            m.update(txn).await?;
+            let entry = Entry::new("subscriber.link", "device", serial).details(&Link {
+                subscriber: s.account.clone(),
+            });
+            Ok((subscriber_view(txn, &s).await?, entry))
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// `DELETE /api/v1/subscribers/{ref}/devices/{device}` (support staff).
+pub async fn unlink_device(
+    auth: Auth<access::Support>,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse> {
+    let (sref, dref) = path.into_inner();
+    let s = subscriber_by_ref(&state.db, &sref).await?;
+    let d = devices::find(&state.db, &dref).await?;
+    if d.subscriber_id != Some(s.id) {
+        return Err(Error::NotFound(format!(
+            "box {} is not linked to {}",
+            d.serial, s.account
+        )));
+    }
+    audited(&state.db, &auth, state.clock.now(), move |txn| {
+        Box::pin(async move {
+            let serial = d.serial.clone();
+            let mut m: device::ActiveModel = d.into();
+            m.subscriber_id = Set(None);
+            m.update(txn).await?;
+            let entry = Entry::new("subscriber.unlink", "device", serial).details(&Link {
+                subscriber: s.account,
+            });
+            Ok(((), entry))
+        })
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The audit log's record of a new subscriber token.
+#[derive(Debug, Serialize)]
+struct TokenIssued {
+    prefix: String,
+}
+
+/// `POST /api/v1/subscribers/{ref}/tokens` (support staff): a subscriber
+/// API token for the self-care portal or app acting for this subscriber,
+/// shown once.
+pub async fn create_token(
+    auth: Auth<access::Support>,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse> {
+    let s = subscriber_by_ref(&state.db, &path).await?;
+    let secret = token::generate_in(Scheme::Subscriber);
+    let created = SubscriberTokenCreated {
+        prefix: secret.prefix.clone(),
+        token: secret.plaintext.clone(),
+    };
+    let now = state.clock.now();
+    audited(&state.db, &auth, now, move |txn| {
+        Box::pin(async move {
+            subscriber_token::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                subscriber_id: Set(s.id),
+                prefix: Set(secret.prefix.clone()),
+                secret_hash: Set(secret.hash),
+                created_at: Set(now),
+                revoked_at: Set(None),
+            }
+            .insert(txn)
+            .await?;
+            let entry =
+                Entry::new("subscriber.token", "subscriber", s.account).details(&TokenIssued {
+                    prefix: secret.prefix,
+                });
+            Ok(((), entry))
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(created))
+}

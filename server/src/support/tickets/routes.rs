@@ -1,0 +1,344 @@
+//! `/api/v1/tickets`: the support queue. Every role reads; support staff
+//! (and admins) open tickets from other channels, comment (public or
+//! internal), and change status, assignee and priority. A ticket's page
+//! carries its log, its SLA, the catalog's knowledge-base article and links
+//! to the box's telemetry and history. Quotes and returns are
+//! `support::quotes` and `support::rma`.
+
+use actix_web::{web, HttpResponse};
+use sea_orm::{EntityTrait, TransactionTrait};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::{
+    rules::{Channel, Priority, TicketKind, TicketStatus},
+    store::{self as tickets, Change, NewTicket},
+    view::summary,
+};
+use crate::{
+    fleet::{catalog::store as catalog, devices::store as devices},
+    http::params::{checked, limit, present},
+    identity::{
+        audit::store::{self as audit, Entry},
+        auth::{access, Auth},
+        users::store::named,
+    },
+    platform::{
+        entities::{device, subscriber},
+        error::{Error, Result},
+        text::{Line, Paragraphs},
+    },
+    state::AppState,
+    support::{
+        subscribers::store::subscriber_by_ref,
+        views::{LogView, TicketDetail, TicketDevice, TicketLinks, TicketSubscriber},
+        warranty::store::warranty_of,
+    },
+};
+
+/// The ticket number in a path, or 404.
+pub fn id_of(path: &str) -> Result<i64> {
+    path.parse()
+        .map_err(|_| Error::NotFound(format!("no ticket {path}")))
+}
+
+/// Longest comment or ticket body, in characters.
+pub const MAX_BODY: usize = 16 * 1024;
+/// Longest subject, in characters.
+pub const MAX_SUBJECT: usize = 200;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    status: Option<TicketStatus>,
+    kind: Option<TicketKind>,
+    /// A user name, or `me`.
+    assignee: Option<String>,
+    subscriber: Option<Uuid>,
+    device: Option<Uuid>,
+    #[serde(default)]
+    active: bool,
+    limit: Option<u64>,
+}
+
+/// `GET /api/v1/tickets?status=&kind=&assignee=NAME|me&subscriber=&device=&active=true&limit=`
+pub async fn list(
+    auth: Auth<access::Viewer>,
+    state: web::Data<AppState>,
+    q: web::Query<ListQuery>,
+) -> Result<HttpResponse> {
+    let limit = limit(q.limit, 100, 1000)?;
+    let assignee = match q.assignee.as_deref() {
+        Some("me") => Some(auth.user_id),
+        Some(name) => Some(named(&state.db, "assignee", name).await?.id),
+        None => None,
+    };
+    let list = tickets::list(
+        &state.db,
+        tickets::Filter {
+            status: q.status,
+            kind: q.kind,
+            assignee,
+            subscriber_id: q.subscriber,
+            device_id: q.device,
+            active_only: q.active,
+        },
+        limit,
+        state.clock.now(),
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(list))
+}
+
+/// `GET /api/v1/tickets/{id}`: the ticket, its whole log, the catalog's
+/// article for its fault, and where to read the box's telemetry.
+pub async fn show(
+    _: Auth<access::Viewer>,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse> {
+    let now = state.clock.now();
+    let t = tickets::find(&state.db, id_of(&path)?).await?;
+    let view = summary(&state.db, &t, now).await?;
+    let log = tickets::history(&state.db, t.id, false).await?;
+    let kb = match &t.fault_code {
+        Some(code) => catalog::get(&state.db, code).await?.map(|e| e.entry),
+        None => None,
+    };
+    let device = match t.device_id {
+        Some(id) => device::Entity::find_by_id(id).one(&state.db).await?,
+        None => None,
+    };
+    let warranty = match &device {
+        Some(d) => Some(warranty_of(&state.db, d, now).await?),
+        None => None,
+    };
+    let links = t.device_id.map(|id| TicketLinks {
+        device: format!("/api/v1/devices/{id}"),
+        events: format!("/api/v1/devices/{id}/events"),
+        faults: format!("/api/v1/devices/{id}/events?type=fault"),
+        series: format!("/api/v1/devices/{id}/series"),
+        tickets: format!("/api/v1/tickets?device={id}"),
+        problem: t.problem_id.map(|p| format!("/api/v1/problems/{p}")),
+        rollout: t.rollout_id.map(|r| format!("/api/v1/rollouts/{r}")),
+    });
+    let subscriber = match t.subscriber_id {
+        Some(id) => subscriber::Entity::find_by_id(id).one(&state.db).await?,
+        None => None,
+    };
+    Ok(HttpResponse::Ok().json(TicketDetail {
+        ticket: view,
+        subscriber: subscriber.map(|s| TicketSubscriber {
+            id: s.id,
+            account: s.account,
+            name: s.name,
+            email: s.email,
+            phone: s.phone,
+            plan: s.plan,
+        }),
+        device: device.map(|d| TicketDevice {
+            id: d.id,
+            serial: d.serial,
+            model: d.model,
+            installed: d.installed,
+            last_seen_at: d.last_seen_at,
+            activated_at: d.activated_at,
+        }),
+        warranty,
+        kb,
+        links,
+        log: log
+            .into_iter()
+            .map(|l| LogView {
+                at: l.at,
+                kind: l.kind,
+                author: l.author,
+                public: l.public,
+                body: l.body,
+                data: l.data,
+            })
+            .collect(),
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateBody {
+    channel: Channel,
+    subject: String,
+    #[serde(default)]
+    body: Option<String>,
+    kind: Option<TicketKind>,
+    /// A subscriber id or account number.
+    subscriber: Option<String>,
+    /// A device id or serial (it must belong to the subscriber when both
+    /// are named).
+    device: Option<String>,
+    #[serde(default)]
+    priority: Option<Priority>,
+}
+
+/// What the audit log keeps of a ticket support staff opened.
+#[derive(Debug, Serialize)]
+struct Opened {
+    channel: Channel,
+}
+
+/// `POST /api/v1/tickets` (support staff): a ticket from a phone call,
+/// an email, a chat, the app, social media or the portal.
+pub async fn create(
+    auth: Auth<access::Support>,
+    state: web::Data<AppState>,
+    body: web::Json<CreateBody>,
+) -> Result<HttpResponse> {
+    let b = body.into_inner();
+    if b.channel == Channel::Device {
+        return Err(Error::Validation(
+            "channel device is for tickets the boxes' faults open".into(),
+        ));
+    }
+    let subject = checked(Line::parse("subject", &b.subject, MAX_SUBJECT))?;
+    let text = match &b.body {
+        Some(t) => Some(checked(Paragraphs::parse("body", t, MAX_BODY))?.into_string()),
+        None => None,
+    };
+    let sub = match &b.subscriber {
+        Some(r) => Some(subscriber_by_ref(&state.db, r).await?),
+        None => None,
+    };
+    let dev = match &b.device {
+        Some(r) => Some(devices::find(&state.db, r).await?),
+        None => None,
+    };
+    if let (Some(s), Some(d)) = (&sub, &dev) {
+        if d.subscriber_id != Some(s.id) {
+            return Err(Error::Validation(format!(
+                "device {} does not belong to subscriber {}",
+                d.serial, s.account
+            )));
+        }
+    }
+    let subscriber_id = sub
+        .as_ref()
+        .map(|s| s.id)
+        .or(dev.as_ref().and_then(|d| d.subscriber_id));
+    let caller = auth.caller.clone();
+    let now = state.clock.now();
+    let t = state
+        .db
+        .transaction::<_, _, Error>(|txn| {
+            Box::pin(async move {
+                let t = tickets::open(
+                    txn,
+                    NewTicket::from_channel(
+                        b.kind.unwrap_or(TicketKind::Support),
+                        b.channel,
+                        subject.into_string(),
+                        subscriber_id,
+                        dev.map(|d| d.id),
+                        caller.name.clone(),
+                        text,
+                    ),
+                    now,
+                )
+                .await?;
+                let t = match b.priority {
+                    Some(p) => {
+                        let change = Change {
+                            priority: Some(p),
+                            ..Change::default()
+                        };
+                        tickets::change(txn, t.id, change, &caller.name, now).await?
+                    }
+                    None => t,
+                };
+                let entry = Entry::new("ticket.create", "ticket", t.id.to_string())
+                    .details(&Opened { channel: t.channel });
+                audit::record(txn, &caller, now, entry).await?;
+                summary(txn, &t, now).await
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(t))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeBody {
+    status: Option<TicketStatus>,
+    /// A user name, or null to unassign.
+    #[serde(default, deserialize_with = "present")]
+    assignee: Option<Option<String>>,
+    priority: Option<Priority>,
+}
+
+/// `PATCH /api/v1/tickets/{id}` (support staff): status, assignee, priority.
+pub async fn update(
+    auth: Auth<access::Support>,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Json<ChangeBody>,
+) -> Result<HttpResponse> {
+    let id = id_of(&path)?;
+    let b = body.into_inner();
+    let assignee = match b.assignee {
+        Some(Some(name)) => Some(Some(named(&state.db, "assignee", &name).await?.id)),
+        Some(None) => Some(None),
+        None => None,
+    };
+    if b.status.is_none() && assignee.is_none() && b.priority.is_none() {
+        return Err(Error::Validation(
+            "nothing to change: give status, assignee or priority".into(),
+        ));
+    }
+    let name = auth.name.clone();
+    let now = state.clock.now();
+    let view = state
+        .db
+        .transaction::<_, _, Error>(|txn| {
+            Box::pin(async move {
+                let change = Change {
+                    status: b.status,
+                    assignee,
+                    priority: b.priority,
+                };
+                let t = tickets::change(txn, id, change, &name, now).await?;
+                summary(txn, &t, now).await
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommentBody {
+    body: String,
+    /// Shown to the subscriber; internal notes are not.
+    #[serde(default)]
+    public: bool,
+}
+
+/// `POST /api/v1/tickets/{id}/comments` (support staff).
+pub async fn comment(
+    auth: Auth<access::Support>,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Json<CommentBody>,
+) -> Result<HttpResponse> {
+    let id = id_of(&path)?;
+    let b = body.into_inner();
+    let text = checked(Paragraphs::parse("body", &b.body, MAX_BODY))?.into_string();
+    let name = auth.name.clone();
+    let now = state.clock.now();
+    let view = state
+        .db
+        .transaction::<_, _, Error>(|txn| {
+            Box::pin(async move {
+                let t = tickets::comment(txn, id, &name, true, b.public, text, now).await?;
+                summary(txn, &t, now).await
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(view))
+}

@@ -1,0 +1,148 @@
+//! `POST /api/v1/device/check-in`: a box reports what it runs with a fresh
+//! nonce and gets its offers in install order, signed over the nonce, its
+//! id and the time (directly, or in a batch with a Merkle proof). The
+//! common answer, "nothing new", reads nothing from the database.
+
+use actix_web::{web, HttpResponse};
+use chrono::TimeDelta;
+use sea_orm::{ActiveModelTrait, EntityTrait, Set};
+use wavecast_protocol::{
+    checkin::{answer_leaf, sign_answer, CheckinAnswer, CheckinPayload, CheckinRequest},
+    TrustError,
+};
+
+use super::store::offers_for;
+use crate::{
+    fleet::{
+        devices::{auth::DirectoryAuth, store::installed_from},
+        directory::inventory_digest,
+    },
+    platform::{
+        entities::device,
+        error::{Error, Result},
+    },
+    state::AppState,
+    updates::rollouts::rules::DeviceFacts,
+};
+
+/// How stale last-seen may get before a check-in writes it: check-ins that
+/// change nothing stay read-only.
+const LAST_SEEN_RESOLUTION: TimeDelta = TimeDelta::minutes(60);
+
+/// `POST /api/v1/device/check-in`: the box reports what it runs with a fresh
+/// nonce and gets its offers, signed over the nonce, its id and the time.
+/// Nothing is written unless the inventory changed or last-seen is stale.
+pub async fn check_in(
+    DirectoryAuth(auth): DirectoryAuth,
+    state: web::Data<AppState>,
+    body: web::Json<CheckinRequest>,
+) -> Result<HttpResponse> {
+    let req = body.into_inner();
+    if !(16..=64).contains(&req.nonce.len()) || !req.nonce.chars().all(|c| c.is_ascii_graphic()) {
+        return Err(Error::Validation(
+            "nonce must be 16 to 64 printable ASCII characters".into(),
+        ));
+    }
+    if req.installed.len() > 64 {
+        return Err(Error::Validation("at most 64 installed components".into()));
+    }
+    let key = state.signing_key.clone().ok_or_else(|| {
+        Error::Conflict(
+            "this server holds no online signing key (signing.key_file), so it cannot sign check-in answers"
+                .into(),
+        )
+    })?;
+    let anchors = state.anchors().await?;
+    let keyring = anchors
+        .as_ref()
+        .as_ref()
+        .and_then(|a| a.current.as_ref())
+        .ok_or_else(|| Error::Conflict("no keyring has been published yet".into()))?;
+    let now = state.clock.now();
+    state.presence.touch(auth.id);
+    let mut d = auth;
+    let installed = serde_json::to_value(&req.installed).map_err(anyhow::Error::from)?;
+    let differs = |reported: &Option<String>, known: &Option<Box<str>>| {
+        reported.is_some() && reported.as_deref() != known.as_deref()
+    };
+    let changed = d.inventory != inventory_digest(Some(&installed))
+        || differs(&req.boot_slot, &d.boot_slot)
+        || differs(&req.agent_version, &d.agent_version)
+        || differs(&req.timezone, &d.timezone);
+    let stale = d
+        .last_seen_at
+        .is_none_or(|t| now - t > LAST_SEEN_RESOLUTION);
+    if changed || stale {
+        let row = device::Entity::find_by_id(d.id)
+            .one(&state.db)
+            .await?
+            .ok_or_else(|| Error::Unauthorized("this device no longer exists".into()))?;
+        let mut m: device::ActiveModel = row.into();
+        m.installed = Set(Some(installed.clone()));
+        if req.boot_slot.is_some() {
+            m.boot_slot = Set(req.boot_slot.clone());
+        }
+        if req.agent_version.is_some() {
+            m.agent_version = Set(req.agent_version.clone());
+        }
+        if req.timezone.is_some() {
+            m.timezone = Set(req.timezone.clone());
+        }
+        m.last_seen_at = Set(Some(now));
+        let row = m.update(&state.db).await?;
+        d = state
+            .directory
+            .put(&row)
+            .ok_or_else(|| Error::Forbidden(format!("this device is {}", row.status)))?;
+    }
+    let rollouts = state.offering().await?;
+    let components = installed_from(&req.installed);
+    let facts = DeviceFacts {
+        serial: &d.serial,
+        model: &d.model,
+        revision: &d.revision,
+        region: d.region.as_deref(),
+        tags: &d.tags,
+        installed: &components,
+    };
+    let offers = offers_for(
+        &state.db,
+        &rollouts,
+        d.id,
+        &facts,
+        d.timezone.as_deref(),
+        now,
+    )
+    .await?;
+    let cfg = &state.config.rollouts;
+    let jitter = cfg.checkin_interval_secs * cfg.checkin_jitter_pct.min(100) / 100;
+    let next =
+        cfg.checkin_interval_secs + rand::Rng::gen_range(&mut rand::thread_rng(), 0..=jitter);
+    let payload = CheckinPayload {
+        device_id: d.id.to_string(),
+        nonce: req.nonce,
+        issued_at: now.timestamp(),
+        offers,
+        next_checkin_secs: next.max(1),
+        mqtt_url: state.mqtt.advertise_url().map(str::to_owned),
+    };
+    // Boxes that say they hold the current keyring do not get it again.
+    let keyring = (req.keyring_version != Some(keyring.0.version)).then(|| keyring.1.clone());
+    let internal = |e: TrustError| Error::Internal(e.into());
+    let answer = match (&state.answer_signer, req.batch_proofs) {
+        (Some(signer), true) => {
+            let (answer, leaf) = answer_leaf(&payload).map_err(internal)?;
+            CheckinAnswer {
+                keyring,
+                answer,
+                batch: Some(signer.sign(leaf).await?),
+            }
+        }
+        _ => CheckinAnswer {
+            keyring,
+            answer: sign_answer(&payload, &key).map_err(internal)?,
+            batch: None,
+        },
+    };
+    Ok(HttpResponse::Ok().json(answer))
+}

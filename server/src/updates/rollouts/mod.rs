@@ -1,0 +1,17 @@
+//! Rollouts: targets, wave plans and the lifecycle ([`rules`]), wave
+//! membership and advance ([`waves`]), maintenance windows ([`window`]),
+//! health gates ([`gate`] and, at the SQL edge, [`gate_reading`]), loading
+//! rollouts ([`store`]), where target boxes stand ([`standing`]), the
+//! scheduler that runs the waves ([`scheduler`]), and the API ([`routes`],
+//! [`rollback`]).
+
+pub mod gate;
+pub mod gate_reading;
+pub mod rollback;
+pub mod routes;
+pub mod rules;
+pub mod scheduler;
+pub mod standing;
+pub mod store;
+pub mod waves;
+pub mod window;

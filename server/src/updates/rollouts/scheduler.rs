@@ -1,0 +1,235 @@
+//! The rollout scheduler: a background job that, on the instance holding
+//! the `scheduler` lease (`platform::jobs`), starts due rollouts, turns
+//! silent devices into failures, applies each running rollout's health gate
+//! ([`super::gate_reading`]: a regression among updated boxes pauses it),
+//! tallies its current wave ([`super::standing`]) and applies the verdict
+//! of [`super::waves::judge`] (advance, await approval, pause, complete).
+
+use chrono::{DateTime, TimeDelta, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    Set,
+};
+use uuid::Uuid;
+use wavecast_protocol::{mqtt::NudgeReason, status::InstallState};
+
+use super::{
+    gate::GateVerdict,
+    rules::{wave_specs, RolloutState},
+    standing::{target_devices, Standing},
+    store::{load_in, LoadedRollout},
+    waves::{judge, threshold, timed_out, wave_of, Verdict},
+};
+use crate::{
+    identity::audit::store::{self as audit, Actor, Entry},
+    mqtt::Mqtt,
+    platform::json::to_json,
+    platform::{
+        clock::Clock,
+        entities::{columns::Stored, rollout, rollout_device},
+        error::{Error, Result},
+        jobs::{JobError, Jobs},
+    },
+    state::Caches,
+};
+
+const LEASE: &str = "scheduler";
+
+/// Runs the scheduler every `every` (and when kicked) until the process
+/// ends.
+pub fn spawn(
+    jobs: &Jobs,
+    db: DatabaseConnection,
+    clock: Clock,
+    caches: std::sync::Arc<Caches>,
+    mqtt: Mqtt,
+    every: std::time::Duration,
+) -> tokio::task::JoinHandle<()> {
+    let ttl = TimeDelta::from_std(every * 6).unwrap_or(TimeDelta::seconds(30));
+    let job_clock = clock.clone();
+    jobs.every_on_lease(db.clone(), clock, LEASE, every, ttl, move || {
+        let (db, caches, mqtt, clock) =
+            (db.clone(), caches.clone(), mqtt.clone(), job_clock.clone());
+        async move {
+            let changed = tick(&db, &mqtt, clock.now()).await;
+            // Part of a failed pass may have landed: reload either way.
+            if changed.as_ref().map_or(true, |c| *c) {
+                caches.offering.invalidate();
+            }
+            changed.map(|_| ())
+        }
+    })
+}
+
+async fn record(
+    db: &impl ConnectionTrait,
+    r: &rollout::Model,
+    at: DateTime<Utc>,
+    action: &'static str,
+    details: &impl serde::Serialize,
+) -> Result<()> {
+    let entry = Entry::new(action, "rollout", r.id.to_string()).details(details);
+    audit::write(db, Actor::SYSTEM, at, entry).await
+}
+
+/// What the audit log keeps of a wave opening.
+#[derive(Debug, serde::Serialize)]
+struct WaveOpened {
+    wave: usize,
+    threshold: u32,
+}
+
+/// What the audit log keeps of a state change the scheduler made.
+#[derive(Debug, serde::Serialize)]
+struct StateReason {
+    reason: Option<String>,
+}
+
+/// Opens the next wave of a rollout (also used when an operator approves)
+/// and returns the devices it let in, to nudge.
+pub async fn open_next_wave(
+    db: &impl ConnectionTrait,
+    r: &LoadedRollout,
+    now: DateTime<Utc>,
+) -> Result<Vec<Uuid>> {
+    let specs =
+        wave_specs(&r.waves).map_err(|e| Error::Internal(anyhow::anyhow!("stored waves: {e}")))?;
+    let next = r.model.open_waves.max(0) as usize;
+    let Some(spec) = specs.get(next) else {
+        return Ok(Vec::new());
+    };
+    let members: Vec<(Uuid, u32)> = target_devices(db, r)
+        .await?
+        .into_iter()
+        .map(|(d, b)| (d.id, b))
+        .collect();
+    let mut buckets: Vec<u32> = members.iter().map(|(_, b)| *b).collect();
+    buckets.sort_unstable();
+    let mut thresholds = r.thresholds.clone();
+    let t = threshold(spec.size, &buckets).max(thresholds.last().copied().unwrap_or(0));
+    thresholds.push(t);
+    let mut m: rollout::ActiveModel = r.model.clone().into();
+    m.state = Set(RolloutState::Running);
+    m.thresholds = Set(to_json(&thresholds)?);
+    m.open_waves = Set(next as i32 + 1);
+    m.wave_opened_at = Set(Some(now));
+    m.acknowledged_failures = Set(0);
+    m.reason = Set(None);
+    m.updated_at = Set(now);
+    let m = m.update(db).await?;
+    record(
+        db,
+        &m,
+        now,
+        "rollout.wave.open",
+        &WaveOpened {
+            wave: next + 1,
+            threshold: t,
+        },
+    )
+    .await?;
+    Ok(members
+        .into_iter()
+        .filter(|(_, b)| wave_of(*b, &thresholds) == Some(next))
+        .map(|(id, _)| id)
+        .collect())
+}
+
+async fn set_state(
+    db: &impl ConnectionTrait,
+    r: &rollout::Model,
+    to: RolloutState,
+    reason: Option<String>,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let mut m: rollout::ActiveModel = r.clone().into();
+    m.state = Set(to);
+    m.reason = Set(reason.clone());
+    m.updated_at = Set(now);
+    let m = m.update(db).await?;
+    record(db, &m, now, to.audit_action(), &StateReason { reason }).await
+}
+
+/// One pass over every rollout that needs attention; true when a rollout
+/// changed state or opened a wave.
+pub async fn tick(
+    db: &DatabaseConnection,
+    mqtt: &Mqtt,
+    now: DateTime<Utc>,
+) -> Result<bool, JobError> {
+    let mut changed = false;
+    for r in load_in(db, &[RolloutState::Scheduled, RolloutState::Running]).await? {
+        changed |= match r.state {
+            RolloutState::Scheduled if r.model.starts_at <= now => {
+                let opened = open_next_wave(db, &r, now).await?;
+                mqtt.nudge(opened, NudgeReason::WaveOpened, Some(r.model.id));
+                true
+            }
+            RolloutState::Running => step(db, mqtt, &r, now).await?,
+            _ => false,
+        };
+    }
+    Ok(changed)
+}
+
+async fn step(
+    db: &DatabaseConnection,
+    mqtt: &Mqtt,
+    r: &LoadedRollout,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    // A device that started and went silent has failed: a bricked box counts.
+    let timeout = TimeDelta::seconds(r.model.device_timeout_secs.max(1));
+    let rows = rollout_device::Entity::find()
+        .filter(rollout_device::Column::RolloutId.eq(r.model.id))
+        .all(db)
+        .await?;
+    for row in &rows {
+        if !row.state.is_terminal() && timed_out(row.updated_at, timeout, now) {
+            let mut m: rollout_device::ActiveModel = row.clone().into();
+            m.state = Set(Stored(InstallState::Failed));
+            m.code = Set(Some("timeout".into()));
+            m.message = Set(Some(format!("no report for {} s", timeout.num_seconds())));
+            m.updated_at = Set(now);
+            m.update(db).await?;
+        }
+    }
+    let standing = Standing::load(db, r).await?;
+    // A regression on updated boxes pauses the rollout whatever its waves say.
+    if let Some(gate) = &r.gate {
+        let reading = super::gate_reading::read(db, r, gate, &standing, now).await?;
+        tracing::debug!(rollout = %r.model.id, ?reading, "health gate");
+        if let GateVerdict::Regressed(reason) = reading.verdict {
+            set_state(db, &r.model, RolloutState::Paused, Some(reason), now).await?;
+            return Ok(true);
+        }
+    }
+    let specs =
+        wave_specs(&r.waves).map_err(|e| Error::Internal(anyhow::anyhow!("stored waves: {e}")))?;
+    let current = (r.model.open_waves.max(1) - 1) as usize;
+    let Some(spec) = specs.get(current) else {
+        set_state(db, &r.model, RolloutState::Completed, None, now).await?;
+        return Ok(true);
+    };
+    let mut tally = standing.tally(r);
+    // Failures an operator acknowledged by resuming no longer count.
+    let acked = (r.model.acknowledged_failures.max(0) as u32).min(tally.failed);
+    tally.failed -= acked;
+    tally.members -= acked;
+    let opened = r.model.wave_opened_at.unwrap_or(r.model.starts_at);
+    match judge(spec, &tally, opened, now, current + 1 == specs.len()) {
+        Verdict::Wait { .. } => return Ok(false),
+        Verdict::Advance => {
+            let opened = open_next_wave(db, r, now).await?;
+            mqtt.nudge(opened, NudgeReason::WaveOpened, Some(r.model.id));
+        }
+        Verdict::AwaitApproval => {
+            set_state(db, &r.model, RolloutState::AwaitingApproval, None, now).await?
+        }
+        Verdict::Pause { reason } => {
+            set_state(db, &r.model, RolloutState::Paused, Some(reason), now).await?
+        }
+        Verdict::Complete => set_state(db, &r.model, RolloutState::Completed, None, now).await?,
+    }
+    Ok(true)
+}

@@ -1,0 +1,214 @@
+//! Rollouts at the SQL edge: loading a rollout with its parsed plan and
+//! bundles (what the scheduler, the check-in and the API all read),
+//! whether a box is in its target, and how a box's install stands.
+
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use uuid::Uuid;
+use wavecast_protocol::{envelope::Envelope, manifest::Manifest, status::InstallState};
+
+use super::{
+    gate::HealthGate,
+    rules::{DeviceFacts, RolloutState, Target, WavePlan},
+    window::TimeWindow,
+};
+use crate::{
+    platform::{
+        entities::{bundle, bundle_artifact, device, rollout, rollout_bundle, rollout_device},
+        error::{Error, Result},
+        json::{from_json, from_json_opt},
+    },
+    updates::{
+        bundles::rules::BundleState,
+        checkin::offers::{plan, Candidate, Installed, Skip},
+    },
+};
+
+fn corrupt(what: &str, e: impl std::fmt::Display) -> Error {
+    Error::corrupt(what, e)
+}
+
+/// A bundle of a rollout with what check-ins and tallies need.
+#[derive(Debug, Clone)]
+pub struct LoadedBundle {
+    pub id: Uuid,
+    pub envelope: Envelope,
+    pub manifest: Manifest,
+    pub artifacts: Vec<bundle_artifact::Model>,
+    /// Revoked after the rollout was created: never offered again.
+    pub revoked: bool,
+}
+
+/// A rollout with its parsed plan and bundles.
+#[derive(Debug, Clone)]
+pub struct LoadedRollout {
+    pub model: rollout::Model,
+    pub state: RolloutState,
+    pub target: Target,
+    pub waves: Vec<WavePlan>,
+    pub thresholds: Vec<u32>,
+    pub window: Option<TimeWindow>,
+    pub gate: Option<HealthGate>,
+    pub bundles: Vec<LoadedBundle>,
+}
+
+impl LoadedRollout {
+    /// The candidates this rollout offers, in its order; revoked bundles are
+    /// not candidates (so nothing that requires one is offered either).
+    pub fn candidates(&self) -> Vec<Candidate> {
+        self.bundles
+            .iter()
+            .filter(|b| !b.revoked)
+            .map(|b| Candidate {
+                name: b.manifest.name.clone(),
+                version: b.manifest.version.clone(),
+                security_version: b.manifest.security_version,
+                compatible: b.manifest.compatible.clone(),
+                requires: b.manifest.requires.clone(),
+                allow_downgrade: self.model.allow_downgrade,
+            })
+            .collect()
+    }
+
+    pub fn bundle_named(&self, name: &str, version: &semver::Version) -> Option<&LoadedBundle> {
+        self.bundles
+            .iter()
+            .find(|b| b.manifest.name == name && b.manifest.version == *version)
+    }
+}
+
+/// Loads one bundle row with its manifest and artifacts.
+pub async fn load_bundle(db: &impl ConnectionTrait, id: Uuid) -> Result<LoadedBundle> {
+    let b = bundle::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(|| corrupt("rollout bundle", format!("bundle {id} is missing")))?;
+    let envelope: Envelope =
+        serde_json::from_str(&b.manifest_envelope).map_err(|e| corrupt("manifest", e))?;
+    let manifest = Manifest::parse(
+        &envelope
+            .payload_bytes()
+            .map_err(|e| corrupt("manifest", e))?,
+    )
+    .map_err(|e| corrupt("manifest", e))?;
+    let artifacts = bundle_artifact::Entity::find()
+        .filter(bundle_artifact::Column::BundleId.eq(id))
+        .order_by_asc(bundle_artifact::Column::Idx)
+        .all(db)
+        .await?;
+    Ok(LoadedBundle {
+        id,
+        revoked: b.state == BundleState::Revoked,
+        envelope,
+        manifest,
+        artifacts,
+    })
+}
+
+/// Loads a rollout with everything the rules need.
+pub async fn load(db: &impl ConnectionTrait, model: rollout::Model) -> Result<LoadedRollout> {
+    let rows = rollout_bundle::Entity::find()
+        .filter(rollout_bundle::Column::RolloutId.eq(model.id))
+        .order_by_asc(rollout_bundle::Column::Idx)
+        .all(db)
+        .await?;
+    let mut bundles = Vec::with_capacity(rows.len());
+    for r in rows {
+        bundles.push(load_bundle(db, r.bundle_id).await?);
+    }
+    Ok(LoadedRollout {
+        state: model.state,
+        target: from_json(&model.target, "rollout target")?,
+        waves: from_json(&model.waves, "rollout waves")?,
+        thresholds: from_json(&model.thresholds, "rollout thresholds")?,
+        window: from_json_opt(model.maintenance_window.as_ref(), "rollout window")?,
+        gate: from_json_opt(model.health_gate.as_ref(), "rollout health gate")?,
+        bundles,
+        model,
+    })
+}
+
+/// Loads every rollout in one of `states`.
+pub async fn load_in(
+    db: &impl ConnectionTrait,
+    states: &[RolloutState],
+) -> Result<Vec<LoadedRollout>> {
+    let rows = rollout::Entity::find()
+        .filter(rollout::Column::State.is_in(states.iter().copied()))
+        .order_by_asc(rollout::Column::CreatedAt)
+        .all(db)
+        .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        out.push(load(db, r).await?);
+    }
+    Ok(out)
+}
+
+/// Whether `d` is in the rollout's target.
+pub fn targets(
+    r: &LoadedRollout,
+    d: &device::Model,
+    tags: &[String],
+    installed: &[Installed],
+) -> bool {
+    r.target.matches(&DeviceFacts {
+        serial: &d.serial,
+        model: &d.model,
+        revision: &d.hardware_revision,
+        region: d.region.as_deref(),
+        tags,
+        installed,
+    })
+}
+
+/// How one device stands in a rollout, for tallies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceOutcome {
+    Succeeded,
+    Failed,
+    InProgress,
+}
+
+/// A device's outcome from its status rows and what is still to offer it.
+pub fn outcome(
+    r: &LoadedRollout,
+    d: &device::Model,
+    installed: &[Installed],
+    rows: &[&rollout_device::Model],
+) -> DeviceOutcome {
+    if rows
+        .iter()
+        .any(|row| matches!(*row.state, InstallState::Failed | InstallState::RolledBack))
+    {
+        return DeviceOutcome::Failed;
+    }
+    let p = plan(&d.model, &d.hardware_revision, installed, &r.candidates());
+    let succeeded_ids: Vec<Uuid> = rows
+        .iter()
+        .filter(|row| *row.state == InstallState::Succeeded)
+        .map(|row| row.bundle_id)
+        .collect();
+    let still_to_install = p
+        .offers
+        .iter()
+        .filter_map(|c| r.bundle_named(&c.name, &c.version))
+        .any(|b| !succeeded_ids.contains(&b.id));
+    let blocked = p
+        .skipped
+        .iter()
+        .any(|(_, s)| matches!(s, Skip::Unmet { .. }));
+    if still_to_install || (blocked && succeeded_ids.is_empty()) {
+        DeviceOutcome::InProgress
+    } else {
+        DeviceOutcome::Succeeded
+    }
+}
+
+/// Every rollout in a state that offers updates, with its bundles.
+pub async fn load_offering(db: &impl ConnectionTrait) -> Result<Vec<LoadedRollout>> {
+    let offering: Vec<RolloutState> = RolloutState::ALL
+        .into_iter()
+        .filter(|s| s.offers())
+        .collect();
+    load_in(db, &offering).await
+}

@@ -1,0 +1,143 @@
+//! Request and response bodies of the updates API — keyrings, bundles and
+//! rollouts — shared by the HTTP handlers and the `wavecast` CLI so the two
+//! cannot drift apart.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::{
+    bundles::rules::BundleState,
+    rollouts::{
+        gate::HealthGate,
+        rules::{RolloutState, Target, WavePlan},
+        window::TimeWindow,
+    },
+};
+
+/// `PUT /api/v1/keyring`: a root-signed keyring and the root public key.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublishKeyring {
+    /// Base64 of the root public key. Pinned by the first publish.
+    pub root_public_key: String,
+    pub keyring: wavecast_protocol::envelope::Envelope,
+}
+
+/// `GET /api/v1/keyring`: the keyring the server trusts now.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KeyringView {
+    pub root_keyid: String,
+    pub root_public_key: String,
+    pub version: u64,
+    /// Unix seconds.
+    pub expires_at: i64,
+    pub keys: Vec<wavecast_protocol::keyring::KeyEntry>,
+    pub revoked: Vec<String>,
+    pub envelope: wavecast_protocol::envelope::Envelope,
+}
+
+/// One artifact of a bundle, with where to download it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ArtifactView {
+    pub name: String,
+    pub size: u64,
+    pub sha256: wavecast_protocol::Sha256Digest,
+    pub target: String,
+    pub compression: wavecast_protocol::manifest::Compression,
+    /// Path of the download, relative to the server.
+    pub download: String,
+}
+
+/// A bundle as the API shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BundleView {
+    pub id: Uuid,
+    pub name: String,
+    pub kind: wavecast_protocol::manifest::Kind,
+    pub version: String,
+    pub security_version: u64,
+    pub state: BundleState,
+    pub licensed_product: Option<String>,
+    pub payload_size: u64,
+    pub signer_keyid: String,
+    pub keyring_version: u64,
+    pub uploaded_by: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub compatible: Vec<wavecast_protocol::manifest::Compatibility>,
+    pub requires: Vec<wavecast_protocol::manifest::Requirement>,
+    pub artifacts: Vec<ArtifactView>,
+}
+
+/// `POST /api/v1/bundles/{id}/{publish|deprecate|revoke}`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BundleActionRequest {
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// `POST /api/v1/rollouts`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateRollout {
+    pub name: String,
+    /// Bundles by id or `name@version`, in the order they should install.
+    pub bundles: Vec<String>,
+    #[serde(default)]
+    pub target: Target,
+    pub waves: Vec<WavePlan>,
+    /// When the first wave opens (default: now).
+    #[serde(default)]
+    pub starts_at: Option<DateTime<Utc>>,
+    /// Seconds a device may stay silent mid-install before it counts as failed.
+    #[serde(default)]
+    pub device_timeout_secs: Option<u64>,
+    /// Allow offering a lower version than installed (a rollback).
+    #[serde(default)]
+    pub allow_downgrade: bool,
+    /// Install only inside this daily window of the box's local time.
+    #[serde(default)]
+    pub window: Option<TimeWindow>,
+    /// At most this many devices downloading at once.
+    #[serde(default)]
+    pub max_concurrent_downloads: Option<u32>,
+    /// Pause when updated boxes fault more than boxes not yet updated.
+    #[serde(default)]
+    pub health_gate: Option<HealthGate>,
+}
+
+/// Counts of devices by install outcome.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RolloutCounts {
+    pub reported: u64,
+    pub succeeded: u64,
+    pub failed: u64,
+    pub in_progress: u64,
+}
+
+/// A rollout as the API shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RolloutView {
+    pub id: Uuid,
+    pub name: String,
+    pub state: RolloutState,
+    pub reason: Option<String>,
+    pub bundles: Vec<String>,
+    pub target: Target,
+    pub waves: Vec<WavePlan>,
+    pub open_waves: u32,
+    pub wave_opened_at: Option<DateTime<Utc>>,
+    pub starts_at: DateTime<Utc>,
+    pub device_timeout_secs: u64,
+    pub allow_downgrade: bool,
+    pub window: Option<TimeWindow>,
+    pub max_concurrent_downloads: Option<u32>,
+    pub health_gate: Option<HealthGate>,
+    pub rollback_of: Option<Uuid>,
+    pub counts: RolloutCounts,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
