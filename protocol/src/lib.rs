@@ -18,6 +18,7 @@ pub mod envelope;
 pub mod events;
 pub mod keyring;
 pub mod keys;
+pub mod kind;
 pub mod manifest;
 pub mod mqtt;
 pub mod problem;

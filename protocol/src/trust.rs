@@ -1,7 +1,7 @@
 //! Why something is not trusted: one typed reason per refusal, shared by the
 //! server (on upload) and the agent (before install).
 
-use crate::manifest::Kind;
+use crate::kind::Kind;
 
 /// A refusal to trust a keyring, manifest, bundle or artifact.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

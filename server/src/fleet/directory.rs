@@ -206,7 +206,7 @@ impl Directory {
         let entry = match known {
             Some(e) => e,
             None => {
-                let d = super::devices::auth::authenticate(db, presented, now).await?;
+                let d = super::devices::store::authenticate(db, presented, now).await?;
                 return self.put(&d).ok_or_else(invalid);
             }
         };

@@ -9,8 +9,8 @@ use std::{future::Future, marker::PhantomData, pin::Pin};
 use actix_web::{dev::Payload, http::header, web, FromRequest, HttpMessage, HttpRequest};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use tracing_actix_web::RequestId;
-use uuid::Uuid;
 
+use super::caller::Caller;
 use super::{roles::Role, tokens::rules as token};
 use crate::{
     platform::{
@@ -23,47 +23,6 @@ use crate::{
 /// How often at most `last_used_at` is written for one token, so that
 /// authentication does not cost a database write per request.
 const LAST_USED_RESOLUTION: chrono::TimeDelta = chrono::TimeDelta::minutes(5);
-
-/// The authenticated caller, as every handler and the audit log see it.
-#[derive(Debug, Clone)]
-pub struct Caller {
-    pub user_id: Uuid,
-    pub name: String,
-    pub role: Role,
-    pub token_id: Uuid,
-    pub token_prefix: String,
-    pub source_ip: Option<String>,
-    pub request_id: Option<String>,
-}
-
-impl Caller {
-    /// Fails with 403 unless the caller's role grants `required`.
-    pub fn demand(&self, required: Role) -> Result<(), Error> {
-        if self.role.grants(required) {
-            Ok(())
-        } else {
-            Err(Error::Forbidden(format!(
-                "this needs the {required} role; {} has the {} role",
-                self.name, self.role
-            )))
-        }
-    }
-
-    /// Fails with 403 unless the caller's role grants one of `roles`, for
-    /// work two duties share (`what` names it in the message).
-    pub fn demand_one_of(&self, roles: &[Role], what: &str) -> Result<(), Error> {
-        if roles.iter().any(|r| self.role.grants(*r)) {
-            return Ok(());
-        }
-        let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
-        Err(Error::Forbidden(format!(
-            "{what} needs the {} role; {} has the {} role",
-            names.join(" or "),
-            self.name,
-            self.role
-        )))
-    }
-}
 
 /// A role requirement, named at the type level: `Auth<access::Operator>`.
 pub trait Permission {

@@ -7,6 +7,7 @@
 pub mod audit;
 pub mod auth;
 pub mod bootstrap;
+pub mod caller;
 pub mod roles;
 pub mod tokens;
 pub mod users;

@@ -10,6 +10,10 @@
 use uuid::Uuid;
 use wavecast_protocol::mqtt::{parse_topic, Channel, DEVICES_PREFIX};
 
+/// The largest MQTT packet either side takes (the embedded broker, and the
+/// server's link to any broker): reports, telemetry and faults are small.
+pub const MAX_PACKET: usize = 64 * 1024;
+
 /// Who is connected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Principal {

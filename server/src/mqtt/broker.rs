@@ -2,7 +2,7 @@
 //!
 //! The gate authenticates every connection (the server with its per-process
 //! secret, a box with its device id and current credential, checked against
-//! the database like an HTTPS request) and asks `domain::mqtt_acl` about
+//! the database like an HTTPS request) and asks `mqtt::acl` about
 //! every publish and subscribe, so a box reaches only its own topics.
 //!
 //! Health and fault batches are stored by the broker itself, before it
@@ -28,14 +28,14 @@ use uuid::Uuid;
 
 use wavecast_protocol::mqtt::Channel;
 
-use super::acl::{device_connect, may_publish, may_subscribe, Principal, SERVER_USER};
+use super::{
+    acl::{device_connect, may_publish, may_subscribe, Principal, MAX_PACKET, SERVER_USER},
+    ingest::Ingest,
+};
 use crate::{
-    fleet::devices::auth::authenticate,
+    fleet::devices::store::authenticate,
     platform::{clock::Clock, config::MqttConfig},
 };
-
-/// The largest MQTT packet accepted (the server's link takes the same).
-pub const MAX_PACKET: usize = 64 * 1024;
 
 /// The user id the gate gives the server's own connection.
 const SERVER_PRINCIPAL: &str = "server";
@@ -127,7 +127,7 @@ impl AuthProvider for Gate {
 /// Stores a box's event batches before the broker acknowledges them.
 struct Ingestor {
     db: DatabaseConnection,
-    ingest: super::Ingest,
+    ingest: Ingest,
 }
 
 impl BrokerEventHandler for Ingestor {
@@ -171,7 +171,7 @@ pub async fn start(
     cfg: &MqttConfig,
     db: DatabaseConnection,
     server_secret: String,
-    ingest: super::Ingest,
+    ingest: Ingest,
 ) -> anyhow::Result<SocketAddr> {
     let ingest_clock = ingest.clock.clone();
     let storage = StorageConfig {

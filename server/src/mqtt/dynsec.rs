@@ -1,5 +1,5 @@
 //! Mosquitto dynamic-security commands: one client and one role per box,
-//! granting the topics `domain::mqtt_acl` grants on the embedded broker (a
+//! granting the topics `mqtt::acl` grants on the embedded broker (a
 //! little stricter: a box subscribes to its `nudge` topic literally, not
 //! with `+` or `#` under its prefix), and a role for the server itself. The server sends them on the
 //! plugin's control topic with an account that administers the plugin.

@@ -22,14 +22,14 @@ use wavecast_protocol::{
     status::StatusReport,
 };
 
-use super::{dynsec, Ingest};
+use super::{acl::MAX_PACKET, dynsec, ingest::Ingest};
 use crate::{
     fleet::devices::rules::DeviceStatus,
     intake::store::{Incoming, Stored},
     platform::{
         config::{BrokerAddr, MqttProvision},
         entities::device,
-        error::Result,
+        error::{Error, Result},
     },
     updates::installs::store as installs,
 };
@@ -81,7 +81,7 @@ pub fn spawn(
         .unwrap_or_else(|| format!("wavecast-server-{}", Uuid::new_v4().simple()));
     let mut options = MqttOptions::new(client_id, target.host.clone(), target.port);
     options.set_keep_alive(Duration::from_secs(30));
-    options.set_max_packet_size(super::broker::MAX_PACKET, super::broker::MAX_PACKET);
+    options.set_max_packet_size(MAX_PACKET, MAX_PACKET);
     options.set_clean_session(!persistent);
     options.set_manual_acks(true);
     if let Some(user) = &target.username {
@@ -164,8 +164,9 @@ async fn run(
                         };
                         let (db, client, ingest) = (db.clone(), client.clone(), ingest.clone());
                         tokio::spawn(async move {
-                            status_message(&db, &ingest, id, channel, &p.payload).await;
-                            ack(&client, p);
+                            if status_message(&db, &ingest, id, channel, &p.payload).await {
+                                ack(&client, p);
+                            }
                             drop(permit);
                         });
                     }
@@ -301,30 +302,39 @@ async fn events_message(
     }
 }
 
-/// A status report, applied as over HTTPS.
+/// A status report, applied as over HTTPS. True when the message is
+/// settled (applied, or refused for good) and may be acknowledged; false
+/// when the server failed to store it, so the broker keeps it.
 async fn status_message(
     db: &DatabaseConnection,
     ingest: &Ingest,
     id: Uuid,
     channel: Channel,
     payload: &[u8],
-) {
+) -> bool {
     if channel != Channel::Status {
-        return;
+        return true;
     }
     let Some(d) = speaking_row(db, ingest, id).await else {
-        return;
+        return true;
     };
     ingest.presence.touch(id);
     match serde_json::from_slice::<StatusReport>(payload) {
-        Ok(report) => {
-            if let Err(e) = installs::apply(db, &d, report, ingest.clock.now()).await {
-                tracing::info!(device = %id, error = %e, "MQTT status report refused");
+        Ok(report) => match installs::apply(db, &d, report, ingest.clock.now()).await {
+            Ok(()) => true,
+            Err(Error::Internal(e)) => {
+                tracing::warn!(device = %id, error = %e, "cannot store an MQTT status report; left with the broker");
+                false
             }
-        }
+            Err(e) => {
+                tracing::info!(device = %id, error = %e, "MQTT status report refused");
+                true
+            }
+        },
         Err(e) => {
             ingest.metrics.ingest_refused("malformed");
             tracing::info!(device = %id, error = %e, "malformed MQTT status report");
+            true
         }
     }
 }

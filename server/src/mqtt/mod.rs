@@ -17,7 +17,10 @@
 pub mod acl;
 pub mod broker;
 pub mod dynsec;
+pub mod ingest;
 mod link;
+
+pub use ingest::Ingest;
 
 use std::{
     net::SocketAddr,
@@ -33,13 +36,10 @@ use uuid::Uuid;
 use wavecast_protocol::mqtt::{topic, Channel, Nudge, NudgeReason};
 
 use crate::{
-    fleet::{directory::Directory, presence::Presence},
     identity::tokens::rules::{generate_in, Scheme},
-    intake::pipeline::Pipeline,
     platform::{
         clock::Clock,
         config::{parse_broker_url, BrokerAddr, MqttConfig, MqttMode, MqttProvision},
-        metrics::Metrics,
     },
 };
 use acl::SERVER_USER;
@@ -55,20 +55,11 @@ struct Counters {
 #[derive(Clone, Debug)]
 pub struct Mqtt {
     client: Option<AsyncClient>,
+    clock: Clock,
     provision: MqttProvision,
     advertise_url: Option<String>,
     nudge_delay: std::time::Duration,
     counters: Arc<Counters>,
-}
-
-/// What the link hands box messages to.
-#[derive(Clone, Debug)]
-pub struct Ingest {
-    pub directory: Arc<Directory>,
-    pub presence: Arc<Presence>,
-    pub pipeline: Pipeline,
-    pub metrics: Arc<Metrics>,
-    pub clock: Clock,
 }
 
 /// The client id of the server's persistent session at an external broker:
@@ -103,6 +94,7 @@ impl Mqtt {
     pub fn off() -> Self {
         Self {
             client: None,
+            clock: Clock::system(),
             provision: MqttProvision::None,
             advertise_url: None,
             nudge_delay: std::time::Duration::ZERO,
@@ -128,7 +120,7 @@ impl Mqtt {
         let payload = match serde_json::to_vec(&Nudge {
             reason,
             rollout_id: rollout.map(|r| r.to_string()),
-            sent_at: chrono::Utc::now().timestamp(),
+            sent_at: self.clock.now().timestamp(),
         }) {
             Ok(p) => p,
             Err(e) => {
@@ -193,9 +185,13 @@ pub async fn start(
     db: DatabaseConnection,
     ingest: Ingest,
 ) -> anyhow::Result<Started> {
+    let clock = ingest.clock.clone();
     match cfg.mode {
         MqttMode::Off => Ok(Started {
-            mqtt: Mqtt::off(),
+            mqtt: Mqtt {
+                clock: ingest.clock.clone(),
+                ..Mqtt::off()
+            },
             embedded: None,
         }),
         MqttMode::Embedded => {
@@ -222,6 +218,7 @@ pub async fn start(
             Ok(Started {
                 mqtt: Mqtt {
                     client: Some(client),
+                    clock: clock.clone(),
                     provision: MqttProvision::None,
                     advertise_url: Some(
                         cfg.advertise_url
@@ -257,6 +254,7 @@ pub async fn start(
             Ok(Started {
                 mqtt: Mqtt {
                     client: Some(client),
+                    clock: clock.clone(),
                     provision: cfg.provision,
                     advertise_url: Some(advertise),
                     nudge_delay,

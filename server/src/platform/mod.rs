@@ -5,8 +5,9 @@
 //!
 //! Architecture Invariant: nothing here calls into a feature folder
 //! (`identity`, `updates`, `fleet`, `intake`, `support`, `mqtt`, `http`).
-//! The one exception is [`entities::columns`], which teaches sea-orm to
-//! store the features' enum types as the words they already were.
+//! The one exception is the tables: [`entities`] name the features' enums
+//! as their columns' types, and [`entities::columns`] teaches sea-orm to
+//! store them as the words they already were (types only, no calls).
 
 pub mod blobs;
 pub mod cache;

@@ -1,6 +1,6 @@
 //! The fault catalog at the SQL edge: [`load_file`] adds a catalog file's
 //! missing codes at start, [`list`], [`get`], [`put`] and [`delete`] serve
-//! the API. The rules for a valid entry are `domain::faults`.
+//! the API. The rules for a valid entry are `super::rules`.
 
 use chrono::{DateTime, Utc};
 use sea_orm::{

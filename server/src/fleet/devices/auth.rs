@@ -5,15 +5,9 @@
 use std::{future::Future, pin::Pin};
 
 use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
-use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 
-use super::rules::DeviceStatus;
 use crate::{
-    identity::{
-        auth::bearer,
-        tokens::rules::{self as token, Scheme},
-    },
+    identity::auth::bearer,
     platform::{entities::device, error::Error},
     state::AppState,
 };
@@ -22,38 +16,6 @@ use crate::{
 #[derive(Debug, Clone)]
 pub struct DeviceAuth {
     pub device: device::Model,
-}
-
-/// The accepted device whose credential `presented` is unexpired at `now`.
-/// Used by the HTTP extractor and by the embedded MQTT broker alike.
-pub async fn authenticate(
-    db: &DatabaseConnection,
-    presented: &str,
-    now: DateTime<Utc>,
-) -> Result<device::Model, Error> {
-    let invalid = || Error::Unauthorized("invalid device credential; enrol again".into());
-    let prefix = token::prefix_in(Scheme::Device, presented).ok_or_else(invalid)?;
-    let d = device::Entity::find()
-        .filter(device::Column::CredentialPrefix.eq(prefix))
-        .one(db)
-        .await?
-        .ok_or_else(invalid)?;
-    let hash_ok = d
-        .credential_hash
-        .as_deref()
-        .is_some_and(|h| token::matches(presented, h));
-    if !hash_ok {
-        return Err(invalid());
-    }
-    if d.credential_expires_at.is_none_or(|at| at <= now) {
-        return Err(Error::Unauthorized(
-            "the device credential has expired; enrol again with the device key".into(),
-        ));
-    }
-    if d.status != DeviceStatus::Accepted {
-        return Err(Error::Forbidden(format!("this device is {}", d.status)));
-    }
-    Ok(d)
 }
 
 /// The state and the presented bearer credential, for device extractors.
@@ -77,7 +39,8 @@ impl FromRequest for DeviceAuth {
         let presented = presented(req);
         Box::pin(async move {
             let (state, credential) = presented.await?;
-            let device = authenticate(&state.db, &credential, state.clock.now()).await?;
+            let device =
+                super::store::authenticate(&state.db, &credential, state.clock.now()).await?;
             Ok(DeviceAuth { device })
         })
     }

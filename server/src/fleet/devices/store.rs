@@ -2,12 +2,15 @@
 //! API shows, and reading what a box reported (components, tags) back
 //! from its row.
 
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use chrono::{DateTime, Utc};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use uuid::Uuid;
 use wavecast_protocol::checkin::Component;
 
+use super::rules::DeviceStatus;
 use crate::{
     fleet::views::DeviceView,
+    identity::tokens::rules::{self as token, Scheme},
     platform::{
         entities::device,
         error::{Error, Result},
@@ -87,4 +90,36 @@ pub fn tags_of(d: &device::Model) -> Vec<String> {
         .as_ref()
         .and_then(|t| serde_json::from_value(t.clone()).ok())
         .unwrap_or_default()
+}
+
+/// The accepted device whose credential `presented` is unexpired at `now`.
+/// Used by the HTTP extractor and by the embedded MQTT broker alike.
+pub async fn authenticate(
+    db: &DatabaseConnection,
+    presented: &str,
+    now: DateTime<Utc>,
+) -> Result<device::Model> {
+    let invalid = || Error::Unauthorized("invalid device credential; enrol again".into());
+    let prefix = token::prefix_in(Scheme::Device, presented).ok_or_else(invalid)?;
+    let d = device::Entity::find()
+        .filter(device::Column::CredentialPrefix.eq(prefix))
+        .one(db)
+        .await?
+        .ok_or_else(invalid)?;
+    let hash_ok = d
+        .credential_hash
+        .as_deref()
+        .is_some_and(|h| token::matches(presented, h));
+    if !hash_ok {
+        return Err(invalid());
+    }
+    if d.credential_expires_at.is_none_or(|at| at <= now) {
+        return Err(Error::Unauthorized(
+            "the device credential has expired; enrol again with the device key".into(),
+        ));
+    }
+    if d.status != DeviceStatus::Accepted {
+        return Err(Error::Forbidden(format!("this device is {}", d.status)));
+    }
+    Ok(d)
 }

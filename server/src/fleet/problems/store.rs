@@ -1,7 +1,7 @@
 //! Fleet problems at the SQL edge: [`record`] folds a box's new faults into
 //! their problems inside the transaction that stores them (counters by SQL
 //! expressions, so concurrent batches add up), reopening a resolved problem
-//! when `domain::problems::reopens` says so; [`list`], [`show`] and
+//! when `super::rules::reopens` says so; [`list`], [`show`] and
 //! [`resolve`] serve the API.
 
 use std::collections::BTreeMap;

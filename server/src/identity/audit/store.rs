@@ -13,7 +13,7 @@ use sea_orm::{
 use serde::Serialize;
 
 use crate::{
-    identity::auth::Caller,
+    identity::caller::Caller,
     platform::{
         entities::audit_log,
         error::{Error, Result},

@@ -11,7 +11,8 @@ use crate::{
     http::params::checked,
     identity::{
         audit::store::{audited, Entry},
-        auth::{access, Auth, Caller},
+        auth::{access, Auth},
+        caller::Caller,
         roles::Role,
         users::store::find_by_name,
         views::{CreateToken, CreatedToken, TokenView},

@@ -1,5 +1,5 @@
 //! The `fault_catalog` table: one row per fault code (see
-//! `domain::faults::CatalogEntry`).
+//! `fleet::catalog::rules::CatalogEntry`).
 
 use crate::fleet::catalog::rules::{FaultClass, Severity};
 use sea_orm::entity::prelude::*;

@@ -16,7 +16,7 @@ pub struct Model {
     pub model: String,
     pub firmware: Option<String>,
     pub reports: i32,
-    /// `domain::metrics::Rollup`: metric name → [count, sum, min, max].
+    /// `fleet::telemetry::rules::Rollup`: metric name → [count, sum, min, max].
     pub metrics: Json,
 }
 

@@ -10,7 +10,7 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub device_id: Uuid,
     pub model: String,
-    /// `domain::problems::versions_key` of the box's latest such fault.
+    /// `fleet::problems::rules::versions_key` of the box's latest such fault.
     pub versions: String,
     /// The components of that fault (`Vec<Component>`).
     pub installed: Json,

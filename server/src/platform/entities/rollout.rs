@@ -11,7 +11,7 @@ pub struct Model {
     pub name: String,
     /// scheduled, running, paused, awaiting_approval, completed, aborted.
     pub state: RolloutState,
-    /// The target filter (`domain::target::Target`) as JSON.
+    /// The target filter (`updates::rollouts::rules::Target`) as JSON.
     pub target: Json,
     /// The wave plan as JSON.
     pub waves: Json,
@@ -25,7 +25,7 @@ pub struct Model {
     pub starts_at: ChronoDateTimeUtc,
     pub device_timeout_secs: i64,
     pub allow_downgrade: bool,
-    /// Daily install window in the box's local time (`domain::window::TimeWindow`).
+    /// Daily install window in the box's local time (`updates::rollouts::window::TimeWindow`).
     pub maintenance_window: Option<Json>,
     /// At most this many devices downloading at once.
     pub max_concurrent_downloads: Option<i32>,
@@ -33,7 +33,7 @@ pub struct Model {
     pub rollback_of: Option<Uuid>,
     /// Why the rollout is paused or aborted.
     pub reason: Option<String>,
-    /// A `domain::gate::HealthGate`, when the rollout has one.
+    /// A `updates::rollouts::gate::HealthGate`, when the rollout has one.
     pub health_gate: Option<Json>,
     /// The gate counts faults and device-days from here (set on resume).
     pub gate_since: Option<ChronoDateTimeUtc>,

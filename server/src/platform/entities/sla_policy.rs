@@ -13,7 +13,7 @@ pub struct Model {
     pub kind: TicketKind,
     pub first_response_secs: i64,
     pub resolution_secs: i64,
-    /// `domain::sla::CalendarSpec`.
+    /// `support::sla::CalendarSpec`.
     pub calendar: Json,
     pub warn_pct: i32,
     /// The user a breached ticket is handed to, if any.

@@ -33,9 +33,9 @@ pub struct Model {
     pub last_fault_at: Option<ChronoDateTimeUtc>,
     /// The box's components at its latest fault.
     pub versions: Option<Json>,
-    /// `domain::tickets::SlaTerms` the ticket opened with.
+    /// `support::tickets::rules::SlaTerms` the ticket opened with.
     pub sla: Json,
-    /// `[domain::sla::Pause]`: while waiting on the customer.
+    /// `[support::sla::Pause]`: while waiting on the customer.
     pub pauses: Json,
     pub first_response_at: Option<ChronoDateTimeUtc>,
     pub resolved_at: Option<ChronoDateTimeUtc>,

@@ -1,6 +1,5 @@
 //! `/api/v1/plans`: subscriber plans and their SLA policy per ticket kind.
-//! Every role reads; admins write. Tickets keep the terms they opened with
-//! (until their subscriber's plan changes: `support::tickets::routing`).
+//! Every role reads; admins write. Tickets keep the terms they opened with.
 
 use actix_web::{web, HttpResponse};
 use sea_orm::{sea_query::OnConflict, EntityTrait, QueryOrder, Set};

@@ -63,7 +63,7 @@ fn pct(part: u64, whole: u64) -> Option<f64> {
 }
 
 /// The firmware a box ran, from a ticket's stored versions: the component
-/// whose name ends in `firmware` (as `domain::fleet::firmware_of` names it).
+/// whose name ends in `firmware` (as `fleet::summary::rules::firmware_of` names it).
 fn firmware(versions: Option<&serde_json::Value>) -> String {
     let Some(o) = versions.and_then(|v| v.as_object()) else {
         return "unknown".into();

@@ -395,7 +395,7 @@ pub struct SlaView {
 
 /// The times a ticket's SLA is judged by.
 #[derive(Debug, Clone, Default)]
-pub struct Clock {
+pub struct SlaTimes {
     pub opened_at: DateTime<Utc>,
     pub first_response_at: Option<DateTime<Utc>>,
     pub resolved_at: Option<DateTime<Utc>>,
@@ -403,7 +403,7 @@ pub struct Clock {
 }
 
 /// Where a ticket's targets stand at `now`.
-pub fn sla_view(terms: &SlaTerms, cal: &Calendar, clock: &Clock, now: DateTime<Utc>) -> SlaView {
+pub fn sla_view(terms: &SlaTerms, cal: &Calendar, clock: &SlaTimes, now: DateTime<Utc>) -> SlaView {
     let t = |secs, done| {
         Target::of(
             cal,
@@ -664,9 +664,9 @@ mod tests {
         let t = terms(3600, 8 * 3600);
         let cal = t.check().expect("valid");
         let opened = utc("2026-03-02T10:00:00Z");
-        let clock = Clock {
+        let clock = SlaTimes {
             opened_at: opened,
-            ..Clock::default()
+            ..SlaTimes::default()
         };
         let at = |m| opened + Duration::minutes(m);
         let v = sla_view(&t, &cal, &clock, at(10));
@@ -681,7 +681,7 @@ mod tests {
         assert_eq!(escalation(&v, true, false), Some(Escalation::Breach));
         assert_eq!(escalation(&v, true, true), None);
         // Answered in time, resolved late.
-        let done = Clock {
+        let done = SlaTimes {
             first_response_at: Some(at(30)),
             resolved_at: Some(at(9 * 60)),
             ..clock.clone()
@@ -696,7 +696,7 @@ mod tests {
             }
         );
         // Waiting on the customer stops both clocks.
-        let waiting = Clock {
+        let waiting = SlaTimes {
             pauses: vec![Pause {
                 from: at(20),
                 to: None,

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::rules::{
-    self as rules, Channel, Clock, Priority, SlaTerms, SlaView, TicketKind, TicketStatus,
+    self as rules, Channel, Priority, SlaTerms, SlaTimes, SlaView, TicketKind, TicketStatus,
 };
 use crate::{
     identity::users::store::name_of,
@@ -54,8 +54,8 @@ pub struct TicketView {
 }
 
 /// The SLA clock of a stored ticket.
-pub fn clock_of(t: &ticket::Model) -> Result<Clock> {
-    Ok(Clock {
+pub fn sla_times_of(t: &ticket::Model) -> Result<SlaTimes> {
+    Ok(SlaTimes {
         opened_at: t.created_at,
         first_response_at: t.first_response_at,
         resolved_at: t.resolved_at.or(t.closed_at),
@@ -70,7 +70,7 @@ pub fn sla_of(t: &ticket::Model, now: DateTime<Utc>) -> Result<(SlaTerms, SlaVie
         .calendar
         .parse()
         .map_err(|e| Error::corrupt("ticket SLA calendar", e))?;
-    let view = rules::sla_view(&terms, &cal, &clock_of(t)?, now);
+    let view = rules::sla_view(&terms, &cal, &sla_times_of(t)?, now);
     Ok((terms, view))
 }
 

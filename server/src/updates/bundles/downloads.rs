@@ -122,12 +122,14 @@ pub async fn download(
         }
         Plan::Unsatisfiable => {
             let mut res = crate::http::problem::problem_response(
-                &crate::http::problem::to_problem(&Error::Validation(format!(
-                    "the range is outside the artifact's {size} bytes"
-                ))),
+                &wavecast_protocol::Problem::new(
+                    "range-not-satisfiable",
+                    "Range not satisfiable",
+                    StatusCode::RANGE_NOT_SATISFIABLE.as_u16(),
+                )
+                .with_detail(format!("the range is outside the artifact's {size} bytes")),
                 false,
             );
-            *res.status_mut() = StatusCode::RANGE_NOT_SATISFIABLE;
             res.headers_mut().insert(
                 header::CONTENT_RANGE,
                 header::HeaderValue::from_str(&format!("bytes */{size}"))

@@ -31,7 +31,7 @@ use super::rules::BundleState;
 use crate::{
     identity::{
         audit::store::{audited, Entry},
-        auth::Caller,
+        caller::Caller,
     },
     platform::{
         blobs::{BlobStore, BlobWriter},

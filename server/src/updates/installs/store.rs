@@ -1,6 +1,6 @@
 //! Install status reports, whichever way they arrive (HTTPS or MQTT):
 //! validated, checked against what the box was offered, and applied by the
-//! pure transition rules of `domain::install_state`.
+//! pure transition rules of `updates::installs::rules`.
 
 use chrono::{DateTime, Utc};
 use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set};

@@ -1,4 +1,4 @@
-//! Applying a rollout's health gate (`domain::gate`) at the SQL edge: each
+//! Applying a rollout's health gate (`updates::rollouts::gate`) at the SQL edge: each
 //! target box's update time (when its install by this rollout succeeded),
 //! when it was last heard from (`devices.last_seen_at`, kept by
 //! `fleet::presence`) and its faults of the gate's classes since the gate

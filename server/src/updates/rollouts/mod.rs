@@ -2,9 +2,10 @@
 //! membership and advance ([`waves`]), maintenance windows ([`window`]),
 //! health gates ([`gate`] and, at the SQL edge, [`gate_reading`]), loading
 //! rollouts ([`store`]), where target boxes stand ([`standing`]), the
-//! scheduler that runs the waves ([`scheduler`]), and the API ([`routes`],
-//! [`rollback`]).
+//! scheduler that runs the waves ([`scheduler`]), creating one
+//! ([`create`]), and the API ([`routes`], [`rollback`]).
 
+pub mod create;
 pub mod gate;
 pub mod gate_reading;
 pub mod rollback;

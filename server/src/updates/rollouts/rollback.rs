@@ -7,13 +7,13 @@ use uuid::Uuid;
 use wavecast_protocol::status::InstallState;
 
 use super::{
-    routes::{find, insert, view},
+    create::insert,
     rules::{RolloutState, Target, WavePlan},
-    store,
+    store::{self, find, view},
 };
 use crate::{
     identity::{
-        audit::store::{self as audit, Entry},
+        audit::store::{audited, Entry},
         auth::{access, Auth},
     },
     platform::{
@@ -33,7 +33,7 @@ pub async fn rollback(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse> {
-    let r = find(&state, &id).await?;
+    let r = find(&state.db, &id).await?;
     let from = r.state;
     if from == RolloutState::Scheduled {
         return Err(Error::Conflict(
@@ -82,13 +82,6 @@ pub async fn rollback(
             "no device installed this rollout; nothing to roll back".into(),
         ));
     }
-    if from != RolloutState::Aborted && from != RolloutState::Completed {
-        let mut m: rollout::ActiveModel = r.clone().into();
-        m.state = Set(RolloutState::Aborted);
-        m.reason = Set(Some(format!("rolled back by {}", auth.name)));
-        m.updated_at = Set(state.clock.now());
-        m.update(&state.db).await?;
-    }
     let body = CreateRollout {
         name: format!("rollback of {}", r.name)
             .chars()
@@ -114,13 +107,30 @@ pub async fn rollback(
         max_concurrent_downloads: r.max_concurrent_downloads.map(|n| n.max(1) as u32),
         health_gate: None,
     };
+    // The new rollout first (it may be refused); then the old one ends,
+    // with the rollback's audit entry, in one transaction.
     let created = insert(&state, &auth, body, Some(r.id)).await?;
-    let entry = Entry::new("rollout.rollback", "rollout", r.id.to_string()).details(&RolledBack {
-        rollback: created.id,
-    });
-    audit::record(&state.db, &auth, state.clock.now(), entry).await?;
+    let now = state.clock.now();
+    let reason = format!("rolled back by {}", auth.name);
+    let rollback = created.id;
+    audited(&state.db, &auth, now, move |txn| {
+        Box::pin(async move {
+            let id = r.id;
+            if from != RolloutState::Aborted && from != RolloutState::Completed {
+                let mut m: rollout::ActiveModel = r.into();
+                m.state = Set(RolloutState::Aborted);
+                m.reason = Set(Some(reason));
+                m.updated_at = Set(now);
+                m.update(txn).await?;
+            }
+            let entry = Entry::new("rollout.rollback", "rollout", id.to_string())
+                .details(&RolledBack { rollback });
+            Ok(((), entry))
+        })
+    })
+    .await?;
     state.caches.offering.invalidate();
-    Ok(HttpResponse::Created().json(view(&state, created).await?))
+    Ok(HttpResponse::Created().json(view(&state.db, created).await?))
 }
 
 /// What the audit log keeps of a rollback.

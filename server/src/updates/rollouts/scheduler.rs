@@ -8,7 +8,7 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    Set,
+    Set, TransactionTrait,
 };
 use uuid::Uuid;
 use wavecast_protocol::{mqtt::NudgeReason, status::InstallState};
@@ -135,19 +135,36 @@ pub async fn open_next_wave(
         .collect())
 }
 
+/// Moves a rollout to `to`, with its audit entry, in one transaction.
 async fn set_state(
-    db: &impl ConnectionTrait,
+    db: &DatabaseConnection,
     r: &rollout::Model,
     to: RolloutState,
     reason: Option<String>,
     now: DateTime<Utc>,
 ) -> Result<()> {
+    let txn = db.begin().await?;
     let mut m: rollout::ActiveModel = r.clone().into();
     m.state = Set(to);
     m.reason = Set(reason.clone());
     m.updated_at = Set(now);
-    let m = m.update(db).await?;
-    record(db, &m, now, to.audit_action(), &StateReason { reason }).await
+    let m = m.update(&txn).await?;
+    record(&txn, &m, now, to.audit_action(), &StateReason { reason }).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// [`open_next_wave`] with its audit entry in one transaction; returns
+/// the devices to nudge.
+async fn open_wave(
+    db: &DatabaseConnection,
+    r: &LoadedRollout,
+    now: DateTime<Utc>,
+) -> Result<Vec<Uuid>> {
+    let txn = db.begin().await?;
+    let opened = open_next_wave(&txn, r, now).await?;
+    txn.commit().await?;
+    Ok(opened)
 }
 
 /// One pass over every rollout that needs attention; true when a rollout
@@ -161,7 +178,7 @@ pub async fn tick(
     for r in load_in(db, &[RolloutState::Scheduled, RolloutState::Running]).await? {
         changed |= match r.state {
             RolloutState::Scheduled if r.model.starts_at <= now => {
-                let opened = open_next_wave(db, &r, now).await?;
+                let opened = open_wave(db, &r, now).await?;
                 mqtt.nudge(opened, NudgeReason::WaveOpened, Some(r.model.id));
                 true
             }
@@ -220,7 +237,7 @@ async fn step(
     match judge(spec, &tally, opened, now, current + 1 == specs.len()) {
         Verdict::Wait { .. } => return Ok(false),
         Verdict::Advance => {
-            let opened = open_next_wave(db, r, now).await?;
+            let opened = open_wave(db, r, now).await?;
             mqtt.nudge(opened, NudgeReason::WaveOpened, Some(r.model.id));
         }
         Verdict::AwaitApproval => {

@@ -20,6 +20,7 @@ use crate::{
     updates::{
         bundles::rules::BundleState,
         checkin::offers::{plan, Candidate, Installed, Skip},
+        views::{RolloutCounts, RolloutView},
     },
 };
 
@@ -211,4 +212,71 @@ pub async fn load_offering(db: &impl ConnectionTrait) -> Result<Vec<LoadedRollou
         .filter(|s| s.offers())
         .collect();
     load_in(db, &offering).await
+}
+
+/// The API's view of a rollout, with its counts.
+pub async fn view(db: &impl ConnectionTrait, r: rollout::Model) -> Result<RolloutView> {
+    let loaded = load(db, r).await?;
+    let rows = rollout_device::Entity::find()
+        .filter(rollout_device::Column::RolloutId.eq(loaded.model.id))
+        .all(db)
+        .await?;
+    let mut counts = RolloutCounts::default();
+    let mut per_device: std::collections::HashMap<Uuid, Vec<InstallState>> = Default::default();
+    for row in &rows {
+        per_device
+            .entry(row.device_id)
+            .or_default()
+            .push(*row.state);
+    }
+    for states in per_device.values() {
+        counts.reported += 1;
+        if states
+            .iter()
+            .any(|s| matches!(s, InstallState::Failed | InstallState::RolledBack))
+        {
+            counts.failed += 1;
+        } else if states.iter().all(|s| *s == InstallState::Succeeded) {
+            counts.succeeded += 1;
+        } else {
+            counts.in_progress += 1;
+        }
+    }
+    let m = &loaded.model;
+    Ok(RolloutView {
+        id: m.id,
+        name: m.name.clone(),
+        state: loaded.state,
+        reason: m.reason.clone(),
+        bundles: loaded
+            .bundles
+            .iter()
+            .map(|b| format!("{}@{}", b.manifest.name, b.manifest.version))
+            .collect(),
+        target: loaded.target.clone(),
+        waves: loaded.waves.clone(),
+        open_waves: m.open_waves.max(0) as u32,
+        wave_opened_at: m.wave_opened_at,
+        starts_at: m.starts_at,
+        device_timeout_secs: m.device_timeout_secs.max(0) as u64,
+        allow_downgrade: m.allow_downgrade,
+        window: loaded.window,
+        max_concurrent_downloads: m.max_concurrent_downloads.map(|n| n.max(0) as u32),
+        health_gate: loaded.gate.clone(),
+        rollback_of: m.rollback_of,
+        counts,
+        created_by: m.created_by.clone(),
+        created_at: m.created_at,
+        updated_at: m.updated_at,
+    })
+}
+
+/// The rollout `reference` names (its id), or 404.
+pub async fn find(db: &impl ConnectionTrait, reference: &str) -> Result<rollout::Model> {
+    let id = Uuid::parse_str(reference)
+        .map_err(|_| Error::NotFound(format!("no rollout {reference:?}")))?;
+    rollout::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("no rollout {reference:?}")))
 }

@@ -15,7 +15,7 @@ use wavecast_protocol::{
 use crate::{
     identity::{
         audit::store::{self as audit, Entry},
-        auth::Caller,
+        caller::Caller,
     },
     platform::{
         entities::{keyring, trust_root},
