@@ -174,7 +174,7 @@ async fn a_crash_spike_pauses_the_gated_rollout_only(app: TestApp) {
                 .args(["--threads", "4", "--poll", "1", "--devices", "10"])
                 .args(["--serial-prefix", "SPIKE", "--telemetry-secs", "1"])
                 .args(["--events-over", "mqtt", "--faults-after-update-rate", "1"])
-                .args(["--reboot-ms", "100", "--duration", "25"])
+                .args(["--reboot-ms", "100", "--duration", "15"])
                 .stdin(Stdio::null())
                 .output()
                 .await
@@ -196,7 +196,7 @@ async fn a_crash_spike_pauses_the_gated_rollout_only(app: TestApp) {
             "--reboot-ms",
             "100",
             "--duration",
-            "25",
+            "15",
         ],
     )
     .await;
@@ -239,6 +239,8 @@ wavecast_e2e::both_backends!(
         c.rollouts.checkin_interval_secs = 1;
         c.rollouts.checkin_jitter_pct = 0;
         c.telemetry.presence_flush_secs = 1;
+        // Waves and the health gate are judged twice a second.
+        c.rollouts.tick_millis = 500;
     };
     telemetry_over_mqtt_comes_back_as_a_series,
     a_crash_spike_pauses_the_gated_rollout_only

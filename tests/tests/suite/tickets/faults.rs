@@ -34,22 +34,27 @@ async fn faults_open_tickets_by_warranty_plan_and_class(app: TestApp) {
         .await;
     assert_eq!(hook.status, 201, "{}", hook.body);
     let secret = hook.body["secret"].as_str().expect("secret").to_owned();
-    // Enrol the boxes first, so they can be linked before they report.
-    for prefix in ["VIP", "BASIC", "SOFT"] {
-        simulate(
-            &app,
-            &keys,
-            &[
-                "--devices",
-                "1",
-                "--serial-prefix",
-                prefix,
-                "--duration",
-                "2",
-            ],
-        )
-        .await;
-    }
+    // Enrol the boxes first (three simulators at once), so they can be
+    // linked before they report.
+    let enrol = |prefix: &'static str| {
+        let (app, keys) = (&app, &keys);
+        async move {
+            simulate(
+                app,
+                keys,
+                &[
+                    "--devices",
+                    "1",
+                    "--serial-prefix",
+                    prefix,
+                    "--duration",
+                    "2",
+                ],
+            )
+            .await
+        }
+    };
+    futures_util::future::join_all(["VIP", "BASIC", "SOFT"].map(enrol)).await;
     assert_eq!(
         put(
             &app,
@@ -103,24 +108,28 @@ async fn faults_open_tickets_by_warranty_plan_and_class(app: TestApp) {
     );
 
     // HW-HDMI-001 opens a ticket at its third occurrence within 24 h; the
-    // boxes report it at every visit (once a second) for 6 s.
-    for prefix in ["VIP", "BASIC"] {
-        simulate(
-            &app,
-            &keys,
-            &[
-                "--devices",
-                "1",
-                "--serial-prefix",
-                prefix,
-                "--fault",
-                "HW-HDMI-001",
-                "--duration",
-                "6",
-            ],
-        )
-        .await;
-    }
+    // boxes report it at every visit (once a second) for 6 s, both at once.
+    let report = |prefix: &'static str| {
+        let (app, keys) = (&app, &keys);
+        async move {
+            simulate(
+                app,
+                keys,
+                &[
+                    "--devices",
+                    "1",
+                    "--serial-prefix",
+                    prefix,
+                    "--fault",
+                    "HW-HDMI-001",
+                    "--duration",
+                    "6",
+                ],
+            )
+            .await
+        }
+    };
+    futures_util::future::join_all(["VIP", "BASIC"].map(report)).await;
     let vip = tickets_of(&app, "VIP000000").await;
     assert_eq!(vip.len(), 1, "repeats open no second ticket: {vip:#?}");
     let v = &vip[0];
