@@ -111,7 +111,7 @@ for backend in $BACKENDS; do
   # Let the seeding's writes settle first, so they do not compete with the run.
   [ "$backend" = postgres ] && "$B" sql "$url" "CHECKPOINT"
   sync
-  WAVECAST__DATABASE__URL=$url WAVECAST__SIGNING__KEY_FILE=$work/wavecast-keys/signing.key \
+  WAVECAST__DATABASE__URL=$url WAVECAST__SIGNING__KEY_FILE=$work/wavecast-keys/checkin.key \
     start_server "$work/server-$backend"
   "$W" keys publish >/dev/null
   export KEYRING_VERSION=$(curl -fs -H "Authorization: Bearer $TOKEN" "$SERVER/api/v1/keyring" | python3 -c 'import json,sys; print(json.load(sys.stdin)["version"])')

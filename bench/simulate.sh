@@ -21,7 +21,7 @@ cd "$work"
 make_bundle "$MIB"
 # The server signs check-in answers with the online key from `keys init`;
 # boxes check in every 10 s (the simulator also caps its poll at 10 s).
-export WAVECAST__SIGNING__KEY_FILE="$work/wavecast-keys/signing.key"
+export WAVECAST__SIGNING__KEY_FILE="$work/wavecast-keys/checkin.key"
 export WAVECAST__ROLLOUTS__CHECKIN_INTERVAL_SECS=10
 export WAVECAST__ROLLOUTS__TICK_MILLIS=1000
 start_server "$work/server"

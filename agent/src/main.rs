@@ -21,7 +21,7 @@ const USAGE: &str = "usage:
   wavecast-agent [--config FILE] status
   wavecast-agent [--config FILE] fault report CODE [--details TEXT] [--signature TEXT]
   wavecast-agent config example
-  wavecast-agent simulate --server URL --root-key BASE64 --devices N [options]
+  wavecast-agent simulate --server URL --root-key FILE|BASE64 --devices N [options]
   wavecast-agent --version
 
 simulate options:
@@ -196,7 +196,13 @@ fn simulate(opts: &[(String, String)]) -> Result<ExitCode, String> {
             Err(format!("--{name} must be between 0 and 1"))
         }
     };
-    let root = wavecast_protocol::keys::parse_public_key(need("root-key")?.trim())
+    // The key's base64 text, or the file holding it (`wavecast-keys/root.pub`).
+    let root_arg = need("root-key")?;
+    let root_text = match std::fs::read_to_string(root_arg) {
+        Ok(text) => text,
+        Err(_) => root_arg.to_owned(),
+    };
+    let root = wavecast_protocol::keys::parse_public_key(root_text.trim())
         .map_err(|e| format!("--root-key: {e}"))?;
     let mut installed = Vec::new();
     for (k, v) in opts.iter().filter(|(k, _)| k == "installed") {

@@ -1,6 +1,6 @@
 //! Building and running the server, the composition root: connect and
 //! migrate, load the fault catalog and default plans, bootstrap the first
-//! admin, open the blob store and the signing key, start the event
+//! admin, open the blob store and the signing keys, start the event
 //! pipeline, MQTT, the background jobs and the HTTP server. Tests start
 //! the same [`Application`] on port 0.
 
@@ -24,7 +24,10 @@ use crate::{
     },
     state::{AppState, Caches},
     support::{plans, tickets::sweep, webhooks::sender},
-    updates::{checkin::signer::BatchSigner, rollouts::scheduler},
+    updates::{
+        checkin::key::{read_key, OnlineKey},
+        rollouts::scheduler,
+    },
 };
 
 /// A built, bound server ready to run.
@@ -60,22 +63,18 @@ impl Application {
         let blobs = LocalBlobStore::open(&config.blobs.dir).with_context(|| {
             format!("cannot open blob directory {}", config.blobs.dir.display())
         })?;
-        let signing_key = match &config.signing.key_file {
+        let online_key = Arc::new(OnlineKey::open(config.signing.key_file.clone())?);
+        let bundle_key = match &config.signing.bundle_key_file {
             Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .with_context(|| format!("cannot read signing.key_file {}", path.display()))?;
-                let (key, _) = wavecast_protocol::keys::PrivateKeyFile::parse(&text)
-                    .map_err(anyhow::Error::msg)
-                    .with_context(|| format!("signing.key_file {}", path.display()))?;
+                let key = read_key(path)
+                    .with_context(|| format!("signing.bundle_key_file {}", path.display()))?;
+                tracing::warn!(
+                    key = %wavecast_protocol::keys::key_id(&key.verifying_key()),
+                    "this server holds a bundle signing key (signing.bundle_key_file): whoever \
+                     controls the server can sign bundles the fleet installs"
+                );
                 Some(Arc::new(key))
             }
-            None => None,
-        };
-        let answer_signer = match &signing_key {
-            Some(key) => Some(
-                BatchSigner::start(key.clone())
-                    .context("cannot start the check-in signing thread")?,
-            ),
             None => None,
         };
         let cache_ttl = Duration::from_millis(config.rollouts.cache_millis);
@@ -111,8 +110,8 @@ impl Application {
             config: Arc::new(config),
             clock,
             blobs: Arc::new(blobs),
-            signing_key,
-            answer_signer,
+            online_key,
+            bundle_key,
             caches: Arc::new(Caches::new(cache_ttl)),
             mqtt: mqtt.mqtt,
             directory,

@@ -1,5 +1,5 @@
 //! The application state handed to every handler: the database, the blob
-//! store, the configuration, the clock, the online signing key, the
+//! store, the configuration, the clock, the online check-in key, the
 //! in-memory caches and directory, and the handles of the background
 //! machinery (event pipeline, presence, MQTT, jobs, metrics). Built once by
 //! `startup`.
@@ -23,7 +23,7 @@ use crate::{
         metrics::Metrics,
     },
     updates::{
-        checkin::signer::BatchSigner,
+        checkin::key::OnlineKey,
         rollouts::store::{load_offering, LoadedRollout},
         trust::store::{self as trust, Anchors},
     },
@@ -57,10 +57,11 @@ pub struct AppState {
     /// The server's one clock (tests move it forward).
     pub clock: Clock,
     pub blobs: Arc<dyn BlobStore>,
-    /// The server's online signing key, if it holds one.
-    pub signing_key: Option<Arc<SigningKey>>,
-    /// Signs check-in answers in batches with `signing_key` (present with it).
-    pub answer_signer: Option<BatchSigner>,
+    /// The online check-in key (signs check-in answers, never bundles).
+    pub online_key: Arc<OnlineKey>,
+    /// A bundle signing key the operator chose to keep on the server
+    /// (`signing.bundle_key_file`), for `?sign=server` uploads.
+    pub bundle_key: Option<Arc<SigningKey>>,
     pub caches: Arc<Caches>,
     pub mqtt: Mqtt,
     pub directory: Arc<Directory>,
@@ -92,11 +93,8 @@ impl std::fmt::Debug for AppState {
             .field("backend", &self.backend)
             .field("blobs", &self.blobs)
             .field(
-                "signing_key",
-                &self
-                    .signing_key
-                    .as_ref()
-                    .map(|k| wavecast_protocol::keys::key_id(&k.verifying_key())),
+                "online_key",
+                &self.online_key.get().map(|k| k.keyid.clone()),
             )
             .finish_non_exhaustive()
     }

@@ -40,7 +40,9 @@ pub fn server_signs(c: &mut wavecast_server::platform::config::Config) {
         .join("online.key");
     let key = wavecast_protocol::keys::PrivateKeyFile::new(&Keys::new().signer, "online");
     std::fs::write(&path, serde_json::to_string(&key).expect("json")).expect("write key");
-    c.signing.key_file = Some(path);
+    c.signing.key_file = Some(path.clone());
+    // The same key signs bundles uploaded unsigned (`?sign=server`).
+    c.signing.bundle_key_file = Some(path);
 }
 
 /// A key from a fixed seed (tests are deterministic).

@@ -234,6 +234,14 @@ pub fn run(cfg: SimConfig, stop: Arc<AtomicBool>) -> Result<Arc<Counters>, Strin
     for h in handles {
         let _ = h.join();
     }
+    let checkins = counters.checkins.load(Ordering::Relaxed);
+    if checkins == 0 && cfg.devices > 0 {
+        return Err(format!(
+            "no box could check in ({} errors, the first ones above): the fleet did not run; {}",
+            counters.errors.load(Ordering::Relaxed),
+            counters.line()
+        ));
+    }
     if let Some(n) = cfg.expect_updates {
         if counters.ended() < n {
             return Err(format!(

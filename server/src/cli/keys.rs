@@ -20,13 +20,15 @@ use wavecast_protocol::{
     keys::{key_id, public_key_text, PrivateKeyFile},
 };
 
-use super::client::Client;
+use super::{Api, TopApi};
 use crate::updates::views::{KeyringView, PublishKeyring};
 
 #[derive(Debug, Subcommand)]
 pub enum KeysCommand {
-    /// Create the root key, a first signing key and keyring version 1.
+    /// Create the root key, a release key (signs bundles), the server's
+    /// check-in key (signs check-in answers) and keyring version 1.
     Init {
+        /// Where the keys are written.
         #[arg(long, default_value = "wavecast-keys")]
         dir: PathBuf,
         /// Days until the keyring expires.
@@ -35,18 +37,21 @@ pub enum KeysCommand {
     },
     /// Add a new signing key in a new keyring version (needs the root key).
     Rotate {
+        /// The keys directory.
         #[arg(long, default_value = "wavecast-keys")]
         dir: PathBuf,
         /// The root private key (default DIR/root.key).
         #[arg(long)]
         root_key: Option<PathBuf>,
-        /// What the new key may sign (comma-separated: firmware,codec,drm,app,config,checkin).
+        /// What the new key may sign (comma-separated: firmware,codec,drm,app,config;
+        /// or checkin for a new check-in key).
         #[arg(
             long,
             value_delimiter = ',',
-            default_value = "firmware,codec,drm,app,config,checkin"
+            default_value = "firmware,codec,drm,app,config"
         )]
         roles: Vec<KeyRole>,
+        /// Days until the new keyring version expires.
         #[arg(long, default_value_t = 365)]
         expires_in_days: u32,
     },
@@ -54,26 +59,41 @@ pub enum KeysCommand {
     Revoke {
         /// The key id, or a unique prefix of it.
         keyid: String,
+        /// The keys directory.
         #[arg(long, default_value = "wavecast-keys")]
         dir: PathBuf,
+        /// The root private key (default DIR/root.key).
         #[arg(long)]
         root_key: Option<PathBuf>,
+        /// Days until the new keyring version expires.
         #[arg(long, default_value_t = 365)]
         expires_in_days: u32,
     },
     /// Show the local keyring, or the server's with --remote.
     Show {
+        /// The keys directory.
         #[arg(long, default_value = "wavecast-keys")]
         dir: PathBuf,
+        /// Show the keyring the server trusts instead.
         #[arg(long)]
         remote: bool,
+        #[command(flatten)]
+        api: Api,
     },
     /// Upload the local keyring (and, the first time, the root public key) to the server.
     Publish {
+        /// The keys directory.
         #[arg(long, default_value = "wavecast-keys")]
         dir: PathBuf,
+        #[command(flatten)]
+        api: Api,
     },
 }
+
+/// The release key's file in the keys directory: it signs bundles.
+pub const RELEASE_KEY: &str = "release.key";
+/// The server's online check-in key's file: it signs check-in answers.
+pub const CHECKIN_KEY: &str = "checkin.key";
 
 /// Writes a file readable only by its owner.
 pub fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
@@ -137,13 +157,13 @@ fn next_version(dir: &Path, root: &SigningKey, days: u32) -> anyhow::Result<Keyr
 }
 
 fn describe(kr: &Keyring) {
-    println!("keyring version {}", kr.version);
+    crate::outln!("keyring version {}", kr.version);
     let until = chrono::DateTime::from_timestamp(kr.expires_at, 0)
         .map_or_else(|| kr.expires_at.to_string(), |t| t.to_rfc3339());
-    println!("  expires: {until}");
+    crate::outln!("  expires: {until}");
     for k in &kr.keys {
         let roles: Vec<&str> = k.roles.iter().map(|r| r.as_str()).collect();
-        println!(
+        crate::outln!(
             "  key {}  {:<16} may sign: {}",
             k.keyid,
             k.name,
@@ -151,11 +171,11 @@ fn describe(kr: &Keyring) {
         );
     }
     for r in &kr.revoked {
-        println!("  revoked {r}");
+        crate::outln!("  revoked {r}");
     }
 }
 
-pub async fn run(client: Option<&Client>, cmd: KeysCommand) -> anyhow::Result<()> {
+pub async fn run(top: &TopApi, cmd: KeysCommand) -> anyhow::Result<()> {
     match cmd {
         KeysCommand::Init {
             dir,
@@ -170,13 +190,11 @@ pub async fn run(client: Option<&Client>, cmd: KeysCommand) -> anyhow::Result<()
             std::fs::create_dir_all(&dir)
                 .with_context(|| format!("cannot create {}", dir.display()))?;
             let root = generate();
-            let signing = generate();
+            let release = generate();
+            let checkin = generate();
             let mut kr = Keyring::new(1, expiry(expires_in_days));
-            kr.add(
-                &signing.verifying_key(),
-                KeyRole::BUNDLES.into_iter().chain([KeyRole::Checkin]),
-                "signing-1",
-            );
+            kr.add(&release.verifying_key(), KeyRole::BUNDLES, "release-1");
+            kr.add(&checkin.verifying_key(), [KeyRole::Checkin], "checkin-1");
             let env = kr.sign(&root)?;
             write_private(
                 &dir.join("root.key"),
@@ -187,19 +205,30 @@ pub async fn run(client: Option<&Client>, cmd: KeysCommand) -> anyhow::Result<()
                 format!("{}\n", public_key_text(&root.verifying_key())),
             )?;
             write_private(
-                &dir.join("signing.key"),
-                &serde_json::to_string_pretty(&PrivateKeyFile::new(&signing, "signing-1"))?,
+                &dir.join(RELEASE_KEY),
+                &serde_json::to_string_pretty(&PrivateKeyFile::new(&release, "release-1"))?,
+            )?;
+            write_private(
+                &dir.join(CHECKIN_KEY),
+                &serde_json::to_string_pretty(&PrivateKeyFile::new(&checkin, "checkin-1"))?,
             )?;
             write_keyring(&dir, &env)?;
-            println!("root key     {}", key_id(&root.verifying_key()));
-            println!("signing key  {}", key_id(&signing.verifying_key()));
+            crate::outln!("root key     {}", key_id(&root.verifying_key()));
+            crate::outln!("release key  {}", key_id(&release.verifying_key()));
+            crate::outln!("check-in key {}", key_id(&checkin.verifying_key()));
             describe(&kr);
             eprintln!(
-                "\nThe root PRIVATE key is in {}.\nMove it offline now (an encrypted USB stick, a safe): \
+                "\nThe root PRIVATE key is in {root}.\nMove it offline now (an encrypted USB stick, a safe): \
                  it is needed only to rotate or revoke keys, and whoever holds it controls what every \
-                 box will trust.\nBoxes pin {} (the root PUBLIC key).\nNext: `wavecast keys publish` uploads the keyring to the server.",
-                dir.join("root.key").display(),
-                dir.join("root.pub").display()
+                 box will trust.\nBoxes pin {public} (the root PUBLIC key).\n\
+                 {release} signs bundles (`wavecast bundle build`): keep it with the release manager.\n\
+                 {checkin} is the server's online key: it signs check-in answers only; `wavecast serve` \
+                 run from this directory finds it (signing.key_file).\n\
+                 Next: `wavecast keys publish` uploads the keyring to the server.",
+                root = dir.join("root.key").display(),
+                public = dir.join("root.pub").display(),
+                release = dir.join(RELEASE_KEY).display(),
+                checkin = dir.join(CHECKIN_KEY).display(),
             );
             Ok(())
         }
@@ -212,7 +241,12 @@ pub async fn run(client: Option<&Client>, cmd: KeysCommand) -> anyhow::Result<()
             let root = read_private(&root_key.unwrap_or_else(|| dir.join("root.key")))?;
             let mut kr = next_version(&dir, &root, expires_in_days)?;
             let key = generate();
-            let name = format!("signing-{}", kr.version);
+            let kind = if roles == [KeyRole::Checkin] {
+                "checkin"
+            } else {
+                "release"
+            };
+            let name = format!("{kind}-{}", kr.version);
             kr.add(&key.verifying_key(), roles, &name);
             let path = dir.join(format!("{name}.key"));
             write_private(
@@ -220,7 +254,7 @@ pub async fn run(client: Option<&Client>, cmd: KeysCommand) -> anyhow::Result<()
                 &serde_json::to_string_pretty(&PrivateKeyFile::new(&key, &name))?,
             )?;
             write_keyring(&dir, &kr.sign(&root)?)?;
-            println!(
+            crate::outln!(
                 "new signing key {} in {}",
                 key_id(&key.verifying_key()),
                 path.display()
@@ -250,16 +284,16 @@ pub async fn run(client: Option<&Client>, cmd: KeysCommand) -> anyhow::Result<()
             };
             kr.revoke(&full);
             write_keyring(&dir, &kr.sign(&root)?)?;
-            println!("revoked {full}");
+            crate::outln!("revoked {full}");
             describe(&kr);
             eprintln!("Publish it with `wavecast keys publish`: bundles signed by this key are then refused.");
             Ok(())
         }
-        KeysCommand::Show { dir, remote } => {
+        KeysCommand::Show { dir, remote, api } => {
             if remote {
-                let client = client.context("--remote needs --server")?;
+                let client = api.over(top).client()?;
                 let view: KeyringView = client.get("api/v1/keyring", &[]).await?;
-                println!("root key {}", view.root_keyid);
+                crate::outln!("root key {}", view.root_keyid);
                 let root = wavecast_protocol::keys::parse_public_key(&view.root_public_key)
                     .map_err(anyhow::Error::msg)?;
                 describe(&open_keyring(&root, &view.envelope)?);
@@ -269,13 +303,13 @@ pub async fn run(client: Option<&Client>, cmd: KeysCommand) -> anyhow::Result<()
                     .with_context(|| format!("cannot read {}", dir.join("root.pub").display()))?;
                 let root = wavecast_protocol::keys::parse_public_key(&root_text)
                     .map_err(anyhow::Error::msg)?;
-                println!("root key {}", key_id(&root));
+                crate::outln!("root key {}", key_id(&root));
                 describe(&open_keyring(&root, &env)?);
             }
             Ok(())
         }
-        KeysCommand::Publish { dir } => {
-            let client = client.context("publishing needs --server")?;
+        KeysCommand::Publish { dir, api } => {
+            let client = api.over(top).client()?;
             let keyring = read_keyring(&dir)?;
             let root_public_key = std::fs::read_to_string(dir.join("root.pub"))
                 .with_context(|| format!("cannot read {}", dir.join("root.pub").display()))?
@@ -288,9 +322,10 @@ pub async fn run(client: Option<&Client>, cmd: KeysCommand) -> anyhow::Result<()
             let view: KeyringView = client
                 .send(Method::PUT, "api/v1/keyring", &[], Some(&body))
                 .await?;
-            println!(
+            crate::outln!(
                 "the server now trusts keyring version {} (root {})",
-                view.version, view.root_keyid
+                view.version,
+                view.root_keyid
             );
             Ok(())
         }

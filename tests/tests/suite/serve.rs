@@ -210,3 +210,176 @@ fn config_default_prints_a_loadable_file() {
     );
     assert!(String::from_utf8_lossy(&show.stdout).contains("127.0.0.1:8080"));
 }
+
+/// Runs `wavecast` (or another workspace binary) in `dir` and returns its
+/// output.
+fn run(
+    dir: &std::path::Path,
+    program: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> std::process::Output {
+    let mut cmd = Command::new(bin::path(program));
+    cmd.current_dir(dir).args(args).stdin(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("runs")
+}
+
+/// A server started before its keys exist says so loudly; boxes are told
+/// 503 naming the setting, and the simulator fails instead of reporting a
+/// fleet that never ran; once `wavecast keys init` has written the key
+/// where the server looks, check-ins work without a restart.
+#[test]
+fn without_its_check_in_key_the_server_says_so_until_the_key_appears() {
+    let dir = tempfile::tempdir().expect("dir");
+    let mut child = Command::new(bin::path("wavecast"))
+        .current_dir(dir.path())
+        .arg("serve")
+        .env("WAVECAST__HTTP__BIND", "127.0.0.1:0")
+        .env("WAVECAST__MQTT__LISTEN", "127.0.0.1:0")
+        .env("WAVECAST__LOG__FORMAT", "json")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let stderr = child.stderr.take().expect("stderr");
+    let mut lines = BufReader::new(stderr).lines();
+    let (mut address, mut warned) = (None, None);
+    for line in lines.by_ref() {
+        let line = line.expect("line");
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) else {
+            continue;
+        };
+        if v["level"] == "WARN"
+            && v["fields"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("NO CHECK-IN KEY"))
+        {
+            warned = v["fields"]["message"].as_str().map(str::to_owned);
+        }
+        if v["fields"]["message"] == "wavecast server listening" {
+            address = v["fields"]["address"].as_str().map(str::to_owned);
+            break;
+        }
+    }
+    // Keep reading the log, so the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    let mut banner = String::new();
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    while !banner.contains("tokens create") {
+        let mut line = String::new();
+        if stdout.read_line(&mut line).expect("banner") == 0 {
+            break;
+        }
+        banner.push_str(&line);
+    }
+    std::thread::spawn(move || for _ in stdout.lines() {});
+    let server = format!(
+        "http://{}",
+        address.expect("the server logs where it listens")
+    );
+    let warned = warned.expect("a loud warning that boxes cannot be answered");
+    assert!(
+        warned.contains("wavecast keys init") && warned.contains("signing.key_file"),
+        "{warned}"
+    );
+    let token = banner
+        .split_whitespace()
+        .find(|w| w.starts_with("wc_"))
+        .expect("the bootstrap token")
+        .to_owned();
+
+    // Keys made elsewhere, not yet where the server looks.
+    let keys = tempfile::tempdir().expect("keys dir");
+    let init = run(keys.path(), "wavecast", &["keys", "init"], &[]);
+    assert!(
+        init.status.success(),
+        "{}",
+        String::from_utf8_lossy(&init.stderr)
+    );
+    let root = keys.path().join("wavecast-keys/root.pub");
+    let root = root.to_str().expect("path");
+    let env = [
+        ("WAVECAST_SERVER", server.as_str()),
+        ("WAVECAST_TOKEN", token.as_str()),
+    ];
+    let publish = run(keys.path(), "wavecast", &["keys", "publish"], &env);
+    assert!(
+        publish.status.success(),
+        "{}",
+        String::from_utf8_lossy(&publish.stderr)
+    );
+    let simulate = |duration: &str| {
+        run(
+            dir.path(),
+            "wavecast-agent",
+            &[
+                "simulate",
+                "--server",
+                &server,
+                "--root-key",
+                root,
+                "--token",
+                &token,
+                "--devices",
+                "2",
+                "--poll",
+                "1",
+                "--duration",
+                duration,
+            ],
+            &[],
+        )
+    };
+    let failed = simulate("3");
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&failed.stdout),
+        String::from_utf8_lossy(&failed.stderr)
+    );
+    assert!(!failed.status.success(), "the simulator fails: {said}");
+    assert!(said.contains("no box could check in"), "{said}");
+    assert!(
+        said.contains("503") && said.contains("signing.key_file"),
+        "{said}"
+    );
+
+    // The key appears where the server looks: no restart needed.
+    std::fs::rename(
+        keys.path().join("wavecast-keys"),
+        dir.path().join("wavecast-keys"),
+    )
+    .expect("move the keys");
+    let root = dir.path().join("wavecast-keys/root.pub");
+    let ok = run(
+        dir.path(),
+        "wavecast-agent",
+        &[
+            "simulate",
+            "--server",
+            &server,
+            "--root-key",
+            root.to_str().expect("path"),
+            "--token",
+            &token,
+            "--devices",
+            "2",
+            "--poll",
+            "1",
+            "--duration",
+            "4",
+        ],
+        &[],
+    );
+    child.kill().expect("kill");
+    let _ = child.wait();
+    let said = String::from_utf8_lossy(&ok.stdout);
+    assert!(
+        ok.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert!(!said.contains("check-ins 0 "), "{said}");
+}

@@ -231,9 +231,10 @@ fn verify_header(
     let (keyring, adopt) = anchors.choose(&header.keyring, now).map_err(refused)?;
     let mut envelope = header.manifest;
     if sign_on_server {
-        let key = state.signing_key.as_ref().ok_or_else(|| {
+        let key = state.bundle_key.as_ref().ok_or_else(|| {
             Error::Validation(
-                "this server holds no signing key (signing.key_file); sign the bundle offline"
+                "this server holds no bundle signing key (signing.bundle_key_file); sign the \
+                 bundle offline with `wavecast bundle build`"
                     .into(),
             )
         })?;

@@ -46,18 +46,18 @@ pub async fn check_in(
     if req.installed.len() > 64 {
         return Err(Error::Validation("at most 64 installed components".into()));
     }
-    let key = state.signing_key.clone().ok_or_else(|| {
-        Error::Conflict(
-            "this server holds no online signing key (signing.key_file), so it cannot sign check-in answers"
-                .into(),
-        )
-    })?;
+    let key = state.online_key.get().ok_or_else(|| no_key(&state))?;
     let anchors = state.anchors().await?;
     let keyring = anchors
         .as_ref()
         .as_ref()
         .and_then(|a| a.current.as_ref())
-        .ok_or_else(|| Error::Conflict("no keyring has been published yet".into()))?;
+        .ok_or_else(|| Error::Unavailable {
+            detail: "this server has no keyring to answer with yet: an operator runs \
+                     `wavecast keys publish`"
+                .into(),
+            retry_after_secs: 60,
+        })?;
     let now = state.clock.now();
     state.presence.touch(auth.id);
     let mut d = auth;
@@ -129,20 +129,37 @@ pub async fn check_in(
     // Boxes that say they hold the current keyring do not get it again.
     let keyring = (req.keyring_version != Some(keyring.0.version)).then(|| keyring.1.clone());
     let internal = |e: TrustError| Error::Internal(e.into());
-    let answer = match (&state.answer_signer, req.batch_proofs) {
-        (Some(signer), true) => {
-            let (answer, leaf) = answer_leaf(&payload).map_err(internal)?;
-            CheckinAnswer {
-                keyring,
-                answer,
-                batch: Some(signer.sign(leaf).await?),
-            }
-        }
-        _ => CheckinAnswer {
+    let answer = if req.batch_proofs {
+        let (answer, leaf) = answer_leaf(&payload).map_err(internal)?;
+        CheckinAnswer {
             keyring,
-            answer: sign_answer(&payload, &key).map_err(internal)?,
+            answer,
+            batch: Some(key.signer.sign(leaf).await?),
+        }
+    } else {
+        CheckinAnswer {
+            keyring,
+            answer: sign_answer(&payload, &key.key).map_err(internal)?,
             batch: None,
-        },
+        }
     };
     Ok(HttpResponse::Ok().json(answer))
+}
+
+/// The server cannot sign check-in answers: 503, naming the setting.
+fn no_key(state: &AppState) -> Error {
+    let detail = match state.online_key.path() {
+        Some(p) => format!(
+            "this server has no check-in key yet: signing.key_file names {}, which does not \
+             exist; an operator runs `wavecast keys init` there (and `wavecast keys publish`)",
+            p.display()
+        ),
+        None => "this server has no check-in key: signing.key_file is not set; an operator \
+                 points it at the online check-in key (`wavecast keys init` writes one)"
+            .to_owned(),
+    };
+    Error::Unavailable {
+        detail,
+        retry_after_secs: 60,
+    }
 }
