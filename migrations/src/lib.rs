@@ -18,6 +18,7 @@ mod m20261123_000008_fault_catalog;
 mod m20261123_000009_problems;
 mod m20261124_000010_telemetry_rollups;
 mod m20261124_000011_tickets;
+mod m20261201_000012_rollout_reach;
 
 /// The ordered list of all migrations.
 #[derive(Debug)]
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000009_problems::Migration),
             Box::new(m20261124_000010_telemetry_rollups::Migration),
             Box::new(m20261124_000011_tickets::Migration),
+            Box::new(m20261201_000012_rollout_reach::Migration),
         ]
     }
 }

@@ -9,7 +9,8 @@ use uuid::Uuid;
 use super::{
     bundles::rules::BundleState,
     rollouts::{
-        gate::HealthGate,
+        gate::{GateFigures, HealthGate},
+        progress::{Waiting, WaveCounts},
         rules::{RolloutState, Target, WavePlan},
         window::TimeWindow,
     },
@@ -106,6 +107,15 @@ pub struct CreateRollout {
     /// Pause when updated boxes fault more than boxes not yet updated.
     #[serde(default)]
     pub health_gate: Option<HealthGate>,
+    /// Seconds after a wave opened when its boxes that have not checked in
+    /// since stop counting ("not reached"), so the rollout can go on (and,
+    /// for the last wave, complete) without them. Absent: wait for them.
+    #[serde(default)]
+    pub unreached_after_secs: Option<u64>,
+    /// Whether the rollout, once completed, is still offered to target
+    /// boxes that show up later (default true).
+    #[serde(default)]
+    pub keep_offering: Option<bool>,
 }
 
 /// Counts of devices by install outcome.
@@ -115,6 +125,33 @@ pub struct RolloutCounts {
     pub succeeded: u64,
     pub failed: u64,
     pub in_progress: u64,
+}
+
+/// Where a rollout's boxes stand and what it waits for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RolloutProgress {
+    /// Accepted boxes its target matches now.
+    pub target_size: u64,
+    /// Every wave's boxes by stage, the opened waves and those to come.
+    pub waves: Vec<WaveCounts>,
+    /// Boxes of open waves not heard from since their wave opened.
+    pub not_heard_from: u64,
+    /// Boxes the rollout stopped waiting for.
+    pub not_reached: u64,
+    /// When the current wave's soak ends (running rollouts).
+    pub soak_ends_at: Option<DateTime<Utc>>,
+    /// When boxes not heard from stop counting, if the rollout says so.
+    pub unreached_at: Option<DateTime<Utc>>,
+    /// What the rollout waits for now, if anything.
+    pub waiting: Option<Waiting>,
+    /// The same in a sentence.
+    pub waiting_reason: Option<String>,
+    /// The health gate's figures now, for a rollout with a gate.
+    pub gate: Option<GateFigures>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// A rollout as the API shows it.
@@ -137,6 +174,14 @@ pub struct RolloutView {
     pub health_gate: Option<HealthGate>,
     pub rollback_of: Option<Uuid>,
     pub counts: RolloutCounts,
+    /// Where its boxes stand and what it waits for: in the answer about
+    /// one rollout, not in lists (it reads every target box).
+    #[serde(default)]
+    pub progress: Option<RolloutProgress>,
+    #[serde(default)]
+    pub unreached_after_secs: Option<u64>,
+    #[serde(default = "yes")]
+    pub keep_offering: bool,
     pub created_by: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

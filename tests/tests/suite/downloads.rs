@@ -299,9 +299,9 @@ async fn boxes_download_with_their_credential(app: TestApp) {
         "x1-firmware@4.2.0",
     )
     .await;
-    app.roll_out_to_all(&["x1-firmware@4.2.0"]).await;
     let boxes =
         wavecast_e2e::fleet::enrol_many(&app, 990, 1, "X1", &[("x1-firmware", "4.1.0", 1)]).await;
+    app.roll_out_to_all(&["x1-firmware@4.2.0"]).await;
     let (_, p) = boxes[0].check_in(&app, &keys.root.verifying_key()).await;
     let url = p.offers[0].artifacts[0].url.clone();
     let client = boxes[0].client.clone();

@@ -614,8 +614,156 @@ async fn a_revoked_bundle_is_offered_no_more(app: TestApp) {
     );
 }
 
+/// Boxes that never check in hold a rollout only as long as it says: it
+/// says why it waits, then completes with them counted as not reached; a
+/// rollout that does not keep offering leaves a latecomer alone.
+async fn silent_boxes_count_as_not_reached(app: TestApp) {
+    let keys = Keys::new();
+    release(&app, &keys).await;
+    let root = keys.root.verifying_key();
+    let mut x1 = enrol_many(&app, 1, 10, "X1", OLD).await;
+    let r = create(
+        &app,
+        json!({
+            "name": "firmware 4.2",
+            "bundles": ["x1-firmware@4.2.0"],
+            "target": { "models": ["X1"] },
+            "waves": [{ "percent": 100 }],
+            "unreached_after_secs": 3600,
+            "keep_offering": false
+        }),
+    )
+    .await;
+    let id = r["id"].as_str().expect("id").to_owned();
+    assert_eq!(r["progress"]["target_size"], 10, "{r}");
+    assert_eq!(r["progress"]["not_heard_from"], 10, "{r}");
+    for b in &mut x1[3..] {
+        assert_eq!(b.install_all(&app, &root).await, 1);
+    }
+    app.run_job("scheduler").await;
+    let r = show(&app, &id).await;
+    assert_eq!(
+        r["state"], "running",
+        "7 of 10 is below the 95 % to complete"
+    );
+    let p = &r["progress"];
+    assert_eq!(p["waiting"]["reason"], "not_heard_from", "{r}");
+    assert_eq!(p["waiting"]["boxes"], 3, "{r}");
+    assert!(p["waiting"]["until"].is_string(), "{r}");
+    let why = p["waiting_reason"].as_str().expect("a reason");
+    assert!(
+        why.contains("3 box(es) not heard from") && why.contains("not reached from"),
+        "{why}"
+    );
+    let w = &p["waves"][0];
+    assert_eq!(
+        (
+            &w["targeted"],
+            &w["succeeded"],
+            &w["not_heard_from"],
+            &w["not_reached"]
+        ),
+        (&json!(10), &json!(7), &json!(3), &json!(0)),
+        "{r}"
+    );
+
+    app.advance(3600);
+    let r = wait_for(&app, &id, "completion", |r| r["state"] == "completed").await;
+    let p = &r["progress"];
+    assert_eq!(p["not_reached"], 3, "{r}");
+    assert_eq!(p["waves"][0]["not_reached"], 3, "{r}");
+    assert_eq!(p["waves"][0]["not_heard_from"], 0, "{r}");
+    assert!(p["waiting"].is_null(), "{r}");
+    // It does not keep offering: a latecomer is offered nothing.
+    let (_, late) = x1[0].check_in(&app, &root).await;
+    assert!(late.offers.is_empty(), "{:?}", late.offers);
+}
+
+/// Before it completes, an operator sees why a rollout waits: the soak, an
+/// approval, and the health gate's figures as fields.
+async fn a_rollout_says_what_it_waits_for(app: TestApp) {
+    let keys = Keys::new();
+    release(&app, &keys).await;
+    let root = keys.root.verifying_key();
+    let mut x1 = enrol_many(&app, 1, 4, "X1", OLD).await;
+    let r = create(
+        &app,
+        json!({
+            "name": "firmware 4.2",
+            "bundles": ["x1-firmware@4.2.0"],
+            "target": { "models": ["X1"] },
+            "waves": [
+                { "count": 2, "soak_secs": 600, "needs_approval": true },
+                { "percent": 100 }
+            ],
+            "health_gate": { "max_ratio": 2.0, "min_device_days": 1.0 }
+        }),
+    )
+    .await;
+    let id = r["id"].as_str().expect("id").to_owned();
+    let p = &r["progress"];
+    assert_eq!(p["waves"].as_array().map(Vec::len), Some(2), "{r}");
+    assert_eq!(p["waves"][0]["targeted"], 2, "{r}");
+    assert_eq!(p["waves"][1]["targeted"], 2, "the wave to come: {r}");
+    assert_eq!(p["waves"][1]["open"], false, "{r}");
+    assert!(p["soak_ends_at"].is_string(), "{r}");
+    assert_eq!(p["waiting"]["reason"], "soak", "{r}");
+    assert_eq!(p["gate"]["verdict"], "too_early", "{r}");
+    assert!(p["gate"]["updated"]["device_days"].is_number(), "{r}");
+    assert_eq!(p["gate"]["max_ratio"], 2.0, "{r}");
+    for i in offered(&app, &x1, &keys).await {
+        x1[i].install_all(&app, &root).await;
+    }
+    app.advance(600);
+    let r = wait_for(&app, &id, "approval", |r| r["state"] == "awaiting_approval").await;
+    assert_eq!(r["progress"]["waiting"]["reason"], "approval", "{r}");
+    assert!(
+        r["progress"]["waiting_reason"]
+            .as_str()
+            .is_some_and(|w| w.contains("approve")),
+        "{r}"
+    );
+}
+
+/// A rollout created before any box of its target exists waits for one:
+/// its canary is cut from the boxes there when it opens, not from an
+/// empty fleet (which would have put every later box in it).
+async fn a_rollout_waits_for_its_target_before_its_canary(app: TestApp) {
+    let keys = Keys::new();
+    release(&app, &keys).await;
+    let r = create(
+        &app,
+        json!({
+            "name": "firmware 4.2",
+            "bundles": ["x1-firmware@4.2.0"],
+            "target": { "models": ["X1"] },
+            "waves": [{ "count": 2 }, { "percent": 100 }]
+        }),
+    )
+    .await;
+    let id = r["id"].as_str().expect("id").to_owned();
+    assert_eq!(r["state"], "scheduled", "{r}");
+    assert_eq!(r["progress"]["waiting"]["reason"], "no_target", "{r}");
+    app.run_job("scheduler").await;
+    assert_eq!(
+        show(&app, &id).await["state"],
+        "scheduled",
+        "still nothing to open on"
+    );
+    let x1 = enrol_many(&app, 1, 10, "X1", OLD).await;
+    let r = wait_for(&app, &id, "the first wave", |r| r["state"] == "running").await;
+    assert_eq!(
+        r["progress"]["waves"][0]["targeted"], 2,
+        "a canary of two: {r}"
+    );
+    assert_eq!(offered(&app, &x1, &keys).await.len(), 2);
+}
+
 wavecast_e2e::both_backends!(
     configure = wavecast_e2e::trust::server_signs;
+    a_rollout_waits_for_its_target_before_its_canary,
+    silent_boxes_count_as_not_reached,
+    a_rollout_says_what_it_waits_for,
     maintenance_windows_follow_the_box_clock,
     download_limit_holds_back_new_boxes,
     rollback_offers_the_previous_version_above_the_security_floor,

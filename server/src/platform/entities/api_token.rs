@@ -16,6 +16,9 @@ pub struct Model {
     pub expires_at: Option<ChronoDateTimeUtc>,
     pub revoked_at: Option<ChronoDateTimeUtc>,
     pub last_used_at: Option<ChronoDateTimeUtc>,
+    /// The one-time token of the first start: it dies when first used to
+    /// create a token or a user.
+    pub bootstrap: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -37,6 +37,12 @@ pub struct Model {
     pub health_gate: Option<Json>,
     /// The gate counts faults and device-days from here (set on resume).
     pub gate_since: Option<ChronoDateTimeUtc>,
+    /// Seconds after its last wave opened that the rollout stops waiting
+    /// for boxes that never showed up (they count as not reached).
+    pub unreached_after_secs: Option<i64>,
+    /// Whether a completed rollout keeps offering its bundles to target
+    /// boxes that show up later.
+    pub keep_offering: bool,
     pub created_by: String,
     pub created_at: ChronoDateTimeUtc,
     pub updated_at: ChronoDateTimeUtc,

@@ -87,6 +87,14 @@ pub async fn insert(
     if let Some(g) = &body.health_gate {
         g.validate().map_err(Error::Validation)?;
     }
+    let unreached_after = match body.unreached_after_secs {
+        Some(s) if !(60..=365 * 86_400).contains(&s) => {
+            return Err(Error::Validation(
+                "unreached_after_secs must be between 60 and 31536000 (a year)".into(),
+            ))
+        }
+        s => s.map(|s| i64::try_from(s).unwrap_or(i64::MAX)),
+    };
     let caller_name = caller.name.clone();
     let now = state.clock.now();
     let model = audited(&state.db, caller, now, move |txn| {
@@ -113,6 +121,8 @@ pub async fn insert(
                 reason: Set(None),
                 health_gate: Set(body.health_gate.as_ref().map(to_json).transpose()?),
                 gate_since: Set(None),
+                unreached_after_secs: Set(unreached_after),
+                keep_offering: Set(body.keep_offering.unwrap_or(true)),
                 created_by: Set(caller_name),
                 created_at: Set(now),
                 updated_at: Set(now),
@@ -148,9 +158,13 @@ pub async fn insert(
         let txn = state.db.begin().await?;
         let opened = scheduler::open_next_wave(&txn, &loaded, now).await?;
         txn.commit().await?;
-        state
-            .mqtt
-            .nudge(opened, NudgeReason::WaveOpened, Some(loaded.model.id));
+        // None: no box matches the target yet; the scheduler opens the
+        // first wave once one does.
+        if let Some(opened) = opened {
+            state
+                .mqtt
+                .nudge(opened, NudgeReason::WaveOpened, Some(loaded.model.id));
+        }
     }
     state.caches.offering.invalidate();
     find(&state.db, &model.id.to_string()).await

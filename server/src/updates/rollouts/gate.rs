@@ -168,6 +168,63 @@ pub fn judge(gate: &HealthGate, updated: &Exposure, baseline: &Exposure) -> Gate
     }
 }
 
+/// One side of the gate as the API shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GateSide {
+    pub faults: u64,
+    pub device_days: f64,
+    /// Faults per 1,000 device-days; None without any time yet.
+    pub per_1000_device_days: Option<f64>,
+}
+
+impl From<&Exposure> for GateSide {
+    fn from(e: &Exposure) -> Self {
+        Self {
+            faults: e.faults,
+            device_days: e.device_days(),
+            per_1000_device_days: e.per_1000_device_days(),
+        }
+    }
+}
+
+/// The gate's figures and verdict as fields, for the API and the CLI.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GateFigures {
+    /// Boxes updated by this rollout.
+    pub updated: GateSide,
+    /// Target boxes not yet updated.
+    pub not_updated: GateSide,
+    /// The updated boxes' rate over the others' (None while either is
+    /// unknown or the others' is zero).
+    pub ratio: Option<f64>,
+    pub max_ratio: f64,
+    pub min_device_days: f64,
+    /// `too_early` (not enough device-days yet), `healthy` or `regressed`.
+    pub verdict: String,
+}
+
+/// The figures behind [`judge`]'s verdict.
+pub fn figures(gate: &HealthGate, updated: &Exposure, baseline: &Exposure) -> GateFigures {
+    let (u, b): (GateSide, GateSide) = (updated.into(), baseline.into());
+    let ratio = match (u.per_1000_device_days, b.per_1000_device_days) {
+        (Some(ru), Some(rb)) if rb > 0.0 => Some(ru / rb),
+        _ => None,
+    };
+    let verdict = match judge(gate, updated, baseline) {
+        GateVerdict::TooEarly => "too_early",
+        GateVerdict::Healthy => "healthy",
+        GateVerdict::Regressed(_) => "regressed",
+    };
+    GateFigures {
+        updated: u,
+        not_updated: b,
+        ratio,
+        max_ratio: gate.max_ratio,
+        min_device_days: gate.min_device_days,
+        verdict: verdict.into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -330,5 +387,23 @@ mod tests {
     fn rates_per_thousand_device_days() {
         assert_eq!(per_1000_device_days(3, 0.0), None);
         assert_eq!(per_1000_device_days(3, 1.5), Some(2000.0));
+    }
+
+    #[test]
+    fn figures_show_both_sides_and_the_verdict() {
+        let updated = Exposure {
+            faults: 6,
+            device_secs: 2 * D,
+        };
+        let baseline = Exposure {
+            faults: 1,
+            device_secs: 2 * D,
+        };
+        let f = figures(&gate(), &updated, &baseline);
+        assert_eq!(f.updated.faults, 6);
+        assert_eq!(f.ratio, Some(6.0));
+        assert_eq!(f.verdict, "regressed");
+        let early = figures(&gate(), &Exposure::default(), &baseline);
+        assert_eq!((early.ratio, early.verdict.as_str()), (None, "too_early"));
     }
 }

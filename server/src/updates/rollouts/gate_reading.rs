@@ -13,8 +13,9 @@ use wavecast_protocol::status::InstallState;
 
 use super::{
     gate::{judge, tally, Exposure, GateDevice, GateVerdict, HealthGate},
+    progress::DeviceOutcome,
     standing::Standing,
-    store::{DeviceOutcome, LoadedRollout},
+    store::LoadedRollout,
 };
 use crate::{
     fleet::telemetry::rules::EventKind,

@@ -1,18 +1,22 @@
 //! Rollouts: targets, wave plans and the lifecycle ([`rules`]), wave
 //! membership and advance ([`waves`]), maintenance windows ([`window`]),
 //! health gates ([`gate`] and, at the SQL edge, [`gate_reading`]), loading
-//! rollouts ([`store`]), where target boxes stand ([`standing`]), the
-//! scheduler that runs the waves ([`scheduler`]), creating one
-//! ([`create`]), and the API ([`routes`], [`rollback`]).
+//! rollouts ([`store`]), where target boxes stand ([`standing`]) and what
+//! that means — stages, counts per wave, boxes not reached, why it waits
+//! ([`progress`]), the scheduler that runs the waves ([`scheduler`]),
+//! creating one ([`create`]), and the API ([`routes`], [`rollback`],
+//! [`view`]).
 
 pub mod create;
 pub mod gate;
 pub mod gate_reading;
+pub mod progress;
 pub mod rollback;
 pub mod routes;
 pub mod rules;
 pub mod scheduler;
 pub mod standing;
 pub mod store;
+pub mod view;
 pub mod waves;
 pub mod window;

@@ -9,7 +9,8 @@ use wavecast_protocol::status::InstallState;
 use super::{
     create::insert,
     rules::{RolloutState, Target, WavePlan},
-    store::{self, find, view},
+    store::{self, find},
+    view::detail,
 };
 use crate::{
     identity::{
@@ -106,6 +107,8 @@ pub async fn rollback(
         window: loaded.window,
         max_concurrent_downloads: r.max_concurrent_downloads.map(|n| n.max(1) as u32),
         health_gate: None,
+        unreached_after_secs: r.unreached_after_secs.map(|s| s.max(0) as u64),
+        keep_offering: Some(r.keep_offering),
     };
     // The new rollout first (it may be refused); then the old one ends,
     // with the rollback's audit entry, in one transaction.
@@ -130,7 +133,7 @@ pub async fn rollback(
     })
     .await?;
     state.caches.offering.invalidate();
-    Ok(HttpResponse::Created().json(view(&state.db, created).await?))
+    Ok(HttpResponse::Created().json(detail(&state.db, created, state.clock.now()).await?))
 }
 
 /// What the audit log keeps of a rollback.

@@ -10,7 +10,8 @@ use super::{
     create::insert,
     rules::{RolloutAction, RolloutState},
     scheduler, standing,
-    store::{self as rollouts, find, view},
+    store::{self as rollouts, find},
+    view::{detail, view},
 };
 use crate::{
     identity::{
@@ -32,7 +33,7 @@ pub async fn create(
     body: web::Json<CreateRollout>,
 ) -> Result<HttpResponse> {
     let r = insert(&state, &auth, body.into_inner(), None).await?;
-    Ok(HttpResponse::Created().json(view(&state.db, r).await?))
+    Ok(HttpResponse::Created().json(detail(&state.db, r, state.clock.now()).await?))
 }
 
 #[derive(Debug, Deserialize)]
@@ -66,7 +67,7 @@ pub async fn show(
     id: web::Path<String>,
 ) -> Result<HttpResponse> {
     let r = find(&state.db, &id).await?;
-    Ok(HttpResponse::Ok().json(view(&state.db, r).await?))
+    Ok(HttpResponse::Ok().json(detail(&state.db, r, state.clock.now()).await?))
 }
 
 /// `POST /api/v1/rollouts/{id}/{pause|resume|approve|abort}`
@@ -91,7 +92,9 @@ pub async fn act(
         Box::pin(async move {
             let mut opened = Vec::new();
             if action == RolloutAction::Approve {
-                opened = scheduler::open_next_wave(txn, &loaded, now).await?;
+                opened = scheduler::open_next_wave(txn, &loaded, now)
+                    .await?
+                    .unwrap_or_default();
             } else {
                 let mut m: rollout::ActiveModel = r.clone().into();
                 m.state = Set(to);
@@ -105,7 +108,7 @@ pub async fn act(
                 // from now and starts the health gate counting afresh.
                 if action == RolloutAction::Resume {
                     m.gate_since = Set(Some(now));
-                    let tally = standing::current_tally(txn, &loaded).await?;
+                    let tally = standing::current_tally(txn, &loaded, now).await?;
                     m.acknowledged_failures = Set(i32::try_from(tally.failed).unwrap_or(i32::MAX));
                     m.wave_opened_at = Set(Some(now));
                 }
@@ -125,7 +128,7 @@ pub async fn act(
     }
     state.caches.offering.invalidate();
     let fresh = find(&state.db, &id).await?;
-    Ok(HttpResponse::Ok().json(view(&state.db, fresh).await?))
+    Ok(HttpResponse::Ok().json(detail(&state.db, fresh, state.clock.now()).await?))
 }
 
 /// What the audit log keeps of an operator's action.

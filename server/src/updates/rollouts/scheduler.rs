@@ -86,23 +86,30 @@ struct StateReason {
 }
 
 /// Opens the next wave of a rollout (also used when an operator approves)
-/// and returns the devices it let in, to nudge.
+/// and returns the devices it let in, to nudge. The first wave does not
+/// open while no box matches the target (None): cut then, a canary of a
+/// few boxes would take in every box that enrols later, and an empty
+/// rollout would complete at once and offer itself to all of them with no
+/// wave to hold it.
 pub async fn open_next_wave(
     db: &impl ConnectionTrait,
     r: &LoadedRollout,
     now: DateTime<Utc>,
-) -> Result<Vec<Uuid>> {
+) -> Result<Option<Vec<Uuid>>> {
     let specs =
         wave_specs(&r.waves).map_err(|e| Error::Internal(anyhow::anyhow!("stored waves: {e}")))?;
     let next = r.model.open_waves.max(0) as usize;
     let Some(spec) = specs.get(next) else {
-        return Ok(Vec::new());
+        return Ok(Some(Vec::new()));
     };
     let members: Vec<(Uuid, u32)> = target_devices(db, r)
         .await?
         .into_iter()
         .map(|(d, b)| (d.id, b))
         .collect();
+    if next == 0 && members.is_empty() {
+        return Ok(None);
+    }
     let mut buckets: Vec<u32> = members.iter().map(|(_, b)| *b).collect();
     buckets.sort_unstable();
     let mut thresholds = r.thresholds.clone();
@@ -128,11 +135,13 @@ pub async fn open_next_wave(
         },
     )
     .await?;
-    Ok(members
-        .into_iter()
-        .filter(|(_, b)| wave_of(*b, &thresholds) == Some(next))
-        .map(|(id, _)| id)
-        .collect())
+    Ok(Some(
+        members
+            .into_iter()
+            .filter(|(_, b)| wave_of(*b, &thresholds) == Some(next))
+            .map(|(id, _)| id)
+            .collect(),
+    ))
 }
 
 /// Moves a rollout to `to`, with its audit entry, in one transaction.
@@ -155,12 +164,12 @@ async fn set_state(
 }
 
 /// [`open_next_wave`] with its audit entry in one transaction; returns
-/// the devices to nudge.
+/// the devices to nudge (None: it did not open).
 async fn open_wave(
     db: &DatabaseConnection,
     r: &LoadedRollout,
     now: DateTime<Utc>,
-) -> Result<Vec<Uuid>> {
+) -> Result<Option<Vec<Uuid>>> {
     let txn = db.begin().await?;
     let opened = open_next_wave(&txn, r, now).await?;
     txn.commit().await?;
@@ -178,9 +187,13 @@ pub async fn tick(
     for r in load_in(db, &[RolloutState::Scheduled, RolloutState::Running]).await? {
         changed |= match r.state {
             RolloutState::Scheduled if r.model.starts_at <= now => {
-                let opened = open_wave(db, &r, now).await?;
-                mqtt.nudge(opened, NudgeReason::WaveOpened, Some(r.model.id));
-                true
+                match open_wave(db, &r, now).await? {
+                    Some(opened) => {
+                        mqtt.nudge(opened, NudgeReason::WaveOpened, Some(r.model.id));
+                        true
+                    }
+                    None => false,
+                }
             }
             RolloutState::Running => step(db, mqtt, &r, now).await?,
             _ => false,
@@ -211,7 +224,7 @@ async fn step(
             m.update(db).await?;
         }
     }
-    let standing = Standing::load(db, r).await?;
+    let standing = Standing::load(db, r, now).await?;
     // A regression on updated boxes pauses the rollout whatever its waves say.
     if let Some(gate) = &r.gate {
         let reading = super::gate_reading::read(db, r, gate, &standing, now).await?;
@@ -228,7 +241,7 @@ async fn step(
         set_state(db, &r.model, RolloutState::Completed, None, now).await?;
         return Ok(true);
     };
-    let mut tally = standing.tally(r);
+    let mut tally = standing.tally(r)?;
     // Failures an operator acknowledged by resuming no longer count.
     let acked = (r.model.acknowledged_failures.max(0) as u32).min(tally.failed);
     tally.failed -= acked;
@@ -237,7 +250,7 @@ async fn step(
     match judge(spec, &tally, opened, now, current + 1 == specs.len()) {
         Verdict::Wait { .. } => return Ok(false),
         Verdict::Advance => {
-            let opened = open_wave(db, r, now).await?;
+            let opened = open_wave(db, r, now).await?.unwrap_or_default();
             mqtt.nudge(opened, NudgeReason::WaveOpened, Some(r.model.id));
         }
         Verdict::AwaitApproval => {

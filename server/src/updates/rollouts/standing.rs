@@ -1,14 +1,20 @@
-//! Where a rollout's target boxes stand, read once per scheduler pass for
-//! both the health gate and the wave tally: each accepted box in the
-//! target with its bucket, its install status rows and its outcome.
+//! Where a rollout's target boxes stand, read once per scheduler pass (and
+//! for `rollout show`) for the health gate, the wave tally and the counts
+//! per wave: each accepted box in the target with its bucket, its install
+//! status rows, its outcome, whether it checked in since its wave opened
+//! and what holds it back. The rules are in [`super::progress`].
 
 use std::collections::HashMap;
 
+use chrono::{DateTime, TimeDelta, Utc};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
+use wavecast_protocol::status::InstallState;
 
 use super::{
-    store::{outcome, targets, DeviceOutcome, LoadedRollout},
+    progress::{self, BoxStanding, DeviceOutcome, Held, WaveCounts},
+    rules::wave_specs,
+    store::{outcome, targets, LoadedRollout},
     waves::{bucket, wave_of, WaveTally},
 };
 use crate::{
@@ -18,7 +24,7 @@ use crate::{
     },
     platform::{
         entities::{device, rollout_device},
-        error::Result,
+        error::{Error, Result},
     },
 };
 
@@ -49,17 +55,27 @@ pub struct Member {
     /// Its install status rows for this rollout.
     pub rows: Vec<rollout_device::Model>,
     pub outcome: DeviceOutcome,
+    /// What the progress rules need of it.
+    pub standing: BoxStanding,
 }
 
-/// Where a rollout's target devices stand, read once per pass for both the
-/// health gate and the wave tally.
+/// Where a rollout's target devices stand at `now`.
 #[derive(Debug)]
 pub struct Standing {
     pub members: Vec<Member>,
+    /// Boxes of open waves that never showed up no longer count: the
+    /// current wave has been open the rollout's `unreached_after_secs`.
+    pub unreached: bool,
+    /// When that happens (or happened), if the rollout sets it.
+    pub unreached_at: Option<DateTime<Utc>>,
 }
 
 impl Standing {
-    pub async fn load(db: &impl ConnectionTrait, r: &LoadedRollout) -> Result<Self> {
+    pub async fn load(
+        db: &impl ConnectionTrait,
+        r: &LoadedRollout,
+        now: DateTime<Utc>,
+    ) -> Result<Self> {
         let mut by_device: HashMap<Uuid, Vec<rollout_device::Model>> = HashMap::new();
         for row in rollout_device::Entity::find()
             .filter(rollout_device::Column::RolloutId.eq(r.model.id))
@@ -68,6 +84,22 @@ impl Standing {
         {
             by_device.entry(row.device_id).or_default().push(row);
         }
+        let downloading = by_device
+            .values()
+            .flatten()
+            .filter(|row| {
+                matches!(
+                    *row.state,
+                    InstallState::Downloading | InstallState::Downloaded
+                )
+            })
+            .count();
+        let at_limit = r
+            .model
+            .max_concurrent_downloads
+            .is_some_and(|limit| downloading as u64 >= limit.max(0) as u64);
+        let current = (r.model.open_waves.max(1) - 1) as usize;
+        let current_opened = r.model.wave_opened_at.unwrap_or(r.model.starts_at);
         let members = target_devices(db, r)
             .await?
             .into_iter()
@@ -75,37 +107,83 @@ impl Standing {
                 let rows = by_device.remove(&device.id).unwrap_or_default();
                 let refs: Vec<&rollout_device::Model> = rows.iter().collect();
                 let outcome = outcome(r, &device, &installed_of(&device), &refs);
+                // A box of the current wave must have checked in since that
+                // wave opened; one of an earlier wave since the rollout began.
+                let since = if wave_of(bucket, &r.thresholds) == Some(current) {
+                    current_opened
+                } else {
+                    r.model.starts_at
+                };
+                let heard = device.last_seen_at.is_some_and(|t| t >= since);
+                let held = if r
+                    .window
+                    .is_some_and(|w| !w.is_open(device.timezone.as_deref(), now))
+                {
+                    Some(Held::Window)
+                } else if at_limit {
+                    Some(Held::Concurrency)
+                } else {
+                    None
+                };
+                let standing = BoxStanding {
+                    bucket,
+                    states: rows.iter().map(|row| *row.state).collect(),
+                    outcome,
+                    heard,
+                    held,
+                };
                 Member {
                     device,
                     bucket,
                     rows,
                     outcome,
+                    standing,
                 }
             })
             .collect();
-        Ok(Self { members })
+        let after = r
+            .model
+            .unreached_after_secs
+            .map(|s| TimeDelta::seconds(s.max(0)));
+        let opened = (r.model.open_waves > 0).then_some(current_opened);
+        let unreached_at = progress::unreached_at(opened, after);
+        Ok(Self {
+            members,
+            unreached: unreached_at.is_some_and(|at| now >= at),
+            unreached_at,
+        })
     }
 
-    /// How the current wave's devices stand.
-    pub fn tally(&self, r: &LoadedRollout) -> WaveTally {
+    /// Every wave's counts, the opened ones and those still to come.
+    pub fn counts(&self, r: &LoadedRollout) -> Result<Vec<WaveCounts>> {
+        let specs = wave_specs(&r.waves)
+            .map_err(|e| Error::Internal(anyhow::anyhow!("stored waves: {e}")))?;
+        let boxes: Vec<BoxStanding> = self.members.iter().map(|m| m.standing.clone()).collect();
+        Ok(progress::wave_counts(
+            &specs,
+            &r.thresholds,
+            r.model.open_waves.max(0) as usize,
+            &boxes,
+            self.unreached,
+        ))
+    }
+
+    /// How the current wave's devices stand, for its verdict.
+    pub fn tally(&self, r: &LoadedRollout) -> Result<WaveTally> {
         let current = (r.model.open_waves.max(1) - 1) as usize;
-        let mut tally = WaveTally::default();
-        for m in &self.members {
-            if wave_of(m.bucket, &r.thresholds) != Some(current) {
-                continue;
-            }
-            tally.members += 1;
-            match m.outcome {
-                DeviceOutcome::Succeeded => tally.succeeded += 1,
-                DeviceOutcome::Failed => tally.failed += 1,
-                DeviceOutcome::InProgress => tally.in_progress += 1,
-            }
-        }
-        tally
+        Ok(self
+            .counts(r)?
+            .get(current)
+            .map(progress::tally)
+            .unwrap_or_default())
     }
 }
 
 /// How the current wave's devices stand.
-pub async fn current_tally(db: &impl ConnectionTrait, r: &LoadedRollout) -> Result<WaveTally> {
-    Ok(Standing::load(db, r).await?.tally(r))
+pub async fn current_tally(
+    db: &impl ConnectionTrait,
+    r: &LoadedRollout,
+    now: DateTime<Utc>,
+) -> Result<WaveTally> {
+    Standing::load(db, r, now).await?.tally(r)
 }

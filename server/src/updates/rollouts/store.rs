@@ -8,6 +8,7 @@ use wavecast_protocol::{envelope::Envelope, manifest::Manifest, status::InstallS
 
 use super::{
     gate::HealthGate,
+    progress::DeviceOutcome,
     rules::{DeviceFacts, RolloutState, Target, WavePlan},
     window::TimeWindow,
 };
@@ -20,7 +21,6 @@ use crate::{
     updates::{
         bundles::rules::BundleState,
         checkin::offers::{plan, Candidate, Installed, Skip},
-        views::{RolloutCounts, RolloutView},
     },
 };
 
@@ -162,14 +162,6 @@ pub fn targets(
     })
 }
 
-/// How one device stands in a rollout, for tallies.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DeviceOutcome {
-    Succeeded,
-    Failed,
-    InProgress,
-}
-
 /// A device's outcome from its status rows and what is still to offer it.
 pub fn outcome(
     r: &LoadedRollout,
@@ -205,70 +197,16 @@ pub fn outcome(
     }
 }
 
-/// Every rollout in a state that offers updates, with its bundles.
+/// Every rollout in a state that offers updates, with its bundles; a
+/// completed rollout only if it keeps offering.
 pub async fn load_offering(db: &impl ConnectionTrait) -> Result<Vec<LoadedRollout>> {
     let offering: Vec<RolloutState> = RolloutState::ALL
         .into_iter()
         .filter(|s| s.offers())
         .collect();
-    load_in(db, &offering).await
-}
-
-/// The API's view of a rollout, with its counts.
-pub async fn view(db: &impl ConnectionTrait, r: rollout::Model) -> Result<RolloutView> {
-    let loaded = load(db, r).await?;
-    let rows = rollout_device::Entity::find()
-        .filter(rollout_device::Column::RolloutId.eq(loaded.model.id))
-        .all(db)
-        .await?;
-    let mut counts = RolloutCounts::default();
-    let mut per_device: std::collections::HashMap<Uuid, Vec<InstallState>> = Default::default();
-    for row in &rows {
-        per_device
-            .entry(row.device_id)
-            .or_default()
-            .push(*row.state);
-    }
-    for states in per_device.values() {
-        counts.reported += 1;
-        if states
-            .iter()
-            .any(|s| matches!(s, InstallState::Failed | InstallState::RolledBack))
-        {
-            counts.failed += 1;
-        } else if states.iter().all(|s| *s == InstallState::Succeeded) {
-            counts.succeeded += 1;
-        } else {
-            counts.in_progress += 1;
-        }
-    }
-    let m = &loaded.model;
-    Ok(RolloutView {
-        id: m.id,
-        name: m.name.clone(),
-        state: loaded.state,
-        reason: m.reason.clone(),
-        bundles: loaded
-            .bundles
-            .iter()
-            .map(|b| format!("{}@{}", b.manifest.name, b.manifest.version))
-            .collect(),
-        target: loaded.target.clone(),
-        waves: loaded.waves.clone(),
-        open_waves: m.open_waves.max(0) as u32,
-        wave_opened_at: m.wave_opened_at,
-        starts_at: m.starts_at,
-        device_timeout_secs: m.device_timeout_secs.max(0) as u64,
-        allow_downgrade: m.allow_downgrade,
-        window: loaded.window,
-        max_concurrent_downloads: m.max_concurrent_downloads.map(|n| n.max(0) as u32),
-        health_gate: loaded.gate.clone(),
-        rollback_of: m.rollback_of,
-        counts,
-        created_by: m.created_by.clone(),
-        created_at: m.created_at,
-        updated_at: m.updated_at,
-    })
+    let mut all = load_in(db, &offering).await?;
+    all.retain(|r| r.state != RolloutState::Completed || r.model.keep_offering);
+    Ok(all)
 }
 
 /// The rollout `reference` names (its id), or 404.
