@@ -18,7 +18,6 @@
 use std::{
     collections::HashMap,
     sync::{Arc, Mutex},
-    time::Instant,
 };
 
 use sea_orm::DatabaseConnection;
@@ -57,12 +56,16 @@ struct Throttle {
     buckets: Mutex<HashMap<Uuid, Bucket>>,
     rate: f64,
     burst: u32,
-    epoch: Instant,
+    /// The server's clock (a test moving it forward refills the buckets;
+    /// a clock stepping back refills nothing, see `Bucket::take`).
+    clock: Clock,
 }
 
 impl Throttle {
     fn admit(&self, id: Uuid) -> bool {
-        let now = self.epoch.elapsed().as_secs_f64();
+        // Milliseconds since 1970 stay far below 2^53.
+        #[allow(clippy::cast_precision_loss)]
+        let now = self.clock.now().timestamp_millis() as f64 / 1000.0;
         let mut b = self
             .buckets
             .lock()
@@ -107,7 +110,7 @@ impl Pipeline {
             db,
             rx,
             metrics.clone(),
-            clock,
+            clock.clone(),
             cfg.ingest_batch_events.max(1),
         ));
         Self {
@@ -116,7 +119,7 @@ impl Pipeline {
                 buckets: Mutex::default(),
                 rate: cfg.device_rate_per_sec,
                 burst: cfg.device_burst,
-                epoch: Instant::now(),
+                clock,
             }),
             metrics,
         }

@@ -9,11 +9,12 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::tickets::{
-    rules::{Channel, LogKind, SlaTerms, TicketKind, TicketStatus, Warranty},
+    rules::{Channel, LogKind, Priority, SlaTerms, TicketKind, TicketStatus, Warranty},
     view::TicketView,
 };
 use crate::{
     fleet::{catalog::rules::CatalogEntry, views::DeviceView},
+    http::params::present,
     support::{quotes::rules::Quote, rma::rules::Rma},
 };
 
@@ -255,4 +256,181 @@ pub struct PendingSurvey {
     pub ticket_id: i64,
     pub subject: Option<String>,
     pub since: DateTime<Utc>,
+}
+
+/// `POST /api/v1/tickets`: a ticket from a phone call, an email, a chat,
+/// the app, social media or the portal.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewTicketBody {
+    pub channel: Channel,
+    pub subject: String,
+    #[serde(default)]
+    pub body: Option<String>,
+    pub kind: Option<TicketKind>,
+    /// A subscriber id or account number.
+    pub subscriber: Option<String>,
+    /// A device id or serial (it must belong to the subscriber when both
+    /// are named).
+    pub device: Option<String>,
+    #[serde(default)]
+    pub priority: Option<Priority>,
+}
+
+/// `PATCH /api/v1/tickets/{id}`: status, assignee, priority.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TicketChange {
+    pub status: Option<TicketStatus>,
+    /// A user name, or null to unassign.
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub assignee: Option<Option<String>>,
+    pub priority: Option<Priority>,
+}
+
+/// `POST /api/v1/tickets/{id}/comments`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TicketComment {
+    pub body: String,
+    /// Shown to the subscriber; internal notes are not.
+    #[serde(default)]
+    pub public: bool,
+}
+
+/// `POST /api/v1/tickets/{id}/quote`: a paid repair's price.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuoteBody {
+    /// In the currency's minor unit (cents).
+    pub amount_minor: i64,
+    pub currency: String,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// `POST /api/v1/tickets/{id}/quote/answer`: the subscriber's answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuoteAnswer {
+    pub accepted: bool,
+}
+
+/// `POST /api/v1/tickets/{id}/rma`: repair or replace a box under warranty.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "lowercase", tag = "action")]
+pub enum RmaBody {
+    /// The box goes to the workshop and comes back.
+    Repair {
+        #[serde(default)]
+        note: Option<String>,
+    },
+    /// A new box: the subscriber, licences and history move to it and the
+    /// old one is retired.
+    Replace {
+        /// The replacement's serial or id (enrolled).
+        replacement: String,
+        #[serde(default)]
+        note: Option<String>,
+    },
+}
+
+/// `PUT /api/v1/plans/{key}`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanBody {
+    pub name: String,
+    /// Higher is served first; 2 and above raise ticket priority.
+    pub rank: i32,
+}
+
+/// `PUT /api/v1/warranties/{model}`: the warranty period in months.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WarrantyBody {
+    pub months: i32,
+}
+
+/// `PATCH /api/v1/devices/{ref}/warranty`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceWarrantyBody {
+    /// When the subscriber started using the box.
+    pub activated_at: Option<DateTime<Utc>>,
+    /// Why the warranty is void; null restores it.
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub void_reason: Option<Option<String>>,
+}
+
+/// `PUT /api/v1/support-agents/{user}`: the ticket kinds (queues) the
+/// agent works and whether they are on shift.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentBody {
+    pub queues: Vec<TicketKind>,
+    pub on_shift: bool,
+}
+
+/// `POST /api/v1/webhooks`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookBody {
+    pub url: String,
+    /// Event names (`ticket.opened`, `ticket.sla_breached`, …) or `["*"]`.
+    pub events: Vec<String>,
+    /// The HMAC key; generated when not given.
+    #[serde(default)]
+    pub secret: Option<String>,
+}
+
+/// `POST /api/v1/subscribers`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubscriberBody {
+    pub account: String,
+    pub name: String,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub phone: Option<String>,
+    pub plan: String,
+    /// A support user's name.
+    #[serde(default)]
+    pub dedicated_agent: Option<String>,
+}
+
+/// `PATCH /api/v1/subscribers/{ref}`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubscriberPatch {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub plan: Option<String>,
+    /// A support user's name, or null to remove.
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub dedicated_agent: Option<Option<String>>,
+}
+
+/// `POST /api/v1/subscribers/{ref}/devices`: links a box.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinkBody {
+    /// A device id or serial.
+    pub device: String,
+    /// When the subscriber started using it (default: now, unless already
+    /// set).
+    pub activated_at: Option<DateTime<Utc>>,
 }

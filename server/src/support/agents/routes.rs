@@ -3,8 +3,8 @@
 
 use actix_web::{web, HttpResponse};
 use sea_orm::{sea_query::OnConflict, EntityTrait, Set};
-use serde::{Deserialize, Serialize};
 
+use crate::support::views::AgentBody;
 use crate::{
     identity::{
         audit::store::{audited, Entry},
@@ -17,15 +17,8 @@ use crate::{
         json::{from_json, to_json},
     },
     state::AppState,
-    support::{subscribers::store::works_tickets, tickets::rules::TicketKind, views::AgentView},
+    support::{subscribers::store::works_tickets, views::AgentView},
 };
-
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AgentBody {
-    queues: Vec<TicketKind>,
-    on_shift: bool,
-}
 
 /// `PUT /api/v1/support-agents/{user}` (support staff).
 pub async fn put(

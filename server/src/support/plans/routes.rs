@@ -3,12 +3,12 @@
 
 use actix_web::{web, HttpResponse};
 use sea_orm::{sea_query::OnConflict, EntityTrait, QueryOrder, Set};
-use serde::{Deserialize, Serialize};
 
 use super::{
     rules::PlanKey,
     store::{last_resort_terms, put_policy, terms_of, FALLBACK_PLAN},
 };
+use crate::support::views::PlanBody;
 use crate::{
     http::params::checked,
     identity::{
@@ -50,14 +50,6 @@ pub async fn list(_: Auth<access::Viewer>, state: web::Data<AppState>) -> Result
         });
     }
     Ok(HttpResponse::Ok().json(out))
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PlanBody {
-    name: String,
-    /// Higher is served first; 2 and above raise ticket priority.
-    rank: i32,
 }
 
 /// `PUT /api/v1/plans/{key}` (admin): creates a plan (with the basic plan's

@@ -5,12 +5,12 @@
 
 use actix_web::{web, HttpResponse};
 use sea_orm::TransactionTrait;
-use serde::Deserialize;
 
 use super::{
     rules::Quote,
     store::{answer_quote, propose as propose_quote},
 };
+use crate::support::views::{QuoteAnswer, QuoteBody};
 use crate::{
     http::params::checked,
     identity::auth::{access, Auth},
@@ -21,16 +21,6 @@ use crate::{
     state::AppState,
     support::tickets::routes::{id_of, MAX_BODY},
 };
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct QuoteBody {
-    /// In the currency's minor unit (cents).
-    amount_minor: i64,
-    currency: String,
-    #[serde(default)]
-    note: Option<String>,
-}
 
 /// `POST /api/v1/tickets/{id}/quote`: the ticket waits on the subscriber
 /// meanwhile.
@@ -54,12 +44,6 @@ pub async fn propose(
         .transaction::<_, _, Error>(|txn| Box::pin(propose_quote(txn, id, quote, now)))
         .await?;
     Ok(HttpResponse::Created().json(view))
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct QuoteAnswer {
-    accepted: bool,
 }
 
 /// `POST /api/v1/tickets/{id}/quote/answer` (support staff, for an answer

@@ -3,12 +3,12 @@
 //! subscriber, the warranty start and the tickets.
 
 use actix_web::{web, HttpResponse};
-use serde::Deserialize;
 
 use super::{
     rules::{may_return, Replacement, Rma, RmaAction, RmaRefusal},
     store::{record, replace},
 };
+use crate::support::views::RmaBody;
 use crate::{
     fleet::devices::store as devices,
     http::params::checked,
@@ -26,24 +26,6 @@ use crate::{
         store as tickets,
     },
 };
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "lowercase", tag = "action")]
-pub enum RmaBody {
-    /// The box goes to the workshop and comes back.
-    Repair {
-        #[serde(default)]
-        note: Option<String>,
-    },
-    /// A new box: the subscriber, licences and history move to it and the
-    /// old one is retired.
-    Replace {
-        /// The replacement's serial or id (enrolled).
-        replacement: String,
-        #[serde(default)]
-        note: Option<String>,
-    },
-}
 
 /// `POST /api/v1/tickets/{id}/rma` (support staff, warranty tickets).
 pub async fn rma(

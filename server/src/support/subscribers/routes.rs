@@ -1,9 +1,9 @@
 //! `/api/v1/subscribers` (support staff write, every role reads): the
 //! people boxes belong to, their plan and dedicated agent, linking and
-//! unlinking their boxes, and issuing tokens for the subscriber API.
+//! unlinking their boxes (their open tickets follow: `tickets::follow`),
+//! and issuing tokens for the subscriber API.
 
 use actix_web::{web, HttpResponse};
-use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
     QuerySelect, Set,
@@ -12,9 +12,10 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::store::{agent_id, check_plan, subscriber_by_ref, subscriber_view};
+use crate::support::views::{LinkBody, SubscriberBody, SubscriberPatch};
 use crate::{
     fleet::devices::store as devices,
-    http::params::{checked, limit, present, Counted},
+    http::params::{checked, limit, Counted},
     identity::{
         audit::store::{audited, Entry},
         auth::{access, Auth},
@@ -26,23 +27,8 @@ use crate::{
         text::Line,
     },
     state::AppState,
-    support::views::SubscriberTokenCreated,
+    support::{tickets::follow, views::SubscriberTokenCreated},
 };
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SubscriberBody {
-    account: String,
-    name: String,
-    #[serde(default)]
-    email: Option<String>,
-    #[serde(default)]
-    phone: Option<String>,
-    plan: String,
-    /// A support user's name.
-    #[serde(default)]
-    dedicated_agent: Option<String>,
-}
 
 /// An email address as the record keeps it: a checked line with an `@`.
 fn email(e: &str) -> Result<String> {
@@ -159,18 +145,6 @@ pub async fn show(
     Ok(HttpResponse::Ok().json(subscriber_view(&state.db, &s).await?))
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SubscriberPatch {
-    name: Option<String>,
-    email: Option<String>,
-    phone: Option<String>,
-    plan: Option<String>,
-    /// A support user's name, or null to remove.
-    #[serde(default, deserialize_with = "present")]
-    dedicated_agent: Option<Option<String>>,
-}
-
 /// `PATCH /api/v1/subscribers/{ref}` (support staff).
 pub async fn update(
     auth: Auth<access::Support>,
@@ -196,9 +170,11 @@ pub async fn update(
         None => None,
     };
     let now = state.clock.now();
+    let author = auth.name.clone();
     let view = audited(&state.db, &auth, now, move |txn| {
         Box::pin(async move {
             let account = s.account.clone();
+            let (old_plan, old_agent) = (s.plan.clone(), s.dedicated_agent);
             let mut m: subscriber::ActiveModel = s.into();
             if let Some(v) = name {
                 m.name = Set(v);
@@ -217,6 +193,10 @@ pub async fn update(
             }
             m.updated_at = Set(now);
             let s = m.update(txn).await?;
+            if s.plan != old_plan || s.dedicated_agent != old_agent {
+                let why = format!("subscriber {} changed plan or dedicated agent", s.account);
+                follow::follow_subscriber(txn, &s, old_agent, &why, &author, now).await?;
+            }
             let entry =
                 Entry::new("subscriber.update", "subscriber", account).details(&PlanChange {
                     plan: b.plan.as_deref(),
@@ -227,16 +207,6 @@ pub async fn update(
     })
     .await?;
     Ok(HttpResponse::Ok().json(view))
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LinkBody {
-    /// A device id or serial.
-    device: String,
-    /// When the subscriber started using it (default: now, unless already
-    /// set).
-    activated_at: Option<DateTime<Utc>>,
 }
 
 /// The audit log's record of a link or unlink.
@@ -263,6 +233,7 @@ pub async fn link_device(
     }
     let at = body.activated_at;
     let now = state.clock.now();
+    let author = auth.name.clone();
     let view = audited(&state.db, &auth, now, move |txn| {
         Box::pin(async move {
             let serial = d.serial.clone();
@@ -270,6 +241,8 @@ pub async fn link_device(
             m.subscriber_id = Set(Some(s.id));
             m.activated_at = Set(at.or(d.activated_at).or(Some(now)));
             m.update(txn).await?;
+            let why = format!("box {serial} linked to subscriber {}", s.account);
+            follow::follow_box(txn, d.id, Some(&s), &why, &author, now).await?;
             let entry = Entry::new("subscriber.link", "device", serial).details(&Link {
                 subscriber: s.account.clone(),
             });
@@ -295,12 +268,17 @@ pub async fn unlink_device(
             d.serial, s.account
         )));
     }
-    audited(&state.db, &auth, state.clock.now(), move |txn| {
+    let now = state.clock.now();
+    let author = auth.name.clone();
+    audited(&state.db, &auth, now, move |txn| {
         Box::pin(async move {
             let serial = d.serial.clone();
+            let device_id = d.id;
             let mut m: device::ActiveModel = d.into();
             m.subscriber_id = Set(None);
             m.update(txn).await?;
+            let why = format!("box {serial} unlinked from subscriber {}", s.account);
+            follow::follow_box(txn, device_id, None, &why, &author, now).await?;
             let entry = Entry::new("subscriber.unlink", "device", serial).details(&Link {
                 subscriber: s.account,
             });

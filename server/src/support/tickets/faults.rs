@@ -1,7 +1,8 @@
 //! Where a box's faults become tickets: [`on_faults`] runs in the
 //! transaction that stores them (called by `intake::store` after fleet
 //! problems). Per fault code and signature it counts a repeat on the
-//! ticket already open, reopens a resolved one when the fault comes back
+//! ticket already open (one counter and one "last occurrence" log line),
+//! reopens a resolved one when the fault comes back
 //! on a newer version, or opens one when the catalog's policy is crossed:
 //! the kind by fault class and warranty, linked to the fleet problem and,
 //! for support tickets, to the rollout that shipped the box's version.
@@ -29,7 +30,9 @@ use crate::{
         },
     },
     platform::{
-        entities::{columns::Stored, device, device_event, problem, rollout_device, ticket},
+        entities::{
+            columns::Stored, device, device_event, problem, rollout_device, ticket, ticket_log,
+        },
         error::Result,
         json::to_json,
     },
@@ -39,10 +42,13 @@ use crate::{
     },
 };
 
-/// The log's record of a repeat (or of the repeat that reopened).
+/// The log's record of a repeat (or of the repeat that reopened): the
+/// faults in this report, the ticket's count since it opened, the last one.
 #[derive(Debug, Serialize)]
 struct Occurred {
     faults: i64,
+    occurrences: i64,
+    last_fault_at: Option<DateTime<Utc>>,
     versions: Option<serde_json::Value>,
 }
 
@@ -160,10 +166,19 @@ pub async fn on_faults(
                 let kind = if reopen {
                     LogKind::Reopened
                 } else {
+                    // One "last occurrence" line, not one per repeat: the
+                    // previous one gives way to this.
+                    ticket_log::Entity::delete_many()
+                        .filter(ticket_log::Column::TicketId.eq(t.id))
+                        .filter(ticket_log::Column::Kind.eq(LogKind::Occurrence))
+                        .exec(txn)
+                        .await?;
                     LogKind::Occurrence
                 };
                 let entry = LogEntry::new(kind, SYSTEM).data(&Occurred {
                     faults: n,
+                    occurrences: row.occurrences,
+                    last_fault_at: row.last_fault_at,
                     versions: row.versions.clone(),
                 });
                 log(txn, t.id, entry, now).await?;

@@ -11,13 +11,14 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{
-    rules::{Channel, Priority, TicketKind, TicketStatus},
+    rules::{Channel, TicketKind, TicketStatus},
     store::{self as tickets, Change, NewTicket},
     view::summary,
 };
+use crate::support::views::{NewTicketBody, TicketChange, TicketComment};
 use crate::{
     fleet::{catalog::store as catalog, devices::store as devices},
-    http::params::{checked, limit, present},
+    http::params::{checked, limit},
     identity::{
         audit::store::{self as audit, Entry},
         auth::{access, Auth},
@@ -161,23 +162,6 @@ pub async fn show(
     }))
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CreateBody {
-    channel: Channel,
-    subject: String,
-    #[serde(default)]
-    body: Option<String>,
-    kind: Option<TicketKind>,
-    /// A subscriber id or account number.
-    subscriber: Option<String>,
-    /// A device id or serial (it must belong to the subscriber when both
-    /// are named).
-    device: Option<String>,
-    #[serde(default)]
-    priority: Option<Priority>,
-}
-
 /// What the audit log keeps of a ticket support staff opened.
 #[derive(Debug, Serialize)]
 struct Opened {
@@ -189,7 +173,7 @@ struct Opened {
 pub async fn create(
     auth: Auth<access::Support>,
     state: web::Data<AppState>,
-    body: web::Json<CreateBody>,
+    body: web::Json<NewTicketBody>,
 ) -> Result<HttpResponse> {
     let b = body.into_inner();
     if b.channel == Channel::Device {
@@ -262,22 +246,12 @@ pub async fn create(
     Ok(HttpResponse::Created().json(t))
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ChangeBody {
-    status: Option<TicketStatus>,
-    /// A user name, or null to unassign.
-    #[serde(default, deserialize_with = "present")]
-    assignee: Option<Option<String>>,
-    priority: Option<Priority>,
-}
-
 /// `PATCH /api/v1/tickets/{id}` (support staff): status, assignee, priority.
 pub async fn update(
     auth: Auth<access::Support>,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    body: web::Json<ChangeBody>,
+    body: web::Json<TicketChange>,
 ) -> Result<HttpResponse> {
     let id = id_of(&path)?;
     let b = body.into_inner();
@@ -310,21 +284,12 @@ pub async fn update(
     Ok(HttpResponse::Ok().json(view))
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CommentBody {
-    body: String,
-    /// Shown to the subscriber; internal notes are not.
-    #[serde(default)]
-    public: bool,
-}
-
 /// `POST /api/v1/tickets/{id}/comments` (support staff).
 pub async fn comment(
     auth: Auth<access::Support>,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    body: web::Json<CommentBody>,
+    body: web::Json<TicketComment>,
 ) -> Result<HttpResponse> {
     let id = id_of(&path)?;
     let b = body.into_inner();

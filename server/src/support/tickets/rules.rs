@@ -92,9 +92,12 @@ pub enum LogKind {
     Quote,
     QuoteAnswer,
     Rma,
+    /// Plan, SLA targets, priority or assignee re-applied after the box
+    /// changed subscriber or the subscriber changed plan or agent.
+    Rerouted,
 }
 
-crate::platform::text::text_enum!(LogKind, "log entry kind", Opened => "opened", Assigned => "assigned", Status => "status", Priority => "priority", Comment => "comment", Occurrence => "occurrence", Reopened => "reopened", SlaWarning => "sla_warning", Escalated => "escalated", SurveySent => "survey_sent", SurveyAnswer => "survey_answer", Quote => "quote", QuoteAnswer => "quote_answer", Rma => "rma");
+crate::platform::text::text_enum!(LogKind, "log entry kind", Opened => "opened", Assigned => "assigned", Status => "status", Priority => "priority", Comment => "comment", Occurrence => "occurrence", Reopened => "reopened", SlaWarning => "sla_warning", Escalated => "escalated", SurveySent => "survey_sent", SurveyAnswer => "survey_answer", Quote => "quote", QuoteAnswer => "quote_answer", Rma => "rma", Rerouted => "rerouted");
 crate::platform::text::text_enum!(TicketKind, "ticket kind", Warranty => "warranty", Repair => "repair", Support => "support");
 crate::platform::text::text_enum!(TicketStatus, "ticket status", New => "new", Open => "open", Pending => "pending", Resolved => "resolved", Closed => "closed");
 crate::platform::text::text_enum!(Priority, "priority", Low => "low", Normal => "normal", High => "high", Urgent => "urgent");
@@ -261,6 +264,34 @@ pub fn assignee(
             .min_by_key(|(id, last)| (*last, *id))
             .map(|(id, _)| *id)
     })
+}
+
+/// Who an open ticket goes to when its subscriber, their plan or their
+/// dedicated agent changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reassign {
+    /// Whoever has it keeps it.
+    Keep,
+    To(Uuid),
+    /// Back to the queue: round-robin among agents on shift.
+    Queue,
+}
+
+/// The new dedicated agent takes it; a ticket that was with the old
+/// dedicated agent (who is no longer) goes back to the queue; one a person
+/// took or was given stays with them.
+pub fn reassign(
+    current: Option<Uuid>,
+    old_dedicated: Option<Uuid>,
+    new_dedicated: Option<Uuid>,
+) -> Reassign {
+    match new_dedicated {
+        Some(a) if current == Some(a) => Reassign::Keep,
+        Some(a) => Reassign::To(a),
+        None if current.is_some() && current == old_dedicated => Reassign::Queue,
+        None if current.is_none() => Reassign::Queue,
+        None => Reassign::Keep,
+    }
 }
 
 /// Whether a ticket may go from `from` to `to`: closed is final; a resolved
@@ -497,6 +528,29 @@ mod tests {
             version: v.parse().expect("version"),
             security_version: 0,
         }
+    }
+
+    #[test]
+    fn a_changed_subscriber_moves_only_what_the_old_routing_decided() {
+        let (old, new, person) = (Uuid::from_u128(1), Uuid::from_u128(2), Uuid::from_u128(3));
+        assert_eq!(
+            reassign(None, None, Some(new)),
+            Reassign::To(new),
+            "a VIP's agent takes it"
+        );
+        assert_eq!(reassign(Some(person), None, Some(new)), Reassign::To(new));
+        assert_eq!(reassign(Some(new), None, Some(new)), Reassign::Keep);
+        assert_eq!(
+            reassign(Some(old), Some(old), None),
+            Reassign::Queue,
+            "the old dedicated agent hands it back"
+        );
+        assert_eq!(
+            reassign(Some(person), Some(old), None),
+            Reassign::Keep,
+            "a person took it"
+        );
+        assert_eq!(reassign(None, None, None), Reassign::Queue);
     }
 
     #[test]

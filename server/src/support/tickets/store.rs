@@ -20,6 +20,7 @@ use super::{
 };
 use crate::{
     fleet::catalog::rules::Severity,
+    identity::users::store::name_of,
     platform::{
         entities::{plan, subscriber, ticket, ticket_log},
         error::{Error, Result},
@@ -185,10 +186,10 @@ async fn party(db: &impl ConnectionTrait, subscriber_id: Option<Uuid>) -> Result
     })
 }
 
-/// The log's record of an assignment.
+/// The log's record of an assignment: the assignee's user name.
 #[derive(Debug, Serialize)]
 struct Assigned {
-    assignee: Option<Uuid>,
+    assignee: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     dedicated: Option<bool>,
 }
@@ -252,7 +253,7 @@ pub async fn open(
     log(db, row.id, opened, now).await?;
     if let Some(a) = assignee {
         let entry = LogEntry::new(LogKind::Assigned, SYSTEM).data(&Assigned {
-            assignee: Some(a),
+            assignee: name_of(db, Some(a)).await?,
             dedicated: Some(dedicated.is_some()),
         });
         log(db, row.id, entry, now).await?;
@@ -343,7 +344,7 @@ pub async fn change(
     if let Some(a) = change.assignee {
         row.assignee = Set(a);
         let entry = LogEntry::new(LogKind::Assigned, author).data(&Assigned {
-            assignee: a,
+            assignee: name_of(db, a).await?,
             dedicated: None,
         });
         log(db, id, entry, now).await?;

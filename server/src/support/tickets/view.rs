@@ -2,7 +2,7 @@
 //! its SLA targets stand at a given time.
 
 use chrono::{DateTime, Utc};
-use sea_orm::ConnectionTrait;
+use sea_orm::{ConnectionTrait, EntityTrait};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -12,7 +12,7 @@ use super::rules::{
 use crate::{
     identity::users::store::name_of,
     platform::{
-        entities::ticket,
+        entities::{device, ticket},
         error::{Error, Result},
         json::{from_json, from_json_opt},
     },
@@ -31,6 +31,9 @@ pub struct TicketView {
     pub plan: String,
     pub subscriber_id: Option<Uuid>,
     pub device_id: Option<Uuid>,
+    /// The box's serial.
+    #[serde(default)]
+    pub device_serial: Option<String>,
     pub fault_code: Option<String>,
     pub problem_id: Option<Uuid>,
     pub rollout_id: Option<Uuid>,
@@ -91,6 +94,13 @@ pub async fn summary(
         plan: t.plan.clone(),
         subscriber_id: t.subscriber_id,
         device_id: t.device_id,
+        device_serial: match t.device_id {
+            Some(id) => device::Entity::find_by_id(id)
+                .one(db)
+                .await?
+                .map(|d| d.serial),
+            None => None,
+        },
         fault_code: t.fault_code.clone(),
         problem_id: t.problem_id,
         rollout_id: t.rollout_id,

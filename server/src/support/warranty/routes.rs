@@ -3,14 +3,13 @@
 //! (`PATCH /api/v1/devices/{ref}/warranty`, support staff).
 
 use actix_web::{web, HttpResponse};
-use chrono::{DateTime, Utc};
 use sea_orm::{sea_query::OnConflict, ActiveModelTrait, EntityTrait, QueryOrder, Set};
-use serde::{Deserialize, Serialize};
 
 use super::store::warranty_of;
+use crate::support::views::{DeviceWarrantyBody, WarrantyBody};
 use crate::{
     fleet::devices::store::{self as devices, device_view},
-    http::params::{checked, present},
+    http::params::checked,
     identity::{
         audit::store::{audited, Entry},
         auth::{access, Auth},
@@ -37,12 +36,6 @@ pub async fn list(_: Auth<access::Viewer>, state: web::Data<AppState>) -> Result
         })
         .collect();
     Ok(HttpResponse::Ok().json(all))
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct WarrantyBody {
-    months: i32,
 }
 
 /// `PUT /api/v1/warranties/{model}` (admin).
@@ -77,16 +70,6 @@ pub async fn put(
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DeviceWarrantyBody {
-    /// When the subscriber started using the box.
-    activated_at: Option<DateTime<Utc>>,
-    /// Why the warranty is void; null restores it.
-    #[serde(default, deserialize_with = "present")]
-    void_reason: Option<Option<String>>,
 }
 
 /// `PATCH /api/v1/devices/{ref}/warranty` (support staff): the activation

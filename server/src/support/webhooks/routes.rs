@@ -3,10 +3,11 @@
 
 use actix_web::{web, HttpResponse};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use uuid::Uuid;
 
 use super::rules::{check_events, check_url};
+use crate::support::views::WebhookBody;
 use crate::{
     identity::{
         audit::store::{audited, Entry},
@@ -21,17 +22,6 @@ use crate::{
     state::AppState,
     support::views::{WebhookCreated, WebhookView},
 };
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct WebhookBody {
-    url: String,
-    /// Event names (`ticket.opened`, `ticket.sla_breached`, …) or `["*"]`.
-    events: Vec<String>,
-    /// The HMAC key; generated when not given.
-    #[serde(default)]
-    secret: Option<String>,
-}
 
 /// What the audit log keeps of a new endpoint (never its secret).
 #[derive(Debug, Serialize)]

@@ -5,4 +5,5 @@ mod faults;
 mod isolation;
 mod lifecycle;
 mod returns;
+mod routing;
 mod surveys;
