@@ -25,8 +25,10 @@ pub enum Backend {
 pub struct TestApp {
     /// `http://127.0.0.1:PORT`
     pub address: String,
-    /// The bootstrap admin token.
+    /// An admin token made with the bootstrap token.
     pub admin_token: String,
+    /// The one-time bootstrap token, spent on `admin_token`.
+    pub bootstrap_token: String,
     pub backend: Backend,
     pub http: reqwest::Client,
     pub config: Config,
@@ -111,6 +113,9 @@ impl TestApp {
         config.database.max_connections = 8;
         config.blobs.dir = dir.path().join("blobs");
         config.mqtt.listen = "127.0.0.1:0".parse().expect("addr");
+        // No check-in key unless the test gives one (`trust::server_signs`):
+        // the default path is relative to wherever the tests run.
+        config.signing.key_file = None;
         adjust(&mut config);
         if std::env::var_os("TEST_LOG").is_some() {
             wavecast_server::platform::logging::init(&config.log);
@@ -122,16 +127,30 @@ impl TestApp {
         let jobs = app.state.jobs.clone();
         let address = format!("http://127.0.0.1:{}", app.port());
         let mqtt_port = app.mqtt_port;
-        let admin_token = app
+        let bootstrap_token = app
             .bootstrap_token
             .clone()
             .expect("a fresh database bootstraps an admin");
         tokio::spawn(app.run_until_stopped());
+        let http = reqwest::Client::new();
+        // As a new operator does: a lasting token made with the one-time
+        // bootstrap token, which then stops working.
+        let created = http
+            .post(format!("{address}/api/v1/tokens"))
+            .bearer_auth(&bootstrap_token)
+            .json(&serde_json::json!({ "name": "tests" }))
+            .send()
+            .await
+            .expect("the server answers");
+        assert_eq!(created.status(), 201, "a lasting admin token");
+        let created: Value = created.json().await.expect("json");
+        let admin_token = created["token"].as_str().expect("token").to_owned();
         Some(TestApp {
             address,
             admin_token,
+            bootstrap_token,
             backend,
-            http: reqwest::Client::new(),
+            http,
             config,
             mqtt_port,
             dir,
@@ -161,7 +180,8 @@ impl TestApp {
     }
 
     /// Creates a one-wave rollout of `bundles` (`name@version`) to every
-    /// box and returns its id.
+    /// box and returns its id. Its wave opens at once when boxes exist,
+    /// else at the first scheduler pass after one enrols.
     pub async fn roll_out_to_all(&self, bundles: &[&str]) -> String {
         let created = self
             .post(

@@ -19,7 +19,7 @@ pub async fn serve(file: Option<&Path>) -> anyhow::Result<()> {
     let app = Application::build(config).await?;
     if let Some(token) = &app.bootstrap_token {
         let server = format!("http://{}:{}", bind.ip(), app.port());
-        println!("{}", bootstrap::banner(token, ttl, &server));
+        crate::outln!("{}", bootstrap::banner(token, ttl, &server));
     }
     tracing::info!(
         address = %format!("{}:{}", bind.ip(), app.port()),
@@ -34,13 +34,12 @@ pub async fn migrate(file: Option<&Path>) -> anyhow::Result<()> {
     logging::init(&config.log);
     let db = db::connect(&config.database).await?;
     db::migrate(&db).await?;
-    println!("migrations applied to {}", config.database.url.redacted());
+    crate::outln!("migrations applied to {}", config.database.url.redacted());
     Ok(())
 }
 
 pub fn show_config(file: Option<&Path>) -> anyhow::Result<()> {
-    let mut config = Config::load(file)?;
-    config.database.url.0 = config.database.url.redacted();
-    print!("{}", toml::to_string_pretty(&config)?);
+    let config = Config::load(file)?.shown();
+    super::output::text(&toml::to_string_pretty(&config)?);
     Ok(())
 }

@@ -169,6 +169,13 @@ pub struct FleetSummary {
     /// Over the last `days` days.
     pub days: u32,
     pub fault_rates: Vec<FaultRate>,
+    /// Health reports received up to then are in the rates (the hourly
+    /// rollup's progress); null before the first rollup pass.
+    #[serde(default)]
+    pub rates_through: Option<DateTime<Utc>>,
+    /// Why rates are missing, when some are.
+    #[serde(default)]
+    pub rates_note: Option<String>,
 }
 
 /// Boxes of one model on one firmware version.

@@ -1,9 +1,11 @@
-//! HTTP at the edge: the server and its middleware, the one route table
+//! HTTP at the edge: the server and its middleware (the request span and
+//! log line: [`access_log`]), the one route table
 //! ([`routes`]), the mapping of errors to problem bodies ([`problem`]),
 //! parameter parsing every feature shares ([`params`]) and the health,
 //! readiness, version and metrics endpoints ([`health`]). Handlers live
 //! in their feature folders, beside the rules and stores they call.
 
+pub mod access_log;
 pub mod health;
 pub mod middleware;
 pub mod params;

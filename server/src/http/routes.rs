@@ -132,7 +132,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 )
                 .route(
                     "/devices/{reference}",
-                    web::get().to(fleet::devices::routes::show),
+                    web::get().to(support::devices::show),
                 )
                 // `{reference}/{action}` below takes only POST, so a GET
                 // of `…/events` cannot land there.

@@ -6,7 +6,7 @@ use std::net::TcpListener;
 use actix_web::{dev::Server, web, App, HttpServer};
 use tracing_actix_web::TracingLogger;
 
-use super::{middleware, problem, routes};
+use super::{access_log, middleware, problem, routes};
 use crate::state::AppState;
 
 /// Builds the server on `listener`; it runs when awaited.
@@ -20,7 +20,7 @@ pub fn serve(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
             .wrap(actix_web::middleware::from_fn(
                 middleware::request_id_header,
             ))
-            .wrap(TracingLogger::default())
+            .wrap(TracingLogger::<access_log::Requests>::new())
             .app_data(data.clone())
             .app_data(
                 web::JsonConfig::default()

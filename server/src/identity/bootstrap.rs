@@ -1,20 +1,24 @@
 //! First start: with no users in the database, create the `admin` user and a
-//! one-time bootstrap token, printed once and stored only as a hash.
+//! one-time bootstrap token, printed once and stored only as a hash; the
+//! token ends when it first creates a token or a user ([`spend`]), or when
+//! it expires.
 
 use chrono::{DateTime, TimeDelta, Utc};
 use sea_orm::{
-    ActiveModelTrait, DatabaseConnection, EntityTrait, PaginatorTrait, Set, TransactionTrait,
+    sea_query::Expr, ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    EntityTrait, PaginatorTrait, QueryFilter, Set, TransactionTrait,
 };
 use uuid::Uuid;
 
 use super::{
     audit::store::{self as audit, Actor, Entry},
+    caller::Caller,
     roles::Role,
     tokens::rules as token,
 };
 use crate::platform::{
     entities::{api_token, user},
-    error::Error,
+    error::{Error, Result},
 };
 
 /// The name of the administrator created on first start.
@@ -64,6 +68,7 @@ pub async fn ensure_admin(
                     expires_at: Set(Some(expires_at)),
                     revoked_at: Set(None),
                     last_used_at: Set(None),
+                    bootstrap: Set(true),
                 }
                 .insert(txn)
                 .await?;
@@ -91,13 +96,43 @@ pub async fn ensure_admin(
     }
 }
 
+/// What the audit log keeps of the bootstrap token's end.
+#[derive(Debug, serde::Serialize)]
+struct Spent {
+    reason: &'static str,
+}
+
+/// Ends the caller's token if it is the bootstrap token: it is for making
+/// the first lasting token or user, once. Runs in the transaction of that
+/// creation, so both land or neither does.
+pub async fn spend(db: &impl ConnectionTrait, caller: &Caller, now: DateTime<Utc>) -> Result<()> {
+    let spent = api_token::Entity::update_many()
+        .col_expr(api_token::Column::RevokedAt, Expr::value(now))
+        .filter(api_token::Column::Id.eq(caller.token_id))
+        .filter(api_token::Column::Bootstrap.eq(true))
+        .filter(api_token::Column::RevokedAt.is_null())
+        .exec(db)
+        .await?
+        .rows_affected;
+    if spent > 0 {
+        tracing::info!(token = %caller.token_prefix, "the bootstrap token was used and no longer works");
+        let entry =
+            Entry::new("token.revoke", "token", caller.token_prefix.clone()).details(&Spent {
+                reason: "the one-time bootstrap token was used",
+            });
+        audit::write(db, Actor::SYSTEM, now, entry).await?;
+    }
+    Ok(())
+}
+
 /// The banner printed once with the bootstrap token.
 pub fn banner(token: &str, ttl_hours: u32, server: &str) -> String {
     format!(
         "\n\
          ==================================================================\n\
          Wavecast created the first administrator, \"{BOOTSTRAP_ADMIN}\".\n\
-         One-time bootstrap token (shown only now, valid {ttl_hours} h):\n\
+         One-time bootstrap token (shown only now; it stops working once it\n\
+         has created a token or a user, or after {ttl_hours} h):\n\
          \n    {token}\n\n\
          Create a lasting token of your own with it:\n\
          \n    wavecast --server {server} --token {token} tokens create --name my-laptop\n\

@@ -75,7 +75,10 @@ impl Gate {
             }
         };
         match authenticate(&self.db, password, self.clock.now()).await {
-            Ok(d) if d.id == id => AuthResult::success_with_user(id.to_string()),
+            Ok(d) if d.id == id => {
+                tracing::debug!(device = %id, "MQTT connection accepted");
+                AuthResult::success_with_user(id.to_string())
+            }
             Ok(_) => AuthResult::fail_with_reason(
                 ReasonCode::BadUsernameOrPassword,
                 "the credential belongs to another device",
@@ -209,6 +212,10 @@ pub async fn start(
             tracing::error!(error = %e, "the embedded MQTT broker stopped");
         }
     });
-    tracing::info!(%addr, "embedded MQTT broker listening");
+    tracing::info!(
+        %addr,
+        auth = "device credentials; anonymous connections refused",
+        "embedded MQTT broker listening"
+    );
     Ok(addr)
 }

@@ -1,19 +1,38 @@
 //! Logging: readable text by default, JSON lines with a switch; `RUST_LOG`
-//! overrides the configured filter.
+//! overrides the configured filter. The embedded MQTT broker's library
+//! logs every connection at INFO; unless the filter names it, it logs
+//! warnings only ([`filter_of`]), and the server's own lines say what
+//! matters (connections refused, the broker listening).
 
 use tracing_subscriber::{fmt, prelude::*, EnvFilter};
 
 use super::config::{LogConfig, LogFormat};
 
+/// The configured filter, with the broker library at warnings unless it
+/// names the library itself.
+pub fn filter_of(configured: &str) -> String {
+    if configured.contains("mqtt5") {
+        configured.to_owned()
+    } else {
+        format!("{configured},mqtt5=warn")
+    }
+}
+
 /// Installs the global subscriber. Later calls (tests) are ignored.
 pub fn init(config: &LogConfig) {
     let filter = EnvFilter::try_from_default_env()
-        .or_else(|_| EnvFilter::try_new(&config.filter))
-        .unwrap_or_else(|_| EnvFilter::new("info"));
+        .or_else(|_| EnvFilter::try_new(filter_of(&config.filter)))
+        .unwrap_or_else(|_| EnvFilter::new(filter_of("info")));
     let registry = tracing_subscriber::registry().with(filter);
     let result = match config.format {
         LogFormat::Text => registry
-            .with(fmt::layer().with_writer(std::io::stderr).with_target(false))
+            .with(
+                fmt::layer()
+                    .with_writer(std::io::stderr)
+                    .with_target(false)
+                    // Colours only for a terminal, not in a log file.
+                    .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())),
+            )
             .try_init(),
         LogFormat::Json => registry
             .with(
@@ -26,4 +45,16 @@ pub fn init(config: &LogConfig) {
             .try_init(),
     };
     drop(result);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_broker_library_is_quiet_unless_asked() {
+        assert_eq!(filter_of("info"), "info,mqtt5=warn");
+        assert_eq!(filter_of("info,mqtt5=debug"), "info,mqtt5=debug");
+        EnvFilter::try_new(filter_of("wavecast_server=debug,info")).expect("a valid filter");
+    }
 }

@@ -2,9 +2,11 @@
 //! or by staff from any channel) on the SLA clock of the subscriber's
 //! plan; plans and their policies; warranty; subscribers and their API;
 //! support agents; paid-repair quotes; warranty returns; satisfaction
-//! surveys; reports; and webhooks to an outside helpdesk.
+//! surveys; reports; webhooks to an outside helpdesk; and a box's page
+//! with all of that beside its fleet record (`devices`).
 
 pub mod agents;
+pub mod devices;
 pub mod plans;
 pub mod quotes;
 pub mod reports;

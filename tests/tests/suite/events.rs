@@ -385,8 +385,8 @@ fn cpu(id: &str, at: i64, cpu: Option<f32>, decoder_errors: f64) -> Event {
 }
 
 async fn a_metric_comes_back_as_a_series(app: TestApp) {
-    let boxes = enrol_many(&app, 400, 2, "X1", &[]).await;
-    let (a, other) = (&boxes[0], &boxes[1]);
+    let boxes = enrol_many(&app, 400, 3, "X1", &[]).await;
+    let (a, other, silent) = (&boxes[0], &boxes[1], &boxes[2]);
     let t = 1_700_000_000;
     send(
         &app,
@@ -453,10 +453,26 @@ async fn a_metric_comes_back_as_a_series(app: TestApp) {
         "two reports read, one carried the metric"
     );
     assert!(s.truncated);
-    let s: Series = get(format!("metric=hdcp_failures&from={t}&to={}", t + 3600))
+    // A name the box does not report (a typo, most often) is not an empty
+    // series: the answer names the metrics it does report.
+    let d = get(format!("metric=temperature&from={t}&to={}", t + 3600))
         .await
-        .json();
-    assert!(s.points.is_empty());
+        .problem(404);
+    assert!(
+        d.contains("\"temperature\"") && d.contains("cpu_percent, decoder_errors"),
+        "{d}"
+    );
+    let d = app
+        .get(
+            &format!(
+                "/api/v1/devices/{}/series?metric=cpu_percent",
+                silent.serial
+            ),
+            Some(&support),
+        )
+        .await
+        .problem(404);
+    assert!(d.contains("has not reported health yet"), "{d}");
     // The last 24 hours by default: these reports are from 2023.
     let s: Series = get("metric=cpu_percent".into()).await.json();
     assert!(s.points.is_empty());

@@ -141,6 +141,7 @@ checkin_jitter_pct = 0
     let app = TestApp {
         address: address.clone(),
         admin_token: token.clone(),
+        bootstrap_token: token.clone(),
         backend: Backend::Sqlite,
         http: reqwest::Client::new(),
         config: Config::default(),

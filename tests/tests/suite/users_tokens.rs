@@ -8,9 +8,42 @@ use wavecast_server::identity::views::{CreatedToken, TokenView, UserView, WhoAmI
 async fn whoami_names_user_and_token(app: TestApp) {
     let me: WhoAmI = app.get("/api/v1/me", Some(&app.admin_token)).await.json();
     assert_eq!(me.user.name, "admin");
-    assert_eq!(me.token.name, "bootstrap");
+    assert_eq!(me.token.name, "tests");
     assert!(app.admin_token.starts_with(&me.token.prefix));
-    assert!(me.token.expires_at.is_some(), "the bootstrap token expires");
+}
+
+/// The one-time bootstrap token made the harness's admin token (as a new
+/// operator makes theirs), and that was its one use.
+async fn the_bootstrap_token_ends_when_used(app: TestApp) {
+    let d = app
+        .get("/api/v1/me", Some(&app.bootstrap_token))
+        .await
+        .problem(401);
+    assert!(d.contains("revoked"), "{d}");
+    let audit = app
+        .get("/api/v1/audit?action=token.revoke", Some(&app.admin_token))
+        .await;
+    assert_eq!(audit.status, 200, "{}", audit.body);
+    let entry = &audit.body["items"][0];
+    assert_eq!(entry["actor"], "system", "{entry}");
+    assert!(
+        app.bootstrap_token
+            .starts_with(entry["object_id"].as_str().expect("the token's prefix")),
+        "{entry}"
+    );
+    // A token of a person is not spent by use.
+    let again = app
+        .post(
+            "/api/v1/tokens",
+            Some(&app.admin_token),
+            &json!({ "name": "second" }),
+        )
+        .await;
+    assert_eq!(again.status, 201, "{}", again.body);
+    assert_eq!(
+        app.get("/api/v1/me", Some(&app.admin_token)).await.status,
+        200
+    );
 }
 
 async fn duplicate_user_is_409(app: TestApp) {
@@ -126,6 +159,7 @@ async fn last_admin_cannot_be_demoted_or_disabled(app: TestApp) {
 
 wavecast_e2e::both_backends!(
     whoami_names_user_and_token,
+    the_bootstrap_token_ends_when_used,
     duplicate_user_is_409,
     tokens_are_stored_hashed_and_listed_without_secret,
     revoked_token_is_401_and_others_cannot_revoke,

@@ -1,6 +1,7 @@
-//! `/api/v1/devices`: the fleet as operators see it: list, show, accept,
+//! `/api/v1/devices`: the fleet as operators see it: list, accept,
 //! reject, decommission, and import pre-authorised serials (CSV). A box's
-//! events and series are `fleet::telemetry::routes`.
+//! events and series are `fleet::telemetry::routes`; its page (with
+//! warranty, subscriber, tickets) is `support::devices`.
 
 use actix_web::{web, HttpResponse};
 use sea_orm::{
@@ -65,15 +66,6 @@ pub async fn list(
         .map(device_view)
         .collect();
     Ok(HttpResponse::Ok().json(Counted { total, items }))
-}
-
-/// `GET /api/v1/devices/{id or serial}`
-pub async fn show(
-    _: Auth<access::Viewer>,
-    state: web::Data<AppState>,
-    reference: web::Path<String>,
-) -> Result<HttpResponse> {
-    Ok(HttpResponse::Ok().json(device_view(find(&state.db, &reference).await?)))
 }
 
 /// `POST /api/v1/devices/{ref}/{accept|reject|decommission}`

@@ -27,12 +27,7 @@ pub async fn summary(
     if !(1..=400).contains(&days) {
         return Err(Error::Validation("days must be 1 to 400".into()));
     }
-    let s = super::store::summary(
-        &state.db,
-        days,
-        state.clock.now(),
-        state.config.telemetry.online_secs,
-    )
-    .await?;
+    let s =
+        super::store::summary(&state.db, days, state.clock.now(), &state.config.telemetry).await?;
     Ok(HttpResponse::Ok().json(s))
 }

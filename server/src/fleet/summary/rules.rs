@@ -62,6 +62,28 @@ pub fn fault_rates(
         .collect()
 }
 
+/// What a reader of the fault rates should know, if anything: rates come
+/// from hourly rollups, so none exist before the first rollup pass (every
+/// `every_secs`), and a model and version whose boxes reported no health
+/// yet has faults but no rate.
+pub fn rates_note(rolled_up: bool, rates: &[FaultRate], every_secs: u64) -> Option<String> {
+    if !rolled_up {
+        return Some(format!(
+            "fault rates are not computed yet: they come from hourly rollups of health \
+             reports, and the first rollup pass runs within {every_secs} s of the server's \
+             start (telemetry.rollup_every_secs)"
+        ));
+    }
+    rates
+        .iter()
+        .any(|r| r.per_1000_device_days.is_none())
+        .then(|| {
+            "a null rate: those boxes reported faults but no health in the period, so there \
+         are no device-days to divide by yet"
+                .to_owned()
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -121,5 +143,28 @@ mod tests {
         assert_eq!((old.faults, old.per_1000_device_days), (0, Some(0.0)));
         let x2 = r.iter().find(|r| r.model == "X2").expect("X2");
         assert_eq!(x2.per_1000_device_days, None, "faults without exposure");
+    }
+
+    #[test]
+    fn missing_rates_are_explained() {
+        let unrated = FaultRate {
+            model: "X1".into(),
+            firmware: None,
+            faults: 2,
+            device_days: 0.0,
+            per_1000_device_days: None,
+        };
+        let before = rates_note(false, &[], 300).expect("explained");
+        assert!(
+            before.contains("not computed yet") && before.contains("300 s"),
+            "{before}"
+        );
+        assert!(rates_note(true, std::slice::from_ref(&unrated), 300).is_some());
+        let rated = FaultRate {
+            device_days: 1.0,
+            per_1000_device_days: Some(2000.0),
+            ..unrated
+        };
+        assert_eq!(rates_note(true, &[rated], 300), None);
     }
 }

@@ -8,14 +8,18 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelec
 use uuid::Uuid;
 use wavecast_protocol::events::{Event, EventBody};
 
-use super::rules::{fault_rates, firmware_of, online};
+use super::rules::{fault_rates, firmware_of, online, rates_note};
 use crate::{
     fleet::{
         devices::{rules::DeviceStatus, store::components_of},
-        telemetry::{rollups::firmware_names, rules::EventKind},
+        telemetry::{
+            rollups::{firmware_names, rolled_up_to},
+            rules::EventKind,
+        },
         views::{FleetSummary, VersionCount},
     },
     platform::{
+        config::TelemetryConfig,
         entities::{device, device_event, health_hourly},
         error::Result,
     },
@@ -31,8 +35,10 @@ pub async fn summary(
     db: &impl ConnectionTrait,
     days: u32,
     now: DateTime<Utc>,
-    online_secs: u64,
+    telemetry: &TelemetryConfig,
 ) -> Result<FleetSummary> {
+    let online_secs = telemetry.online_secs;
+    let rates_through = rolled_up_to(db).await?;
     let now = now.timestamp();
     let since = now - i64::from(days) * 86_400;
     let names = firmware_names(db).await?;
@@ -92,6 +98,7 @@ pub async fn summary(
             .entry((model.clone(), firmware_of(&f.installed, &names)))
             .or_default() += 1;
     }
+    let rates = fault_rates(&hours, &faults);
     Ok(FleetSummary {
         devices: total,
         online: up,
@@ -106,6 +113,8 @@ pub async fn summary(
             })
             .collect(),
         days,
-        fault_rates: fault_rates(&hours, &faults),
+        rates_note: rates_note(rates_through.is_some(), &rates, telemetry.rollup_every_secs),
+        rates_through,
+        fault_rates: rates,
     })
 }

@@ -68,6 +68,15 @@ pub async fn firmware_names(db: &impl ConnectionTrait) -> Result<HashSet<String>
         .collect())
 }
 
+/// Health reports received up to when are rolled up; None before the
+/// first pass.
+pub async fn rolled_up_to(db: &impl ConnectionTrait) -> Result<Option<DateTime<Utc>>> {
+    Ok(job_mark::Entity::find_by_id(MARK)
+        .one(db)
+        .await?
+        .and_then(|m| DateTime::from_timestamp_millis(m.mark)))
+}
+
 /// One pass at `now`: rollups up to `now - 1 min`, then retention.
 pub async fn pass(
     db: &DatabaseConnection,

@@ -87,6 +87,24 @@ pub async fn series(
     }
     let limit = limit(q.limit, 10_000, 10_000)?;
     let d = find(&state.db, &reference).await?;
+    // A name the box does not report (a typo, most often) is not an empty
+    // series: say which names it does report.
+    let known = store::known_metrics(&state.db, d.id).await?;
+    if !known.contains(&q.metric) {
+        return Err(Error::NotFound(if known.is_empty() {
+            format!(
+                "box {} has not reported health yet, so it has no metric {:?}",
+                d.serial, q.metric
+            )
+        } else {
+            format!(
+                "box {} does not report metric {:?}; it reports: {}",
+                d.serial,
+                q.metric,
+                known.join(", ")
+            )
+        }));
+    }
     let s = match resolution {
         metrics::Resolution::Raw => {
             store::series(&state.db, d.id, &q.metric, from, to, limit).await?

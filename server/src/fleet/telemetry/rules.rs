@@ -55,6 +55,23 @@ pub const CORE: &[&str] = &[
     "net_tx_bytes",
 ];
 
+/// The names of the metrics `report` carries, as series queries name them.
+pub fn names_in(report: &HealthReport) -> Vec<String> {
+    let mut out: Vec<String> = CORE
+        .iter()
+        .filter(|n| value(report, n).is_some())
+        .map(|n| (*n).to_owned())
+        .collect();
+    for s in &report.storage {
+        out.push(format!("storage_used_bytes:{}", s.mount));
+        if s.wear_percent.is_some() {
+            out.push(format!("storage_wear_percent:{}", s.mount));
+        }
+    }
+    out.extend(report.metrics.keys().cloned());
+    out
+}
+
 /// The value of metric `name` in `report`, if the report has it.
 pub fn value(report: &HealthReport, name: &str) -> Option<f64> {
     // Counters above 2^53 lose precision as f64; no box counts that high.
@@ -231,6 +248,24 @@ mod tests {
             }],
             metrics: [("decoder_errors".to_owned(), 3.0)].into(),
             ..HealthReport::default()
+        }
+    }
+
+    #[test]
+    fn a_report_names_its_metrics_as_queries_name_them() {
+        let names = names_in(&report());
+        assert_eq!(
+            names,
+            [
+                "cpu_percent",
+                "mem_available_kib",
+                "storage_used_bytes:/data",
+                "storage_wear_percent:/data",
+                "decoder_errors"
+            ]
+        );
+        for n in &names {
+            assert!(value(&report(), n).is_some(), "{n} reads back");
         }
     }
 

@@ -158,3 +158,39 @@ pub async fn series_hourly(
         truncated,
     })
 }
+
+/// The metric names box `device_id` reported lately: those of its latest
+/// health report and of its latest hourly rollup, sorted.
+pub async fn known_metrics(db: &impl ConnectionTrait, device_id: Uuid) -> Result<Vec<String>> {
+    let mut names = std::collections::BTreeSet::new();
+    let latest = device_event::Entity::find()
+        .select_only()
+        .column(device_event::Column::Body)
+        .filter(device_event::Column::DeviceId.eq(device_id))
+        .filter(device_event::Column::Kind.eq(EventKind::Health))
+        .order_by_desc(device_event::Column::At)
+        .limit(1)
+        .into_tuple::<serde_json::Value>()
+        .one(db)
+        .await?;
+    if let Some(Ok(Event {
+        body: EventBody::Health(h),
+        ..
+    })) = latest.map(serde_json::from_value::<Event>)
+    {
+        names.extend(metrics::names_in(&h));
+    }
+    let rollup = health_hourly::Entity::find()
+        .select_only()
+        .column(health_hourly::Column::Metrics)
+        .filter(health_hourly::Column::DeviceId.eq(device_id))
+        .order_by_desc(health_hourly::Column::Hour)
+        .limit(1)
+        .into_tuple::<serde_json::Value>()
+        .one(db)
+        .await?;
+    if let Some(serde_json::Value::Object(m)) = rollup {
+        names.extend(m.keys().cloned());
+    }
+    Ok(names.into_iter().collect())
+}

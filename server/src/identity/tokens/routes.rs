@@ -12,6 +12,7 @@ use crate::{
     identity::{
         audit::store::{audited, Entry},
         auth::{access, Auth},
+        bootstrap,
         caller::Caller,
         roles::Role,
         users::store::find_by_name,
@@ -158,6 +159,7 @@ pub async fn create(
     let new = token::generate();
     let plaintext = new.plaintext.clone();
     let owner_name = owner.name.clone();
+    let caller: Caller = (*auth).clone();
     let model = audited(&state.db, &auth, now, move |txn| {
         Box::pin(async move {
             let model = api_token::ActiveModel {
@@ -170,9 +172,11 @@ pub async fn create(
                 expires_at: Set(expires_at),
                 revoked_at: Set(None),
                 last_used_at: Set(None),
+                bootstrap: Set(false),
             }
             .insert(txn)
             .await?;
+            bootstrap::spend(txn, &caller, now).await?;
             let entry =
                 Entry::new("token.create", "token", model.prefix.clone()).details(&TokenCreated {
                     user: owner.name,

@@ -15,6 +15,8 @@ use crate::{
     identity::{
         audit::store::{audited, Entry},
         auth::{access, Auth},
+        bootstrap,
+        caller::Caller,
         roles::Role,
         tokens::routes::token_view,
         views::{CreateUser, UpdateUser, WhoAmI},
@@ -81,6 +83,7 @@ pub async fn create(
         None => name.to_string(),
     };
     let now = state.clock.now();
+    let caller: Caller = (*auth).clone();
     let created = audited(&state.db, &auth, now, move |txn| {
         Box::pin(async move {
             let taken = user::Entity::find()
@@ -102,6 +105,7 @@ pub async fn create(
             }
             .insert(txn)
             .await?;
+            bootstrap::spend(txn, &caller, now).await?;
             let entry = Entry::new("user.create", "user", model.name.clone())
                 .details(&UserChange::role(body.role));
             Ok((model, entry))
