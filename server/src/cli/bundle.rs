@@ -24,16 +24,18 @@ use wavecast_protocol::{
     Sha256Digest,
 };
 
-use super::{client::Client, keys::read_private, output};
+use super::{client::Client, keys::read_private, output, Api, TopApi};
 use crate::updates::views::{BundleActionRequest, BundleView};
 
 #[derive(Debug, Subcommand)]
 pub enum BundleCommand {
     /// Build a signed bundle file from a spec (bundle.toml).
     Build {
+        /// The bundle spec (see the README's example).
         #[arg(long)]
         spec: PathBuf,
-        /// Signing key (default wavecast-keys/signing.key).
+        /// Release key that signs it (default wavecast-keys/release.key, or
+        /// wavecast-keys/signing.key from keys made before the split).
         #[arg(long)]
         key: Option<PathBuf>,
         /// Keyring to embed (default wavecast-keys/keyring.json).
@@ -48,6 +50,7 @@ pub enum BundleCommand {
     },
     /// Verify a bundle file against a root public key and print a report.
     Verify {
+        /// The bundle file (`.wcb`).
         file: PathBuf,
         /// The root public key: a file (root.pub) or its base64 text.
         #[arg(long)]
@@ -55,39 +58,64 @@ pub enum BundleCommand {
     },
     /// Upload a bundle file to the server.
     Upload {
+        /// The bundle file (`.wcb`).
         file: PathBuf,
-        /// Have the server sign the manifest with its online key.
+        /// Have the server sign the manifest (it needs signing.bundle_key_file).
         #[arg(long)]
         sign_on_server: bool,
+        #[command(flatten)]
+        api: Api,
     },
     /// List bundles on the server.
     List {
+        /// firmware, codec, drm, app or config.
         #[arg(long)]
         kind: Option<String>,
+        /// staged, published, deprecated or revoked.
         #[arg(long)]
         state: Option<String>,
+        /// Only bundles of this name.
         #[arg(long)]
         name: Option<String>,
+        #[command(flatten)]
+        api: Api,
     },
     /// Show a bundle (by id or NAME@VERSION).
-    Show { reference: String },
+    Show {
+        /// The bundle's id or NAME@VERSION.
+        reference: String,
+        #[command(flatten)]
+        api: Api,
+    },
     /// Make a staged bundle available to rollouts.
     Publish {
+        /// The bundle's id or NAME@VERSION.
         reference: String,
+        /// Why, for the audit log.
         #[arg(long)]
         reason: Option<String>,
+        #[command(flatten)]
+        api: Api,
     },
     /// Take a bundle out of new rollouts.
     Deprecate {
+        /// The bundle's id or NAME@VERSION.
         reference: String,
+        /// Why, for the audit log.
         #[arg(long)]
         reason: Option<String>,
+        #[command(flatten)]
+        api: Api,
     },
     /// Withdraw a bundle for good.
     Revoke {
+        /// The bundle's id or NAME@VERSION.
         reference: String,
+        /// Why, for the audit log.
         #[arg(long)]
         reason: Option<String>,
+        #[command(flatten)]
+        api: Api,
     },
 }
 
@@ -345,15 +373,17 @@ fn show(json: bool, b: &BundleView) {
     }
     output::print(false, b, HEADER, rows(std::slice::from_ref(b)));
     for a in &b.artifacts {
-        println!(
+        crate::outln!(
             "  {:<24} {:>12} bytes  sha256 {}  -> {}",
-            a.name, a.size, a.sha256, a.target
+            a.name,
+            a.size,
+            a.sha256,
+            a.target
         );
     }
 }
 
-pub async fn run(client: Option<&Client>, cmd: BundleCommand, json: bool) -> anyhow::Result<()> {
-    let server = || client.context("this command needs --server");
+pub async fn run(top: &TopApi, cmd: BundleCommand) -> anyhow::Result<()> {
     match cmd {
         BundleCommand::Build {
             spec,
@@ -371,12 +401,19 @@ pub async fn run(client: Option<&Client>, cmd: BundleCommand, json: bool) -> any
             let key = if unsigned {
                 None
             } else {
-                Some(read_private(&key.unwrap_or_else(|| {
-                    PathBuf::from("wavecast-keys/signing.key")
-                }))?)
+                let default = || {
+                    let release = PathBuf::from("wavecast-keys").join(super::keys::RELEASE_KEY);
+                    let old = PathBuf::from("wavecast-keys/signing.key");
+                    if !release.exists() && old.exists() {
+                        old
+                    } else {
+                        release
+                    }
+                };
+                Some(read_private(&key.unwrap_or_else(default))?)
             };
             let (path, m) = build(&spec, key.as_ref(), &keyring, out.as_deref())?;
-            println!("{}", path.display());
+            crate::outln!("{}", path.display());
             eprintln!(
                 "built {} {} ({}, {} artifact(s), {} bytes){}",
                 m.name,
@@ -401,15 +438,18 @@ pub async fn run(client: Option<&Client>, cmd: BundleCommand, json: bool) -> any
                 .map_err(anyhow::Error::msg)
                 .context("--root")?;
             match verify(&file, &root) {
-                Ok(report) => print!("{report}"),
+                Ok(report) => super::output::text(&report.to_string()),
                 Err(e) => bail!("{} is NOT valid: {e:#}", file.display()),
             }
         }
         BundleCommand::Upload {
             file,
             sign_on_server,
+            api,
         } => {
-            let (status, b) = upload(server()?, &file, sign_on_server).await?;
+            let api = api.over(top);
+            let json = api.json;
+            let (status, b) = upload(&api.client()?, &file, sign_on_server).await?;
             if !json {
                 eprintln!(
                     "{}",
@@ -422,42 +462,57 @@ pub async fn run(client: Option<&Client>, cmd: BundleCommand, json: bool) -> any
             }
             show(json, &b);
         }
-        BundleCommand::List { kind, state, name } => {
+        BundleCommand::List {
+            kind,
+            state,
+            name,
+            api,
+        } => {
+            let api = api.over(top);
+            let json = api.json;
             let q: Vec<(&str, String)> = [("kind", kind), ("state", state), ("name", name)]
                 .into_iter()
                 .filter_map(|(k, v)| v.map(|v| (k, v)))
                 .collect();
-            let list: Vec<BundleView> = server()?.get("api/v1/bundles", &q).await?;
+            let list: Vec<BundleView> = api.client()?.get("api/v1/bundles", &q).await?;
             output::print(json, &list, HEADER, rows(&list));
         }
-        BundleCommand::Show { reference } => {
-            let b: BundleView = server()?
+        BundleCommand::Show { reference, api } => {
+            let api = api.over(top);
+            let b: BundleView = api
+                .client()?
                 .get(&format!("api/v1/bundles/{reference}"), &[])
                 .await?;
-            show(json, &b);
+            show(api.json, &b);
         }
-        BundleCommand::Publish { reference, reason } => {
-            act(server()?, "publish", &reference, reason, json).await?;
-        }
-        BundleCommand::Deprecate { reference, reason } => {
-            act(server()?, "deprecate", &reference, reason, json).await?;
-        }
-        BundleCommand::Revoke { reference, reason } => {
-            act(server()?, "revoke", &reference, reason, json).await?;
-        }
+        BundleCommand::Publish {
+            reference,
+            reason,
+            api,
+        } => act(api.over(top), "publish", &reference, reason).await?,
+        BundleCommand::Deprecate {
+            reference,
+            reason,
+            api,
+        } => act(api.over(top), "deprecate", &reference, reason).await?,
+        BundleCommand::Revoke {
+            reference,
+            reason,
+            api,
+        } => act(api.over(top), "revoke", &reference, reason).await?,
     }
     Ok(())
 }
 
 /// Runs a lifecycle action.
 async fn act(
-    client: &Client,
+    api: Api,
     action: &str,
     reference: &str,
     reason: Option<String>,
-    json: bool,
 ) -> anyhow::Result<()> {
-    let b: BundleView = client
+    let b: BundleView = api
+        .client()?
         .send(
             Method::POST,
             &format!("api/v1/bundles/{reference}/{action}"),
@@ -465,6 +520,6 @@ async fn act(
             Some(&BundleActionRequest { reason }),
         )
         .await?;
-    show(json, &b);
+    show(api.json, &b);
     Ok(())
 }

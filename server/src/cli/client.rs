@@ -61,6 +61,34 @@ impl Client {
         self.decode(&url, res).await.map(|(_, value)| value)
     }
 
+    /// Sends a request whose answer has no body worth reading (204, or a
+    /// 201 without one); a problem becomes an error.
+    pub async fn call<B: Serialize>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> anyhow::Result<()> {
+        let url = self.url(path)?;
+        let mut req = self.http.request(method, url.clone());
+        if let Some(token) = &self.token {
+            req = req.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            req = req.json(body);
+        }
+        let res = req
+            .send()
+            .await
+            .with_context(|| format!("cannot reach the Wavecast server at {}", self.base))?;
+        if res.status().is_success() {
+            return Ok(());
+        }
+        self.decode::<serde_json::Value>(&url, res)
+            .await
+            .map(|_| ())
+    }
+
     /// Decodes a JSON answer with its status, or turns a problem body into
     /// a one-line error.
     async fn decode<T: DeserializeOwned>(

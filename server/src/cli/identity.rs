@@ -17,34 +17,54 @@ pub enum UsersCommand {
     /// List users.
     List,
     /// Show one user.
-    Show { name: String },
+    Show {
+        /// The user's name.
+        name: String,
+    },
     /// Create a user.
     Create {
+        /// The user's name (lower case, digits, `-`, `_`, `.`).
         name: String,
+        /// admin, operator, support or viewer.
         #[arg(long)]
         role: Role,
+        /// The name people read (default: the user's name).
         #[arg(long)]
         display_name: Option<String>,
     },
     /// Change a user's role.
-    SetRole { name: String, role: Role },
+    SetRole {
+        /// The user's name.
+        name: String,
+        /// admin, operator, support or viewer.
+        role: Role,
+    },
     /// Disable a user: their tokens stop working.
-    Disable { name: String },
+    Disable {
+        /// The user's name.
+        name: String,
+    },
     /// Enable a disabled user.
-    Enable { name: String },
+    Enable {
+        /// The user's name.
+        name: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
 pub enum TokensCommand {
     /// List your tokens (admins: --user NAME or --all).
     List {
+        /// Another user's tokens (admins).
         #[arg(long)]
         user: Option<String>,
+        /// Every user's tokens (admins).
         #[arg(long)]
         all: bool,
     },
     /// Create a token; its text is printed once.
     Create {
+        /// What the token is for, e.g. my-laptop or ci.
         #[arg(long)]
         name: String,
         /// Days until it expires (default: never).
@@ -55,26 +75,35 @@ pub enum TokensCommand {
         user: Option<String>,
     },
     /// Revoke a token by id.
-    Revoke { id: String },
+    Revoke {
+        /// The token's id (see `tokens list`).
+        id: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
     /// List audit entries, newest first.
     List {
+        /// Only changes by this user (or `system`).
         #[arg(long)]
         actor: Option<String>,
+        /// Only this action, e.g. rollout.create or token.revoke.
         #[arg(long)]
         action: Option<String>,
+        /// Only changes to this kind of object, e.g. rollout, bundle, user.
         #[arg(long)]
         object_type: Option<String>,
+        /// Only changes to this object (with --object-type).
         #[arg(long)]
         object_id: Option<String>,
-        /// RFC 3339 time, e.g. 2026-11-23T00:00:00Z.
+        /// Only entries from then on: RFC 3339 time, e.g. 2026-11-23T00:00:00Z.
         #[arg(long)]
         since: Option<String>,
+        /// Only entries older than this entry id (the next page, as printed).
         #[arg(long)]
         before: Option<i64>,
+        /// At most this many entries (up to 1000).
         #[arg(long, default_value_t = 50)]
         limit: u64,
     },
@@ -132,9 +161,13 @@ pub async fn whoami(client: &Client, json: bool) -> anyhow::Result<()> {
     if json {
         output::print(true, &me, &[], vec![]);
     } else {
-        println!(
+        crate::outln!(
             "{} ({}), role {}, token {} \"{}\"",
-            me.user.name, me.user.display_name, me.user.role, me.token.prefix, me.token.name
+            me.user.name,
+            me.user.display_name,
+            me.user.role,
+            me.token.prefix,
+            me.token.name
         );
     }
     Ok(())
@@ -234,7 +267,7 @@ pub async fn tokens(client: &Client, cmd: TokensCommand, json: bool) -> anyhow::
             if json {
                 output::print(true, &created, &[], vec![]);
             } else {
-                println!("{}", created.token);
+                crate::outln!("{}", created.token);
                 eprintln!(
                     "token {} for {} created; this is the only time its text is shown",
                     created.meta.prefix, created.meta.user

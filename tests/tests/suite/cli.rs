@@ -126,7 +126,66 @@ async fn cli_manages_devices(app: TestApp) {
     assert!(stderr(&missing).contains("404"), "{}", stderr(&missing));
 }
 
+/// `wavecast audit list | head -n 1`: the reader goes away after a line;
+/// the CLI ends quietly instead of panicking on the closed pipe.
+async fn a_closed_pipe_ends_the_cli_quietly(app: TestApp) {
+    for i in 0..60 {
+        let u = app
+            .post(
+                "/api/v1/users",
+                Some(&app.admin_token),
+                &serde_json::json!({ "name": format!("user-{i}"), "role": "viewer" }),
+            )
+            .await;
+        assert_eq!(u.status, 201, "{}", u.body);
+    }
+    let out = tokio::process::Command::new("bash")
+        .args([
+            "-c",
+            "set -o pipefail; \"$WAVECAST\" audit list --limit 200 | head -n 1",
+        ])
+        .env("WAVECAST", bin::path("wavecast"))
+        .env("WAVECAST_SERVER", &app.address)
+        .env("WAVECAST_TOKEN", &app.admin_token)
+        .output()
+        .await
+        .expect("bash runs");
+    assert!(
+        out.status.success(),
+        "wavecast failed on the closed pipe: {}",
+        stderr(&out)
+    );
+    assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+    assert_eq!(stdout(&out).lines().count(), 1, "{}", stdout(&out));
+}
+
+/// `config show` masks every password, the MQTT broker's too.
+#[test]
+fn config_show_masks_passwords() {
+    let out = std::process::Command::new(bin::path("wavecast"))
+        .args(["config", "show"])
+        .env(
+            "WAVECAST__DATABASE__URL",
+            "postgres://wavecast:db-secret@db/wavecast",
+        )
+        .env("WAVECAST__MQTT__MODE", "external")
+        .env(
+            "WAVECAST__MQTT__URL",
+            "mqtt://wavecast:mqtt-secret@broker:1883",
+        )
+        .output()
+        .expect("wavecast runs");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let shown = stdout(&out);
+    assert!(
+        !shown.contains("db-secret") && !shown.contains("mqtt-secret"),
+        "{shown}"
+    );
+    assert!(shown.contains("mqtt://wavecast:***@broker:1883"), "{shown}");
+}
+
 wavecast_e2e::both_backends!(
+    a_closed_pipe_ends_the_cli_quietly,
     cli_manages_users_tokens_and_reads_audit,
     cli_errors_are_one_clear_line,
     cli_manages_devices,
