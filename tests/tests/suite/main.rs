@@ -19,6 +19,7 @@ mod health;
 mod ingest_limits;
 mod mqtt;
 mod problems;
+mod readme;
 mod restarts;
 mod rollout_support;
 mod rollouts;
