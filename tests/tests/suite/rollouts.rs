@@ -744,19 +744,28 @@ async fn a_rollout_waits_for_its_target_before_its_canary(app: TestApp) {
     let id = r["id"].as_str().expect("id").to_owned();
     assert_eq!(r["state"], "scheduled", "{r}");
     assert_eq!(r["progress"]["waiting"]["reason"], "no_target", "{r}");
+    // Ten boxes enrol and wait for an operator; one import accepts them
+    // all at once, so the scheduler sees the whole target at its next pass.
+    let mut csv = String::new();
+    for i in 0..10u8 {
+        let serial = format!("LATE{i:02}");
+        let env = crate::devices::claim(&serial, &wavecast_e2e::trust::key(100 + i), 0);
+        assert_eq!(crate::devices::enrol(&app, &env).await.status, 202);
+        csv.push_str(&format!("{serial},X1\n"));
+    }
     app.run_job("scheduler").await;
     assert_eq!(
         show(&app, &id).await["state"],
         "scheduled",
-        "still nothing to open on"
+        "pending boxes are not the target"
     );
-    let x1 = enrol_many(&app, 1, 10, "X1", OLD).await;
+    assert_eq!(app.import_serials(&csv).await.status, 200);
     let r = wait_for(&app, &id, "the first wave", |r| r["state"] == "running").await;
+    assert_eq!(r["progress"]["target_size"], 10, "{r}");
     assert_eq!(
         r["progress"]["waves"][0]["targeted"], 2,
         "a canary of two: {r}"
     );
-    assert_eq!(offered(&app, &x1, &keys).await.len(), 2);
 }
 
 wavecast_e2e::both_backends!(
