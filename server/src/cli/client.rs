@@ -37,6 +37,26 @@ impl Client {
             .with_context(|| format!("bad API path {path}"))
     }
 
+    /// Sends a request with the token and an optional JSON body.
+    async fn request<B: Serialize>(
+        &self,
+        method: Method,
+        url: &url::Url,
+        query: &[(&str, String)],
+        body: Option<&B>,
+    ) -> anyhow::Result<reqwest::Response> {
+        let mut req = self.http.request(method, url.clone()).query(query);
+        if let Some(token) = &self.token {
+            req = req.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            req = req.json(body);
+        }
+        req.send()
+            .await
+            .with_context(|| format!("cannot reach the Wavecast server at {}", self.base))
+    }
+
     /// Sends a request and decodes a JSON answer, or turns a problem body
     /// into an error.
     pub async fn send<B: Serialize, T: DeserializeOwned>(
@@ -47,17 +67,7 @@ impl Client {
         body: Option<&B>,
     ) -> anyhow::Result<T> {
         let url = self.url(path)?;
-        let mut req = self.http.request(method, url.clone()).query(query);
-        if let Some(token) = &self.token {
-            req = req.bearer_auth(token);
-        }
-        if let Some(body) = body {
-            req = req.json(body);
-        }
-        let res = req
-            .send()
-            .await
-            .with_context(|| format!("cannot reach the Wavecast server at {}", self.base))?;
+        let res = self.request(method, &url, query, body).await?;
         self.decode(&url, res).await.map(|(_, value)| value)
     }
 
@@ -70,17 +80,7 @@ impl Client {
         body: Option<&B>,
     ) -> anyhow::Result<()> {
         let url = self.url(path)?;
-        let mut req = self.http.request(method, url.clone());
-        if let Some(token) = &self.token {
-            req = req.bearer_auth(token);
-        }
-        if let Some(body) = body {
-            req = req.json(body);
-        }
-        let res = req
-            .send()
-            .await
-            .with_context(|| format!("cannot reach the Wavecast server at {}", self.base))?;
+        let res = self.request(method, &url, &[], body).await?;
         if res.status().is_success() {
             return Ok(());
         }

@@ -109,15 +109,9 @@ pub fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Reads a private key file.
-pub fn read_private(path: &Path) -> anyhow::Result<SigningKey> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read key file {}", path.display()))?;
-    let (key, _) = PrivateKeyFile::parse(&text)
-        .map_err(anyhow::Error::msg)
-        .with_context(|| format!("key file {}", path.display()))?;
-    Ok(key)
-}
+/// Reads a private key file (the same reader the server's check-in key
+/// goes through).
+pub use crate::updates::checkin::key::read_key as read_private;
 
 fn now() -> i64 {
     chrono::Utc::now().timestamp()

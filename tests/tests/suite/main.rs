@@ -8,6 +8,7 @@ mod bundle_limits;
 mod bundles;
 mod catalog;
 mod cli;
+mod cli_desk;
 mod device_expiry;
 mod devices;
 mod directory;

@@ -143,6 +143,7 @@ async fn rollups_retention_and_the_fleet_summary(app: TestApp) {
         .await;
     assert_eq!(f.status, 200, "{}", f.body);
     let f = f.body;
+    assert!(f["rates_through"].is_string(), "the rollup's progress: {f}");
     assert_eq!(f["devices"], 4, "{f}");
     assert_eq!(
         f["online"], 3,

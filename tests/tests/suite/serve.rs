@@ -264,8 +264,15 @@ fn without_its_check_in_key_the_server_says_so_until_the_key_appears() {
             break;
         }
     }
-    // Keep reading the log, so the server never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
+    // Keep reading the log (the server never blocks on a full pipe), for
+    // the checks at the end.
+    let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let kept = log.clone();
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            kept.lock().expect("log").push(line);
+        }
+    });
     let mut banner = String::new();
     let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
     while !banner.contains("tokens create") {

@@ -78,9 +78,11 @@ pub fn rates_note(rolled_up: bool, rates: &[FaultRate], every_secs: u64) -> Opti
         .iter()
         .any(|r| r.per_1000_device_days.is_none())
         .then(|| {
-            "a null rate: those boxes reported faults but no health in the period, so there \
-         are no device-days to divide by yet"
-                .to_owned()
+            format!(
+                "a null rate has no device-days behind it yet: health reports count once the \
+                 hourly rollup has taken them in (a pass every {every_secs} s, for reports at \
+                 least a minute old)"
+            )
         })
 }
 
