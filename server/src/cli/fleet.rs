@@ -65,17 +65,19 @@ pub async fn run(client: &Client, cmd: FleetCommand, json: bool) -> anyhow::Resu
             ]
         })
         .collect();
-    out.push_str(&output::table(
-        &[
-            "MODEL",
-            "FIRMWARE",
-            "FAULTS",
-            "DEVICE-DAYS",
-            "PER 1,000 DEVICE-DAYS",
-        ],
-        rates,
-    ));
-    out.push('\n');
+    if !s.fault_rates.is_empty() {
+        out.push_str(&output::table(
+            &[
+                "MODEL",
+                "FIRMWARE",
+                "FAULTS",
+                "DEVICE-DAYS",
+                "PER 1,000 DEVICE-DAYS",
+            ],
+            rates,
+        ));
+        out.push('\n');
+    }
     if let Some(note) = &s.rates_note {
         out.push_str(&format!("\nnote: {note}\n"));
     }
