@@ -10,7 +10,7 @@ use ed25519_dalek::SigningKey;
 use sea_orm::DatabaseConnection;
 
 use crate::{
-    fleet::{directory::Directory, presence::Presence},
+    fleet::{directory::Directory, presence::Presence, views::FleetSummary},
     intake::pipeline::Pipeline,
     mqtt::Mqtt,
     platform::{
@@ -37,6 +37,10 @@ pub struct Caches {
     pub anchors: Refreshing<Option<Anchors>>,
     /// The rollouts that are offering updates, loaded with their bundles.
     pub offering: Refreshing<Vec<LoadedRollout>>,
+    /// The fleet summary of the last 7 days, for the console's overview
+    /// (it reads every box: computed at most every 30 s, served from
+    /// memory meanwhile).
+    pub summary: Refreshing<FleetSummary>,
 }
 
 impl Caches {
@@ -44,6 +48,7 @@ impl Caches {
         Self {
             anchors: Refreshing::new(ttl),
             offering: Refreshing::new(ttl),
+            summary: Refreshing::new(std::time::Duration::from_secs(30)),
         }
     }
 }
@@ -84,6 +89,15 @@ impl AppState {
     /// The rollouts offering updates, from memory when fresh.
     pub async fn offering(&self) -> Result<Arc<Vec<LoadedRollout>>> {
         self.caches.offering.get(|| load_offering(&self.db)).await
+    }
+
+    /// The fleet summary of the last 7 days, at most 30 s old.
+    pub async fn fleet_summary(&self) -> Result<Arc<FleetSummary>> {
+        let now = self.clock.now();
+        self.caches
+            .summary
+            .get(|| crate::fleet::summary::store::summary(&self.db, 7, now, &self.config.telemetry))
+            .await
     }
 }
 

@@ -7,8 +7,8 @@ use super::{client::Client, output};
 use crate::identity::{
     roles::Role,
     views::{
-        AuditEntry, CreateToken, CreateUser, CreatedToken, Page, TokenView, UpdateUser, UserView,
-        WhoAmI,
+        AuditEntry, CreateToken, CreateUser, CreatedToken, Page, SetPassword, TokenView,
+        UpdateUser, UserView, WhoAmI,
     },
 };
 
@@ -48,6 +48,14 @@ pub enum UsersCommand {
     Enable {
         /// The user's name.
         name: String,
+    },
+    /// Set a user's console password (admins); ends their console sessions.
+    SetPassword {
+        /// The user's name.
+        name: String,
+        /// Read the password from standard input (one line), as scripts do.
+        #[arg(long)]
+        password_stdin: bool,
     },
 }
 
@@ -226,6 +234,30 @@ pub async fn users(client: &Client, cmd: UsersCommand, json: bool) -> anyhow::Re
             },
         )
         .await?),
+        UsersCommand::SetPassword {
+            name,
+            password_stdin,
+        } => {
+            if !password_stdin {
+                anyhow::bail!(
+                    "give the password on standard input with --password-stdin \
+                     (it never goes on the command line)"
+                );
+            }
+            let mut password = String::new();
+            std::io::stdin().read_line(&mut password)?;
+            let password = password.trim_end_matches(['\n', '\r']).to_owned();
+            client
+                .call(
+                    Method::PUT,
+                    &format!("api/v1/users/{name}/password"),
+                    Some(&SetPassword { password }),
+                )
+                .await?;
+            if !json {
+                eprintln!("password set for {name}; their console sessions ended");
+            }
+        }
         UsersCommand::Enable { name } => one(patch(
             name,
             UpdateUser {

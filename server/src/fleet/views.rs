@@ -44,6 +44,38 @@ pub struct DeviceView {
     pub replaced_by: Option<Uuid>,
 }
 
+/// `GET /api/v1/devices` (and the console's device list): every filter
+/// optional, all of them must hold.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceQuery {
+    /// pending, accepted, rejected or decommissioned.
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub model: Option<String>,
+    #[serde(default)]
+    pub revision: Option<String>,
+    #[serde(default)]
+    pub region: Option<String>,
+    /// Boxes carrying this tag.
+    #[serde(default)]
+    pub tag: Option<String>,
+    /// `name` or `name@version`: boxes that run it.
+    #[serde(default)]
+    pub installed: Option<String>,
+    /// `true`: heard from within `telemetry.online_secs`; `false`: not.
+    #[serde(default)]
+    pub online: Option<bool>,
+    /// Serials starting with this.
+    #[serde(default)]
+    pub q: Option<String>,
+    #[serde(default)]
+    pub limit: Option<u64>,
+    #[serde(default)]
+    pub offset: Option<u64>,
+}
+
 /// The answer to `POST /api/v1/devices/import`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ImportResult {

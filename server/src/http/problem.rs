@@ -12,7 +12,8 @@ use wavecast_protocol::{problem::PROBLEM_CONTENT_TYPE, Problem};
 
 use crate::platform::error::Error;
 
-fn slug_and_title(e: &Error) -> (&'static str, &'static str) {
+/// The problem type slug and title of `e`.
+pub fn slug_and_title(e: &Error) -> (&'static str, &'static str) {
     match e {
         Error::Unauthorized(_) => ("unauthorized", "Authentication required"),
         Error::Forbidden(_) => ("forbidden", "Not allowed"),
@@ -27,7 +28,8 @@ fn slug_and_title(e: &Error) -> (&'static str, &'static str) {
     }
 }
 
-fn status_of(e: &Error) -> StatusCode {
+/// The HTTP status `e` answers with (the console shows the same).
+pub fn status_of(e: &Error) -> StatusCode {
     match e {
         Error::Unauthorized(_) => StatusCode::UNAUTHORIZED,
         Error::Forbidden(_) => StatusCode::FORBIDDEN,

@@ -6,7 +6,7 @@
 
 use actix_web::web;
 
-use crate::{fleet, identity, intake, support, updates};
+use crate::{console, fleet, identity, intake, support, updates};
 
 /// Mounts every route on an actix `ServiceConfig`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -44,6 +44,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/device/self", web::get().to(fleet::devices::enrol::me))
                 .route("/version", web::get().to(super::health::version))
                 .route("/me", web::get().to(identity::users::routes::me))
+                .route(
+                    "/me/password",
+                    web::put().to(identity::passwords::routes::change_own),
+                )
                 .service(
                     web::resource("/users")
                         .get(identity::users::routes::list)
@@ -53,6 +57,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     web::resource("/users/{name}")
                         .get(identity::users::routes::show)
                         .patch(identity::users::routes::update),
+                )
+                .route(
+                    "/users/{name}/password",
+                    web::put().to(identity::passwords::routes::reset),
                 )
                 .service(
                     web::resource("/tokens")
@@ -277,5 +285,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                         .route(web::get().to(updates::bundles::downloads::download))
                         .route(web::head().to(updates::bundles::downloads::download)),
                 ),
-        );
+        )
+        .configure(console::configure);
 }

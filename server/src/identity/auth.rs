@@ -111,7 +111,7 @@ pub fn bearer(req: &HttpRequest) -> Result<String, Error> {
     Ok(token.trim().to_owned())
 }
 
-async fn authenticate(
+pub(crate) async fn authenticate(
     state: &AppState,
     presented: &str,
     source_ip: Option<String>,

@@ -54,6 +54,8 @@ pub async fn ensure_admin(
                     role: Set(Role::Admin),
                     disabled: Set(false),
                     created_at: Set(now),
+                    password_hash: Set(None),
+                    password_changed_at: Set(None),
                 }
                 .insert(txn)
                 .await?;

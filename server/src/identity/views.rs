@@ -17,6 +17,26 @@ pub struct UserView {
     pub role: Role,
     pub disabled: bool,
     pub created_at: DateTime<Utc>,
+    /// Whether the user can sign in to the console.
+    #[serde(default)]
+    pub has_password: bool,
+}
+
+/// `PUT /api/v1/me/password`: a user's own change; the current password is
+/// needed once one is set.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePassword {
+    #[serde(default)]
+    pub current: Option<String>,
+    pub new: String,
+}
+
+/// `PUT /api/v1/users/{name}/password`: an admin's reset.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetPassword {
+    pub password: String,
 }
 
 /// `GET /api/v1/me`: the caller and the token in use.

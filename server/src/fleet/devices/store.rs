@@ -1,15 +1,20 @@
-//! Devices at the SQL edge: finding a box by id or serial, the view the
-//! API shows, and reading what a box reported (components, tags) back
-//! from its row.
+//! Devices at the SQL edge: finding a box by id or serial, searching the
+//! fleet by status, model, revision, region, tag, inventory, presence and
+//! serial prefix, the view the API shows, and reading what a box reported
+//! (components, tags) back from its row.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use sea_orm::{
+    sea_query::{Alias, Expr},
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect,
+};
 use uuid::Uuid;
 use wavecast_protocol::checkin::Component;
 
 use super::rules::DeviceStatus;
 use crate::{
-    fleet::views::DeviceView,
+    fleet::views::{DeviceQuery, DeviceView},
     identity::tokens::rules::{self as token, Scheme},
     platform::{
         entities::device,
@@ -122,4 +127,81 @@ pub async fn authenticate(
         return Err(Error::Forbidden(format!("this device is {}", d.status)));
     }
     Ok(d)
+}
+
+/// The boxes `q` selects at `now` (a box heard from within `online_secs`
+/// is online), by serial, with how many there are in all: its `limit`
+/// (default 100, at most 1000) from its `offset`.
+pub async fn search(
+    db: &impl ConnectionTrait,
+    q: &DeviceQuery,
+    now: DateTime<Utc>,
+    online_secs: u64,
+) -> Result<(u64, Vec<device::Model>)> {
+    let limit = crate::http::params::limit(q.limit, 100, 1000)?;
+    let like = |s: &str| {
+        s.replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    };
+    let mut select = device::Entity::find().order_by_asc(device::Column::Serial);
+    if let Some(s) = q.status.as_deref().filter(|s| !s.is_empty()) {
+        let s: DeviceStatus = s.parse().map_err(Error::Validation)?;
+        select = select.filter(device::Column::Status.eq(s));
+    }
+    for (col, v) in [
+        (device::Column::Model, &q.model),
+        (device::Column::HardwareRevision, &q.revision),
+        (device::Column::Region, &q.region),
+    ] {
+        if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
+            select = select.filter(col.eq(v));
+        }
+    }
+    if let Some(prefix) = q.q.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+        select = select.filter(device::Column::Serial.like(format!("{}%", like(prefix))));
+    }
+    // Tags and inventory are JSON: matched on their text, as stored.
+    let text = |col: device::Column| Expr::col(col).cast_as(Alias::new("text"));
+    if let Some(tag) = q.tag.as_deref().filter(|v| !v.is_empty()) {
+        let needle = serde_json::to_string(tag).unwrap_or_default();
+        select = select.filter(text(device::Column::Tags).like(format!("%{}%", like(&needle))));
+    }
+    if let Some(inst) = q.installed.as_deref().filter(|v| !v.is_empty()) {
+        let (name, version) = inst
+            .split_once('@')
+            .map_or((inst, None), |(n, v)| (n, Some(v)));
+        let mut needle = format!(
+            "\"name\":{}",
+            serde_json::to_string(name).unwrap_or_default()
+        );
+        if let Some(v) = version {
+            needle.push_str(&format!(
+                ",\"version\":{}",
+                serde_json::to_string(v).unwrap_or_default()
+            ));
+        }
+        select =
+            select.filter(text(device::Column::Installed).like(format!("%{}%", like(&needle))));
+    }
+    if let Some(online) = q.online {
+        let since =
+            now - chrono::TimeDelta::seconds(i64::try_from(online_secs).unwrap_or(i64::MAX));
+        select = if online {
+            select.filter(device::Column::LastSeenAt.gte(since))
+        } else {
+            select.filter(
+                sea_orm::Condition::any()
+                    .add(device::Column::LastSeenAt.lt(since))
+                    .add(device::Column::LastSeenAt.is_null()),
+            )
+        };
+    }
+    let total = select.clone().count(db).await?;
+    let items = select
+        .offset(q.offset.unwrap_or(0))
+        .limit(limit)
+        .all(db)
+        .await?;
+    Ok((total, items))
 }

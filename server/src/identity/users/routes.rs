@@ -102,6 +102,8 @@ pub async fn create(
                 role: Set(body.role),
                 disabled: Set(false),
                 created_at: Set(now),
+                password_hash: Set(None),
+                password_changed_at: Set(None),
             }
             .insert(txn)
             .await?;
@@ -143,7 +145,8 @@ pub async fn update(
         .map(|d| checked(Line::parse("display_name", d, 200)))
         .transpose()?;
     let name = name.into_inner();
-    let updated = audited(&state.db, &auth, state.clock.now(), move |txn| {
+    let now = state.clock.now();
+    let updated = audited(&state.db, &auth, now, move |txn| {
         Box::pin(async move {
             let current = find_by_name(txn, &name).await?;
             let loses_admin = current.role == Role::Admin
@@ -172,6 +175,10 @@ pub async fn update(
                 model.disabled = Set(disabled);
             }
             let model = model.update(txn).await?;
+            if model.disabled {
+                // A disabled user's console sessions end with it.
+                crate::identity::sessions::store::end_all(txn, model.id, now).await?;
+            }
             let entry = Entry::new("user.update", "user", model.name.clone()).details(&body);
             Ok((model, entry))
         })

@@ -19,6 +19,7 @@ pub fn user_view(m: user::Model) -> UserView {
         role: m.role,
         disabled: m.disabled,
         created_at: m.created_at,
+        has_password: m.password_hash.is_some(),
     }
 }
 

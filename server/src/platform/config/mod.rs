@@ -25,6 +25,7 @@ pub struct Config {
     pub blobs: BlobsConfig,
     pub log: LogConfig,
     pub auth: AuthConfig,
+    pub console: ConsoleConfig,
     pub bundles: BundlesConfig,
     pub signing: SigningConfig,
     pub devices: DevicesConfig,

@@ -195,6 +195,40 @@ impl Default for AuthConfig {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+pub struct ConsoleConfig {
+    /// Minutes without a request after which a console session ends.
+    pub idle_minutes: u32,
+    /// Hours after sign-in after which a console session ends regardless.
+    pub absolute_hours: u32,
+    /// The console is reached over HTTPS (through a TLS front): the session
+    /// cookie is `Secure` with the `__Host-` prefix.
+    pub https: bool,
+    /// Milliseconds between a live page's refreshes (rollouts, overview).
+    pub poll_millis: u64,
+    /// Failed sign-ins for one user name within `sign_in_window_minutes`
+    /// that stop further attempts for it until the window passes.
+    pub failures_per_user: u32,
+    /// The same for one address.
+    pub failures_per_address: u32,
+    pub sign_in_window_minutes: u32,
+}
+
+impl Default for ConsoleConfig {
+    fn default() -> Self {
+        Self {
+            idle_minutes: 60,
+            absolute_hours: 12,
+            https: false,
+            poll_millis: 3000,
+            failures_per_user: 5,
+            failures_per_address: 20,
+            sign_in_window_minutes: 15,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct BundlesConfig {
     /// Largest bundle upload accepted, in bytes.
     pub max_upload_bytes: u64,

@@ -14,6 +14,9 @@ pub struct Model {
     pub role: Role,
     pub disabled: bool,
     pub created_at: ChronoDateTimeUtc,
+    /// Argon2id PHC string for the console; none: no password set yet.
+    pub password_hash: Option<String>,
+    pub password_changed_at: Option<ChronoDateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,0 +1,152 @@
+// The console's own script: the CSRF header on every htmx request, live
+// fragments that answer 304 when nothing changed, confirmations, the
+// bundle upload with its progress bar, and the telemetry charts (data from
+// a JSON block beside each chart, so no inline script is needed).
+(function () {
+  "use strict";
+
+  function csrf() {
+    var m = document.querySelector('meta[name="csrf-token"]');
+    return m ? m.content : "";
+  }
+
+  if (window.htmx) {
+    htmx.config.responseHandling = [
+      { code: "204", swap: false },
+      { code: "304", swap: false },
+      { code: "[23]..", swap: true },
+      { code: "[45]..", swap: false, error: true }
+    ];
+    document.addEventListener("htmx:configRequest", function (e) {
+      e.detail.headers["X-CSRF-Token"] = csrf();
+      var tag = e.detail.elt && e.detail.elt.dataset ? e.detail.elt.dataset.etag : null;
+      if (tag && e.detail.verb === "get") {
+        e.detail.headers["If-None-Match"] = tag;
+      }
+    });
+    document.addEventListener("htmx:afterRequest", function (e) {
+      var xhr = e.detail.xhr;
+      var tag = xhr && xhr.getResponseHeader("ETag");
+      var target = e.detail.target;
+      if (tag && target && target.dataset) {
+        target.dataset.etag = tag;
+      }
+    });
+    document.addEventListener("htmx:afterSwap", function (e) {
+      var xhr = e.detail.xhr;
+      var tag = xhr && xhr.getResponseHeader("ETag");
+      var el = e.detail.elt;
+      if (tag && el && el.dataset) {
+        el.dataset.etag = tag;
+      }
+      charts(document);
+    });
+  }
+
+  // Forms that ask first: <form data-confirm="Abort this rollout?">.
+  document.addEventListener("submit", function (e) {
+    var f = e.target;
+    if (f.dataset && f.dataset.confirm && !window.confirm(f.dataset.confirm)) {
+      e.preventDefault();
+    }
+  }, true);
+
+  // Bundle upload: the file streamed as the body, with a progress bar.
+  function upload(form) {
+    var input = form.querySelector('input[type="file"]');
+    var bar = form.querySelector("progress");
+    var note = form.querySelector(".upload-note");
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      if (!input.files.length) {
+        note.textContent = "Choose a bundle file (.wcb) first.";
+        return;
+      }
+      var file = input.files[0];
+      var xhr = new XMLHttpRequest();
+      xhr.open("POST", form.action);
+      xhr.setRequestHeader("X-CSRF-Token", csrf());
+      xhr.setRequestHeader("Content-Type", "application/octet-stream");
+      xhr.upload.addEventListener("progress", function (p) {
+        if (p.lengthComputable) {
+          bar.max = p.total;
+          bar.value = p.loaded;
+          note.textContent = Math.round(100 * p.loaded / p.total) + " % of " + file.name;
+        }
+      });
+      xhr.addEventListener("load", function () {
+        var answer = {};
+        try { answer = JSON.parse(xhr.responseText); } catch (err) { answer = {}; }
+        if (xhr.status >= 200 && xhr.status < 300 && answer.location) {
+          window.location = answer.location;
+        } else {
+          note.textContent = answer.detail || ("The upload failed (" + xhr.status + ").");
+          note.classList.add("error");
+        }
+      });
+      xhr.addEventListener("error", function () {
+        note.textContent = "The upload was interrupted: nothing was stored; try again.";
+        note.classList.add("error");
+      });
+      note.classList.remove("error");
+      note.textContent = "Uploading " + file.name + "…";
+      xhr.send(file);
+    });
+  }
+
+  // Telemetry charts: <div class="chart" data-chart="ID"> with
+  // <script type="application/json" id="ID"> holding
+  // {x:[…], series:[{label, unit, values:[…], min:[…]?, max:[…]?}], markers:[{at, kind, label}]}.
+  function charts(root) {
+    if (!window.uPlot) { return; }
+    root.querySelectorAll("div.chart[data-chart]").forEach(function (el) {
+      if (el.dataset.drawn) { return; }
+      var src = document.getElementById(el.dataset.chart);
+      if (!src) { return; }
+      var d = JSON.parse(src.textContent);
+      el.dataset.drawn = "1";
+      var s = d.series[0];
+      var data = [d.x, s.values];
+      var series = [{}, { label: s.label + (s.unit ? " (" + s.unit + ")" : ""), stroke: "#1f5fbf", width: 2 }];
+      var bands = [];
+      if (s.min && s.max) {
+        data.push(s.max, s.min);
+        series.push({ label: "max", stroke: "#9bb7e0", width: 1 });
+        series.push({ label: "min", stroke: "#9bb7e0", width: 1 });
+        bands.push({ series: [2, 3], fill: "rgba(31,95,191,0.12)" });
+      }
+      var markers = d.markers || [];
+      var opts = {
+        width: Math.max(280, el.clientWidth || 600),
+        height: 220,
+        series: series,
+        bands: bands,
+        scales: { x: { time: true } },
+        hooks: {
+          draw: [function (u) {
+            var ctx = u.ctx;
+            markers.forEach(function (m) {
+              var x = Math.round(u.valToPos(m.at, "x", true));
+              if (x < u.bbox.left || x > u.bbox.left + u.bbox.width) { return; }
+              ctx.save();
+              ctx.strokeStyle = m.kind === "fault" ? "#c0392b" : "#2e7d32";
+              ctx.lineWidth = 1.5 * (window.devicePixelRatio || 1);
+              ctx.setLineDash(m.kind === "fault" ? [4, 3] : []);
+              ctx.beginPath();
+              ctx.moveTo(x, u.bbox.top);
+              ctx.lineTo(x, u.bbox.top + u.bbox.height);
+              ctx.stroke();
+              ctx.restore();
+            });
+          }]
+        }
+      };
+      new uPlot(opts, data, el);
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("form.upload").forEach(upload);
+    charts(document);
+  });
+})();

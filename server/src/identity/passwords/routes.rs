@@ -1,0 +1,87 @@
+//! `PUT /api/v1/me/password` (a user's own change) and
+//! `PUT /api/v1/users/{name}/password` (an admin's reset). Either ends the
+//! user's console sessions; each is audited without the password.
+
+use actix_web::{web, HttpResponse};
+use sea_orm::EntityTrait;
+
+use super::store;
+use crate::{
+    identity::{
+        audit::store::{audited, Entry},
+        auth::{access, Auth},
+        users::store::find_by_name,
+        views::{ChangePassword, SetPassword},
+    },
+    platform::{
+        entities::user,
+        error::{Error, Result},
+    },
+    state::AppState,
+};
+
+/// What the audit log keeps of a password change: who set it.
+#[derive(Debug, serde::Serialize)]
+struct PasswordSet {
+    by: &'static str,
+}
+
+/// `PUT /api/v1/me/password`
+pub async fn change_own(
+    auth: Auth<access::Viewer>,
+    state: web::Data<AppState>,
+    body: web::Json<ChangePassword>,
+) -> Result<HttpResponse> {
+    let b = body.into_inner();
+    let u = user::Entity::find_by_id(auth.user_id)
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| Error::NotFound("the caller's user is gone".to_owned()))?;
+    if let Some(phc) = &u.password_hash {
+        let current = b.current.clone().ok_or_else(|| {
+            Error::Validation("current: the current password is needed to change it".into())
+        })?;
+        if !store::verify(current, phc.clone()).await {
+            return Err(Error::Forbidden("the current password is wrong".into()));
+        }
+    }
+    store::checked(&b.new, &u.name)?;
+    let phc = store::hash(b.new).await?;
+    let now = state.clock.now();
+    let name = u.name.clone();
+    audited(&state.db, &auth, now, move |txn| {
+        Box::pin(async move {
+            store::set(txn, u, phc, now).await?;
+            let entry =
+                Entry::new("user.password", "user", name).details(&PasswordSet { by: "self" });
+            Ok(((), entry))
+        })
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `PUT /api/v1/users/{name}/password` (admins).
+pub async fn reset(
+    auth: Auth<access::Admin>,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Json<SetPassword>,
+) -> Result<HttpResponse> {
+    let u = find_by_name(&state.db, &path).await?;
+    let b = body.into_inner();
+    store::checked(&b.password, &u.name)?;
+    let phc = store::hash(b.password).await?;
+    let now = state.clock.now();
+    let name = u.name.clone();
+    audited(&state.db, &auth, now, move |txn| {
+        Box::pin(async move {
+            store::set(txn, u, phc, now).await?;
+            let entry =
+                Entry::new("user.password", "user", name).details(&PasswordSet { by: "admin" });
+            Ok(((), entry))
+        })
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
