@@ -150,3 +150,14 @@
     charts(document);
   });
 })();
+
+// A file input that fills a textarea (<input type="file" data-fills="ID">):
+// the CSV import reads the file in the browser, nothing is uploaded twice.
+document.addEventListener("change", function (e) {
+  var input = e.target;
+  if (!input.dataset || !input.dataset.fills || !input.files || !input.files.length) { return; }
+  var target = document.getElementById(input.dataset.fills);
+  var reader = new FileReader();
+  reader.onload = function () { target.value = reader.result; };
+  reader.readAsText(input.files[0]);
+});

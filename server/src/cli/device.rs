@@ -214,12 +214,7 @@ pub async fn run(client: &Client, cmd: DeviceCommand, json: bool) -> anyhow::Res
 
 /// A warranty in words.
 pub fn warranty_text(w: &Warranty) -> String {
-    match w {
-        Warranty::Covered { until } => format!("covered until {}", output::time(Some(*until))),
-        Warranty::Expired { since } => format!("expired {}", output::time(Some(*since))),
-        Warranty::Void { reason } => format!("void: {reason}"),
-        Warranty::Unknown => "unknown (no activation date or no period for the model)".into(),
-    }
+    w.describe()
 }
 
 /// A box's page as text.

@@ -7,11 +7,19 @@
 //! keyring, rollouts (list, create, detail), problems, and admin (users,
 //! tokens, webhooks, the audit log).
 
+pub mod admin;
 pub mod assets;
 pub mod bars;
+pub mod bundles;
+pub mod charts;
+pub mod device;
+pub mod devices;
 pub mod guard;
 pub mod overview;
 pub mod page;
+pub mod problems;
+pub mod rollout_form;
+pub mod rollouts;
 pub mod sign_in;
 
 use actix_web::web;
@@ -24,6 +32,53 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::get().to(overview::rollouts_panel),
         )
         .route("/assets/{name}", web::get().to(assets::serve))
+        .route("/bundles", web::get().to(bundles::list))
+        .route("/bundles/upload", web::post().to(bundles::upload))
+        .route("/bundles/{reference}", web::get().to(bundles::page))
+        .route(
+            "/bundles/{reference}/{action}",
+            web::post().to(bundles::act),
+        )
+        .route("/keyring", web::get().to(bundles::keyring))
+        .service(
+            web::resource("/admin/users")
+                .get(admin::users)
+                .post(admin::create),
+        )
+        .route("/admin/users/{name}", web::post().to(admin::change))
+        .route("/admin/tokens", web::get().to(admin::tokens))
+        .route("/admin/tokens/{id}/revoke", web::post().to(admin::revoke))
+        .service(
+            web::resource("/admin/webhooks")
+                .get(admin::webhooks)
+                .post(admin::add_hook),
+        )
+        .route(
+            "/admin/webhooks/{id}/remove",
+            web::post().to(admin::remove_hook),
+        )
+        .route("/admin/audit", web::get().to(admin::audit))
+        .route("/problems", web::get().to(problems::list))
+        .route("/problems/{id}", web::get().to(problems::page))
+        .route("/problems/{id}/resolve", web::post().to(problems::resolve))
+        .route("/rollouts", web::get().to(rollouts::list))
+        .service(
+            web::resource("/rollouts/new")
+                .get(rollout_form::page)
+                .post(rollout_form::create),
+        )
+        .route("/rollouts/preview", web::post().to(rollout_form::preview))
+        .route("/rollouts/{id}", web::get().to(rollouts::page))
+        .route("/rollouts/{id}/live", web::get().to(rollouts::live_part))
+        .route("/rollouts/{id}/{action}", web::post().to(rollouts::act))
+        .route("/devices", web::get().to(devices::list))
+        .route("/devices/import/preview", web::post().to(devices::preview))
+        .route("/devices/import", web::post().to(devices::import))
+        .route("/devices/{reference}", web::get().to(device::page))
+        .route(
+            "/devices/{reference}/{action}",
+            web::post().to(devices::act),
+        )
         .service(
             web::resource("/sign-in")
                 .get(sign_in::page)

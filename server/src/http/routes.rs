@@ -101,6 +101,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                         .post(updates::rollouts::routes::create),
                 )
                 .route(
+                    "/rollouts/preview",
+                    web::post().to(updates::rollouts::routes::preview),
+                )
+                .route(
                     "/rollouts/{id}",
                     web::get().to(updates::rollouts::routes::show),
                 )

@@ -93,9 +93,14 @@ pub async fn show(
     state: web::Data<AppState>,
     reference: web::Path<String>,
 ) -> Result<HttpResponse> {
+    Ok(HttpResponse::Ok().json(detail(&state, &reference).await?))
+}
+
+/// The page of the box `reference` names (the API's and the console's).
+pub async fn detail(state: &AppState, reference: &str) -> Result<DeviceDetail> {
     let db = &state.db;
     let now = state.clock.now();
-    let d = find(db, &reference).await?;
+    let d = find(db, reference).await?;
     let warranty = warranty_of(db, &d, now).await?;
     let subscriber = match d.subscriber_id {
         Some(id) => subscriber::Entity::find_by_id(id)
@@ -155,12 +160,12 @@ pub async fn show(
         now.timestamp(),
         state.config.telemetry.online_secs,
     );
-    Ok(HttpResponse::Ok().json(DeviceDetail {
+    Ok(DeviceDetail {
         device: device_view(d),
         online: is_online,
         warranty,
         subscriber,
         rollouts,
         open_tickets,
-    }))
+    })
 }

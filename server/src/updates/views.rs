@@ -118,6 +118,21 @@ pub struct CreateRollout {
     pub keep_offering: Option<bool>,
 }
 
+/// `POST /api/v1/rollouts/preview`: how many boxes a draft target matches.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetPreview {
+    #[serde(default)]
+    pub target: Target,
+}
+
+/// The answer to `POST /api/v1/rollouts/preview`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TargetCount {
+    /// Accepted boxes the target matches now.
+    pub matching: u64,
+}
+
 /// Counts of devices by install outcome.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RolloutCounts {

@@ -10,7 +10,6 @@ use super::{rules::ProblemStatus, store as problems};
 use crate::{
     http::params::limit,
     identity::{
-        audit::store::{audited, Entry},
         auth::{access, Auth},
         roles::Role,
     },
@@ -38,7 +37,7 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(list))
 }
 
-fn id_of(path: &str) -> Result<Uuid> {
+pub fn id_of(path: &str) -> Result<Uuid> {
     Uuid::parse_str(path).map_err(|_| Error::NotFound(format!("no problem {path}")))
 }
 
@@ -59,15 +58,6 @@ pub async fn resolve(
 ) -> Result<HttpResponse> {
     auth.demand_one_of(&[Role::Operator, Role::Support], "resolving a problem")?;
     let id = id_of(&path)?;
-    let now = state.clock.now();
-    let view = audited(&state.db, &auth, now, move |txn| {
-        Box::pin(async move {
-            let view = problems::resolve(txn, id, now).await?;
-            let entry = Entry::new("problem.resolve", "problem", id.to_string())
-                .details(&view.resolved_versions);
-            Ok((view, entry))
-        })
-    })
-    .await?;
+    let view = problems::resolve_by(&state.db, &auth, id, state.clock.now()).await?;
     Ok(HttpResponse::Ok().json(view))
 }

@@ -335,3 +335,23 @@ async fn views(db: &impl ConnectionTrait, rows: Vec<problem::Model>) -> Result<V
         })
         .collect())
 }
+
+/// Resolves problem `id` as `caller` at `now`, with its audit entry (the
+/// API's and the console's).
+pub async fn resolve_by(
+    db: &sea_orm::DatabaseConnection,
+    caller: &crate::identity::caller::Caller,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<ProblemView> {
+    use crate::identity::audit::store::{audited, Entry};
+    audited(db, caller, now, move |txn| {
+        Box::pin(async move {
+            let view = resolve(txn, id, now).await?;
+            let entry = Entry::new("problem.resolve", "problem", id.to_string())
+                .details(&view.resolved_versions);
+            Ok((view, entry))
+        })
+    })
+    .await
+}

@@ -57,19 +57,7 @@ pub const CORE: &[&str] = &[
 
 /// The names of the metrics `report` carries, as series queries name them.
 pub fn names_in(report: &HealthReport) -> Vec<String> {
-    let mut out: Vec<String> = CORE
-        .iter()
-        .filter(|n| value(report, n).is_some())
-        .map(|n| (*n).to_owned())
-        .collect();
-    for s in &report.storage {
-        out.push(format!("storage_used_bytes:{}", s.mount));
-        if s.wear_percent.is_some() {
-            out.push(format!("storage_wear_percent:{}", s.mount));
-        }
-    }
-    out.extend(report.metrics.keys().cloned());
-    out
+    all(report).into_iter().map(|(name, _)| name).collect()
 }
 
 /// The value of metric `name` in `report`, if the report has it.

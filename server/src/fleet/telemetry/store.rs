@@ -194,3 +194,107 @@ pub async fn known_metrics(db: &impl ConnectionTrait, device_id: Uuid) -> Result
     }
     Ok(names.into_iter().collect())
 }
+
+/// Every metric of box `device_id` over `from..=to` at `resolution`, read
+/// once (a page draws them all): raw reports (at most `limit`, oldest
+/// first) or hourly rollups with each hour's minimum and maximum.
+pub async fn all_series(
+    db: &impl ConnectionTrait,
+    device_id: Uuid,
+    from: i64,
+    to: i64,
+    resolution: metrics::Resolution,
+    limit: u64,
+) -> Result<Vec<Series>> {
+    let mut by_name: std::collections::BTreeMap<String, Series> = Default::default();
+    let empty = |name: &str| Series {
+        device_id,
+        metric: name.to_owned(),
+        from,
+        to,
+        resolution,
+        points: Vec::new(),
+        hourly: Vec::new(),
+        truncated: false,
+    };
+    let truncated = match resolution {
+        metrics::Resolution::Raw => {
+            use device_event::Column;
+            let rows = device_event::Entity::find()
+                .select_only()
+                .column(Column::At)
+                .column(Column::Body)
+                .filter(Column::DeviceId.eq(device_id))
+                .filter(Column::Kind.eq(EventKind::Health))
+                .filter(Column::At.between(from, to))
+                .order_by_asc(Column::At)
+                .limit(limit + 1)
+                .into_tuple::<(i64, serde_json::Value)>()
+                .all(db)
+                .await?;
+            let truncated = rows.len() as u64 > limit;
+            for (at, body) in rows
+                .into_iter()
+                .take(usize::try_from(limit).unwrap_or(usize::MAX))
+            {
+                let Ok(Event {
+                    body: EventBody::Health(h),
+                    ..
+                }) = serde_json::from_value::<Event>(body)
+                else {
+                    continue;
+                };
+                for (name, v) in metrics::all(&h) {
+                    by_name
+                        .entry(name.clone())
+                        .or_insert_with(|| empty(&name))
+                        .points
+                        .push((at, v));
+                }
+            }
+            truncated
+        }
+        metrics::Resolution::Hour => {
+            use health_hourly::Column;
+            let rows = health_hourly::Entity::find()
+                .select_only()
+                .column(Column::Hour)
+                .column(Column::Metrics)
+                .filter(Column::DeviceId.eq(device_id))
+                .filter(Column::Hour.between(metrics::hour_of(from), to))
+                .order_by_asc(Column::Hour)
+                .limit(limit + 1)
+                .into_tuple::<(i64, serde_json::Value)>()
+                .all(db)
+                .await?;
+            let truncated = rows.len() as u64 > limit;
+            for (at, m) in rows
+                .into_iter()
+                .take(usize::try_from(limit).unwrap_or(usize::MAX))
+            {
+                let Ok(r) = serde_json::from_value::<metrics::Rollup>(m) else {
+                    continue;
+                };
+                for (name, a) in r {
+                    let s = by_name.entry(name.clone()).or_insert_with(|| empty(&name));
+                    s.points.push((at, a.mean()));
+                    s.hourly.push(HourPoint {
+                        at,
+                        count: a.count,
+                        mean: a.mean(),
+                        min: a.min,
+                        max: a.max,
+                    });
+                }
+            }
+            truncated
+        }
+    };
+    Ok(by_name
+        .into_values()
+        .map(|mut s| {
+            s.truncated = truncated;
+            s
+        })
+        .collect())
+}

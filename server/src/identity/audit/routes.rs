@@ -18,18 +18,26 @@ use crate::{
 const DEFAULT_LIMIT: u64 = 100;
 const MAX_LIMIT: u64 = 1000;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuditQuery {
-    actor: Option<String>,
-    action: Option<String>,
-    object_type: Option<String>,
-    object_id: Option<String>,
-    since: Option<DateTime<Utc>>,
-    until: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<DateTime<Utc>>,
     /// Only entries with an id below this (the previous page's `next_before`).
-    before: Option<i64>,
-    limit: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u64>,
 }
 
 /// `GET /api/v1/audit` (admins).
@@ -38,7 +46,14 @@ pub async fn list(
     state: web::Data<AppState>,
     q: web::Query<AuditQuery>,
 ) -> Result<HttpResponse> {
-    let q = q.into_inner();
+    Ok(HttpResponse::Ok().json(entries(&state.db, q.into_inner()).await?))
+}
+
+/// The entries `q` selects, newest first, a page at a time.
+pub async fn entries(
+    db: &impl sea_orm::ConnectionTrait,
+    q: AuditQuery,
+) -> Result<Page<AuditEntry>> {
     let limit = limit(q.limit, DEFAULT_LIMIT, MAX_LIMIT)?;
     let mut select = audit_log::Entity::find().order_by_desc(audit_log::Column::Id);
     if let Some(v) = q.actor {
@@ -62,7 +77,7 @@ pub async fn list(
     if let Some(v) = q.before {
         select = select.filter(audit_log::Column::Id.lt(v));
     }
-    let rows = select.limit(limit + 1).all(&state.db).await?;
+    let rows = select.limit(limit + 1).all(db).await?;
     let more = rows.len() as u64 > limit;
     let items: Vec<AuditEntry> = rows
         .into_iter()
@@ -86,5 +101,5 @@ pub async fn list(
     } else {
         None
     };
-    Ok(HttpResponse::Ok().json(Page { items, next_before }))
+    Ok(Page { items, next_before })
 }

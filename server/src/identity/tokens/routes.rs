@@ -58,31 +58,41 @@ pub async fn list(
     state: web::Data<AppState>,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse> {
-    let mut select = api_token::Entity::find()
-        .find_also_related(user::Entity)
-        .order_by_asc(api_token::Column::CreatedAt);
-    if query.all {
+    let owner = if query.all {
         auth.demand(Role::Admin)?;
+        None
     } else {
-        let owner_id = match &query.user {
+        Some(match &query.user {
             Some(name) if *name != auth.name => {
                 auth.demand(Role::Admin)?;
                 find_by_name(&state.db, name).await?.id
             }
             _ => auth.user_id,
-        };
+        })
+    };
+    Ok(HttpResponse::Ok().json(tokens_of(&state.db, owner).await?))
+}
+
+/// The tokens of user `owner` (everyone's when None), oldest first.
+pub async fn tokens_of(
+    db: &impl sea_orm::ConnectionTrait,
+    owner: Option<Uuid>,
+) -> Result<Vec<TokenView>> {
+    let mut select = api_token::Entity::find()
+        .find_also_related(user::Entity)
+        .order_by_asc(api_token::Column::CreatedAt);
+    if let Some(owner_id) = owner {
         select = select.filter(api_token::Column::UserId.eq(owner_id));
     }
-    let views: Vec<TokenView> = select
-        .all(&state.db)
+    Ok(select
+        .all(db)
         .await?
         .into_iter()
         .map(|(t, u)| {
             let owner = u.map(|u| u.name).unwrap_or_default();
             token_view(t, &owner)
         })
-        .collect();
-    Ok(HttpResponse::Ok().json(views))
+        .collect())
 }
 
 /// Loads a token the caller may see: their own, or any for admins. Others'
@@ -200,12 +210,18 @@ pub async fn revoke(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse> {
-    let (t, u) = visible_token(&state, &auth, &id).await?;
+    Ok(HttpResponse::Ok().json(revoke_token(&state, &auth, &id).await?))
+}
+
+/// Revokes token `id` as `caller` (their own, or any for admins); a
+/// revoked token stays revoked and answers the same.
+pub async fn revoke_token(state: &AppState, caller: &Caller, id: &str) -> Result<TokenView> {
+    let (t, u) = visible_token(state, caller, id).await?;
     if t.revoked_at.is_some() {
-        return Ok(HttpResponse::Ok().json(token_view(t, &u.name)));
+        return Ok(token_view(t, &u.name));
     }
     let now = state.clock.now();
-    let updated = audited(&state.db, &auth, now, move |txn| {
+    let updated = audited(&state.db, caller, now, move |txn| {
         Box::pin(async move {
             let mut model: api_token::ActiveModel = t.into();
             model.revoked_at = Set(Some(now));
@@ -215,5 +231,5 @@ pub async fn revoke(
         })
     })
     .await?;
-    Ok(HttpResponse::Ok().json(token_view(updated, &u.name)))
+    Ok(token_view(updated, &u.name))
 }

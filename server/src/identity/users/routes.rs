@@ -1,22 +1,15 @@
 //! `/api/v1/users` and `/api/v1/me`: operator accounts.
 
 use actix_web::{web, HttpResponse};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
-};
-use uuid::Uuid;
+use sea_orm::{EntityTrait, QueryOrder};
 
 use super::{
-    rules::UserName,
+    manage::{create_user, update_user},
     store::{find_by_name, user_view},
 };
 use crate::{
-    http::params::checked,
     identity::{
-        audit::store::{audited, Entry},
         auth::{access, Auth},
-        bootstrap,
-        caller::Caller,
         roles::Role,
         tokens::routes::token_view,
         views::{CreateUser, UpdateUser, WhoAmI},
@@ -24,7 +17,6 @@ use crate::{
     platform::{
         entities::{api_token, user},
         error::{Error, Result},
-        text::Line,
     },
     state::AppState,
 };
@@ -76,57 +68,8 @@ pub async fn create(
     state: web::Data<AppState>,
     body: web::Json<CreateUser>,
 ) -> Result<HttpResponse> {
-    let body = body.into_inner();
-    let name = UserName::parse(&body.name).map_err(Error::Validation)?;
-    let display_name = match &body.display_name {
-        Some(d) => checked(Line::parse("display_name", d, 200))?.into_string(),
-        None => name.to_string(),
-    };
-    let now = state.clock.now();
-    let caller: Caller = (*auth).clone();
-    let created = audited(&state.db, &auth, now, move |txn| {
-        Box::pin(async move {
-            let taken = user::Entity::find()
-                .filter(user::Column::Name.eq(name.as_str()))
-                .count(txn)
-                .await?;
-            if taken > 0 {
-                return Err(Error::Conflict(format!(
-                    "a user named {name} already exists"
-                )));
-            }
-            let model = user::ActiveModel {
-                id: Set(Uuid::now_v7()),
-                name: Set(name.to_string()),
-                display_name: Set(display_name),
-                role: Set(body.role),
-                disabled: Set(false),
-                created_at: Set(now),
-                password_hash: Set(None),
-                password_changed_at: Set(None),
-            }
-            .insert(txn)
-            .await?;
-            bootstrap::spend(txn, &caller, now).await?;
-            let entry = Entry::new("user.create", "user", model.name.clone())
-                .details(&UserChange::role(body.role));
-            Ok((model, entry))
-        })
-    })
-    .await?;
+    let created = create_user(&state, &auth, body.into_inner()).await?;
     Ok(HttpResponse::Created().json(user_view(created)))
-}
-
-/// What the audit log keeps of a user change.
-#[derive(Debug, serde::Serialize)]
-struct UserChange {
-    role: Role,
-}
-
-impl UserChange {
-    fn role(role: Role) -> Self {
-        Self { role }
-    }
 }
 
 /// `PATCH /api/v1/users/{name}`: role, display name, disabled. The last
@@ -138,51 +81,6 @@ pub async fn update(
     name: web::Path<String>,
     body: web::Json<UpdateUser>,
 ) -> Result<HttpResponse> {
-    let body = body.into_inner();
-    let display_name = body
-        .display_name
-        .as_deref()
-        .map(|d| checked(Line::parse("display_name", d, 200)))
-        .transpose()?;
-    let name = name.into_inner();
-    let now = state.clock.now();
-    let updated = audited(&state.db, &auth, now, move |txn| {
-        Box::pin(async move {
-            let current = find_by_name(txn, &name).await?;
-            let loses_admin = current.role == Role::Admin
-                && !current.disabled
-                && (body.role.is_some_and(|r| r != Role::Admin) || body.disabled == Some(true));
-            if loses_admin {
-                let admins = user::Entity::find()
-                    .filter(user::Column::Role.eq(Role::Admin))
-                    .filter(user::Column::Disabled.eq(false))
-                    .count(txn)
-                    .await?;
-                if admins <= 1 {
-                    return Err(Error::Conflict(format!(
-                        "{name} is the last enabled admin; make another admin first"
-                    )));
-                }
-            }
-            let mut model: user::ActiveModel = current.into();
-            if let Some(role) = body.role {
-                model.role = Set(role);
-            }
-            if let Some(d) = display_name {
-                model.display_name = Set(d.into_string());
-            }
-            if let Some(disabled) = body.disabled {
-                model.disabled = Set(disabled);
-            }
-            let model = model.update(txn).await?;
-            if model.disabled {
-                // A disabled user's console sessions end with it.
-                crate::identity::sessions::store::end_all(txn, model.id, now).await?;
-            }
-            let entry = Entry::new("user.update", "user", model.name.clone()).details(&body);
-            Ok((model, entry))
-        })
-    })
-    .await?;
+    let updated = update_user(&state, &auth, name.into_inner(), body.into_inner()).await?;
     Ok(HttpResponse::Ok().json(user_view(updated)))
 }

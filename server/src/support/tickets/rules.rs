@@ -138,6 +138,19 @@ pub enum Warranty {
     Unknown,
 }
 
+impl Warranty {
+    /// The warranty in words.
+    pub fn describe(&self) -> String {
+        let day = |t: &DateTime<Utc>| t.format("%Y-%m-%d").to_string();
+        match self {
+            Warranty::Covered { until } => format!("covered until {}", day(until)),
+            Warranty::Expired { since } => format!("expired {}", day(since)),
+            Warranty::Void { reason } => format!("void: {reason}"),
+            Warranty::Unknown => "unknown (no activation date or no period for the model)".into(),
+        }
+    }
+}
+
 /// The warranty of a box activated at `activated_at`, of a model with a
 /// warranty of `months`, voided with `void` if set, at `at`. The period
 /// ends on the same day of the month `months` later (the last day of a

@@ -1,6 +1,7 @@
 //! `/api/v1/webhooks` (admins): endpoints an outside helpdesk runs, with
 //! the events they subscribed to and their delivery counts.
 
+use crate::identity::caller::Caller;
 use actix_web::{web, HttpResponse};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
 use serde::Serialize;
@@ -36,7 +37,11 @@ pub async fn create(
     state: web::Data<AppState>,
     body: web::Json<WebhookBody>,
 ) -> Result<HttpResponse> {
-    let b = body.into_inner();
+    Ok(HttpResponse::Created().json(add(&state, &auth, body.into_inner()).await?))
+}
+
+/// Adds an endpoint as `caller`; its secret is in the answer, once.
+pub async fn add(state: &AppState, caller: &Caller, b: WebhookBody) -> Result<WebhookCreated> {
     check_url(&b.url).map_err(Error::Validation)?;
     check_events(&b.events).map_err(Error::Validation)?;
     let secret = match b.secret {
@@ -67,20 +72,25 @@ pub async fn create(
         url: &created.url,
         events: &created.events,
     });
-    audited(&state.db, &auth, now, move |txn| {
+    audited(&state.db, caller, now, move |txn| {
         Box::pin(async move {
             row.insert(txn).await?;
             Ok(((), entry))
         })
     })
     .await?;
-    Ok(HttpResponse::Created().json(created))
+    Ok(created)
 }
 
 /// `GET /api/v1/webhooks` (admin): endpoints with their pending, failed
 /// and delivered deliveries.
 pub async fn list(_: Auth<access::Admin>, state: web::Data<AppState>) -> Result<HttpResponse> {
-    let all = webhook::Entity::find().all(&state.db).await?;
+    Ok(HttpResponse::Ok().json(endpoints(&state.db).await?))
+}
+
+/// Every endpoint with its pending, failed and delivered deliveries.
+pub async fn endpoints(db: &impl sea_orm::ConnectionTrait) -> Result<Vec<WebhookView>> {
+    let all = webhook::Entity::find().all(db).await?;
     let mut out = Vec::new();
     for w in all {
         use webhook_delivery::Column as C;
@@ -89,17 +99,14 @@ pub async fn list(_: Auth<access::Admin>, state: web::Data<AppState>) -> Result<
             .clone()
             .filter(C::DeliveredAt.is_null())
             .filter(C::FailedAt.is_null())
-            .count(&state.db)
+            .count(db)
             .await?;
         let failed = base
             .clone()
             .filter(C::FailedAt.is_not_null())
-            .count(&state.db)
+            .count(db)
             .await?;
-        let delivered = base
-            .filter(C::DeliveredAt.is_not_null())
-            .count(&state.db)
-            .await?;
+        let delivered = base.filter(C::DeliveredAt.is_not_null()).count(db).await?;
         out.push(WebhookView {
             id: w.id,
             url: w.url,
@@ -111,7 +118,7 @@ pub async fn list(_: Auth<access::Admin>, state: web::Data<AppState>) -> Result<
             delivered,
         });
     }
-    Ok(HttpResponse::Ok().json(out))
+    Ok(out)
 }
 
 /// `DELETE /api/v1/webhooks/{id}` (admin).
@@ -120,8 +127,14 @@ pub async fn delete(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse> {
-    let id = Uuid::parse_str(&path).map_err(|_| Error::NotFound(format!("no webhook {path}")))?;
-    audited(&state.db, &auth, state.clock.now(), move |txn| {
+    remove(&state, &auth, &path).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Removes endpoint `path` (its id) as `caller`.
+pub async fn remove(state: &AppState, caller: &Caller, path: &str) -> Result<()> {
+    let id = Uuid::parse_str(path).map_err(|_| Error::NotFound(format!("no webhook {path}")))?;
+    audited(&state.db, caller, state.clock.now(), move |txn| {
         Box::pin(async move {
             let gone = webhook::Entity::delete_by_id(id).exec(txn).await?;
             if gone.rows_affected == 0 {
@@ -130,6 +143,5 @@ pub async fn delete(
             Ok(((), Entry::new("webhook.delete", "webhook", id.to_string())))
         })
     })
-    .await?;
-    Ok(HttpResponse::NoContent().finish())
+    .await
 }

@@ -2,23 +2,17 @@
 //! lifecycle actions publish, deprecate and revoke.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use serde::Deserialize;
 
 use super::{
-    rules::{BundleAction, BundleState},
-    store::{bundle_view, find, view_of},
+    lifecycle,
+    rules::BundleAction,
+    store::{find, view_of},
     upload::{self, Outcome},
 };
 use crate::{
-    identity::{
-        audit::store::{audited, Entry},
-        auth::{access, Auth},
-    },
-    platform::{
-        entities::{bundle, bundle_artifact, columns::Stored},
-        error::{Error, Result},
-    },
+    identity::auth::{access, Auth},
+    platform::error::{Error, Result},
     state::AppState,
     updates::views::BundleActionRequest,
 };
@@ -80,28 +74,13 @@ pub async fn list(
     state: web::Data<AppState>,
     q: web::Query<ListQuery>,
 ) -> Result<HttpResponse> {
-    let mut select = bundle::Entity::find()
-        .find_with_related(bundle_artifact::Entity)
-        .order_by_asc(bundle::Column::Name)
-        .order_by_desc(bundle::Column::CreatedAt);
-    if let Some(kind) = &q.kind {
-        let kind: Stored<wavecast_protocol::manifest::Kind> =
-            kind.parse().map_err(Error::Validation)?;
-        select = select.filter(bundle::Column::Kind.eq(kind));
-    }
-    if let Some(name) = &q.name {
-        select = select.filter(bundle::Column::Name.eq(name));
-    }
-    if let Some(s) = &q.state {
-        let s: BundleState = s.parse().map_err(Error::Validation)?;
-        select = select.filter(bundle::Column::State.eq(s));
-    }
-    let views = select
-        .all(&state.db)
-        .await?
-        .into_iter()
-        .map(|(b, a)| bundle_view(b, a))
-        .collect::<Result<Vec<_>>>()?;
+    let views = super::store::list(
+        &state.db,
+        q.kind.as_deref(),
+        q.name.as_deref(),
+        q.state.as_deref(),
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(views))
 }
 
@@ -137,36 +116,6 @@ pub async fn act(
     let (reference, action_name) = path.into_inner();
     let action: BundleAction = action_name.parse().map_err(Error::NotFound)?;
     let reason = body.and_then(|b| b.into_inner().reason);
-    let b = find(&state.db, &reference).await?;
-    let from = b.state;
-    let to = from.apply(action).map_err(Error::Conflict)?;
-    let updated = if from == to {
-        b
-    } else {
-        let now = state.clock.now();
-        audited(&state.db, &auth, now, move |txn| {
-            Box::pin(async move {
-                let label = format!("{}@{}", b.name, b.version);
-                let mut model: bundle::ActiveModel = b.into();
-                model.state = Set(to);
-                model.updated_at = Set(now);
-                let model = model.update(txn).await?;
-                let entry = Entry::new(action.audit_action(), "bundle", label)
-                    .details(&StateChange { from, to, reason });
-                Ok((model, entry))
-            })
-        })
-        .await?
-    };
-    // A revoked bundle is never offered again: check-ins must see it now.
-    state.caches.offering.invalidate();
+    let updated = lifecycle::act(&state, &auth, &reference, action, reason).await?;
     Ok(HttpResponse::Ok().json(view_of(&state.db, updated).await?))
-}
-
-/// What the audit log keeps of a lifecycle change.
-#[derive(Debug, serde::Serialize)]
-struct StateChange {
-    from: BundleState,
-    to: BundleState,
-    reason: Option<String>,
 }

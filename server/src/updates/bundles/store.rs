@@ -1,16 +1,20 @@
-//! Bundles at the SQL edge: finding one by id or `name@version`, and the
-//! view the API shows (its manifest read back from the signed envelope).
+//! Bundles at the SQL edge: finding one by id or `name@version`, listing
+//! them, and the view the API shows (its manifest read back from the
+//! signed envelope).
 
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 use wavecast_protocol::{envelope::Envelope, manifest::Manifest, Sha256Digest};
 
 use crate::{
     platform::{
-        entities::{bundle, bundle_artifact},
+        entities::{bundle, bundle_artifact, columns::Stored},
         error::{Error, Result},
     },
-    updates::views::{ArtifactView, BundleView},
+    updates::{
+        bundles::rules::BundleState,
+        views::{ArtifactView, BundleView},
+    },
 };
 
 fn corrupt(what: &str, e: impl std::fmt::Display) -> Error {
@@ -88,4 +92,36 @@ pub async fn view_of(db: &impl ConnectionTrait, b: bundle::Model) -> Result<Bund
         .all(db)
         .await?;
     bundle_view(b, artifacts)
+}
+
+/// Bundles by name, newest first within a name, filtered by kind, name and
+/// state (each optional; a value that is not a kind or state is refused).
+pub async fn list(
+    db: &impl ConnectionTrait,
+    kind: Option<&str>,
+    name: Option<&str>,
+    state: Option<&str>,
+) -> Result<Vec<BundleView>> {
+    let mut select = bundle::Entity::find()
+        .find_with_related(bundle_artifact::Entity)
+        .order_by_asc(bundle::Column::Name)
+        .order_by_desc(bundle::Column::CreatedAt);
+    if let Some(kind) = kind.filter(|k| !k.is_empty()) {
+        let kind: Stored<wavecast_protocol::manifest::Kind> =
+            kind.parse().map_err(Error::Validation)?;
+        select = select.filter(bundle::Column::Kind.eq(kind));
+    }
+    if let Some(name) = name.filter(|n| !n.is_empty()) {
+        select = select.filter(bundle::Column::Name.eq(name));
+    }
+    if let Some(s) = state.filter(|s| !s.is_empty()) {
+        let s: BundleState = s.parse().map_err(Error::Validation)?;
+        select = select.filter(bundle::Column::State.eq(s));
+    }
+    select
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|(b, a)| bundle_view(b, a))
+        .collect()
 }

@@ -4,9 +4,10 @@
 //! rollouts ([`store`]), where target boxes stand ([`standing`]) and what
 //! that means — stages, counts per wave, boxes not reached, why it waits
 //! ([`progress`]), the scheduler that runs the waves ([`scheduler`]),
-//! creating one ([`create`]), and the API ([`routes`], [`rollback`],
-//! [`view`]).
+//! creating one ([`create`]), what operators do to one ([`control`]), and
+//! the API ([`routes`], [`rollback`], [`view`]).
 
+pub mod control;
 pub mod create;
 pub mod gate;
 pub mod gate_reading;

@@ -16,6 +16,7 @@ use crate::{
     identity::{
         audit::store::{audited, Entry},
         auth::{access, Auth},
+        caller::Caller,
     },
     platform::{
         entities::{bundle, columns::Stored, device, rollout, rollout_device},
@@ -34,7 +35,15 @@ pub async fn rollback(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse> {
-    let r = find(&state.db, &id).await?;
+    let created = roll_back(&state, &auth, &id).await?;
+    Ok(HttpResponse::Created().json(detail(&state.db, created, state.clock.now()).await?))
+}
+
+/// Rolls the rollout `id` back as `caller` (the API's and the console's):
+/// returns the new rollout.
+pub async fn roll_back(state: &AppState, caller: &Caller, id: &str) -> Result<rollout::Model> {
+    let auth = caller;
+    let r = find(&state.db, id).await?;
     let from = r.state;
     if from == RolloutState::Scheduled {
         return Err(Error::Conflict(
@@ -112,11 +121,11 @@ pub async fn rollback(
     };
     // The new rollout first (it may be refused); then the old one ends,
     // with the rollback's audit entry, in one transaction.
-    let created = insert(&state, &auth, body, Some(r.id)).await?;
+    let created = insert(state, auth, body, Some(r.id)).await?;
     let now = state.clock.now();
     let reason = format!("rolled back by {}", auth.name);
     let rollback = created.id;
-    audited(&state.db, &auth, now, move |txn| {
+    audited(&state.db, auth, now, move |txn| {
         Box::pin(async move {
             let id = r.id;
             if from != RolloutState::Aborted && from != RolloutState::Completed {
@@ -133,7 +142,7 @@ pub async fn rollback(
     })
     .await?;
     state.caches.offering.invalidate();
-    Ok(HttpResponse::Created().json(detail(&state.db, created, state.clock.now()).await?))
+    Ok(created)
 }
 
 /// What the audit log keeps of a rollback.

@@ -2,28 +2,25 @@
 //! (roll back is [`super::rollback`]).
 
 use actix_web::{web, HttpResponse};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde::Deserialize;
-use wavecast_protocol::mqtt::NudgeReason;
 
 use super::{
+    control,
     create::insert,
     rules::{RolloutAction, RolloutState},
-    scheduler, standing,
-    store::{self as rollouts, find},
+    standing,
+    store::find,
     view::{detail, view},
 };
 use crate::{
-    identity::{
-        audit::store::{audited, Entry},
-        auth::{access, Auth},
-    },
+    identity::auth::{access, Auth},
     platform::{
         entities::rollout,
         error::{Error, Result},
     },
     state::AppState,
-    updates::views::CreateRollout,
+    updates::views::{CreateRollout, TargetCount, TargetPreview},
 };
 
 /// `POST /api/v1/rollouts`
@@ -60,6 +57,17 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(out))
 }
 
+/// `POST /api/v1/rollouts/preview`: how many accepted boxes a draft
+/// rollout's target matches now.
+pub async fn preview(
+    _: Auth<access::Viewer>,
+    state: web::Data<AppState>,
+    body: web::Json<TargetPreview>,
+) -> Result<HttpResponse> {
+    let matching = standing::matching(&state.db, &body.target).await?;
+    Ok(HttpResponse::Ok().json(TargetCount { matching }))
+}
+
 /// `GET /api/v1/rollouts/{id}`
 pub async fn show(
     _: Auth<access::Viewer>,
@@ -81,59 +89,6 @@ pub async fn act(
         return super::rollback::rollback(auth, state, web::Path::from(id)).await;
     }
     let action: RolloutAction = action_name.parse().map_err(Error::NotFound)?;
-    let r = find(&state.db, &id).await?;
-    let from = r.state;
-    let to = from.apply(action).map_err(Error::Conflict)?;
-    let now = state.clock.now();
-    let who = auth.name.clone();
-    let rollout_id = r.id;
-    let loaded = rollouts::load(&state.db, r.clone()).await?;
-    let opened = audited(&state.db, &auth, now, move |txn| {
-        Box::pin(async move {
-            let mut opened = Vec::new();
-            if action == RolloutAction::Approve {
-                opened = scheduler::open_next_wave(txn, &loaded, now)
-                    .await?
-                    .unwrap_or_default();
-            } else {
-                let mut m: rollout::ActiveModel = r.clone().into();
-                m.state = Set(to);
-                m.reason = Set(match action {
-                    RolloutAction::Pause => Some(format!("paused by {who}")),
-                    RolloutAction::Abort => Some(format!("aborted by {who}")),
-                    _ => None,
-                });
-                // Resuming accepts the current wave's failures (they stop
-                // counting against its thresholds), soaks the wave again
-                // from now and starts the health gate counting afresh.
-                if action == RolloutAction::Resume {
-                    m.gate_since = Set(Some(now));
-                    let tally = standing::current_tally(txn, &loaded, now).await?;
-                    m.acknowledged_failures = Set(i32::try_from(tally.failed).unwrap_or(i32::MAX));
-                    m.wave_opened_at = Set(Some(now));
-                }
-                m.updated_at = Set(now);
-                m.update(txn).await?;
-            }
-            let entry = Entry::new(action.audit_action(), "rollout", r.id.to_string())
-                .details(&StateChange { from, to });
-            Ok((opened, entry))
-        })
-    })
-    .await?;
-    if action == RolloutAction::Approve {
-        state
-            .mqtt
-            .nudge(opened, NudgeReason::WaveOpened, Some(rollout_id));
-    }
-    state.caches.offering.invalidate();
-    let fresh = find(&state.db, &id).await?;
+    let fresh = control::act(&state, &auth, &id, action).await?;
     Ok(HttpResponse::Ok().json(detail(&state.db, fresh, state.clock.now()).await?))
-}
-
-/// What the audit log keeps of an operator's action.
-#[derive(Debug, serde::Serialize)]
-struct StateChange {
-    from: RolloutState,
-    to: RolloutState,
 }

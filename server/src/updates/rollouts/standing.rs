@@ -13,7 +13,7 @@ use wavecast_protocol::status::InstallState;
 
 use super::{
     progress::{self, BoxStanding, DeviceOutcome, Held, WaveCounts},
-    rules::wave_specs,
+    rules::{wave_specs, DeviceFacts, Target},
     store::{outcome, targets, LoadedRollout},
     waves::{bucket, wave_of, WaveTally},
 };
@@ -45,6 +45,27 @@ pub async fn target_devices(
             (d, b)
         })
         .collect())
+}
+
+/// How many accepted boxes `target` matches now (a draft rollout's count).
+pub async fn matching(db: &impl ConnectionTrait, target: &Target) -> Result<u64> {
+    let all = device::Entity::find()
+        .filter(device::Column::Status.eq(DeviceStatus::Accepted))
+        .all(db)
+        .await?;
+    Ok(all
+        .iter()
+        .filter(|d| {
+            target.matches(&DeviceFacts {
+                serial: &d.serial,
+                model: &d.model,
+                revision: &d.hardware_revision,
+                region: d.region.as_deref(),
+                tags: &tags_of(d),
+                installed: &installed_of(d),
+            })
+        })
+        .count() as u64)
 }
 
 /// One target device of a rollout as a scheduler pass sees it.

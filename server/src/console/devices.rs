@@ -1,0 +1,230 @@
+//! `/devices`: the fleet, filtered (status, model, revision, installed
+//! version, online, region, tag, serial) and paged, every filter in the URL;
+//! accepting or rejecting a waiting box; importing the serial list from
+//! manufacturing with a preview of what will change. `/devices/{ref}`: one
+//! box ([`super::device`]).
+
+use actix_web::{web, HttpResponse};
+use askama::Template;
+use serde::Deserialize;
+
+use super::{
+    guard::{Posted, Signed},
+    page::{render, see_other, Failure, Section, Shell},
+};
+use crate::{
+    fleet::{
+        devices::{
+            actions::{self, parse_csv, ImportPreview},
+            rules::{DeviceAction, DeviceStatus},
+            store::{components_of, search},
+        },
+        summary::rules::online,
+        views::DeviceQuery,
+    },
+    identity::auth::access,
+    state::AppState,
+};
+
+/// Rows a page shows.
+const PAGE: u64 = 50;
+
+/// A box as the list shows it.
+#[derive(Debug)]
+struct Row {
+    serial: String,
+    model: String,
+    revision: String,
+    status: String,
+    pending: bool,
+    installed: String,
+    last_seen: String,
+    online: bool,
+}
+
+#[derive(Template)]
+#[template(path = "console/devices.html")]
+struct DevicesPage {
+    shell: Shell,
+    q: DeviceQuery,
+    online: String,
+    rows: Vec<Row>,
+    total: u64,
+    first: u64,
+    last: u64,
+    prev: Option<String>,
+    next: Option<String>,
+    statuses: [&'static str; 4],
+    notice: Option<String>,
+}
+
+/// The list's query string for `q` at `offset`.
+fn link(q: &DeviceQuery, offset: u64) -> String {
+    let mut q = q.clone();
+    q.offset = (offset > 0).then_some(offset);
+    q.limit = None;
+    format!(
+        "/devices?{}",
+        serde_urlencoded::to_string(&q).unwrap_or_default()
+    )
+}
+
+/// The filters as the form sends them (empty fields mean "any").
+#[derive(Debug, Deserialize)]
+pub struct Filters {
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    model: Option<String>,
+    #[serde(default)]
+    revision: Option<String>,
+    #[serde(default)]
+    region: Option<String>,
+    #[serde(default)]
+    tag: Option<String>,
+    #[serde(default)]
+    installed: Option<String>,
+    #[serde(default)]
+    online: Option<String>,
+    #[serde(default)]
+    q: Option<String>,
+    #[serde(default)]
+    offset: Option<u64>,
+    #[serde(default)]
+    imported: Option<String>,
+}
+
+fn some(v: Option<String>) -> Option<String> {
+    v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
+}
+
+/// `GET /devices`
+pub async fn list(
+    signed: Signed<access::Viewer>,
+    state: web::Data<AppState>,
+    f: web::Query<Filters>,
+) -> Result<HttpResponse, Failure> {
+    let f = f.into_inner();
+    let online_choice = some(f.online).unwrap_or_default();
+    let q = DeviceQuery {
+        status: some(f.status),
+        model: some(f.model),
+        revision: some(f.revision),
+        region: some(f.region),
+        tag: some(f.tag),
+        installed: some(f.installed),
+        online: match online_choice.as_str() {
+            "yes" => Some(true),
+            "no" => Some(false),
+            _ => None,
+        },
+        q: some(f.q),
+        limit: Some(PAGE),
+        offset: f.offset,
+    };
+    let now = state.clock.now();
+    let online_secs = state.config.telemetry.online_secs;
+    let (total, devices) = search(&state.db, &q, now, online_secs).await?;
+    let offset = q.offset.unwrap_or(0);
+    let rows: Vec<Row> = devices
+        .into_iter()
+        .map(|d| Row {
+            installed: components_of(&d)
+                .iter()
+                .map(|c| format!("{}@{}", c.name, c.version))
+                .collect::<Vec<_>>()
+                .join(", "),
+            last_seen: d.last_seen_at.map_or_else(
+                || "never".into(),
+                |t| t.format("%Y-%m-%d %H:%M").to_string(),
+            ),
+            online: online(
+                d.last_seen_at.map(|t| t.timestamp()),
+                now.timestamp(),
+                online_secs,
+            ),
+            pending: d.status == DeviceStatus::Pending,
+            status: d.status.to_string(),
+            serial: d.serial,
+            model: d.model,
+            revision: d.hardware_revision,
+        })
+        .collect();
+    let shown = rows.len() as u64;
+    render(&DevicesPage {
+        shell: signed.shell("Devices", Section::Devices),
+        prev: (offset > 0).then(|| link(&q, offset.saturating_sub(PAGE))),
+        next: (offset + shown < total).then(|| link(&q, offset + PAGE)),
+        first: if shown == 0 { 0 } else { offset + 1 },
+        last: offset + shown,
+        total,
+        rows,
+        online: online_choice,
+        q,
+        statuses: ["pending", "accepted", "rejected", "decommissioned"],
+        notice: f.imported.map(|n| format!("Imported: {n}.")),
+    })
+}
+
+/// `POST /devices/{ref}/{accept|reject}`
+pub async fn act(
+    posted: Posted<access::Operator, super::sign_in::Empty>,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, Failure> {
+    let (reference, action) = path.into_inner();
+    let action: DeviceAction = action
+        .parse()
+        .map_err(crate::platform::error::Error::NotFound)?;
+    let d = actions::act(&state, &posted.signed, &reference, action).await?;
+    Ok(see_other(&format!("/devices/{}", d.serial)))
+}
+
+/// The import form.
+#[derive(Debug, Deserialize)]
+pub struct ImportForm {
+    csv: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/import.html")]
+struct ImportPage {
+    shell: Shell,
+    csv: String,
+    lines: usize,
+    preview: ImportPreview,
+}
+
+/// `POST /devices/import/preview`: what the import would change.
+pub async fn preview(
+    posted: Posted<access::Operator, ImportForm>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, Failure> {
+    let Posted { signed, form } = posted;
+    let rows = parse_csv(&form.csv)?;
+    let preview = actions::preview(&state.db, &rows).await?;
+    render(&ImportPage {
+        shell: signed.shell("Import serials", Section::Devices),
+        lines: rows.len(),
+        csv: form.csv,
+        preview,
+    })
+}
+
+/// `POST /devices/import`: applies it.
+pub async fn import(
+    posted: Posted<access::Operator, ImportForm>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, Failure> {
+    let Posted { signed, form } = posted;
+    let rows = parse_csv(&form.csv)?;
+    let r = actions::import(&state, &signed, rows).await?;
+    let said = format!(
+        "{} serials added, {} already listed, {} waiting boxes accepted",
+        r.added, r.already, r.accepted
+    );
+    Ok(see_other(&format!(
+        "/devices?{}",
+        serde_urlencoded::to_string([("imported", said)]).unwrap_or_default()
+    )))
+}
