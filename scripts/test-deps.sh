@@ -2,7 +2,8 @@
 # Installs the system parts the test suite runs against, when missing:
 # PostgreSQL's server binaries (the suite starts a throwaway cluster),
 # Mosquitto with its dynamic-security plugin and mosquitto_ctrl, curl (the
-# README's journey uses it) and setpriv. Debian/Ubuntu (apt); as root, or
+# README's journey uses it), setpriv, and Chromium with its WebDriver (the
+# console's browser tests drive a real headless Chromium). Debian/Ubuntu (apt); as root, or
 # through sudo. `scripts/test.sh` and CI call it; run it alone to prepare a
 # machine.
 set -euo pipefail
@@ -15,6 +16,8 @@ command -v setpriv >/dev/null 2>&1 || missing+=(util-linux)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
 command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
 command -v mosquitto_ctrl >/dev/null 2>&1 || missing+=(mosquitto-clients)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+[ -x /usr/bin/chromedriver ] || missing+=(chromium-driver)
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "test dependencies: all present"

@@ -32,6 +32,29 @@
         target.dataset.etag = tag;
       }
     });
+    // An action refused (a stale page, a rollout that moved on): the
+    // server's message above the page, not a silent nothing. A failed poll
+    // says nothing; the next one tries again.
+    document.addEventListener("htmx:responseError", function (e) {
+      var xhr = e.detail.xhr;
+      if (!xhr || e.detail.requestConfig.verb === "get") {
+        return;
+      }
+      var doc = new DOMParser().parseFromString(xhr.responseText, "text/html");
+      var said = doc.querySelector(".banner.error");
+      var main = document.getElementById("main");
+      var flash = document.getElementById("flash");
+      if (!flash && main) {
+        flash = document.createElement("div");
+        flash.id = "flash";
+        flash.className = "banner error";
+        flash.setAttribute("role", "alert");
+        main.insertBefore(flash, main.firstChild);
+      }
+      if (flash) {
+        flash.textContent = said ? said.textContent : "The server refused: " + xhr.status;
+      }
+    });
     document.addEventListener("htmx:afterSwap", function (e) {
       var xhr = e.detail.xhr;
       var tag = xhr && xhr.getResponseHeader("ETag");

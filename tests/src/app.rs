@@ -96,6 +96,24 @@ impl TestApp {
 
     /// Like [`TestApp::spawn`], letting the test adjust the configuration.
     pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> Option<TestApp> {
+        Self::spawn_inner(backend, adjust, true).await
+    }
+
+    /// Like [`TestApp::spawn_with`], but the bootstrap token is left
+    /// unused: `admin_token` is the bootstrap token itself (the first
+    /// token or user created with it ends it).
+    pub async fn spawn_unspent(
+        backend: Backend,
+        adjust: impl FnOnce(&mut Config),
+    ) -> Option<TestApp> {
+        Self::spawn_inner(backend, adjust, false).await
+    }
+
+    async fn spawn_inner(
+        backend: Backend,
+        adjust: impl FnOnce(&mut Config),
+        spend_bootstrap: bool,
+    ) -> Option<TestApp> {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = match backend {
             Backend::Sqlite => format!("sqlite://{}", dir.path().join("wavecast.db").display()),
@@ -133,6 +151,20 @@ impl TestApp {
             .expect("a fresh database bootstraps an admin");
         tokio::spawn(app.run_until_stopped());
         let http = reqwest::Client::new();
+        if !spend_bootstrap {
+            return Some(TestApp {
+                address,
+                admin_token: bootstrap_token.clone(),
+                bootstrap_token,
+                backend,
+                http,
+                config,
+                mqtt_port,
+                dir,
+                clock,
+                jobs,
+            });
+        }
         // As a new operator does: a lasting token made with the one-time
         // bootstrap token, which then stops working.
         let created = http

@@ -6,6 +6,7 @@
 //!   dir on a free port) once per test binary, or uses the server named by
 //!   `WAVECAST_TEST_DATABASE_URL`;
 //! - [`bin`] finds (building if needed) the real `wavecast` binaries;
+//! - [`browser`] drives headless Chromium through Debian's chromedriver;
 //! - [`fleet`] simulates boxes (identity keys, check-ins verified as a box
 //!   verifies them, status reports);
 //! - [`mosquitto`] starts a throwaway Mosquitto for the external-broker tests;
@@ -19,6 +20,7 @@
 
 pub mod app;
 pub mod bin;
+pub mod browser;
 pub mod fleet;
 pub mod mosquitto;
 pub mod pg;

@@ -322,18 +322,36 @@ pub async fn live_part(
     Ok(res)
 }
 
-/// `POST /rollouts/{id}/{pause|resume|approve|abort|rollback}`
+/// `POST /rollouts/{id}/{pause|resume|approve|abort|rollback}`: from the
+/// page's script, the live part as it is now (no reload); from a plain
+/// form, back to the page. A rollback goes to the new rollout's page.
 pub async fn act(
     posted: Posted<access::Operator, Empty>,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
+    req: HttpRequest,
 ) -> Result<HttpResponse, Failure> {
     let (id, action) = path.into_inner();
+    let htmx = req.headers().contains_key("hx-request");
     if action == "rollback" {
         let created = roll_back(&state, &posted.signed, &id).await?;
-        return Ok(see_other(&format!("/rollouts/{}", created.id)));
+        let to = format!("/rollouts/{}", created.id);
+        return Ok(if htmx {
+            HttpResponse::Ok()
+                .insert_header(("HX-Redirect", to))
+                .finish()
+        } else {
+            see_other(&to)
+        });
     }
     let action: RolloutAction = action.parse().map_err(Error::NotFound)?;
     let r = control::act(&state, &posted.signed, &id, action).await?;
+    if htmx {
+        let part = Live {
+            shell: posted.signed.shell("Rollout", Section::Rollouts),
+            l: live(&state, &r.id.to_string()).await?,
+        };
+        return render(&part);
+    }
     Ok(see_other(&format!("/rollouts/{}", r.id)))
 }

@@ -9,6 +9,7 @@ mod bundles;
 mod catalog;
 mod cli;
 mod cli_desk;
+mod console;
 mod device_expiry;
 mod devices;
 mod directory;
