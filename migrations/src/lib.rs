@@ -20,6 +20,7 @@ mod m20261124_000010_telemetry_rollups;
 mod m20261124_000011_tickets;
 mod m20261201_000012_rollout_reach;
 mod m20261201_000013_console_sessions;
+mod m20261201_000014_install_steps;
 
 /// The ordered list of all migrations.
 #[derive(Debug)]
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000011_tickets::Migration),
             Box::new(m20261201_000012_rollout_reach::Migration),
             Box::new(m20261201_000013_console_sessions::Migration),
+            Box::new(m20261201_000014_install_steps::Migration),
         ]
     }
 }

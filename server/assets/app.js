@@ -139,12 +139,22 @@
         bands.push({ series: [2, 3], fill: "rgba(31,95,191,0.12)" });
       }
       var markers = d.markers || [];
+      // Large values (memory in KiB, uptime in seconds) in short form so
+      // the axis never cuts them off: 1.2M, 350k.
+      function compact(v) {
+        var a = Math.abs(v);
+        if (a >= 1e9) { return +(v / 1e9).toFixed(1) + "G"; }
+        if (a >= 1e6) { return +(v / 1e6).toFixed(1) + "M"; }
+        if (a >= 1e4) { return +(v / 1e3).toFixed(0) + "k"; }
+        return String(+v.toFixed(2));
+      }
       var opts = {
         width: Math.max(280, el.clientWidth || 600),
         height: 220,
         series: series,
         bands: bands,
         scales: { x: { time: true } },
+        axes: [{}, { size: 56, values: function (u, ticks) { return ticks.map(compact); } }],
         hooks: {
           draw: [function (u) {
             var ctx = u.ctx;

@@ -259,6 +259,34 @@ impl Browser {
         std::fs::write(path, png).expect("write screenshot");
     }
 
+    /// A screenshot of the whole page at the window's width (the window
+    /// grows to the page's height, at most 2,400 px, and back).
+    pub async fn screenshot_page(&self, path: &Path) {
+        let (width, height) = self.client.get_window_size().await.expect("window size");
+        let (width, height) = (
+            u32::try_from(width).unwrap_or(1280),
+            u32::try_from(height).unwrap_or(900),
+        );
+        let page = self
+            .client
+            .execute("return document.documentElement.scrollHeight;", vec![])
+            .await
+            .ok()
+            .and_then(|v| v.as_u64())
+            .and_then(|h| u32::try_from(h.min(2400)).ok())
+            .unwrap_or(0);
+        // The window's frame takes some of its height from the page.
+        self.client
+            .set_window_size(width, (page + 120).max(height))
+            .await
+            .expect("window grows");
+        self.screenshot(path).await;
+        self.client
+            .set_window_size(width, height)
+            .await
+            .expect("window back");
+    }
+
     /// Runs `test`; when it fails, saves a screenshot and the page source
     /// as `target/browser-failures/NAME.png` and `.html`, then fails.
     pub async fn check<F: std::future::Future<Output = ()>>(&self, name: &str, test: F) {

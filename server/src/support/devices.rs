@@ -33,6 +33,7 @@ use crate::{
         },
         warranty::store::warranty_of,
     },
+    updates::installs::store::steps_of,
 };
 
 /// How many install attempts the page lists, newest first.
@@ -73,6 +74,20 @@ pub struct DeviceInstall {
     pub code: Option<String>,
     pub message: Option<String>,
     pub updated_at: DateTime<Utc>,
+    /// Each state the install reached, oldest first (empty for installs
+    /// from before steps were kept).
+    #[serde(default)]
+    pub steps: Vec<InstallStepView>,
+}
+
+/// One state an install reached, and when.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InstallStepView {
+    pub state: InstallState,
+    pub progress: Option<i32>,
+    pub code: Option<String>,
+    pub message: Option<String>,
+    pub at: DateTime<Utc>,
 }
 
 /// One of the box's open tickets.
@@ -120,6 +135,7 @@ pub async fn detail(state: &AppState, reference: &str) -> Result<DeviceDetail> {
         .limit(HISTORY)
         .all(db)
         .await?;
+    let steps = steps_of(db, d.id, installs.iter().map(|r| r.rollout_id).collect()).await?;
     let mut rollouts = Vec::with_capacity(installs.len());
     for row in installs {
         let r = rollout::Entity::find_by_id(row.rollout_id).one(db).await?;
@@ -135,6 +151,18 @@ pub async fn detail(state: &AppState, reference: &str) -> Result<DeviceDetail> {
             code: row.code,
             message: row.message,
             updated_at: row.updated_at,
+            steps: steps
+                .iter()
+                .filter(|s| s.rollout_id == row.rollout_id && s.bundle_id == row.bundle_id)
+                .cloned()
+                .map(|s| InstallStepView {
+                    state: *s.state,
+                    progress: s.progress,
+                    code: s.code,
+                    message: s.message,
+                    at: s.at,
+                })
+                .collect(),
         });
     }
     let tickets = ticket::Entity::find()

@@ -46,13 +46,13 @@ async fn set_password(app: &TestApp, name: &str, password: &str) {
     assert_eq!(a.status, 204, "{}", a.body);
 }
 
-/// Where the pages' screenshots go: `target/console-screenshots`, or the
-/// folder `WAVECAST_SCREENSHOTS` names (`docs/console` refreshes the
-/// README's pictures).
+/// Where the pages' screenshots go: `docs/console`, so the README's
+/// pictures are the pages as they are (`WAVECAST_SCREENSHOTS` names
+/// another folder).
 fn shots() -> std::path::PathBuf {
     let dir = match std::env::var_os("WAVECAST_SCREENSHOTS") {
         Some(dir) => std::path::PathBuf::from(dir),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/console-screenshots"),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/console"),
     };
     std::fs::create_dir_all(&dir).expect("screenshot folder");
     dir
@@ -412,6 +412,28 @@ async fn a_rollout_made_in_the_form_runs_to_its_end_before_your_eyes() {
         assert_eq!(kept, Value::Bool(true), "the page was never reloaded");
         b.screenshot(&shots().join("rollout.png")).await;
 
+        // A box's page lists each step of its install, in order.
+        b.goto("/devices/SIM000003").await;
+        let steps = b.text("ol.steps").await;
+        let at = |word: &str| {
+            steps
+                .find(word)
+                .unwrap_or_else(|| panic!("{word} in {steps}"))
+        };
+        assert!(at("downloading") < at("installing"), "{steps}");
+        assert!(at("installing") < at("succeeded"), "{steps}");
+        let api = app
+            .get("/api/v1/devices/SIM000003", Some(&app.admin_token))
+            .await;
+        let states: Vec<&str> = api.body["rollouts"][0]["steps"]
+            .as_array()
+            .expect("steps")
+            .iter()
+            .filter_map(|s| s["state"].as_str())
+            .collect();
+        assert_eq!(states.first(), Some(&"downloading"), "{}", api.body);
+        assert_eq!(states.last(), Some(&"succeeded"), "{}", api.body);
+
         // Every page, at 1280 px, with a fleet behind it.
         for (path, name) in [
             ("/", "overview"),
@@ -426,7 +448,8 @@ async fn a_rollout_made_in_the_form_runs_to_its_end_before_your_eyes() {
         ] {
             b.goto(path).await;
             tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-            b.screenshot(&shots().join(format!("{name}.png"))).await;
+            b.screenshot_page(&shots().join(format!("{name}.png")))
+                .await;
         }
     })
     .await;

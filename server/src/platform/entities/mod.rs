@@ -13,6 +13,7 @@ pub mod device_event;
 pub mod device_event_drop;
 pub mod fault_catalog;
 pub mod health_hourly;
+pub mod install_step;
 pub mod job_mark;
 pub mod keyring;
 pub mod lease;

@@ -31,6 +31,7 @@ use crate::{
         jobs::{JobError, Jobs},
     },
     state::Caches,
+    updates::installs::store::{self as installs, Step},
 };
 
 const LEASE: &str = "scheduler";
@@ -222,6 +223,16 @@ async fn step(
             m.message = Set(Some(format!("no report for {} s", timeout.num_seconds())));
             m.updated_at = Set(now);
             m.update(db).await?;
+            let step = Step {
+                rollout_id: row.rollout_id,
+                device_id: row.device_id,
+                bundle_id: row.bundle_id,
+                state: InstallState::Failed,
+                progress: None,
+                code: Some("timeout".into()),
+                message: Some(format!("no report for {} s", timeout.num_seconds())),
+            };
+            installs::record(db, step, now).await?;
         }
     }
     let standing = Standing::load(db, r, now).await?;
