@@ -21,6 +21,7 @@ mod m20261124_000011_tickets;
 mod m20261201_000012_rollout_reach;
 mod m20261201_000013_console_sessions;
 mod m20261201_000014_install_steps;
+mod m20261201_000015_rollout_snapshots;
 
 /// The ordered list of all migrations.
 #[derive(Debug)]
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000012_rollout_reach::Migration),
             Box::new(m20261201_000013_console_sessions::Migration),
             Box::new(m20261201_000014_install_steps::Migration),
+            Box::new(m20261201_000015_rollout_snapshots::Migration),
         ]
     }
 }

@@ -67,10 +67,24 @@
   }
 
   // Forms that ask first: <form data-confirm="Abort this rollout?">.
+  // And an htmx form that asks (hx-confirm) but arrived in a live part a
+  // moment ago: htmx takes over swapped-in content only once it settles
+  // (20 ms later), and a click in between would post the form as a plain
+  // form, unconfirmed. Such a submit is stopped, the form handed to htmx
+  // and submitted again, so htmx asks. (`initHash` is what htmx 2 sets on
+  // an element it has processed; VENDORED.md pins the version.)
   document.addEventListener("submit", function (e) {
     var f = e.target;
     if (f.dataset && f.dataset.confirm && !window.confirm(f.dataset.confirm)) {
       e.preventDefault();
+      return;
+    }
+    var taken = f["htmx-internal-data"] && f["htmx-internal-data"].initHash;
+    if (window.htmx && f.hasAttribute && f.hasAttribute("hx-confirm") && !taken) {
+      e.preventDefault();
+      e.stopImmediatePropagation();
+      htmx.process(f);
+      f.requestSubmit();
     }
   }, true);
 

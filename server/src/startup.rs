@@ -55,6 +55,7 @@ impl Application {
             Backend::from_url(config.database.url.expose()).map_err(anyhow::Error::msg)?;
         let db = db::connect(&config.database).await?;
         db::migrate(&db).await?;
+        let reads = db::connect_reads(&config.database, &db).await?;
         catalog::store::load_file(&db, config.faults.catalog_file.as_deref(), clock.now()).await?;
         plans::store::seed_defaults(&db, &config.tickets, clock.now()).await?;
         let bootstrap_token =
@@ -106,6 +107,7 @@ impl Application {
         let port = listener.local_addr()?.port();
         let state = AppState {
             db,
+            reads,
             backend,
             config: Arc::new(config),
             clock,
@@ -164,6 +166,7 @@ fn spawn_background(state: &AppState) -> anyhow::Result<()> {
     scheduler::spawn(
         jobs,
         db.clone(),
+        state.reads.clone(),
         clock.clone(),
         state.caches.clone(),
         state.mqtt.clone(),

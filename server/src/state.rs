@@ -57,6 +57,9 @@ impl Caches {
 #[derive(Clone)]
 pub struct AppState {
     pub db: DatabaseConnection,
+    /// For reads that may take a while (see `platform::db::connect_reads`):
+    /// pages read through it, never a handler that writes.
+    pub reads: DatabaseConnection,
     pub backend: Backend,
     pub config: Arc<Config>,
     /// The server's one clock (tests move it forward).
@@ -81,6 +84,14 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// The writing connection and the read connections together.
+    pub fn connections(&self) -> crate::platform::db::Connections<'_> {
+        crate::platform::db::Connections {
+            db: &self.db,
+            reads: &self.reads,
+        }
+    }
+
     /// The trust anchors, from memory when fresh.
     pub async fn anchors(&self) -> Result<Arc<Option<Anchors>>> {
         self.caches.anchors.get(|| trust::load(&self.db)).await
@@ -91,12 +102,29 @@ impl AppState {
         self.caches.offering.get(|| load_offering(&self.db)).await
     }
 
-    /// The fleet summary of the last 7 days, at most 30 s old.
+    /// The fleet summary of the last 7 days, about 30 s old: once it
+    /// expired, the page gets the previous one while it is worked out
+    /// again in the background (it reads the whole fleet).
     pub async fn fleet_summary(&self) -> Result<Arc<FleetSummary>> {
+        if let Some(previous) = self.caches.summary.expired() {
+            let me = self.clone();
+            tokio::spawn(async move {
+                if let Err(e) = me.load_summary().await {
+                    tracing::warn!(error = %e, "cannot work out the fleet summary");
+                }
+            });
+            return Ok(previous);
+        }
+        self.load_summary().await
+    }
+
+    async fn load_summary(&self) -> Result<Arc<FleetSummary>> {
         let now = self.clock.now();
         self.caches
             .summary
-            .get(|| crate::fleet::summary::store::summary(&self.db, 7, now, &self.config.telemetry))
+            .get(|| {
+                crate::fleet::summary::store::summary(&self.reads, 7, now, &self.config.telemetry)
+            })
             .await
     }
 }

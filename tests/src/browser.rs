@@ -165,11 +165,16 @@ impl Browser {
     }
 
     pub async fn click(&self, css: &str) {
-        self.find(css)
-            .await
-            .click()
-            .await
-            .unwrap_or_else(|e| panic!("clicking {css}: {e}"));
+        // A live part may be swapped between finding the element and
+        // clicking it: the new one is found and clicked again.
+        for _ in 0..5 {
+            match self.find(css).await.click().await {
+                Ok(()) => return,
+                Err(e) if e.to_string().contains("stale element") => continue,
+                Err(e) => panic!("clicking {css}: {e}"),
+            }
+        }
+        panic!("clicking {css}: replaced five times in a row");
     }
 
     /// Runs `act` (a click that leaves the page) and waits until the next

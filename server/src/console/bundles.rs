@@ -56,7 +56,7 @@ pub async fn list(
 ) -> Result<HttpResponse, Failure> {
     let kind = f.kind.clone().unwrap_or_default();
     let st = f.state.clone().unwrap_or_default();
-    let list = bundles::list(&state.db, Some(&kind), None, Some(&st)).await?;
+    let list = bundles::list(&state.reads, Some(&kind), None, Some(&st)).await?;
     let has_keyring = state.anchors().await?.is_some();
     render(&BundlesPage {
         shell: signed.shell("Bundles", Section::Bundles),
@@ -121,7 +121,7 @@ pub async fn page(
     state: web::Data<AppState>,
     reference: web::Path<String>,
 ) -> Result<HttpResponse, Failure> {
-    let b = find(&state.db, &reference).await?;
+    let b = find(&state.reads, &reference).await?;
     let manifest = serde_json::from_str::<serde_json::Value>(&b.manifest_envelope)
         .ok()
         .and_then(|env| {
@@ -132,7 +132,7 @@ pub async fn page(
             serde_json::to_string_pretty(&v).ok()
         })
         .unwrap_or_default();
-    let b = view_of(&state.db, b).await?;
+    let b = view_of(&state.reads, b).await?;
     render(&BundlePage {
         shell: signed.shell(format!("{} {}", b.name, b.version), Section::Bundles),
         b,
@@ -172,7 +172,10 @@ pub async fn keyring(
     signed: Signed<access::Viewer>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, Failure> {
-    let k = trust::load(&state.db).await?.as_ref().and_then(trust::view);
+    let k = trust::load(&state.reads)
+        .await?
+        .as_ref()
+        .and_then(trust::view);
     let expires = k
         .as_ref()
         .and_then(|k| chrono::DateTime::from_timestamp(k.expires_at, 0))

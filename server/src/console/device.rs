@@ -93,7 +93,7 @@ pub async fn page(
     let to = state.clock.now().timestamp();
     let from = to - secs;
     let resolution = crate::fleet::telemetry::rules::resolution(secs);
-    let series = telemetry::all_series(&state.db, id, from, to, resolution, 20_000).await?;
+    let series = telemetry::all_series(&state.reads, id, from, to, resolution, 20_000).await?;
     // Markers: where an install by a rollout succeeded, where it faulted.
     let mut markers: Vec<Marker> = d
         .rollouts
@@ -115,7 +115,7 @@ pub async fn page(
         .order_by_desc(device_event::Column::At)
         .limit(500)
         .into_tuple::<(i64, Option<String>)>()
-        .all(&state.db)
+        .all(&state.reads)
         .await?;
     markers.extend(faults.into_iter().map(|(at, code)| Marker {
         at,
@@ -136,7 +136,7 @@ pub async fn page(
             (format!("chart-{i}"), title, script_json(c))
         })
         .collect();
-    let events = telemetry::recent(&state.db, id, None, 20)
+    let events = telemetry::recent(&state.reads, id, None, 20)
         .await?
         .events
         .into_iter()
@@ -165,15 +165,15 @@ pub async fn page(
         .filter(problem_device::Column::DeviceId.eq(id))
         .order_by_desc(problem_device::Column::LastSeenAt)
         .limit(20)
-        .all(&state.db)
+        .all(&state.reads)
         .await?;
     let mut problems = Vec::with_capacity(mine.len());
     for pd in mine {
         if let Some(p) = problem::Entity::find_by_id(pd.problem_id)
-            .one(&state.db)
+            .one(&state.reads)
             .await?
         {
-            let title = crate::fleet::catalog::store::get(&state.db, &p.code)
+            let title = crate::fleet::catalog::store::get(&state.reads, &p.code)
                 .await?
                 .map(|e| e.entry.title)
                 .unwrap_or_default();
@@ -186,7 +186,7 @@ pub async fn page(
         }
     }
     let row = crate::platform::entities::device::Entity::find_by_id(id)
-        .one(&state.db)
+        .one(&state.reads)
         .await?;
     let components = row
         .as_ref()

@@ -21,7 +21,10 @@ use crate::{
     platform::entities::{device, rollout},
     state::AppState,
     updates::{
-        rollouts::{rules::RolloutState, view},
+        rollouts::{
+            rules::RolloutState,
+            snapshot::{self, Stale},
+        },
         views::RolloutView,
     },
 };
@@ -63,7 +66,11 @@ impl RolloutRow {
                     p.waiting_reason.clone().unwrap_or_default(),
                 )
             }
-            None => (0, Vec::new(), String::new()),
+            None => (
+                0,
+                Vec::new(),
+                "not read yet: the scheduler's next pass reads it".into(),
+            ),
         };
         RolloutRow {
             id: r.id.to_string(),
@@ -87,14 +94,14 @@ pub async fn active_rollouts(state: &AppState) -> Result<Vec<RolloutRow>, Failur
             RolloutState::AwaitingApproval,
         ]))
         .order_by_desc(rollout::Column::CreatedAt)
-        .all(&state.db)
+        .all(&state.reads)
         .await?;
     let now = state.clock.now();
-    let mut out = Vec::with_capacity(rows.len());
-    for r in rows {
-        out.push(RolloutRow::of(&view::detail(&state.db, r, now).await?));
-    }
-    Ok(out)
+    Ok(snapshot::shown(state.connections(), rows, now, Stale::Keep)
+        .await?
+        .iter()
+        .map(|(r, _)| RolloutRow::of(r))
+        .collect())
 }
 
 /// One model and firmware's boxes, as a bar.
@@ -146,7 +153,7 @@ pub async fn page(
     let count = |s: DeviceStatus| {
         device::Entity::find()
             .filter(device::Column::Status.eq(s))
-            .count(&state.db)
+            .count(&state.reads)
     };
     let accepted = count(DeviceStatus::Accepted).await?;
     let pending = count(DeviceStatus::Pending).await?;
@@ -181,7 +188,7 @@ pub async fn page(
                 .map_or_else(|| "not yet".into(), |v| format!("{v:.1}")),
         })
         .collect();
-    let problems = problems::list(&state.db, Some(ProblemStatus::Open), None, 5).await?;
+    let problems = problems::list(&state.reads, Some(ProblemStatus::Open), None, 5).await?;
     render(&OverviewPage {
         shell: signed.shell("Overview", Section::Overview),
         accepted,

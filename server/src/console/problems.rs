@@ -62,7 +62,7 @@ pub async fn list(
                 .map_err(crate::platform::error::Error::Validation)?,
         ),
     };
-    let list = problems::list(&state.db, filter, None, 200).await?;
+    let list = problems::list(&state.reads, filter, None, 200).await?;
     render(&ListPage {
         shell: signed.shell("Problems", Section::Problems),
         problems: list
@@ -103,12 +103,12 @@ pub async fn page(
     path: web::Path<String>,
 ) -> Result<HttpResponse, Failure> {
     let id = id_of(&path)?;
-    let p = problems::show(&state.db, id).await?;
+    let p = problems::show(&state.reads, id).await?;
     let rows = problem_device::Entity::find()
         .filter(problem_device::Column::ProblemId.eq(id))
         .order_by_desc(problem_device::Column::LastSeenAt)
         .limit(5000)
-        .all(&state.db)
+        .all(&state.reads)
         .await?;
     // Faults by firmware version (the firmware each box ran at its latest
     // such fault), against the device-days boxes on it reported lately.
@@ -151,7 +151,7 @@ pub async fn page(
     let ids: Vec<uuid::Uuid> = rows.iter().take(50).map(|r| r.device_id).collect();
     let serials: std::collections::HashMap<uuid::Uuid, String> = device::Entity::find()
         .filter(device::Column::Id.is_in(ids))
-        .all(&state.db)
+        .all(&state.reads)
         .await?
         .into_iter()
         .map(|d| (d.id, d.serial))

@@ -77,7 +77,7 @@ async fn new_page(
     fields: Vec<(String, String)>,
     error: Option<String>,
 ) -> Result<NewPage, Failure> {
-    let all = bundles::list(&state.db, None, None, None).await?;
+    let all = bundles::list(&state.reads, None, None, None).await?;
     let picked: Vec<&str> = fields
         .iter()
         .filter(|(k, _)| k == "bundles")
@@ -101,8 +101,8 @@ async fn new_page(
         })
         .collect();
     let matching = match parse(&fields) {
-        Ok(body) => standing::matching(&state.db, &body.target).await?,
-        Err(_) => standing::matching(&state.db, &Target::default()).await?,
+        Ok(body) => standing::matching(&state.reads, &body.target).await?,
+        Err(_) => standing::matching(&state.reads, &Target::default()).await?,
     };
     Ok(NewPage {
         shell,
@@ -148,7 +148,7 @@ pub async fn preview(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, Failure> {
     let target = target_of(&posted.form).map_err(Error::Validation)?;
-    let n = standing::matching(&state.db, &target).await?;
+    let n = standing::matching(&state.reads, &target).await?;
     Ok(html_response(
         actix_web::http::StatusCode::OK,
         format!("{n} box{} match", if n == 1 { "" } else { "es" }),

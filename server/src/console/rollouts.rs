@@ -11,6 +11,7 @@ use askama::Template;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
+use wavecast_protocol::status::InstallState;
 
 use super::{
     bars::{self, Part},
@@ -22,17 +23,18 @@ use super::{
 use crate::{
     identity::auth::access,
     platform::{
-        entities::{device, rollout, rollout_device},
+        entities::{columns::Stored, device, rollout, rollout_device},
         error::Error,
     },
     state::AppState,
     updates::{
         rollouts::{
             control,
+            progress::WaveCounts,
             rollback::roll_back,
             rules::{RolloutAction, RolloutState},
+            snapshot::{self, Stale},
             store::find,
-            view,
         },
         views::RolloutView,
     },
@@ -66,10 +68,12 @@ pub async fn list(
         select = select.filter(rollout::Column::State.eq(s));
     }
     let now = state.clock.now();
-    let mut rows = Vec::new();
-    for r in select.limit(200).all(&state.db).await? {
-        rows.push(RolloutRow::of(&view::detail(&state.db, r, now).await?));
-    }
+    let listed = select.limit(200).all(&state.reads).await?;
+    let rows = snapshot::shown(state.connections(), listed, now, Stale::Keep)
+        .await?
+        .iter()
+        .map(|(r, _)| RolloutRow::of(r))
+        .collect();
     render(&ListPage {
         shell: signed.shell("Rollouts", Section::Rollouts),
         rows,
@@ -106,6 +110,9 @@ struct BoxGroup {
 #[derive(Debug)]
 struct LiveData {
     r: RolloutView,
+    /// When its boxes were read ("14:02:31 UTC"; a time, not an age, so
+    /// that the part only changes when something did).
+    read_at: Option<String>,
     waves: Vec<WaveRow>,
     /// Still changing: the part keeps refreshing itself.
     polling: bool,
@@ -143,9 +150,13 @@ fn rate(v: Option<f64>) -> String {
 }
 
 async fn live(state: &AppState, id: &str) -> Result<LiveData, Failure> {
-    let r = find(&state.db, id).await?;
+    let r = find(&state.reads, id).await?;
     let now = state.clock.now();
-    let r = view::detail(&state.db, r, now).await?;
+    let (r, read_at) = snapshot::shown(state.connections(), vec![r], now, Stale::Refresh)
+        .await?
+        .pop()
+        .ok_or_else(|| Error::NotFound(format!("no rollout {id}")))?;
+    let read_at = read_at.map(|at| at.format("%H:%M:%S UTC").to_string());
     let waves = r
         .progress
         .as_ref()
@@ -219,56 +230,80 @@ async fn live(state: &AppState, id: &str) -> Result<LiveData, Failure> {
                 g.max_ratio, g.min_device_days
             ),
         });
-    // The boxes that started, by install state (at most 20 named each).
-    let installs = rollout_device::Entity::find()
-        .filter(rollout_device::Column::RolloutId.eq(r.id))
-        .all(&state.db)
-        .await?;
-    let mut serials = std::collections::HashMap::new();
-    let ids: Vec<uuid::Uuid> = installs.iter().map(|row| row.device_id).collect();
-    for chunk in ids.chunks(500) {
-        for d in device::Entity::find()
-            .filter(device::Column::Id.is_in(chunk.iter().copied()))
-            .all(&state.db)
-            .await?
-        {
-            serials.insert(d.id, d.serial);
-        }
-    }
-    let rows: Vec<(String, String)> = installs
-        .into_iter()
-        .map(|row| {
-            (
-                format!("{:?}", *row.state).to_lowercase(),
-                serials.get(&row.device_id).cloned().unwrap_or_default(),
-            )
-        })
-        .collect();
-    let mut groups: Vec<BoxGroup> = Vec::new();
-    for (st, serial) in rows {
-        match groups.iter_mut().find(|g| g.state == st) {
-            Some(g) => {
-                g.count += 1;
-                if g.serials.len() < 20 {
-                    g.serials.push(serial);
-                }
-            }
-            None => groups.push(BoxGroup {
-                state: st,
-                count: 1,
-                serials: vec![serial],
-            }),
-        }
-    }
-    groups.sort_by(|a, b| a.state.cmp(&b.state));
+    let groups = started(state, &r).await?;
     Ok(LiveData {
         polling: !matches!(r.state, RolloutState::Completed | RolloutState::Aborted),
+        read_at,
         r,
         waves,
         soak_left,
         gate,
         groups,
     })
+}
+
+/// The boxes that started, by stage (the counts of the reading), with up
+/// to 20 of each named.
+async fn started(state: &AppState, r: &RolloutView) -> Result<Vec<BoxGroup>, Failure> {
+    let Some(p) = &r.progress else {
+        return Ok(Vec::new());
+    };
+    let sum = |f: fn(&WaveCounts) -> u64| p.waves.iter().map(f).sum::<u64>();
+    let stages: [(&str, u64, &[InstallState]); 5] = [
+        (
+            "downloading",
+            sum(|w| w.downloading),
+            &[InstallState::Downloading, InstallState::Downloaded],
+        ),
+        (
+            "installing",
+            sum(|w| w.installing),
+            &[InstallState::Installing, InstallState::Rebooting],
+        ),
+        (
+            "succeeded",
+            sum(|w| w.succeeded),
+            &[InstallState::Succeeded],
+        ),
+        ("failed", sum(|w| w.failed), &[InstallState::Failed]),
+        (
+            "rolled back",
+            sum(|w| w.rolled_back),
+            &[InstallState::RolledBack],
+        ),
+    ];
+    let mut out = Vec::new();
+    for (label, count, states) in stages {
+        if count == 0 {
+            continue;
+        }
+        let ids: Vec<uuid::Uuid> = rollout_device::Entity::find()
+            .select_only()
+            .column(rollout_device::Column::DeviceId)
+            .filter(rollout_device::Column::RolloutId.eq(r.id))
+            .filter(
+                rollout_device::Column::State
+                    .is_in(states.iter().map(|s| Stored(*s)).collect::<Vec<_>>()),
+            )
+            .limit(20)
+            .into_tuple()
+            .all(&state.reads)
+            .await?;
+        let serials = device::Entity::find()
+            .select_only()
+            .column(device::Column::Serial)
+            .filter(device::Column::Id.is_in(ids))
+            .order_by_asc(device::Column::Serial)
+            .into_tuple()
+            .all(&state.reads)
+            .await?;
+        out.push(BoxGroup {
+            state: label.to_owned(),
+            count,
+            serials,
+        });
+    }
+    Ok(out)
 }
 
 /// `GET /rollouts/{id}`

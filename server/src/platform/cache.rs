@@ -65,6 +65,15 @@ impl<T: Send + Sync> Refreshing<T> {
         e.generation == self.generation.load(Ordering::Acquire) && e.loaded_at.elapsed() < self.ttl
     }
 
+    /// The value if there is one that merely expired (not invalidated):
+    /// a caller that would rather not wait answers with it and reloads in
+    /// the background.
+    pub fn expired(&self) -> Option<Arc<T>> {
+        let e = self.entry.load_full()?;
+        (!self.fresh(&e) && e.generation == self.generation.load(Ordering::Acquire))
+            .then(|| e.value.clone())
+    }
+
     /// The value, loading it with `load` when it is missing, expired or
     /// invalidated. While one caller reloads an expired value, the others get
     /// the previous one; after an invalidation everyone waits for the reload,

@@ -50,6 +50,50 @@ pub async fn connect(config: &DatabaseConfig) -> anyhow::Result<DatabaseConnecti
     Ok(db)
 }
 
+/// Connections for reads that may take a while (console pages, the
+/// scheduler's pass over a rollout's boxes), so that they never hold the
+/// one SQLite connection that writes: in WAL mode readers and the writer
+/// run side by side, and each statement sees what was committed before it
+/// began. Read-only, so none of the writer's conflicts can arise. On
+/// PostgreSQL (and an in-memory SQLite database, which a second connection
+/// would not see) the same pool as `db`.
+pub async fn connect_reads(
+    config: &DatabaseConfig,
+    db: &DatabaseConnection,
+) -> anyhow::Result<DatabaseConnection> {
+    let url = config.url.expose();
+    let backend = Backend::from_url(url).map_err(anyhow::Error::msg)?;
+    if backend != Backend::Sqlite || url.contains(":memory:") || url.contains("mode=memory") {
+        return Ok(db.clone());
+    }
+    let mut options = ConnectOptions::new(url.to_owned());
+    options
+        .max_connections(READERS)
+        .min_connections(1)
+        .connect_timeout(Duration::from_secs(config.connect_timeout_secs))
+        .acquire_timeout(Duration::from_secs(config.connect_timeout_secs.max(1) * 2))
+        .sqlx_logging(false)
+        .map_sqlx_sqlite_opts(|o: SqliteConnectOptions| {
+            o.read_only(true)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true)
+        });
+    Database::connect(options)
+        .await
+        .with_context(|| format!("cannot open read connections to {}", config.url.redacted()))
+}
+
+/// The connection that writes and those for long reads, for code that
+/// does both.
+#[derive(Debug, Clone, Copy)]
+pub struct Connections<'a> {
+    pub db: &'a DatabaseConnection,
+    pub reads: &'a DatabaseConnection,
+}
+
+/// SQLite read connections: one per core of a small server.
+const READERS: u32 = 2;
+
 fn ensure_sqlite_dir(url: &str) -> anyhow::Result<()> {
     let opts = SqliteConnectOptions::from_str(url)
         .with_context(|| "invalid sqlite database URL".to_owned())?;

@@ -25,6 +25,7 @@ pub mod problem_device;
 pub mod rollout;
 pub mod rollout_bundle;
 pub mod rollout_device;
+pub mod rollout_snapshot;
 pub mod sign_in_failure;
 pub mod sla_policy;
 pub mod subscriber;

@@ -5,7 +5,8 @@
 //! that means — stages, counts per wave, boxes not reached, why it waits
 //! ([`progress`]), the scheduler that runs the waves ([`scheduler`]),
 //! creating one ([`create`]), what operators do to one ([`control`]), and
-//! the API ([`routes`], [`rollback`], [`view`]).
+//! the API ([`routes`], [`rollback`], [`view`]), and the latest reading of
+//! a rollout's boxes that pages show ([`snapshot`]).
 
 pub mod control;
 pub mod create;
@@ -16,6 +17,7 @@ pub mod rollback;
 pub mod routes;
 pub mod rules;
 pub mod scheduler;
+pub mod snapshot;
 pub mod standing;
 pub mod store;
 pub mod view;

@@ -221,6 +221,11 @@ impl RolloutState {
         }
     }
 
+    /// Whether nothing more happens to the rollout (completed, aborted).
+    pub fn is_terminal(self) -> bool {
+        matches!(self, Self::Completed | Self::Aborted)
+    }
+
     /// Whether devices in open waves are offered the rollout. A completed
     /// rollout keeps offering to matching devices that join later.
     pub fn offers(self) -> bool {

@@ -4,6 +4,19 @@
 //! ([`super::gate_reading`]: a regression among updated boxes pauses it),
 //! tallies its current wave ([`super::standing`]) and applies the verdict
 //! of [`super::waves::judge`] (advance, await approval, pause, complete).
+//!
+//! A pass reads every box of a rollout's target. Over a large target that
+//! takes a while (seconds for a million boxes), so it reads through the
+//! read connections, and a rollout whose pass took long is passed over
+//! until four times as long has gone by ([`Pace`]): the scheduler spends at
+//! most a fifth of its time on one large rollout, and waves of a million
+//! boxes are judged every half minute or so instead of every tick.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::Instant,
+};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use sea_orm::{
@@ -16,8 +29,10 @@ use wavecast_protocol::{mqtt::NudgeReason, status::InstallState};
 use super::{
     gate::GateVerdict,
     rules::{wave_specs, RolloutState},
+    snapshot,
     standing::{target_devices, Standing},
     store::{load_in, LoadedRollout},
+    view,
     waves::{judge, threshold, timed_out, wave_of, Verdict},
 };
 use crate::{
@@ -26,6 +41,7 @@ use crate::{
     platform::json::to_json,
     platform::{
         clock::Clock,
+        db::Connections,
         entities::{columns::Stored, rollout, rollout_device},
         error::{Error, Result},
         jobs::{JobError, Jobs},
@@ -36,11 +52,42 @@ use crate::{
 
 const LEASE: &str = "scheduler";
 
+/// A pass shorter than this is not paced.
+const QUICK: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// When each slow rollout may be passed over again (wall time: it paces
+/// the server's work, not the rollout's clock).
+#[derive(Debug, Clone, Default)]
+pub struct Pace(Arc<Mutex<HashMap<Uuid, Instant>>>);
+
+impl Pace {
+    fn due(&self, id: Uuid) -> bool {
+        let mut next = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        match next.get(&id) {
+            Some(at) if *at > Instant::now() => false,
+            Some(_) => {
+                next.remove(&id);
+                true
+            }
+            None => true,
+        }
+    }
+
+    fn took(&self, id: Uuid, started: Instant) {
+        let spent = started.elapsed();
+        if spent >= QUICK {
+            let mut next = self.0.lock().unwrap_or_else(|e| e.into_inner());
+            next.insert(id, Instant::now() + spent * 4);
+        }
+    }
+}
+
 /// Runs the scheduler every `every` (and when kicked) until the process
 /// ends.
 pub fn spawn(
     jobs: &Jobs,
     db: DatabaseConnection,
+    reads: DatabaseConnection,
     clock: Clock,
     caches: std::sync::Arc<Caches>,
     mqtt: Mqtt,
@@ -48,11 +95,22 @@ pub fn spawn(
 ) -> tokio::task::JoinHandle<()> {
     let ttl = TimeDelta::from_std(every * 6).unwrap_or(TimeDelta::seconds(30));
     let job_clock = clock.clone();
+    let pace = Pace::default();
     jobs.every_on_lease(db.clone(), clock, LEASE, every, ttl, move || {
-        let (db, caches, mqtt, clock) =
-            (db.clone(), caches.clone(), mqtt.clone(), job_clock.clone());
+        let (db, reads, caches, mqtt, clock, pace) = (
+            db.clone(),
+            reads.clone(),
+            caches.clone(),
+            mqtt.clone(),
+            job_clock.clone(),
+            pace.clone(),
+        );
         async move {
-            let changed = tick(&db, &mqtt, clock.now()).await;
+            let on = Connections {
+                db: &db,
+                reads: &reads,
+            };
+            let changed = tick(on, &mqtt, &pace, clock.now()).await;
             // Part of a failed pass may have landed: reload either way.
             if changed.as_ref().map_or(true, |c| *c) {
                 caches.offering.invalidate();
@@ -180,11 +238,35 @@ async fn open_wave(
 /// One pass over every rollout that needs attention; true when a rollout
 /// changed state or opened a wave.
 pub async fn tick(
-    db: &DatabaseConnection,
+    on: Connections<'_>,
     mqtt: &Mqtt,
+    pace: &Pace,
     now: DateTime<Utc>,
 ) -> Result<bool, JobError> {
+    let db = on.db;
     let mut changed = false;
+    // Rollouts it does not step get a fresh reading for the pages now and
+    // then.
+    let idle: Vec<LoadedRollout> = load_in(
+        db,
+        &[
+            RolloutState::Scheduled,
+            RolloutState::Paused,
+            RolloutState::AwaitingApproval,
+        ],
+    )
+    .await?
+    .into_iter()
+    .filter(|r| r.state != RolloutState::Scheduled || r.model.starts_at > now)
+    .collect();
+    let due = snapshot::idle_due(db, &idle, now).await?;
+    for r in idle.iter().filter(|r| due.contains(&r.model.id)) {
+        if pace.due(r.model.id) {
+            let started = Instant::now();
+            snapshot::refresh(on, r, now).await?;
+            pace.took(r.model.id, started);
+        }
+    }
     for r in load_in(db, &[RolloutState::Scheduled, RolloutState::Running]).await? {
         changed |= match r.state {
             RolloutState::Scheduled if r.model.starts_at <= now => {
@@ -196,27 +278,44 @@ pub async fn tick(
                     None => false,
                 }
             }
-            RolloutState::Running => step(db, mqtt, &r, now).await?,
+            RolloutState::Running => {
+                expire_silent(db, &r, now).await?;
+                if pace.due(r.model.id) {
+                    let started = Instant::now();
+                    let stepped = step(on, mqtt, &r, now).await?;
+                    pace.took(r.model.id, started);
+                    stepped
+                } else {
+                    false
+                }
+            }
             _ => false,
         };
     }
     Ok(changed)
 }
 
-async fn step(
+/// A device that started and went silent has failed: a bricked box counts.
+async fn expire_silent(
     db: &DatabaseConnection,
-    mqtt: &Mqtt,
     r: &LoadedRollout,
     now: DateTime<Utc>,
-) -> Result<bool> {
-    // A device that started and went silent has failed: a bricked box counts.
+) -> Result<()> {
+    use rollout_device::Column as C;
     let timeout = TimeDelta::seconds(r.model.device_timeout_secs.max(1));
+    let under_way: Vec<Stored<InstallState>> = InstallState::ALL
+        .into_iter()
+        .filter(|s| !s.is_terminal())
+        .map(Stored)
+        .collect();
     let rows = rollout_device::Entity::find()
-        .filter(rollout_device::Column::RolloutId.eq(r.model.id))
+        .filter(C::RolloutId.eq(r.model.id))
+        .filter(C::State.is_in(under_way))
+        .filter(C::UpdatedAt.lt(now - timeout))
         .all(db)
         .await?;
     for row in &rows {
-        if !row.state.is_terminal() && timed_out(row.updated_at, timeout, now) {
+        if timed_out(row.updated_at, timeout, now) {
             let mut m: rollout_device::ActiveModel = row.clone().into();
             m.state = Set(Stored(InstallState::Failed));
             m.code = Set(Some("timeout".into()));
@@ -235,10 +334,26 @@ async fn step(
             installs::record(db, step, now).await?;
         }
     }
-    let standing = Standing::load(db, r, now).await?;
+    Ok(())
+}
+
+async fn step(
+    on: Connections<'_>,
+    mqtt: &Mqtt,
+    r: &LoadedRollout,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let db = on.db;
+    let standing = Standing::load(on.reads, r, now).await?;
+    let gate_reading = match &r.gate {
+        Some(gate) => Some(super::gate_reading::read(on.reads, r, gate, &standing, now).await?),
+        None => None,
+    };
+    // What the pages show until the next pass.
+    let found = view::reading(on.reads, r, &standing, gate_reading.as_ref(), now).await?;
+    snapshot::save(db, r.model.id, &found, now).await?;
     // A regression on updated boxes pauses the rollout whatever its waves say.
-    if let Some(gate) = &r.gate {
-        let reading = super::gate_reading::read(db, r, gate, &standing, now).await?;
+    if let Some(reading) = gate_reading {
         tracing::debug!(rollout = %r.model.id, ?reading, "health gate");
         if let GateVerdict::Regressed(reason) = reading.verdict {
             set_state(db, &r.model, RolloutState::Paused, Some(reason), now).await?;
@@ -273,4 +388,23 @@ async fn step(
         Verdict::Complete => set_state(db, &r.model, RolloutState::Completed, None, now).await?,
     }
     Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_slow_pass_waits_four_times_as_long_a_quick_one_not_at_all() {
+        let pace = Pace::default();
+        let (quick, slow) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        pace.took(quick, Instant::now());
+        assert!(pace.due(quick));
+        let started = Instant::now()
+            .checked_sub(std::time::Duration::from_secs(2))
+            .expect("monotonic clock");
+        pace.took(slow, started);
+        assert!(!pace.due(slow), "the next pass waits about 8 s");
+        assert!(pace.due(quick));
+    }
 }

@@ -7,71 +7,211 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 use wavecast_protocol::status::InstallState;
 
 use super::{
     progress::{self, BoxStanding, DeviceOutcome, Held, WaveCounts},
     rules::{wave_specs, DeviceFacts, Target},
-    store::{outcome, targets, LoadedRollout},
+    store::{needs, outcome_of, LoadedRollout, Needs},
     waves::{bucket, wave_of, WaveTally},
 };
 use crate::{
-    fleet::devices::{
-        rules::DeviceStatus,
-        store::{installed_of, tags_of},
-    },
+    fleet::devices::{rules::DeviceStatus, store::installed_from},
     platform::{
         entities::{device, rollout_device},
         error::{Error, Result},
     },
+    updates::{checkin::offers::Installed, views::RolloutCounts},
 };
+
+/// Boxes read per query: between two reads other queries get the
+/// connection (SQLite has one), so a pass over a million boxes never holds
+/// it for long.
+const CHUNK: u64 = 5_000;
+
+/// What a rollout needs to know of one accepted box (not its credentials
+/// or keys: a pass reads every box of the fleet).
+#[derive(Debug, Clone)]
+pub struct TargetBox {
+    pub id: Uuid,
+    pub serial: String,
+    pub model: String,
+    pub revision: String,
+    pub region: Option<String>,
+    pub timezone: Option<String>,
+    pub last_seen_at: Option<DateTime<Utc>>,
+    pub tags: Vec<String>,
+    pub installed: Vec<Installed>,
+    /// The inventory as stored, to tell boxes alike apart.
+    inventory: String,
+}
+
+impl TargetBox {
+    fn facts(&self) -> DeviceFacts<'_> {
+        DeviceFacts {
+            serial: &self.serial,
+            model: &self.model,
+            revision: &self.revision,
+            region: self.region.as_deref(),
+            tags: &self.tags,
+            installed: &self.installed,
+        }
+    }
+}
+
+type Row = (
+    Uuid,
+    DeviceStatus,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<DateTime<Utc>>,
+    Option<serde_json::Value>,
+    Option<serde_json::Value>,
+);
+
+/// Every accepted box that `keep` keeps, read [`CHUNK`] at a time in id
+/// order. The status is checked here, not in SQL: filtered on it, a
+/// database may walk an index on status and sort a million rows for each
+/// chunk; walking the primary key costs one row per box.
+async fn accepted_boxes(
+    db: &impl ConnectionTrait,
+    mut keep: impl FnMut(&TargetBox) -> bool,
+) -> Result<Vec<TargetBox>> {
+    use device::Column as C;
+    let mut out = Vec::new();
+    let mut after: Option<Uuid> = None;
+    loop {
+        let mut q = device::Entity::find()
+            .select_only()
+            .columns([
+                C::Id,
+                C::Status,
+                C::Serial,
+                C::Model,
+                C::HardwareRevision,
+                C::Region,
+                C::Timezone,
+                C::LastSeenAt,
+                C::Tags,
+                C::Installed,
+            ])
+            .order_by_asc(C::Id)
+            .limit(CHUNK);
+        if let Some(id) = after {
+            q = q.filter(C::Id.gt(id));
+        }
+        let rows: Vec<Row> = q.into_tuple().all(db).await?;
+        let n = rows.len() as u64;
+        after = rows.last().map(|r| r.0);
+        for (
+            id,
+            status,
+            serial,
+            model,
+            revision,
+            region,
+            timezone,
+            last_seen_at,
+            tags,
+            installed,
+        ) in rows
+        {
+            if status != DeviceStatus::Accepted {
+                continue;
+            }
+            let components: Vec<wavecast_protocol::checkin::Component> = installed
+                .as_ref()
+                .and_then(|v| serde_json::from_value(v.clone()).ok())
+                .unwrap_or_default();
+            let b = TargetBox {
+                id,
+                serial,
+                model,
+                revision,
+                region,
+                timezone,
+                last_seen_at,
+                tags: tags
+                    .and_then(|t| serde_json::from_value(t).ok())
+                    .unwrap_or_default(),
+                installed: installed_from(&components),
+                inventory: installed.map(|v| v.to_string()).unwrap_or_default(),
+            };
+            if keep(&b) {
+                out.push(b);
+            }
+        }
+        if n < CHUNK {
+            return Ok(out);
+        }
+    }
+}
+
+/// Every install status row of rollout `id`, read [`CHUNK`] at a time.
+async fn install_rows(db: &impl ConnectionTrait, id: Uuid) -> Result<Vec<rollout_device::Model>> {
+    use rollout_device::Column as C;
+    let mut out = Vec::new();
+    let mut after: Option<(Uuid, Uuid)> = None;
+    loop {
+        let mut q = rollout_device::Entity::find()
+            .filter(C::RolloutId.eq(id))
+            .order_by_asc(C::DeviceId)
+            .order_by_asc(C::BundleId)
+            .limit(CHUNK);
+        if let Some((device, bundle)) = after {
+            q = q.filter(
+                sea_orm::Condition::any().add(C::DeviceId.gt(device)).add(
+                    sea_orm::Condition::all()
+                        .add(C::DeviceId.eq(device))
+                        .add(C::BundleId.gt(bundle)),
+                ),
+            );
+        }
+        let rows = q.all(db).await?;
+        let n = rows.len() as u64;
+        after = rows.last().map(|r| (r.device_id, r.bundle_id));
+        out.extend(rows);
+        if n < CHUNK {
+            return Ok(out);
+        }
+    }
+}
 
 /// The accepted devices in a rollout's target, with their buckets.
 pub async fn target_devices(
     db: &impl ConnectionTrait,
     r: &LoadedRollout,
-) -> Result<Vec<(device::Model, u32)>> {
-    let all = device::Entity::find()
-        .filter(device::Column::Status.eq(DeviceStatus::Accepted))
-        .all(db)
-        .await?;
-    Ok(all
+) -> Result<Vec<(TargetBox, u32)>> {
+    let boxes = accepted_boxes(db, |b| r.target.matches(&b.facts())).await?;
+    Ok(boxes
         .into_iter()
-        .filter(|d| targets(r, d, &tags_of(d), &installed_of(d)))
-        .map(|d| {
-            let b = bucket(r.model.id, d.id);
-            (d, b)
+        .map(|b| {
+            let bucket = bucket(r.model.id, b.id);
+            (b, bucket)
         })
         .collect())
 }
 
 /// How many accepted boxes `target` matches now (a draft rollout's count).
 pub async fn matching(db: &impl ConnectionTrait, target: &Target) -> Result<u64> {
-    let all = device::Entity::find()
-        .filter(device::Column::Status.eq(DeviceStatus::Accepted))
-        .all(db)
-        .await?;
-    Ok(all
-        .iter()
-        .filter(|d| {
-            target.matches(&DeviceFacts {
-                serial: &d.serial,
-                model: &d.model,
-                revision: &d.hardware_revision,
-                region: d.region.as_deref(),
-                tags: &tags_of(d),
-                installed: &installed_of(d),
-            })
-        })
-        .count() as u64)
+    let mut n = 0u64;
+    accepted_boxes(db, |b| {
+        n += u64::from(target.matches(&b.facts()));
+        false
+    })
+    .await?;
+    Ok(n)
 }
 
 /// One target device of a rollout as a scheduler pass sees it.
 #[derive(Debug)]
 pub struct Member {
-    pub device: device::Model,
+    pub device: TargetBox,
     pub bucket: u32,
     /// Its install status rows for this rollout.
     pub rows: Vec<rollout_device::Model>,
@@ -89,6 +229,28 @@ pub struct Standing {
     pub unreached: bool,
     /// When that happens (or happened), if the rollout sets it.
     pub unreached_at: Option<DateTime<Utc>>,
+    /// Every box that reported on this rollout (in the target or no longer),
+    /// by outcome.
+    pub reported: RolloutCounts,
+}
+
+/// Boxes that reported, by outcome, from each box's install states.
+fn reported<'a>(per_device: impl Iterator<Item = &'a Vec<rollout_device::Model>>) -> RolloutCounts {
+    let mut counts = RolloutCounts::default();
+    for rows in per_device {
+        counts.reported += 1;
+        if rows
+            .iter()
+            .any(|r| matches!(*r.state, InstallState::Failed | InstallState::RolledBack))
+        {
+            counts.failed += 1;
+        } else if rows.iter().all(|r| *r.state == InstallState::Succeeded) {
+            counts.succeeded += 1;
+        } else {
+            counts.in_progress += 1;
+        }
+    }
+    counts
 }
 
 impl Standing {
@@ -98,13 +260,10 @@ impl Standing {
         now: DateTime<Utc>,
     ) -> Result<Self> {
         let mut by_device: HashMap<Uuid, Vec<rollout_device::Model>> = HashMap::new();
-        for row in rollout_device::Entity::find()
-            .filter(rollout_device::Column::RolloutId.eq(r.model.id))
-            .all(db)
-            .await?
-        {
+        for row in install_rows(db, r.model.id).await? {
             by_device.entry(row.device_id).or_default().push(row);
         }
+        let counts = reported(by_device.values());
         let downloading = by_device
             .values()
             .flatten()
@@ -121,13 +280,23 @@ impl Standing {
             .is_some_and(|limit| downloading as u64 >= limit.max(0) as u64);
         let current = (r.model.open_waves.max(1) - 1) as usize;
         let current_opened = r.model.wave_opened_at.unwrap_or(r.model.starts_at);
+        // Boxes alike (model, revision, inventory) need the same bundles.
+        let mut alike: HashMap<(String, String, String), Needs> = HashMap::new();
         let members = target_devices(db, r)
             .await?
             .into_iter()
             .map(|(device, bucket)| {
                 let rows = by_device.remove(&device.id).unwrap_or_default();
                 let refs: Vec<&rollout_device::Model> = rows.iter().collect();
-                let outcome = outcome(r, &device, &installed_of(&device), &refs);
+                let key = (
+                    device.model.clone(),
+                    device.revision.clone(),
+                    device.inventory.clone(),
+                );
+                let needs = alike.entry(key).or_insert_with(|| {
+                    needs(r, &device.model, &device.revision, &device.installed)
+                });
+                let outcome = outcome_of(needs, &refs);
                 // A box of the current wave must have checked in since that
                 // wave opened; one of an earlier wave since the rollout began.
                 let since = if wave_of(bucket, &r.thresholds) == Some(current) {
@@ -172,6 +341,7 @@ impl Standing {
             members,
             unreached: unreached_at.is_some_and(|at| now >= at),
             unreached_at,
+            reported: counts,
         })
     }
 

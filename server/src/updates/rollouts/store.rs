@@ -162,35 +162,48 @@ pub fn targets(
     })
 }
 
-/// A device's outcome from its status rows and what is still to offer it.
-pub fn outcome(
-    r: &LoadedRollout,
-    d: &device::Model,
-    installed: &[Installed],
-    rows: &[&rollout_device::Model],
-) -> DeviceOutcome {
+/// What a rollout still has for a box with a given model, revision and
+/// inventory: the bundles to install, and whether one is blocked by an
+/// unmet requirement. The same for every box alike, so a pass over a large
+/// target computes it once per kind of box.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Needs {
+    pub bundles: Vec<Uuid>,
+    pub blocked: bool,
+}
+
+/// [`Needs`] of a box with `model`, `revision` and `installed`.
+pub fn needs(r: &LoadedRollout, model: &str, revision: &str, installed: &[Installed]) -> Needs {
+    let p = plan(model, revision, installed, &r.candidates());
+    Needs {
+        bundles: p
+            .offers
+            .iter()
+            .filter_map(|c| r.bundle_named(&c.name, &c.version))
+            .map(|b| b.id)
+            .collect(),
+        blocked: p
+            .skipped
+            .iter()
+            .any(|(_, s)| matches!(s, Skip::Unmet { .. })),
+    }
+}
+
+/// A device's outcome from its status rows and what it [`needs`].
+pub fn outcome_of(needs: &Needs, rows: &[&rollout_device::Model]) -> DeviceOutcome {
     if rows
         .iter()
         .any(|row| matches!(*row.state, InstallState::Failed | InstallState::RolledBack))
     {
         return DeviceOutcome::Failed;
     }
-    let p = plan(&d.model, &d.hardware_revision, installed, &r.candidates());
     let succeeded_ids: Vec<Uuid> = rows
         .iter()
         .filter(|row| *row.state == InstallState::Succeeded)
         .map(|row| row.bundle_id)
         .collect();
-    let still_to_install = p
-        .offers
-        .iter()
-        .filter_map(|c| r.bundle_named(&c.name, &c.version))
-        .any(|b| !succeeded_ids.contains(&b.id));
-    let blocked = p
-        .skipped
-        .iter()
-        .any(|(_, s)| matches!(s, Skip::Unmet { .. }));
-    if still_to_install || (blocked && succeeded_ids.is_empty()) {
+    let still_to_install = needs.bundles.iter().any(|b| !succeeded_ids.contains(b));
+    if still_to_install || (needs.blocked && succeeded_ids.is_empty()) {
         DeviceOutcome::InProgress
     } else {
         DeviceOutcome::Succeeded

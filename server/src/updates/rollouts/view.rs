@@ -10,9 +10,11 @@ use uuid::Uuid;
 use wavecast_protocol::status::InstallState;
 
 use super::{
-    gate, gate_reading,
+    gate,
+    gate_reading::{self, GateReading},
     progress::{self, Moment},
     rules::{wave_specs, RolloutState},
+    snapshot::Reading,
     standing::Standing,
     store::{load, LoadedRollout},
     waves::{judge, Verdict},
@@ -32,16 +34,33 @@ pub async fn view(db: &impl ConnectionTrait, r: rollout::Model) -> Result<Rollou
     Ok(shape(&loaded, counts, None))
 }
 
-/// A rollout with its counts and progress at `now`.
+/// A rollout with its counts and progress at `now`, read from every box
+/// of its target (the API's answer; pages use the scheduler's latest
+/// reading, `snapshot`).
 pub async fn detail(
     db: &impl ConnectionTrait,
     r: rollout::Model,
     now: DateTime<Utc>,
 ) -> Result<RolloutView> {
     let loaded = load(db, r).await?;
-    let counts = counts(db, loaded.model.id).await?;
-    let progress = progress_of(db, &loaded, now).await?;
-    Ok(shape(&loaded, counts, Some(progress)))
+    let standing = Standing::load(db, &loaded, now).await?;
+    let reading = reading(db, &loaded, &standing, None, now).await?;
+    with_reading(&loaded, &reading, now)
+}
+
+/// `loaded` with the counts and progress of `reading`, at `now`.
+pub fn with_reading(
+    loaded: &LoadedRollout,
+    reading: &Reading,
+    now: DateTime<Utc>,
+) -> Result<RolloutView> {
+    let progress = progress(loaded, reading, now)?;
+    Ok(shape(loaded, reading.counts.clone(), Some(progress)))
+}
+
+/// `loaded` with no counts or progress (not read yet).
+pub fn without_reading(loaded: &LoadedRollout) -> RolloutView {
+    shape(loaded, RolloutCounts::default(), None)
 }
 
 /// Boxes that reported, by outcome.
@@ -74,13 +93,41 @@ async fn counts(db: &impl ConnectionTrait, rollout_id: Uuid) -> Result<RolloutCo
     Ok(counts)
 }
 
-async fn progress_of(
+/// What the boxes of `r` say as `standing` found them; `gate`: the health
+/// gate's reading if the caller already made it.
+pub async fn reading(
     db: &impl ConnectionTrait,
     r: &LoadedRollout,
+    standing: &Standing,
+    gate: Option<&GateReading>,
+    now: DateTime<Utc>,
+) -> Result<Reading> {
+    let gate = match (&r.gate, gate) {
+        (Some(g), Some(reading)) => Some(gate::figures(g, &reading.updated, &reading.baseline)),
+        (Some(g), None) => {
+            let reading = gate_reading::read(db, r, g, standing, now).await?;
+            Some(gate::figures(g, &reading.updated, &reading.baseline))
+        }
+        (None, _) => None,
+    };
+    Ok(Reading {
+        counts: standing.reported.clone(),
+        waves: standing.counts(r)?,
+        target_size: standing.members.len() as u64,
+        unreached_at: standing.unreached_at,
+        gate,
+    })
+}
+
+/// Where `r` stands at `now` by `reading`: its soak, what it waits for.
+/// Pure: the rollout's state and clock come from `r` and `now`, so an
+/// older reading still says what the rollout waits for now.
+pub fn progress(
+    r: &LoadedRollout,
+    reading: &Reading,
     now: DateTime<Utc>,
 ) -> Result<RolloutProgress> {
-    let standing = Standing::load(db, r, now).await?;
-    let waves = standing.counts(r)?;
+    let waves = reading.waves.clone();
     let specs =
         wave_specs(&r.waves).map_err(|e| Error::Internal(anyhow::anyhow!("stored waves: {e}")))?;
     let current = (r.model.open_waves.max(1) - 1) as usize;
@@ -90,9 +137,9 @@ async fn progress_of(
         .get(current)
         .filter(|spec| running && spec.soak > chrono::TimeDelta::zero())
         .map(|spec| opened + spec.soak);
-    let wave_waits = match specs.get(current) {
-        Some(spec) if running => {
-            let mut tally = standing.tally(r)?;
+    let wave_waits = match (specs.get(current), waves.get(current)) {
+        (Some(spec), Some(counts)) if running => {
+            let mut tally = progress::tally(counts);
             let acked = (r.model.acknowledged_failures.max(0) as u32).min(tally.failed);
             tally.failed -= acked;
             tally.members -= acked;
@@ -106,30 +153,23 @@ async fn progress_of(
     let waiting = progress::waiting(&Moment {
         state: r.state,
         starts_at: r.model.starts_at,
-        target_size: standing.members.len() as u64,
+        target_size: reading.target_size,
         soak_ends_at,
         current: waves.get(current),
         wave_waits,
-        unreached_at: standing.unreached_at,
+        unreached_at: reading.unreached_at,
         now,
     });
-    let gate = match &r.gate {
-        Some(g) => {
-            let reading = gate_reading::read(db, r, g, &standing, now).await?;
-            Some(gate::figures(g, &reading.updated, &reading.baseline))
-        }
-        None => None,
-    };
     Ok(RolloutProgress {
-        target_size: standing.members.len() as u64,
+        target_size: reading.target_size,
         not_heard_from: waves.iter().map(|w| w.not_heard_from).sum(),
         not_reached: waves.iter().map(|w| w.not_reached).sum(),
         waves,
         soak_ends_at,
-        unreached_at: standing.unreached_at,
+        unreached_at: reading.unreached_at,
         waiting_reason: waiting.as_ref().map(progress::Waiting::describe),
         waiting,
-        gate,
+        gate: reading.gate.clone(),
     })
 }
 
