@@ -17,7 +17,7 @@ use crate::{
         devices::{
             actions::{self, parse_csv, ImportPreview},
             rules::{DeviceAction, DeviceStatus},
-            store::{components_of, search},
+            store::{components_of, search, Count},
         },
         summary::rules::online,
         views::DeviceQuery,
@@ -28,6 +28,22 @@ use crate::{
 
 /// Rows a page shows.
 const PAGE: u64 = 50;
+
+/// Matches the list counts before it says "more than" (see [`Count`]).
+const COUNTED: u64 = 10_000;
+
+/// `n` with thousands separated: 12,345.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
 
 /// A box as the list shows it.
 #[derive(Debug)]
@@ -49,7 +65,9 @@ struct DevicesPage {
     q: DeviceQuery,
     online: String,
     rows: Vec<Row>,
-    total: u64,
+    /// How many match, in words ("1,234", "more than 10,000").
+    total: String,
+    none: bool,
     first: u64,
     last: u64,
     prev: Option<String>,
@@ -124,7 +142,7 @@ pub async fn list(
     };
     let now = state.clock.now();
     let online_secs = state.config.telemetry.online_secs;
-    let (total, devices) = search(&state.db, &q, now, online_secs).await?;
+    let (total, devices) = search(&state.reads, &q, now, online_secs, Count::UpTo(COUNTED)).await?;
     let offset = q.offset.unwrap_or(0);
     let rows: Vec<Row> = devices
         .into_iter()
@@ -154,10 +172,17 @@ pub async fn list(
     render(&DevicesPage {
         shell: signed.shell("Devices", Section::Devices),
         prev: (offset > 0).then(|| link(&q, offset.saturating_sub(PAGE))),
-        next: (offset + shown < total).then(|| link(&q, offset + PAGE)),
+        // Past the counted matches, a full page promises another.
+        next: (offset + shown < total || (total > COUNTED && shown == PAGE))
+            .then(|| link(&q, offset + PAGE)),
         first: if shown == 0 { 0 } else { offset + 1 },
         last: offset + shown,
-        total,
+        none: total == 0,
+        total: if total > COUNTED {
+            format!("more than {}", thousands(COUNTED))
+        } else {
+            thousands(total)
+        },
         rows,
         online: online_choice,
         q,
@@ -227,4 +252,18 @@ pub async fn import(
         "/devices?{}",
         serde_urlencoded::to_string([("imported", said)]).unwrap_or_default()
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::thousands;
+
+    #[test]
+    fn thousands_are_separated() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1_000), "1,000");
+        assert_eq!(thousands(10_000), "10,000");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+    }
 }

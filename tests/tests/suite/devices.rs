@@ -222,7 +222,126 @@ async fn credentials_and_tokens_do_not_cross(app: TestApp) {
     .problem(403);
 }
 
+/// The fleet list's filters on both backends: inventory matched as JSON
+/// (keys in any order; a version of another component does not count),
+/// tags whole, region with model, presence, serial prefix.
+async fn the_list_filters_by_inventory_tags_region_presence_and_serial(app: TestApp) {
+    use sea_orm::{ActiveModelTrait, EntityTrait, Set};
+    use wavecast_server::platform::entities::device;
+    let boxes = wavecast_e2e::fleet::enrol_many(&app, 1, 4, "X1", &[]).await;
+    let x2 = wavecast_e2e::fleet::enrol_many(&app, 5, 1, "X2", &[]).await;
+    let db = wavecast_server::platform::db::connect(&app.config.database)
+        .await
+        .expect("database");
+    let now = app.clock.now();
+    let component = |name: &str, version: &str| json!({"name": name, "version": version, "security_version": 1});
+    // Region and tags have no route that sets them yet: written as stored.
+    let set = [
+        (
+            &boxes[0],
+            Some("north"),
+            json!(["lab", "vip"]),
+            json!([
+                component("x1-firmware", "4.2.0"),
+                component("codec", "1.0.0")
+            ]),
+            0,
+        ),
+        (
+            &boxes[1],
+            Some("south"),
+            json!(["lab-2"]),
+            json!([
+                component("x1-firmware", "4.1.0"),
+                component("codec", "4.2.0")
+            ]),
+            0,
+        ),
+        (
+            &boxes[2],
+            Some("north"),
+            json!([]),
+            json!([component("x1-firmware", "4.2.0")]),
+            0,
+        ),
+        (&boxes[3], None, json!([]), json!([]), 2),
+        (&x2[0], Some("north"), json!([]), json!([]), 0),
+    ];
+    for (b, region, tags, installed, days_silent) in set {
+        let id: uuid::Uuid = b.id.parse().expect("device id");
+        let row = device::Entity::find_by_id(id)
+            .one(&db)
+            .await
+            .expect("read")
+            .expect("enrolled");
+        let mut m: device::ActiveModel = row.into();
+        m.region = Set(region.map(str::to_owned));
+        m.tags = Set(Some(tags));
+        m.installed = Set(Some(installed));
+        m.last_seen_at = Set(Some(now - chrono::TimeDelta::days(days_silent)));
+        m.update(&db).await.expect("update");
+    }
+    let op = operator(&app).await;
+    let serials = |path: &'static str| {
+        let (app, op) = (&app, op.clone());
+        async move {
+            let a = app.get(&format!("/api/v1/devices?{path}"), Some(&op)).await;
+            assert_eq!(a.status, 200, "{path}: {}", a.body);
+            let items: Vec<String> = a.body["items"]
+                .as_array()
+                .expect("items")
+                .iter()
+                .map(|d| d["serial"].as_str().expect("serial").to_owned())
+                .collect();
+            assert_eq!(a.body["total"], items.len() as u64, "{path}");
+            items
+        }
+    };
+    assert_eq!(
+        serials("installed=x1-firmware@4.2.0").await,
+        ["SN000001", "SN000003"]
+    );
+    assert_eq!(
+        serials("installed=x1-firmware").await,
+        ["SN000001", "SN000002", "SN000003"]
+    );
+    assert_eq!(serials("installed=codec@4.2.0").await, ["SN000002"]);
+    assert!(serials("installed=x1-firmware@4.3.0").await.is_empty());
+    assert_eq!(serials("tag=lab").await, ["SN000001"]);
+    assert_eq!(serials("tag=lab-2").await, ["SN000002"]);
+    assert_eq!(
+        serials("region=north").await,
+        ["SN000001", "SN000003", "SN000005"]
+    );
+    assert_eq!(
+        serials("region=north&model=X1").await,
+        ["SN000001", "SN000003"]
+    );
+    assert_eq!(serials("online=false").await, ["SN000004"]);
+    assert_eq!(
+        serials("online=true&model=X1").await,
+        ["SN000001", "SN000002", "SN000003"]
+    );
+    assert_eq!(serials("q=SN00000").await.len(), 5);
+    assert_eq!(serials("q=SN000003").await, ["SN000003"]);
+    assert!(
+        serials("q=SN%25").await.is_empty(),
+        "% is a character, not a wildcard"
+    );
+    assert!(
+        serials("q=SN_").await.is_empty(),
+        "_ is a character, not a wildcard"
+    );
+    let paged = app.get("/api/v1/devices?limit=2&offset=2", Some(&op)).await;
+    assert_eq!(paged.body["total"], 5);
+    assert_eq!(paged.body["items"][0]["serial"], "SN000003");
+    app.get("/api/v1/devices?status=lost", Some(&op))
+        .await
+        .problem(422);
+}
+
 wavecast_e2e::both_backends!(
+    the_list_filters_by_inventory_tags_region_presence_and_serial,
     pending_until_accepted_then_credential,
     preauthorized_serials_enrol_at_once,
     forged_stale_and_cloned_enrolments_are_refused,

@@ -9,7 +9,7 @@ use actix_web::{web, HttpResponse};
 use super::{
     actions::{self, parse_csv},
     rules::DeviceAction,
-    store::{device_view, search},
+    store::{device_view, search, Count},
 };
 use crate::{
     fleet::views::DeviceQuery,
@@ -30,6 +30,7 @@ pub async fn list(
         &q,
         state.clock.now(),
         state.config.telemetry.online_secs,
+        Count::All,
     )
     .await?;
     let items = rows.into_iter().map(device_view).collect();

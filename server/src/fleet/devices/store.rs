@@ -129,14 +129,24 @@ pub async fn authenticate(
     Ok(d)
 }
 
-/// The boxes `q` selects at `now` (a box heard from within `online_secs`
-/// is online), by serial, with how many there are in all: its `limit`
-/// (default 100, at most 1000) from its `offset`.
+/// How many boxes a search counts before it stops: `All`, or `UpTo(n)`,
+/// where finding more than `n` answers `n + 1` (a page says "more than
+/// n"; counting every match of a broad filter over a million boxes would
+/// cost more than the page itself).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Count {
+    All,
+    UpTo(u64),
+}
+
+/// The boxes `q` matches, a page of them in serial order, and how many
+/// match (see [`Count`]).
 pub async fn search(
     db: &impl ConnectionTrait,
     q: &DeviceQuery,
     now: DateTime<Utc>,
     online_secs: u64,
+    count: Count,
 ) -> Result<(u64, Vec<device::Model>)> {
     let limit = crate::http::params::limit(q.limit, 100, 1000)?;
     let like = |s: &str| {
@@ -159,30 +169,25 @@ pub async fn search(
         }
     }
     if let Some(prefix) = q.q.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
-        select = select.filter(device::Column::Serial.like(format!("{}%", like(prefix))));
+        // The range lets the serial index find the prefix on both
+        // backends (SQLite's LIKE cannot use it); LIKE keeps the answer
+        // exact whatever the collation.
+        select = select
+            .filter(device::Column::Serial.gte(prefix))
+            .filter(device::Column::Serial.lt(format!("{prefix}\u{10FFFF}")))
+            .filter(device::Column::Serial.like(format!("{}%", like(prefix))));
     }
-    // Tags and inventory are JSON: matched on their text, as stored.
-    let text = |col: device::Column| Expr::col(col).cast_as(Alias::new("text"));
+    // Tags are a JSON list of strings: a tag is its quoted text in it.
     if let Some(tag) = q.tag.as_deref().filter(|v| !v.is_empty()) {
         let needle = serde_json::to_string(tag).unwrap_or_default();
-        select = select.filter(text(device::Column::Tags).like(format!("%{}%", like(&needle))));
+        let text = Expr::col(device::Column::Tags).cast_as(Alias::new("text"));
+        select = select.filter(text.like(format!("%{}%", like(&needle))));
     }
     if let Some(inst) = q.installed.as_deref().filter(|v| !v.is_empty()) {
         let (name, version) = inst
             .split_once('@')
             .map_or((inst, None), |(n, v)| (n, Some(v)));
-        let mut needle = format!(
-            "\"name\":{}",
-            serde_json::to_string(name).unwrap_or_default()
-        );
-        if let Some(v) = version {
-            needle.push_str(&format!(
-                ",\"version\":{}",
-                serde_json::to_string(v).unwrap_or_default()
-            ));
-        }
-        select =
-            select.filter(text(device::Column::Installed).like(format!("%{}%", like(&needle))));
+        select = select.filter(has_component(db.get_database_backend(), name, version));
     }
     if let Some(online) = q.online {
         let since =
@@ -197,11 +202,71 @@ pub async fn search(
             )
         };
     }
-    let total = select.clone().count(db).await?;
+    let total = match count {
+        Count::All => select.clone().count(db).await?,
+        Count::UpTo(n) => count_up_to(db, select.clone(), n).await?,
+    };
     let items = select
         .offset(q.offset.unwrap_or(0))
         .limit(limit)
         .all(db)
         .await?;
     Ok((total, items))
+}
+
+/// Whether a box's inventory holds component `name` (at `version`), in
+/// each backend's JSON functions: the stored object's keys may come in any
+/// order, so its text cannot be matched.
+fn has_component(
+    backend: sea_orm::DatabaseBackend,
+    name: &str,
+    version: Option<&str>,
+) -> sea_orm::sea_query::SimpleExpr {
+    match backend {
+        sea_orm::DatabaseBackend::Postgres => {
+            let mut wanted = serde_json::json!({ "name": name });
+            if let Some(v) = version {
+                wanted["version"] = v.into();
+            }
+            Expr::cust_with_values(
+                "devices.installed::jsonb @> $1::jsonb",
+                [serde_json::Value::Array(vec![wanted]).to_string()],
+            )
+        }
+        _ => Expr::cust_with_values(
+            "EXISTS (SELECT 1 FROM json_each(devices.installed) AS c \
+             WHERE json_extract(c.value, '$.name') = ? \
+             AND (? IS NULL OR json_extract(c.value, '$.version') = ?))",
+            [
+                sea_orm::Value::from(name.to_owned()),
+                sea_orm::Value::from(version.map(str::to_owned)),
+                sea_orm::Value::from(version.map(str::to_owned)),
+            ],
+        ),
+    }
+}
+
+/// How many rows `select` finds, counting no further than `n + 1`.
+async fn count_up_to(
+    db: &impl ConnectionTrait,
+    select: sea_orm::Select<device::Entity>,
+    n: u64,
+) -> Result<u64> {
+    use sea_orm::{sea_query::Query, QueryTrait};
+    let mut inner = select
+        .select_only()
+        .column(device::Column::Id)
+        .limit(n.saturating_add(1))
+        .into_query();
+    inner.clear_order_by();
+    let outer = Query::select()
+        .expr_as(Expr::cust("COUNT(*)"), Alias::new("n"))
+        .from_subquery(inner, Alias::new("m"))
+        .to_owned();
+    let row = db
+        .query_one(db.get_database_backend().build(&outer))
+        .await?
+        .ok_or_else(|| Error::Internal(anyhow::anyhow!("a count answered no row")))?;
+    let found: i64 = row.try_get("", "n")?;
+    Ok(u64::try_from(found).unwrap_or_default())
 }
