@@ -32,7 +32,7 @@ start_server() {
     curl -fs "$SERVER/readyz" >/dev/null 2>&1 && break
     sleep 0.1
   done
-  TOKEN=$(grep -o 'wc_[0-9a-f]*_[0-9a-f]*' "$dir/server.out" | head -1)
+  TOKEN=$(grep -o 'wc_[0-9a-f]*_[0-9a-f]*' "$dir/server.out" | head -1 || true)
   export WAVECAST_SERVER=$SERVER WAVECAST_TOKEN=$TOKEN
 }
 

@@ -14,9 +14,16 @@
 //! - `wavecast-bench insert DATABASE_URL DEVICES MESSAGES REPORTS`: the
 //!   baseline: the same rows written by plain batched inserts (1,000 rows
 //!   a statement, 2,000 a transaction, as the server's writer) into a
-//!   migrated database; prints rows per second.
+//!   migrated database; prints rows per second;
+//! - `wavecast-bench console-seed DATABASE_URL DEVICES REPORTS TOKENS_FILE`
+//!   (`bench/console.sh`): a mixed fleet of DEVICES boxes and REPORTS health
+//!   reports with their hourly rollups ([`console`]);
+//! - `wavecast-bench console-rollout DATABASE_URL ROLLOUT_ID STARTED`: the
+//!   install states of STARTED boxes in a rollout.
 
 use std::io::Write;
+
+mod console;
 
 use sea_orm::{ConnectionTrait, EntityTrait, Set};
 use sha2::{Digest, Sha256};
@@ -29,7 +36,19 @@ use wavecast_server::platform::{
 /// The inventory every seeded device reports, so check-ins change nothing.
 pub const INSTALLED: &str = r#"[{"name":"x1-firmware","version":"4.1.0","security_version":1}]"#;
 
-async fn seed(url: &str, n: u64, tokens: &str) -> anyhow::Result<()> {
+/// How seeded devices differ from one another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Variety {
+    /// All alike, and all reporting [`INSTALLED`] (check-ins change nothing).
+    Same,
+    /// A fleet as the console sees one (`bench/console.sh`): three models,
+    /// two revisions, twelve regions, tags on some, 4.1.0 on most and
+    /// 4.2.0 on a third, most boxes online, one in a hundred pending.
+    Mixed,
+}
+
+/// Migrates the database at `url` and connects to it.
+pub async fn open(url: &str) -> anyhow::Result<sea_orm::DatabaseConnection> {
     let config = DatabaseConfig {
         url: SecretUrl(url.to_owned()),
         max_connections: 4,
@@ -37,10 +56,81 @@ async fn seed(url: &str, n: u64, tokens: &str) -> anyhow::Result<()> {
     };
     let conn = db::connect(&config).await?;
     db::migrate(&conn).await?;
+    Ok(conn)
+}
+
+/// Device number `i` of a seeded fleet.
+fn device_row(
+    i: u64,
+    token: &str,
+    prefix: String,
+    variety: Variety,
+    now: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<device::ActiveModel> {
+    use wavecast_server::fleet::devices::rules::DeviceStatus;
+    let mixed = variety == Variety::Mixed;
+    let pick = |n: u64, of: &'static [&'static str]| of[(n % of.len() as u64) as usize];
+    let installed: serde_json::Value = if mixed && i % 3 == 0 {
+        serde_json::from_str(&INSTALLED.replace("4.1.0", "4.2.0"))?
+    } else {
+        serde_json::from_str(INSTALLED)?
+    };
+    let seen = if mixed && i % 10 == 9 {
+        now - chrono::TimeDelta::days(2)
+    } else {
+        now
+    };
+    Ok(device::ActiveModel {
+        id: Set(device_id(i)),
+        serial: Set(format!("BENCH{i:09}")),
+        model: Set(if mixed {
+            pick(i, &["X1", "X2", "X3"])
+        } else {
+            "X1"
+        }
+        .into()),
+        hardware_revision: Set(if mixed { pick(i / 3, &["A", "B"]) } else { "A" }.into()),
+        public_key: Set(format!("bench-key-{i}")),
+        status: Set(if mixed && i % 100 == 99 {
+            DeviceStatus::Pending
+        } else {
+            DeviceStatus::Accepted
+        }),
+        credential_prefix: Set(Some(prefix)),
+        credential_hash: Set(Some(hex::encode(Sha256::digest(token.as_bytes())))),
+        credential_expires_at: Set(Some(now + chrono::TimeDelta::days(30))),
+        agent_version: Set(Some("bench".into())),
+        boot_slot: Set(None),
+        timezone: Set(None),
+        region: Set(mixed.then(|| {
+            pick(
+                i / 7,
+                &[
+                    "north", "south", "east", "west", "centre", "coast", "hills", "lakes",
+                    "islands", "capital", "valley", "plains",
+                ],
+            )
+            .to_owned()
+        })),
+        tags: Set((mixed && i % 5 == 0).then(|| serde_json::json!(["lab"]))),
+        installed: Set(Some(installed)),
+        subscriber_id: Set(None),
+        created_at: Set(now),
+        accepted_at: Set(Some(now)),
+        last_seen_at: Set(Some(seen)),
+        changed_at: Set(Some(now)),
+        activated_at: Set(None),
+        warranty_void_reason: Set(None),
+        replaced_by: Set(None),
+    })
+}
+
+/// Inserts `n` devices with known credentials (written one per line to
+/// `tokens`), in batches.
+async fn seed(url: &str, n: u64, tokens: &str, variety: Variety) -> anyhow::Result<()> {
+    let conn = open(url).await?;
     let mut out = std::io::BufWriter::new(std::fs::File::create(tokens)?);
-    let installed: serde_json::Value = serde_json::from_str(INSTALLED)?;
     let now = chrono::Utc::now();
-    let expires = now + chrono::TimeDelta::days(30);
     let mut start = 0u64;
     while start < n {
         let end = (start + 1000).min(n);
@@ -50,33 +140,7 @@ async fn seed(url: &str, n: u64, tokens: &str) -> anyhow::Result<()> {
             let secret = hex::encode(Sha256::digest(format!("bench-secret-{i}")));
             let token = format!("{prefix}_{secret}");
             writeln!(out, "{token}")?;
-            rows.push(device::ActiveModel {
-                id: Set(uuid::Uuid::from_u128(
-                    0xbe0c_0000_0000_0000_0000_0000_0000_0000 | u128::from(i),
-                )),
-                serial: Set(format!("BENCH{i:09}")),
-                model: Set("X1".into()),
-                hardware_revision: Set("A".into()),
-                public_key: Set(format!("bench-key-{i}")),
-                status: Set(wavecast_server::fleet::devices::rules::DeviceStatus::Accepted),
-                credential_prefix: Set(Some(prefix)),
-                credential_hash: Set(Some(hex::encode(Sha256::digest(token.as_bytes())))),
-                credential_expires_at: Set(Some(expires)),
-                agent_version: Set(Some("bench".into())),
-                boot_slot: Set(None),
-                timezone: Set(None),
-                region: Set(None),
-                tags: Set(None),
-                installed: Set(Some(installed.clone())),
-                subscriber_id: Set(None),
-                created_at: Set(now),
-                accepted_at: Set(Some(now)),
-                last_seen_at: Set(Some(now)),
-                changed_at: Set(Some(now)),
-                activated_at: Set(None),
-                warranty_void_reason: Set(None),
-                replaced_by: Set(None),
-            });
+            rows.push(device_row(i, &token, prefix, variety, now)?);
         }
         device::Entity::insert_many(rows)
             .exec_without_returning(&conn)
@@ -148,7 +212,8 @@ fn batch(d: u64, m: u64, reports: u64) -> wavecast_protocol::events::EventBatch 
     }
 }
 
-fn device_id(i: u64) -> uuid::Uuid {
+/// The id of seeded device number `i`.
+pub fn device_id(i: u64) -> uuid::Uuid {
     uuid::Uuid::from_u128(0xbe0c_0000_0000_0000_0000_0000_0000_0000 | u128::from(i))
 }
 
@@ -283,13 +348,20 @@ async fn main() -> anyhow::Result<()> {
         .collect::<Vec<_>>()
         .as_slice()
     {
-        ["seed", url, n, tokens] => seed(url, n.parse()?, tokens).await,
+        ["seed", url, n, tokens] => seed(url, n.parse()?, tokens, Variety::Same).await,
+        ["console-seed", url, n, reports, tokens] => {
+            seed(url, n.parse()?, tokens, Variety::Mixed).await?;
+            console::telemetry(url, n.parse()?, reports.parse()?).await
+        }
+        ["console-rollout", url, rollout, started] => {
+            console::rollout(url, rollout, started.parse()?).await
+        }
         ["hello", addr] => hello(addr).await,
         ["sql", url, statement] => sql(url, statement).await,
         ["publish", addr, tokens, d, m, r] => {
             publish(addr, tokens, d.parse()?, m.parse()?, r.parse()?).await
         }
         ["insert", url, d, m, r] => insert(url, d.parse()?, m.parse()?, r.parse()?).await,
-        _ => anyhow::bail!("usage: wavecast-bench seed DATABASE_URL N TOKENS_FILE | hello ADDR | sql DATABASE_URL STATEMENT | publish HOST:PORT TOKENS_FILE DEVICES MESSAGES REPORTS | insert DATABASE_URL DEVICES MESSAGES REPORTS"),
+        _ => anyhow::bail!("usage: wavecast-bench seed DATABASE_URL N TOKENS_FILE | hello ADDR | sql DATABASE_URL STATEMENT | publish HOST:PORT TOKENS_FILE DEVICES MESSAGES REPORTS | insert DATABASE_URL DEVICES MESSAGES REPORTS | console-seed DATABASE_URL DEVICES REPORTS TOKENS_FILE | console-rollout DATABASE_URL ROLLOUT_ID STARTED"),
     }
 }
