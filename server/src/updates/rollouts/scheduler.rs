@@ -31,7 +31,7 @@ use super::{
     rules::{wave_specs, RolloutState},
     snapshot,
     standing::{target_devices, Standing},
-    store::{load_in, LoadedRollout},
+    store::{self, load_in, LoadedRollout},
     view,
     waves::{judge, threshold, timed_out, wave_of, Verdict},
 };
@@ -51,6 +51,9 @@ use crate::{
 };
 
 const LEASE: &str = "scheduler";
+
+/// How long after it ended a rollout's reading is still refreshed.
+const ENDED_FOLLOWED: TimeDelta = TimeDelta::hours(1);
 
 /// A pass shorter than this is not paced.
 const QUICK: std::time::Duration = std::time::Duration::from_millis(500);
@@ -260,7 +263,14 @@ pub async fn tick(
     .filter(|r| r.state != RolloutState::Scheduled || r.model.starts_at > now)
     .collect();
     let due = snapshot::idle_due(db, &idle, now).await?;
-    for r in idle.iter().filter(|r| due.contains(&r.model.id)) {
+    // Boxes still report on a rollout that just ended (those a wave's
+    // threshold did not wait for): its reading follows them for an hour.
+    let ended = store::ended_since(db, now - ENDED_FOLLOWED).await?;
+    let refresh = idle
+        .iter()
+        .filter(|r| due.contains(&r.model.id))
+        .chain(&ended);
+    for r in refresh {
         if pace.due(r.model.id) {
             let started = Instant::now();
             snapshot::refresh(on, r, now).await?;

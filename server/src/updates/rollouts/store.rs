@@ -2,6 +2,7 @@
 //! bundles (what the scheduler, the check-in and the API all read),
 //! whether a box is in its target, and how a box's install stands.
 
+use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 use wavecast_protocol::{envelope::Envelope, manifest::Manifest, status::InstallState};
@@ -135,6 +136,25 @@ pub async fn load_in(
 ) -> Result<Vec<LoadedRollout>> {
     let rows = rollout::Entity::find()
         .filter(rollout::Column::State.is_in(states.iter().copied()))
+        .order_by_asc(rollout::Column::CreatedAt)
+        .all(db)
+        .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        out.push(load(db, r).await?);
+    }
+    Ok(out)
+}
+
+/// Rollouts that ended (completed, aborted) at `since` or later.
+pub async fn ended_since(
+    db: &impl ConnectionTrait,
+    since: DateTime<Utc>,
+) -> Result<Vec<LoadedRollout>> {
+    let ended = RolloutState::ALL.into_iter().filter(|s| s.is_terminal());
+    let rows = rollout::Entity::find()
+        .filter(rollout::Column::State.is_in(ended))
+        .filter(rollout::Column::UpdatedAt.gte(since))
         .order_by_asc(rollout::Column::CreatedAt)
         .all(db)
         .await?;
