@@ -40,7 +40,7 @@ pub struct Caches {
     /// The fleet summary of the last 7 days, for the console's overview
     /// (it reads every box: computed at most every 30 s, served from
     /// memory meanwhile).
-    pub summary: Refreshing<FleetSummary>,
+    pub summary: Refreshing<Summarised>,
 }
 
 impl Caches {
@@ -51,6 +51,13 @@ impl Caches {
             summary: Refreshing::new(std::time::Duration::from_secs(30)),
         }
     }
+}
+
+/// The fleet summary and when it was worked out.
+#[derive(Debug)]
+pub struct Summarised {
+    pub summary: FleetSummary,
+    pub at: chrono::DateTime<chrono::Utc>,
 }
 
 /// What handlers share.
@@ -105,7 +112,7 @@ impl AppState {
     /// The fleet summary of the last 7 days, about 30 s old: once it
     /// expired, the page gets the previous one while it is worked out
     /// again in the background (it reads the whole fleet).
-    pub async fn fleet_summary(&self) -> Result<Arc<FleetSummary>> {
+    pub async fn fleet_summary(&self) -> Result<Arc<Summarised>> {
         if let Some(previous) = self.caches.summary.expired() {
             let me = self.clone();
             tokio::spawn(async move {
@@ -118,12 +125,19 @@ impl AppState {
         self.load_summary().await
     }
 
-    async fn load_summary(&self) -> Result<Arc<FleetSummary>> {
+    async fn load_summary(&self) -> Result<Arc<Summarised>> {
         let now = self.clock.now();
         self.caches
             .summary
-            .get(|| {
-                crate::fleet::summary::store::summary(&self.reads, 7, now, &self.config.telemetry)
+            .get(|| async move {
+                let summary = crate::fleet::summary::store::summary(
+                    &self.reads,
+                    7,
+                    now,
+                    &self.config.telemetry,
+                )
+                .await?;
+                Ok(Summarised { summary, at: now })
             })
             .await
     }

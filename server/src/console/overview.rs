@@ -136,6 +136,8 @@ struct OverviewPage {
     versions: Vec<VersionBar>,
     rates: Vec<RateRow>,
     rates_note: Option<String>,
+    /// When the breakdowns were worked out ("14:02:31 UTC").
+    summarised_at: String,
 }
 
 #[derive(Template)]
@@ -157,7 +159,8 @@ pub async fn page(
     };
     let accepted = count(DeviceStatus::Accepted).await?;
     let pending = count(DeviceStatus::Pending).await?;
-    let summary = state.fleet_summary().await?;
+    let summarised = state.fleet_summary().await?;
+    let summary = &summarised.summary;
     let max = summary
         .versions
         .iter()
@@ -199,6 +202,7 @@ pub async fn page(
         versions,
         rates,
         rates_note: summary.rates_note.clone(),
+        summarised_at: summarised.at.format("%H:%M:%S UTC").to_string(),
     })
 }
 

@@ -112,7 +112,8 @@ pub async fn page(
         .await?;
     // Faults by firmware version (the firmware each box ran at its latest
     // such fault), against the device-days boxes on it reported lately.
-    let summary = state.fleet_summary().await?;
+    let summarised = state.fleet_summary().await?;
+    let summary = &summarised.summary;
     let mut by_fw: BTreeMap<String, (u64, i64)> = BTreeMap::new();
     for r in &rows {
         let fw = r
