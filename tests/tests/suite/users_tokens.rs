@@ -157,7 +157,90 @@ async fn last_admin_cannot_be_demoted_or_disabled(app: TestApp) {
     assert_eq!(a.status, 200, "{}", a.body);
 }
 
+/// Passwords through the API: an admin sets one, its owner changes it only
+/// with the current one, each change is audited with who made it, and a
+/// weak password is refused.
+async fn passwords_are_set_by_admins_and_changed_by_their_owners(app: TestApp) {
+    let put = |path: String, token: String, body: serde_json::Value| {
+        let app = &app;
+        async move {
+            app.request(reqwest::Method::PUT, &path, Some(&token), Some(&body))
+                .await
+        }
+    };
+    let ops = app.user_with_role("ops", "operator").await;
+    let admin = app.admin_token.clone();
+    // Only admins set another's password.
+    put(
+        "/api/v1/users/admin/password".into(),
+        ops.clone(),
+        json!({"password": "a long enough password"}),
+    )
+    .await
+    .problem(403);
+    put(
+        "/api/v1/users/ops/password".into(),
+        admin.clone(),
+        json!({"password": "short"}),
+    )
+    .await
+    .problem(422);
+    let set = put(
+        "/api/v1/users/ops/password".into(),
+        admin.clone(),
+        json!({"password": "the first long password"}),
+    )
+    .await;
+    assert_eq!(set.status, 204, "{}", set.body);
+    // The owner changes it with the current one, never without.
+    put(
+        "/api/v1/me/password".into(),
+        ops.clone(),
+        json!({"new": "the second long password"}),
+    )
+    .await
+    .problem(422);
+    put(
+        "/api/v1/me/password".into(),
+        ops.clone(),
+        json!({"current": "not it at all, no", "new": "the second long password"}),
+    )
+    .await
+    .problem(403);
+    let changed = put(
+        "/api/v1/me/password".into(),
+        ops.clone(),
+        json!({"current": "the first long password", "new": "the second long password"}),
+    )
+    .await;
+    assert_eq!(changed.status, 204, "{}", changed.body);
+    let audit = app
+        .get("/api/v1/audit?action=user.password", Some(&admin))
+        .await;
+    let by: Vec<(String, String)> = audit.body["items"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .map(|e| {
+            (
+                e["actor"].as_str().unwrap_or_default().to_owned(),
+                e["details"]["by"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        by,
+        [
+            ("ops".to_owned(), "self".to_owned()),
+            ("admin".to_owned(), "admin".to_owned())
+        ],
+        "{}",
+        audit.body
+    );
+}
+
 wavecast_e2e::both_backends!(
+    passwords_are_set_by_admins_and_changed_by_their_owners,
     whoami_names_user_and_token,
     the_bootstrap_token_ends_when_used,
     duplicate_user_is_409,

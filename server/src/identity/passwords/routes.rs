@@ -10,6 +10,7 @@ use crate::{
     identity::{
         audit::store::{audited, Entry},
         auth::{access, Auth},
+        caller::Caller,
         users::store::find_by_name,
         views::{ChangePassword, SetPassword},
     },
@@ -45,20 +46,7 @@ pub async fn change_own(
             return Err(Error::Forbidden("the current password is wrong".into()));
         }
     }
-    store::checked(&b.new, &u.name)?;
-    let phc = store::hash(b.new).await?;
-    let now = state.clock.now();
-    let name = u.name.clone();
-    audited(&state.db, &auth, now, move |txn| {
-        Box::pin(async move {
-            store::set(txn, u, phc, now).await?;
-            let entry =
-                Entry::new("user.password", "user", name).details(&PasswordSet { by: "self" });
-            Ok(((), entry))
-        })
-    })
-    .await?;
-    Ok(HttpResponse::NoContent().finish())
+    save(&state, &auth, u, b.new, "self").await
 }
 
 /// `PUT /api/v1/users/{name}/password` (admins).
@@ -70,15 +58,26 @@ pub async fn reset(
 ) -> Result<HttpResponse> {
     let u = find_by_name(&state.db, &path).await?;
     let b = body.into_inner();
-    store::checked(&b.password, &u.name)?;
-    let phc = store::hash(b.password).await?;
+    save(&state, &auth, u, b.password, "admin").await
+}
+
+/// Checks `new`, hashes it off the async workers and sets it as `u`'s
+/// password (ending their console sessions), audited as set `by`.
+async fn save(
+    state: &AppState,
+    caller: &Caller,
+    u: user::Model,
+    new: String,
+    by: &'static str,
+) -> Result<HttpResponse> {
+    store::checked(&new, &u.name)?;
+    let phc = store::hash(new).await?;
     let now = state.clock.now();
     let name = u.name.clone();
-    audited(&state.db, &auth, now, move |txn| {
+    audited(&state.db, caller, now, move |txn| {
         Box::pin(async move {
             store::set(txn, u, phc, now).await?;
-            let entry =
-                Entry::new("user.password", "user", name).details(&PasswordSet { by: "admin" });
+            let entry = Entry::new("user.password", "user", name).details(&PasswordSet { by });
             Ok(((), entry))
         })
     })
