@@ -1,7 +1,7 @@
 //! `wavecast device`: list, show (with versions, rollout history, warranty,
 //! subscriber and open tickets), a box's events and one health metric over
-//! time (with a sparkline), accept, reject, decommission, and import
-//! pre-authorised serials from a manufacturing CSV.
+//! time (with a sparkline), accept, reject, decommission, region and tags
+//! (`set`), and import pre-authorised serials from a manufacturing CSV.
 
 use std::path::PathBuf;
 
@@ -13,7 +13,7 @@ use wavecast_protocol::events::EventBody;
 
 use super::{client::Client, output};
 use crate::{
-    fleet::views::{DeviceEvents, DeviceView, ImportResult, Series},
+    fleet::views::{DeviceEvents, DevicePlacement, DeviceView, ImportResult, Series},
     http::params::Counted,
     support::{devices::DeviceDetail, tickets::rules::Warranty},
 };
@@ -78,6 +78,24 @@ pub enum DeviceCommand {
     Decommission {
         /// The box's serial or id.
         reference: String,
+    },
+    /// Set a box's region and tags (the fleet list filters and rollouts
+    /// target by them); what is not given stays as it is.
+    Set {
+        /// The box's serial or id.
+        reference: String,
+        /// Its region, e.g. north.
+        #[arg(long, conflicts_with = "no_region")]
+        region: Option<String>,
+        /// Clear its region.
+        #[arg(long)]
+        no_region: bool,
+        /// Its tags, all of them (repeat for each; replaces the old ones).
+        #[arg(long = "tag", conflicts_with = "no_tags")]
+        tags: Vec<String>,
+        /// Clear its tags.
+        #[arg(long)]
+        no_tags: bool,
     },
     /// Pre-authorise serials from a CSV (`serial[,model]` per line).
     Import {
@@ -189,6 +207,51 @@ pub async fn run(client: &Client, cmd: DeviceCommand, json: bool) -> anyhow::Res
         DeviceCommand::Reject { reference } => one(action(client, &reference, "reject").await?),
         DeviceCommand::Decommission { reference } => {
             one(action(client, &reference, "decommission").await?)
+        }
+        DeviceCommand::Set {
+            reference,
+            region,
+            no_region,
+            tags,
+            no_tags,
+        } => {
+            let body = DevicePlacement {
+                region: if no_region {
+                    Some(None)
+                } else {
+                    region.map(Some)
+                },
+                tags: if no_tags {
+                    Some(Vec::new())
+                } else {
+                    (!tags.is_empty()).then_some(tags)
+                },
+            };
+            if body == DevicePlacement::default() {
+                anyhow::bail!("nothing to set: give --region, --no-region, --tag or --no-tags");
+            }
+            let d: DeviceView = client
+                .send(
+                    Method::PATCH,
+                    &format!("api/v1/devices/{reference}"),
+                    &[],
+                    Some(&body),
+                )
+                .await?;
+            if json {
+                output::json(&d);
+            } else {
+                crate::outln!(
+                    "{}: region {}, tags {}",
+                    d.serial,
+                    d.region.as_deref().unwrap_or("-"),
+                    if d.tags.is_empty() {
+                        "-".to_owned()
+                    } else {
+                        d.tags.join(", ")
+                    }
+                );
+            }
         }
         DeviceCommand::Import { file } => {
             let csv = std::fs::read_to_string(&file)

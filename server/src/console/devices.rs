@@ -20,7 +20,7 @@ use crate::{
             store::{components_of, search, Count},
         },
         summary::rules::online,
-        views::DeviceQuery,
+        views::{DevicePlacement, DeviceQuery},
     },
     identity::auth::access,
     state::AppState,
@@ -202,6 +202,38 @@ pub async fn act(
         .parse()
         .map_err(crate::platform::error::Error::NotFound)?;
     let d = actions::act(&state, &posted.signed, &reference, action).await?;
+    Ok(see_other(&format!("/devices/{}", d.serial)))
+}
+
+/// The region-and-tags form of a box's page.
+#[derive(Debug, Deserialize)]
+pub struct PlacementForm {
+    #[serde(default)]
+    region: String,
+    /// Separated by commas or spaces.
+    #[serde(default)]
+    tags: String,
+}
+
+/// `POST /devices/{ref}/placement`: region and tags; a blank field clears.
+pub async fn place(
+    posted: Posted<access::Operator, PlacementForm>,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, Failure> {
+    let f = &posted.form;
+    let region = f.region.trim();
+    let placement = DevicePlacement {
+        region: Some((!region.is_empty()).then(|| region.to_owned())),
+        tags: Some(
+            f.tags
+                .split([',', ' '])
+                .filter(|t| !t.trim().is_empty())
+                .map(str::to_owned)
+                .collect(),
+        ),
+    };
+    let d = actions::place(&state, &posted.signed, &path, placement).await?;
     Ok(see_other(&format!("/devices/{}", d.serial)))
 }
 

@@ -76,6 +76,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/devices/import", web::post().to(devices::import))
         .route("/devices/{reference}", web::get().to(device::page))
         .route(
+            "/devices/{reference}/placement",
+            web::post().to(devices::place),
+        )
+        .route(
             "/devices/{reference}/{action}",
             web::post().to(devices::act),
         )

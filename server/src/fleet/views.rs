@@ -76,6 +76,22 @@ pub struct DeviceQuery {
     pub offset: Option<u64>,
 }
 
+/// `PATCH /api/v1/devices/{ref}`: where a box is and how it is tagged, for
+/// the fleet list's filters and rollout targets. An absent field stays as
+/// it is; `"region": null` clears the region, `"tags": []` the tags.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DevicePlacement {
+    #[serde(
+        default,
+        deserialize_with = "crate::http::params::present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub region: Option<Option<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<String>>,
+}
+
 /// The answer to `POST /api/v1/devices/import`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ImportResult {

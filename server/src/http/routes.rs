@@ -146,6 +146,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     "/devices/{reference}",
                     web::get().to(support::devices::show),
                 )
+                .route(
+                    "/devices/{reference}",
+                    web::patch().to(fleet::devices::routes::place),
+                )
                 // `{reference}/{action}` below takes only POST, so a GET
                 // of `…/events` cannot land there.
                 .route(

@@ -105,6 +105,28 @@ async fn cli_manages_devices(app: TestApp) {
     let accepted = wavecast(&app, admin, &["device", "accept", "SN-CLI-1"]).await;
     assert!(accepted.status.success(), "{}", stderr(&accepted));
     assert!(stdout(&accepted).contains("accepted"));
+    let placed = wavecast(
+        &app,
+        admin,
+        &[
+            "device", "set", "SN-CLI-1", "--region", "north", "--tag", "vip", "--tag", "lab",
+        ],
+    )
+    .await;
+    assert!(placed.status.success(), "{}", stderr(&placed));
+    assert_eq!(
+        stdout(&placed).trim(),
+        "SN-CLI-1: region north, tags lab, vip"
+    );
+    let cleared = wavecast(&app, admin, &["device", "set", "SN-CLI-1", "--no-region"]).await;
+    assert_eq!(stdout(&cleared).trim(), "SN-CLI-1: region -, tags lab, vip");
+    let nothing = wavecast(&app, admin, &["device", "set", "SN-CLI-1"]).await;
+    assert!(!nothing.status.success());
+    assert!(
+        stderr(&nothing).contains("nothing to set"),
+        "{}",
+        stderr(&nothing)
+    );
     let dir = tempfile::tempdir().expect("dir");
     let csv = dir.path().join("serials.csv");
     std::fs::write(&csv, "serial,model\nSN-CLI-2,X1\nSN-CLI-3,X1\n").expect("write");

@@ -544,6 +544,14 @@ async fn a_devices_chart_holds_what_its_box_sent_and_a_bundle_uploads_from_the_p
         assert_eq!(shown, sent, "the chart holds what the box sent");
         b.wait_until("uPlot draws", 10, || async { b.has(".chart canvas").await })
             .await;
+        // Region and tags from the page; the list filters by them.
+        b.fill("#placement input[name=region]", "north").await;
+        b.fill("#placement input[name=tags]", "vip, lab").await;
+        b.click_nav("#save-placement").await;
+        assert_eq!(b.text("#region").await, "north, -");
+        assert_eq!(b.text("#tags").await, "lab, vip");
+        b.goto("/devices?tag=vip&region=north").await;
+        assert!(b.text("#device-count").await.ends_with("of 1"));
 
         b.goto("/bundles").await;
         b.find("#bundle-file")

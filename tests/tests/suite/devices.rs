@@ -235,12 +235,13 @@ async fn the_list_filters_by_inventory_tags_region_presence_and_serial(app: Test
         .expect("database");
     let now = app.clock.now();
     let component = |name: &str, version: &str| json!({"name": name, "version": version, "security_version": 1});
-    // Region and tags have no route that sets them yet: written as stored.
+    // The inventory comes from check-ins and presence from traffic: both
+    // written as stored. Region and tags are set through the API.
     let set = [
         (
             &boxes[0],
             Some("north"),
-            json!(["lab", "vip"]),
+            json!(["vip", "lab", "vip"]),
             json!([
                 component("x1-firmware", "4.2.0"),
                 component("codec", "1.0.0")
@@ -259,7 +260,7 @@ async fn the_list_filters_by_inventory_tags_region_presence_and_serial(app: Test
         ),
         (
             &boxes[2],
-            Some("north"),
+            Some(" north "),
             json!([]),
             json!([component("x1-firmware", "4.2.0")]),
             0,
@@ -267,6 +268,7 @@ async fn the_list_filters_by_inventory_tags_region_presence_and_serial(app: Test
         (&boxes[3], None, json!([]), json!([]), 2),
         (&x2[0], Some("north"), json!([]), json!([]), 0),
     ];
+    let op = operator(&app).await;
     for (b, region, tags, installed, days_silent) in set {
         let id: uuid::Uuid = b.id.parse().expect("device id");
         let row = device::Entity::find_by_id(id)
@@ -275,13 +277,63 @@ async fn the_list_filters_by_inventory_tags_region_presence_and_serial(app: Test
             .expect("read")
             .expect("enrolled");
         let mut m: device::ActiveModel = row.into();
-        m.region = Set(region.map(str::to_owned));
-        m.tags = Set(Some(tags));
         m.installed = Set(Some(installed));
         m.last_seen_at = Set(Some(now - chrono::TimeDelta::days(days_silent)));
         m.update(&db).await.expect("update");
+        let placed = app
+            .request(
+                Method::PATCH,
+                &format!("/api/v1/devices/{}", b.serial),
+                Some(&op),
+                Some(&json!({ "region": region, "tags": tags })),
+            )
+            .await;
+        assert_eq!(placed.status, 200, "{}", placed.body);
     }
-    let op = operator(&app).await;
+    // Tags are kept in order, each once; the region without its spaces.
+    let first = app.get("/api/v1/devices/SN000001", Some(&op)).await;
+    assert_eq!(first.body["tags"], json!(["lab", "vip"]), "{}", first.body);
+    let third = app.get("/api/v1/devices/SN000003", Some(&op)).await;
+    assert_eq!(third.body["region"], "north");
+    // An absent field stays; a bad tag changes nothing; viewers cannot.
+    let kept = app
+        .request(
+            Method::PATCH,
+            "/api/v1/devices/SN000001",
+            Some(&op),
+            Some(&json!({ "tags": ["lab", "vip", "a b"] })),
+        )
+        .await
+        .problem(422);
+    assert!(kept.contains("no spaces"), "{kept}");
+    let viewer = app.user_with_role("vw", "viewer").await;
+    app.request(
+        Method::PATCH,
+        "/api/v1/devices/SN000001",
+        Some(&viewer),
+        Some(&json!({ "region": null })),
+    )
+    .await
+    .problem(403);
+    app.request(
+        Method::PATCH,
+        "/api/v1/devices/SN000001",
+        Some(&op),
+        Some(&json!({ "site": "x" })),
+    )
+    .await
+    .problem(422);
+    let audit = app
+        .get("/api/v1/audit?action=device.place", Some(&app.admin_token))
+        .await;
+    let placed = audit.body["items"].as_array().expect("entries");
+    assert_eq!(
+        placed.len(),
+        5,
+        "the refused changes are not there: {}",
+        audit.body
+    );
+    assert_eq!(placed[4]["details"]["tags"], json!(["lab", "vip"]));
     let serials = |path: &'static str| {
         let (app, op) = (&app, op.clone());
         async move {

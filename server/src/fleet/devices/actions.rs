@@ -1,6 +1,7 @@
 //! What operators do to boxes, for the REST API and the console alike:
 //! accept, reject or decommission one (with its audit entry; the device
-//! directory and the MQTT broker follow), and import pre-authorised
+//! directory and the MQTT broker follow), place one (region and tags), and
+//! import pre-authorised
 //! serials from a manufacturing CSV: parsed all or nothing, previewed
 //! (what would change), then applied in one audited transaction.
 
@@ -8,11 +9,11 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Query
 use serde::{Deserialize, Serialize};
 
 use super::{
-    rules::{DeviceAction, DeviceStatus},
+    rules::{self, DeviceAction, DeviceStatus},
     store::find,
 };
 use crate::{
-    fleet::views::ImportResult,
+    fleet::views::{DevicePlacement, ImportResult},
     identity::{
         audit::store::{audited, Entry},
         caller::Caller,
@@ -20,6 +21,7 @@ use crate::{
     platform::{
         entities::{device, preauthorized_serial},
         error::{Error, Result},
+        json::to_json,
         text::Line,
     },
     state::AppState,
@@ -72,6 +74,51 @@ pub async fn act(
     if to == DeviceStatus::Decommissioned {
         state.mqtt.remove_device(updated.id);
     }
+    Ok(updated)
+}
+
+/// Sets where box `reference` is and its tags (what `p` names), as
+/// `caller`: checked first, then stored with its audit entry; the device
+/// directory follows, so check-ins target it by them at once.
+pub async fn place(
+    state: &AppState,
+    caller: &Caller,
+    reference: &str,
+    p: DevicePlacement,
+) -> Result<device::Model> {
+    let region = match p.region {
+        Some(Some(r)) => Some(Some(rules::region(&r).map_err(Error::Validation)?)),
+        other => other,
+    };
+    let tags = match p.tags {
+        Some(t) => Some(rules::tags(&t).map_err(Error::Validation)?),
+        None => None,
+    };
+    let stored_tags = tags.as_ref().map(to_json).transpose()?;
+    let d = find(&state.db, reference).await?;
+    let now = state.clock.now();
+    let checked = DevicePlacement {
+        region: region.clone(),
+        tags: tags.clone(),
+    };
+    let updated = audited(&state.db, caller, now, move |txn| {
+        Box::pin(async move {
+            let serial = d.serial.clone();
+            let mut m: device::ActiveModel = d.into();
+            if let Some(r) = region {
+                m.region = Set(r);
+            }
+            if let Some(t) = stored_tags {
+                m.tags = Set(Some(t));
+            }
+            m.changed_at = Set(Some(now));
+            let m = m.update(txn).await?;
+            let entry = Entry::new("device.place", "device", serial).details(&checked);
+            Ok((m, entry))
+        })
+    })
+    .await?;
+    state.directory.put(&updated);
     Ok(updated)
 }
 

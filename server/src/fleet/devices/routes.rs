@@ -1,5 +1,6 @@
 //! `/api/v1/devices`: the fleet as operators see it: the list (filtered,
-//! paged), accept, reject, decommission, and import pre-authorised serials
+//! paged), accept, reject, decommission, region and tags, and import
+//! pre-authorised serials
 //! (CSV), over the operations in [`super::actions`] the console runs too.
 //! A box's events and series are `fleet::telemetry::routes`; its page
 //! (with warranty, subscriber, tickets) is `support::devices`.
@@ -12,7 +13,7 @@ use super::{
     store::{device_view, search, Count},
 };
 use crate::{
-    fleet::views::DeviceQuery,
+    fleet::views::{DevicePlacement, DeviceQuery},
     http::params::Counted,
     identity::auth::{access, Auth},
     platform::error::{Error, Result},
@@ -35,6 +36,17 @@ pub async fn list(
     .await?;
     let items = rows.into_iter().map(device_view).collect();
     Ok(HttpResponse::Ok().json(Counted { total, items }))
+}
+
+/// `PATCH /api/v1/devices/{ref}`: region and tags.
+pub async fn place(
+    auth: Auth<access::Operator>,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Json<DevicePlacement>,
+) -> Result<HttpResponse> {
+    let d = actions::place(&state, &auth, &path, body.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(device_view(d)))
 }
 
 /// `POST /api/v1/devices/{ref}/{accept|reject|decommission}`

@@ -153,9 +153,69 @@ pub fn decide(
     }
 }
 
+/// Most tags a box may carry.
+pub const MAX_TAGS: usize = 32;
+
+/// A region as an operator writes it, checked: 1 to 64 characters, no
+/// control characters; surrounding spaces dropped.
+pub fn region(raw: &str) -> Result<String, String> {
+    let r = raw.trim();
+    if r.is_empty() || r.chars().count() > 64 || r.chars().any(char::is_control) {
+        return Err(format!(
+            "region {raw:?}: 1 to 64 characters, no control characters"
+        ));
+    }
+    Ok(r.to_owned())
+}
+
+/// Tags as an operator writes them, checked and put in order, each once:
+/// 1 to 64 of letters, digits and `-_.:`, at most [`MAX_TAGS`].
+pub fn tags(raw: &[String]) -> Result<Vec<String>, String> {
+    let mut out: Vec<String> = Vec::with_capacity(raw.len());
+    for t in raw {
+        let t = t.trim();
+        let fine = |c: char| c.is_alphanumeric() || "-_.:".contains(c);
+        if t.is_empty() || t.chars().count() > 64 || !t.chars().all(fine) {
+            return Err(format!(
+                "tag {t:?}: 1 to 64 letters, digits and - _ . : (no spaces)"
+            ));
+        }
+        out.push(t.to_owned());
+    }
+    out.sort();
+    out.dedup();
+    if out.len() > MAX_TAGS {
+        return Err(format!(
+            "{} tags: a box carries at most {MAX_TAGS}",
+            out.len()
+        ));
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::{decide, DeviceAction as A, DeviceStatus as S, Enrolment as E};
+
+    #[test]
+    fn regions_and_tags_are_checked_and_tags_kept_in_order_once() {
+        assert_eq!(super::region("  north "), Ok("north".to_owned()));
+        assert!(super::region(" ").is_err());
+        assert!(super::region(&"x".repeat(65)).is_err());
+        let t = |v: &[&str]| super::tags(&v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>());
+        assert_eq!(
+            t(&["vip", "lab", "vip"]),
+            Ok(vec!["lab".to_owned(), "vip".to_owned()])
+        );
+        assert!(t(&["two words"])
+            .expect_err("a space")
+            .contains("no spaces"));
+        assert!(t(&[""]).is_err());
+        let many: Vec<String> = (0..33).map(|i| format!("t{i}")).collect();
+        assert!(super::tags(&many)
+            .expect_err("33 tags")
+            .contains("at most 32"));
+    }
 
     #[test]
     fn operators_accept_reject_and_decommission() {
