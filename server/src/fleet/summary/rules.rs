@@ -79,9 +79,9 @@ pub fn rates_note(rolled_up: bool, rates: &[FaultRate], every_secs: u64) -> Opti
         .any(|r| r.per_1000_device_days.is_none())
         .then(|| {
             format!(
-                "a null rate has no device-days behind it yet: health reports count once the \
-                 hourly rollup has taken them in (a pass every {every_secs} s, for reports at \
-                 least a minute old)"
+                "a rate not worked out yet has no device-days behind it: health reports count \
+                 once the hourly rollup has taken them in (a pass every {every_secs} s, for \
+                 reports at least a minute old)"
             )
         })
 }
