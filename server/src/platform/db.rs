@@ -30,20 +30,14 @@ pub async fn connect(config: &DatabaseConfig) -> anyhow::Result<DatabaseConnecti
         Backend::Sqlite => 1,
         Backend::Postgres => config.max_connections,
     };
-    let mut options = ConnectOptions::new(url.to_owned());
-    options
-        .max_connections(max_connections)
-        .min_connections(1)
-        .connect_timeout(Duration::from_secs(config.connect_timeout_secs))
-        .acquire_timeout(Duration::from_secs(config.connect_timeout_secs.max(1) * 2))
-        .sqlx_logging(false)
-        .map_sqlx_sqlite_opts(|o: SqliteConnectOptions| {
-            o.create_if_missing(true)
-                .journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Normal)
-                .busy_timeout(Duration::from_secs(10))
-                .foreign_keys(true)
-        });
+    let mut options = pool(config, max_connections);
+    options.map_sqlx_sqlite_opts(|o: SqliteConnectOptions| {
+        o.create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true)
+    });
     let db = Database::connect(options)
         .await
         .with_context(|| format!("cannot connect to database {}", config.url.redacted()))?;
@@ -66,18 +60,12 @@ pub async fn connect_reads(
     if backend != Backend::Sqlite || url.contains(":memory:") || url.contains("mode=memory") {
         return Ok(db.clone());
     }
-    let mut options = ConnectOptions::new(url.to_owned());
-    options
-        .max_connections(READERS)
-        .min_connections(1)
-        .connect_timeout(Duration::from_secs(config.connect_timeout_secs))
-        .acquire_timeout(Duration::from_secs(config.connect_timeout_secs.max(1) * 2))
-        .sqlx_logging(false)
-        .map_sqlx_sqlite_opts(|o: SqliteConnectOptions| {
-            o.read_only(true)
-                .busy_timeout(Duration::from_secs(10))
-                .foreign_keys(true)
-        });
+    let mut options = pool(config, READERS);
+    options.map_sqlx_sqlite_opts(|o: SqliteConnectOptions| {
+        o.read_only(true)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true)
+    });
     Database::connect(options)
         .await
         .with_context(|| format!("cannot open read connections to {}", config.url.redacted()))
@@ -89,6 +77,19 @@ pub async fn connect_reads(
 pub struct Connections<'a> {
     pub db: &'a DatabaseConnection,
     pub reads: &'a DatabaseConnection,
+}
+
+/// A pool of up to `max` connections to the configured database, with its
+/// timeouts.
+fn pool(config: &DatabaseConfig, max: u32) -> ConnectOptions {
+    let mut options = ConnectOptions::new(config.url.expose().to_owned());
+    options
+        .max_connections(max)
+        .min_connections(1)
+        .connect_timeout(Duration::from_secs(config.connect_timeout_secs))
+        .acquire_timeout(Duration::from_secs(config.connect_timeout_secs.max(1) * 2))
+        .sqlx_logging(false);
+    options
 }
 
 /// SQLite read connections: one per core of a small server.

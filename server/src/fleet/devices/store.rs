@@ -129,6 +129,39 @@ pub async fn authenticate(
     Ok(d)
 }
 
+/// Runs `each` on every device row, `chunk` rows at a time in id order,
+/// as the tuples `columns` select (the id first; `id` reads it back), so
+/// that a pass over a million boxes never holds a connection for long.
+/// Callers filter in `each`, not in SQL: filtered on status, a database
+/// may walk the status index and sort every match again for each chunk;
+/// walking the primary key costs one row per box.
+pub async fn each_chunk<R: sea_orm::TryGetableMany>(
+    db: &impl ConnectionTrait,
+    columns: &[device::Column],
+    chunk: u64,
+    id: impl Fn(&R) -> Uuid,
+    mut each: impl FnMut(Vec<R>),
+) -> Result<()> {
+    let mut after: Option<Uuid> = None;
+    loop {
+        let mut q = device::Entity::find()
+            .select_only()
+            .columns(columns.iter().copied())
+            .order_by_asc(device::Column::Id)
+            .limit(chunk);
+        if let Some(last) = after {
+            q = q.filter(device::Column::Id.gt(last));
+        }
+        let rows: Vec<R> = q.into_tuple().all(db).await?;
+        let n = rows.len() as u64;
+        after = rows.last().map(&id);
+        each(rows);
+        if n < chunk {
+            return Ok(());
+        }
+    }
+}
+
 /// How many boxes a search counts before it stops: `All`, or `UpTo(n)`,
 /// where finding more than `n` answers `n + 1` (a page says "more than
 /// n"; counting every match of a broad filter over a million boxes would

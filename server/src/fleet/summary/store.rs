@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 use uuid::Uuid;
 use wavecast_protocol::{
     checkin::Component,
@@ -16,7 +16,7 @@ use wavecast_protocol::{
 use super::rules::{fault_rates, firmware_of, online, rates_note};
 use crate::{
     fleet::{
-        devices::rules::DeviceStatus,
+        devices::{rules::DeviceStatus, store::each_chunk},
         telemetry::{
             rollups::{firmware_names, rolled_up_to},
             rules::{EventKind, HOUR},
@@ -68,65 +68,56 @@ pub async fn summary(
     let (mut total, mut up) = (0u64, 0u64);
     // Boxes alike share a firmware: worked out once per inventory.
     let mut firmware: HashMap<String, Option<String>> = HashMap::new();
-    let mut after: Option<Uuid> = None;
-    loop {
-        let mut q = device::Entity::find()
-            .select_only()
-            .columns([
-                device::Column::Id,
-                device::Column::Status,
-                device::Column::Model,
-                device::Column::Installed,
-                device::Column::LastSeenAt,
-            ])
-            // The status is checked below: filtered on it, SQLite walks
-            // the status index and sorts every accepted box per chunk.
-            .order_by_asc(device::Column::Id)
-            .limit(CHUNK);
-        if let Some(id) = after {
-            q = q.filter(device::Column::Id.gt(id));
-        }
-        type Row = (
-            Uuid,
-            DeviceStatus,
-            String,
-            Option<serde_json::Value>,
-            Option<DateTime<Utc>>,
-        );
-        let rows: Vec<Row> = q.into_tuple().all(db).await?;
-        let n = rows.len() as u64;
-        after = rows.last().map(|r| r.0);
-        for (id, status, model, installed, last_seen) in rows {
-            if status != DeviceStatus::Accepted {
-                continue;
+    type Row = (
+        Uuid,
+        DeviceStatus,
+        String,
+        Option<serde_json::Value>,
+        Option<DateTime<Utc>>,
+    );
+    let columns = [
+        device::Column::Id,
+        device::Column::Status,
+        device::Column::Model,
+        device::Column::Installed,
+        device::Column::LastSeenAt,
+    ];
+    each_chunk(
+        db,
+        &columns,
+        CHUNK,
+        |r: &Row| r.0,
+        |rows: Vec<Row>| {
+            for (id, status, model, installed, last_seen) in rows {
+                if status != DeviceStatus::Accepted {
+                    continue;
+                }
+                let on = online(last_seen.map(|t| t.timestamp()), now, online_secs);
+                total += 1;
+                up += u64::from(on);
+                let inventory = installed
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default();
+                let fw = firmware
+                    .entry(inventory)
+                    .or_insert_with(|| {
+                        let components: Vec<Component> = installed
+                            .and_then(|v| serde_json::from_value(v).ok())
+                            .unwrap_or_default();
+                        firmware_of(&components, &names)
+                    })
+                    .clone();
+                if faulted.contains(&id) {
+                    models.insert(id, model.clone());
+                }
+                let v = versions.entry((model, fw)).or_default();
+                v.0 += 1;
+                v.1 += u64::from(on);
             }
-            let on = online(last_seen.map(|t| t.timestamp()), now, online_secs);
-            total += 1;
-            up += u64::from(on);
-            let inventory = installed
-                .as_ref()
-                .map(ToString::to_string)
-                .unwrap_or_default();
-            let fw = firmware
-                .entry(inventory)
-                .or_insert_with(|| {
-                    let components: Vec<Component> = installed
-                        .and_then(|v| serde_json::from_value(v).ok())
-                        .unwrap_or_default();
-                    firmware_of(&components, &names)
-                })
-                .clone();
-            if faulted.contains(&id) {
-                models.insert(id, model.clone());
-            }
-            let v = versions.entry((model, fw)).or_default();
-            v.0 += 1;
-            v.1 += u64::from(on);
-        }
-        if n < CHUNK {
-            break;
-        }
-    }
+        },
+    )
+    .await?;
     // Device-hours of health reports, an hour at a time (an index holds
     // them by hour, model and firmware).
     let mut hours: BTreeMap<Key, u64> = BTreeMap::new();

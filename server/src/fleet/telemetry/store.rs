@@ -1,10 +1,11 @@
 //! Reading what boxes reported: a box's newest events ([`recent`]), and one
 //! health metric over a time range, raw ([`series`]) or from the hourly
-//! rollups ([`series_hourly`]). Events are written by `intake::store`.
+//! rollups ([`series_hourly`]), or every metric at once for a chart page
+//! ([`all_series`]). Events are written by `intake::store`.
 
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
-use wavecast_protocol::events::{Event, EventBody};
+use wavecast_protocol::events::{Event, EventBody, HealthReport};
 
 use super::rules::{self as metrics, EventKind};
 use crate::{
@@ -69,32 +70,10 @@ pub async fn series(
     to: i64,
     limit: u64,
 ) -> Result<Series> {
-    use device_event::Column;
-    let rows = device_event::Entity::find()
-        .select_only()
-        .column(Column::At)
-        .column(Column::Body)
-        .filter(Column::DeviceId.eq(device_id))
-        .filter(Column::Kind.eq(EventKind::Health))
-        .filter(Column::At.between(from, to))
-        .order_by_asc(Column::At)
-        .order_by_asc(Column::EventId)
-        .limit(limit + 1)
-        .into_tuple::<(i64, serde_json::Value)>()
-        .all(db)
-        .await?;
-    let truncated = rows.len() as u64 > limit;
-    let points = rows
-        .into_iter()
-        .take(usize::try_from(limit).unwrap_or(usize::MAX))
-        .filter_map(|(at, body)| {
-            // Stored bodies passed validation when they arrived.
-            let event: Event = serde_json::from_value(body).ok()?;
-            match event.body {
-                EventBody::Health(h) => Some((at, metrics::value(&h, metric)?)),
-                EventBody::Fault(_) => None,
-            }
-        })
+    let (reports, truncated) = health_reports(db, device_id, from, to, limit).await?;
+    let points = reports
+        .iter()
+        .filter_map(|(at, h)| Some((*at, metrics::value(h, metric)?)))
         .collect();
     Ok(Series {
         device_id,
@@ -118,34 +97,10 @@ pub async fn series_hourly(
     to: i64,
     limit: u64,
 ) -> Result<Series> {
-    use health_hourly::Column;
-    let rows = health_hourly::Entity::find()
-        .select_only()
-        .column(Column::Hour)
-        .column(Column::Metrics)
-        .filter(Column::DeviceId.eq(device_id))
-        .filter(Column::Hour.between(metrics::hour_of(from), to))
-        .order_by_asc(Column::Hour)
-        .limit(limit + 1)
-        .into_tuple::<(i64, serde_json::Value)>()
-        .all(db)
-        .await?;
-    let truncated = rows.len() as u64 > limit;
-    let hourly: Vec<HourPoint> = rows
-        .into_iter()
-        .take(usize::try_from(limit).unwrap_or(usize::MAX))
-        .filter_map(|(at, m)| {
-            // Stored by the rollup job in this shape.
-            let r: metrics::Rollup = serde_json::from_value(m).ok()?;
-            let a = r.get(metric)?;
-            Some(HourPoint {
-                at,
-                count: a.count,
-                mean: a.mean(),
-                min: a.min,
-                max: a.max,
-            })
-        })
+    let (rollups, truncated) = rollups(db, device_id, from, to, limit).await?;
+    let hourly: Vec<HourPoint> = rollups
+        .iter()
+        .filter_map(|(at, r)| Some(hour_point(*at, r.get(metric)?)))
         .collect();
     Ok(Series {
         device_id,
@@ -219,31 +174,8 @@ pub async fn all_series(
     };
     let truncated = match resolution {
         metrics::Resolution::Raw => {
-            use device_event::Column;
-            let rows = device_event::Entity::find()
-                .select_only()
-                .column(Column::At)
-                .column(Column::Body)
-                .filter(Column::DeviceId.eq(device_id))
-                .filter(Column::Kind.eq(EventKind::Health))
-                .filter(Column::At.between(from, to))
-                .order_by_asc(Column::At)
-                .limit(limit + 1)
-                .into_tuple::<(i64, serde_json::Value)>()
-                .all(db)
-                .await?;
-            let truncated = rows.len() as u64 > limit;
-            for (at, body) in rows
-                .into_iter()
-                .take(usize::try_from(limit).unwrap_or(usize::MAX))
-            {
-                let Ok(Event {
-                    body: EventBody::Health(h),
-                    ..
-                }) = serde_json::from_value::<Event>(body)
-                else {
-                    continue;
-                };
+            let (reports, truncated) = health_reports(db, device_id, from, to, limit).await?;
+            for (at, h) in reports {
                 for (name, v) in metrics::all(&h) {
                     by_name
                         .entry(name.clone())
@@ -255,36 +187,12 @@ pub async fn all_series(
             truncated
         }
         metrics::Resolution::Hour => {
-            use health_hourly::Column;
-            let rows = health_hourly::Entity::find()
-                .select_only()
-                .column(Column::Hour)
-                .column(Column::Metrics)
-                .filter(Column::DeviceId.eq(device_id))
-                .filter(Column::Hour.between(metrics::hour_of(from), to))
-                .order_by_asc(Column::Hour)
-                .limit(limit + 1)
-                .into_tuple::<(i64, serde_json::Value)>()
-                .all(db)
-                .await?;
-            let truncated = rows.len() as u64 > limit;
-            for (at, m) in rows
-                .into_iter()
-                .take(usize::try_from(limit).unwrap_or(usize::MAX))
-            {
-                let Ok(r) = serde_json::from_value::<metrics::Rollup>(m) else {
-                    continue;
-                };
+            let (rollups, truncated) = rollups(db, device_id, from, to, limit).await?;
+            for (at, r) in rollups {
                 for (name, a) in r {
                     let s = by_name.entry(name.clone()).or_insert_with(|| empty(&name));
                     s.points.push((at, a.mean()));
-                    s.hourly.push(HourPoint {
-                        at,
-                        count: a.count,
-                        mean: a.mean(),
-                        min: a.min,
-                        max: a.max,
-                    });
+                    s.hourly.push(hour_point(at, &a));
                 }
             }
             truncated
@@ -297,4 +205,84 @@ pub async fn all_series(
             s
         })
         .collect())
+}
+
+/// Box `device_id`'s health reports with `from <= at <= to`, oldest first,
+/// at most `limit`, and whether there were more.
+async fn health_reports(
+    db: &impl ConnectionTrait,
+    device_id: Uuid,
+    from: i64,
+    to: i64,
+    limit: u64,
+) -> Result<(Vec<(i64, HealthReport)>, bool)> {
+    use device_event::Column;
+    let rows = device_event::Entity::find()
+        .select_only()
+        .column(Column::At)
+        .column(Column::Body)
+        .filter(Column::DeviceId.eq(device_id))
+        .filter(Column::Kind.eq(EventKind::Health))
+        .filter(Column::At.between(from, to))
+        .order_by_asc(Column::At)
+        .order_by_asc(Column::EventId)
+        .limit(limit + 1)
+        .into_tuple::<(i64, serde_json::Value)>()
+        .all(db)
+        .await?;
+    let truncated = rows.len() as u64 > limit;
+    let reports = rows
+        .into_iter()
+        .take(usize::try_from(limit).unwrap_or(usize::MAX))
+        .filter_map(|(at, body)| {
+            // Stored bodies passed validation when they arrived.
+            match serde_json::from_value::<Event>(body).ok()?.body {
+                EventBody::Health(h) => Some((at, h)),
+                EventBody::Fault(_) => None,
+            }
+        })
+        .collect();
+    Ok((reports, truncated))
+}
+
+/// Box `device_id`'s hourly rollups for the hours starting in
+/// `from..=to`, oldest first, at most `limit`, and whether there were more.
+async fn rollups(
+    db: &impl ConnectionTrait,
+    device_id: Uuid,
+    from: i64,
+    to: i64,
+    limit: u64,
+) -> Result<(Vec<(i64, metrics::Rollup)>, bool)> {
+    use health_hourly::Column;
+    let rows = health_hourly::Entity::find()
+        .select_only()
+        .column(Column::Hour)
+        .column(Column::Metrics)
+        .filter(Column::DeviceId.eq(device_id))
+        .filter(Column::Hour.between(metrics::hour_of(from), to))
+        .order_by_asc(Column::Hour)
+        .limit(limit + 1)
+        .into_tuple::<(i64, serde_json::Value)>()
+        .all(db)
+        .await?;
+    let truncated = rows.len() as u64 > limit;
+    let rollups = rows
+        .into_iter()
+        .take(usize::try_from(limit).unwrap_or(usize::MAX))
+        // Stored by the rollup job in this shape.
+        .filter_map(|(at, m)| Some((at, serde_json::from_value(m).ok()?)))
+        .collect();
+    Ok((rollups, truncated))
+}
+
+/// One hour of one metric as a chart shows it.
+fn hour_point(at: i64, a: &metrics::Agg) -> HourPoint {
+    HourPoint {
+        at,
+        count: a.count,
+        mean: a.mean(),
+        min: a.min,
+        max: a.max,
+    }
 }

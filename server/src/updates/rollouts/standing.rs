@@ -18,7 +18,10 @@ use super::{
     waves::{bucket, wave_of, WaveTally},
 };
 use crate::{
-    fleet::devices::{rules::DeviceStatus, store::installed_from},
+    fleet::devices::{
+        rules::DeviceStatus,
+        store::{each_chunk, installed_from},
+    },
     platform::{
         entities::{device, rollout_device},
         error::{Error, Result},
@@ -74,82 +77,74 @@ type Row = (
     Option<serde_json::Value>,
 );
 
-/// Every accepted box that `keep` keeps, read [`CHUNK`] at a time in id
-/// order. The status is checked here, not in SQL: filtered on it, a
-/// database may walk an index on status and sort a million rows for each
-/// chunk; walking the primary key costs one row per box.
+/// Every accepted box that `keep` keeps, read [`CHUNK`] at a time (see
+/// [`each_chunk`]).
 async fn accepted_boxes(
     db: &impl ConnectionTrait,
     mut keep: impl FnMut(&TargetBox) -> bool,
 ) -> Result<Vec<TargetBox>> {
     use device::Column as C;
+    let columns = [
+        C::Id,
+        C::Status,
+        C::Serial,
+        C::Model,
+        C::HardwareRevision,
+        C::Region,
+        C::Timezone,
+        C::LastSeenAt,
+        C::Tags,
+        C::Installed,
+    ];
     let mut out = Vec::new();
-    let mut after: Option<Uuid> = None;
-    loop {
-        let mut q = device::Entity::find()
-            .select_only()
-            .columns([
-                C::Id,
-                C::Status,
-                C::Serial,
-                C::Model,
-                C::HardwareRevision,
-                C::Region,
-                C::Timezone,
-                C::LastSeenAt,
-                C::Tags,
-                C::Installed,
-            ])
-            .order_by_asc(C::Id)
-            .limit(CHUNK);
-        if let Some(id) = after {
-            q = q.filter(C::Id.gt(id));
-        }
-        let rows: Vec<Row> = q.into_tuple().all(db).await?;
-        let n = rows.len() as u64;
-        after = rows.last().map(|r| r.0);
-        for (
-            id,
-            status,
-            serial,
-            model,
-            revision,
-            region,
-            timezone,
-            last_seen_at,
-            tags,
-            installed,
-        ) in rows
-        {
-            if status != DeviceStatus::Accepted {
-                continue;
-            }
-            let components: Vec<wavecast_protocol::checkin::Component> = installed
-                .as_ref()
-                .and_then(|v| serde_json::from_value(v.clone()).ok())
-                .unwrap_or_default();
-            let b = TargetBox {
+    each_chunk(
+        db,
+        &columns,
+        CHUNK,
+        |r: &Row| r.0,
+        |rows: Vec<Row>| {
+            for (
                 id,
+                status,
                 serial,
                 model,
                 revision,
                 region,
                 timezone,
                 last_seen_at,
-                tags: tags
-                    .and_then(|t| serde_json::from_value(t).ok())
-                    .unwrap_or_default(),
-                installed: installed_from(&components),
-                inventory: installed.map(|v| v.to_string()).unwrap_or_default(),
-            };
-            if keep(&b) {
-                out.push(b);
+                tags,
+                installed,
+            ) in rows
+            {
+                if status != DeviceStatus::Accepted {
+                    continue;
+                }
+                let components: Vec<wavecast_protocol::checkin::Component> = installed
+                    .as_ref()
+                    .and_then(|v| serde_json::from_value(v.clone()).ok())
+                    .unwrap_or_default();
+                let b = TargetBox {
+                    id,
+                    serial,
+                    model,
+                    revision,
+                    region,
+                    timezone,
+                    last_seen_at,
+                    tags: tags
+                        .and_then(|t| serde_json::from_value(t).ok())
+                        .unwrap_or_default(),
+                    installed: installed_from(&components),
+                    inventory: installed.map(|v| v.to_string()).unwrap_or_default(),
+                };
+                if keep(&b) {
+                    out.push(b);
+                }
             }
-        }
-        if n < CHUNK {
-            return Ok(out);
-        }
-    }
+        },
+    )
+    .await?;
+    Ok(out)
 }
 
 /// Every install status row of rollout `id`, read [`CHUNK`] at a time.

@@ -139,6 +139,14 @@ pub async fn load_in(
         .order_by_asc(rollout::Column::CreatedAt)
         .all(db)
         .await?;
+    load_all(db, rows).await
+}
+
+/// Each of `rows` with its bundles and rules.
+async fn load_all(
+    db: &impl ConnectionTrait,
+    rows: Vec<rollout::Model>,
+) -> Result<Vec<LoadedRollout>> {
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
         out.push(load(db, r).await?);
@@ -158,11 +166,7 @@ pub async fn ended_since(
         .order_by_asc(rollout::Column::CreatedAt)
         .all(db)
         .await?;
-    let mut out = Vec::with_capacity(rows.len());
-    for r in rows {
-        out.push(load(db, r).await?);
-    }
-    Ok(out)
+    load_all(db, rows).await
 }
 
 /// Whether `d` is in the rollout's target.
