@@ -21,7 +21,7 @@ use crate::{
         tokens::routes::{revoke_token, tokens_of},
         users::{
             manage::{create_user, update_user},
-            store::{find_by_name, user_view},
+            store::{self as users, find_by_name},
         },
         views::{AuditEntry, CreateUser, TokenView, UpdateUser, UserView},
     },
@@ -32,7 +32,6 @@ use crate::{
         webhooks::routes::{add, endpoints, remove},
     },
 };
-use sea_orm::{EntityTrait, QueryOrder};
 
 #[derive(Template)]
 #[template(path = "console/admin_users.html")]
@@ -55,13 +54,7 @@ pub async fn users(
     state: web::Data<AppState>,
     q: web::Query<Notice>,
 ) -> Result<HttpResponse, Failure> {
-    let users = user::Entity::find()
-        .order_by_asc(user::Column::Name)
-        .all(&state.db)
-        .await?
-        .into_iter()
-        .map(user_view)
-        .collect();
+    let users = users::all(&state.db).await?;
     render(&UsersPage {
         shell: signed.shell("Users", Section::Admin),
         users,

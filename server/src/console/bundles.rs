@@ -84,16 +84,10 @@ pub async fn upload(
     req: HttpRequest,
     payload: web::Payload,
 ) -> HttpResponse {
-    let declared = req
-        .headers()
-        .get(actix_web::http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
     let limit = state.config.bundles.max_upload_bytes;
-    let result = if declared.is_some_and(|len| len > limit) {
+    let result = if let Some(declared) = upload::declared_over(&req, limit) {
         Err(Error::TooLarge(format!(
-            "the file has {} bytes; the configured limit is {limit} bytes",
-            declared.unwrap_or_default()
+            "the file has {declared} bytes; the configured limit is {limit} bytes"
         )))
     } else {
         upload::upload(&state, &signed, payload, false).await

@@ -1,11 +1,11 @@
 //! `/api/v1/users` and `/api/v1/me`: operator accounts.
 
 use actix_web::{web, HttpResponse};
-use sea_orm::{EntityTrait, QueryOrder};
+use sea_orm::EntityTrait;
 
 use super::{
     manage::{create_user, update_user},
-    store::{find_by_name, user_view},
+    store::{self, find_by_name, user_view},
 };
 use crate::{
     identity::{
@@ -39,14 +39,7 @@ pub async fn me(auth: Auth<access::Viewer>, state: web::Data<AppState>) -> Resul
 
 /// `GET /api/v1/users`
 pub async fn list(_: Auth<access::Admin>, state: web::Data<AppState>) -> Result<HttpResponse> {
-    let users: Vec<_> = user::Entity::find()
-        .order_by_asc(user::Column::Name)
-        .all(&state.db)
-        .await?
-        .into_iter()
-        .map(user_view)
-        .collect();
-    Ok(HttpResponse::Ok().json(users))
+    Ok(HttpResponse::Ok().json(store::all(&state.db).await?))
 }
 
 /// `GET /api/v1/users/{name}`: admins see anyone, others only themselves.

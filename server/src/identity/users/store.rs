@@ -1,6 +1,7 @@
-//! Users at the SQL edge: finding one by name, and the view the API shows.
+//! Users at the SQL edge: finding one by name, all of them, and the view
+//! the API shows.
 
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use crate::{
     identity::views::UserView,
@@ -11,6 +12,17 @@ use crate::{
 };
 
 /// The API's view of a stored user.
+/// Every user, by name, as the API shows them.
+pub async fn all(db: &impl ConnectionTrait) -> Result<Vec<UserView>> {
+    Ok(user::Entity::find()
+        .order_by_asc(user::Column::Name)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(user_view)
+        .collect())
+}
+
 pub fn user_view(m: user::Model) -> UserView {
     UserView {
         id: m.id,

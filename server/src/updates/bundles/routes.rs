@@ -41,17 +41,11 @@ pub async fn upload(
             )))
         }
     };
-    let declared = req
-        .headers()
-        .get(actix_web::http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
     let limit = state.config.bundles.max_upload_bytes;
-    if declared.is_some_and(|len| len > limit) {
+    if let Some(declared) = upload::declared_over(&req, limit) {
         return Err(Error::TooLarge(format!(
-            "the upload declares {} bytes; the configured limit is {limit} bytes \
-             (bundles.max_upload_bytes)",
-            declared.unwrap_or_default()
+            "the upload declares {declared} bytes; the configured limit is {limit} bytes \
+             (bundles.max_upload_bytes)"
         )));
     }
     match upload::upload(&state, &auth, payload, sign_on_server).await? {

@@ -74,6 +74,16 @@ impl From<Error> for Failed {
     }
 }
 
+/// The size a request declares (`Content-Length`) when it is over `limit`
+/// bytes: refused before a byte is read.
+pub fn declared_over(req: &actix_web::HttpRequest, limit: u64) -> Option<u64> {
+    req.headers()
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .filter(|len| *len > limit)
+}
+
 /// Runs one upload. `sign_on_server` replaces the manifest's signatures with
 /// one by the server's online key before verification.
 pub async fn upload(
