@@ -22,6 +22,7 @@ mod m20261201_000012_rollout_reach;
 mod m20261201_000013_console_sessions;
 mod m20261201_000014_install_steps;
 mod m20261201_000015_rollout_snapshots;
+mod m20261202_000016_ticket_due_times;
 
 /// The ordered list of all migrations.
 #[derive(Debug)]
@@ -46,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000013_console_sessions::Migration),
             Box::new(m20261201_000014_install_steps::Migration),
             Box::new(m20261201_000015_rollout_snapshots::Migration),
+            Box::new(m20261202_000016_ticket_due_times::Migration),
         ]
     }
 }

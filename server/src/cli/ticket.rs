@@ -10,6 +10,7 @@ use reqwest::Method;
 use super::{client::Client, device::warranty_text, output};
 use crate::support::{
     tickets::{
+        queue::{Sort, View},
         rules::{Channel, LogKind, Priority, Target, TicketKind, TicketStatus},
         view::TicketView,
     },
@@ -23,6 +24,15 @@ use crate::support::{
 pub enum TicketCommand {
     /// The queue, newest first.
     List {
+        /// A saved view: mine, unassigned, breaching, escalated, waiting or open.
+        #[arg(long)]
+        view: Option<View>,
+        /// newest, next_due (the nearest SLA deadline first) or oldest.
+        #[arg(long, default_value = "newest")]
+        sort: Sort,
+        /// Skip this many (paging).
+        #[arg(long, default_value_t = 0)]
+        offset: u64,
         /// new, open, pending, resolved or closed.
         #[arg(long)]
         status: Option<TicketStatus>,
@@ -422,6 +432,9 @@ pub async fn run(client: &Client, cmd: TicketCommand, json: bool) -> anyhow::Res
     };
     match cmd {
         TicketCommand::List {
+            view,
+            sort,
+            offset,
             status,
             kind,
             assignee,
@@ -431,7 +444,12 @@ pub async fn run(client: &Client, cmd: TicketCommand, json: bool) -> anyhow::Res
             limit,
             quiet,
         } => {
-            let mut q = vec![("limit", limit.to_string())];
+            let mut q = vec![
+                ("limit", limit.to_string()),
+                ("sort", sort.to_string()),
+                ("offset", offset.to_string()),
+            ];
+            q.extend(view.map(|v| ("view", v.to_string())));
             q.extend(status.map(|s| ("status", s.to_string())));
             q.extend(kind.map(|k| ("kind", k.to_string())));
             q.extend(assignee.map(|a| ("assignee", a)));

@@ -173,6 +173,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                         .get(support::tickets::routes::list)
                         .post(support::tickets::routes::create),
                 )
+                .route(
+                    "/tickets/views",
+                    web::get().to(support::tickets::routes::views),
+                )
                 .service(
                     web::resource("/tickets/{id}")
                         .get(support::tickets::routes::show)

@@ -52,9 +52,81 @@ pub struct Model {
     pub rma: Option<Json>,
     pub created_at: ChronoDateTimeUtc,
     pub updated_at: ChronoDateTimeUtc,
+    /// The earliest due time of an SLA target not yet met
+    /// (`support::tickets::due`); stamped on every save.
+    pub next_due_at: Option<ChronoDateTimeUtc>,
+    /// When the SLA sweep must look next; stamped on every save.
+    pub sweep_at: Option<ChronoDateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {}
 
-impl ActiveModelBehavior for ActiveModel {}
+/// Every save stamps `next_due_at` and `sweep_at` from the fields that
+/// decide them, so no writer can leave them stale. A partial update that
+/// leaves one of those fields unset keeps the stored times.
+#[async_trait::async_trait]
+impl ActiveModelBehavior for ActiveModel {
+    async fn before_save<C>(mut self, _db: &C, _insert: bool) -> Result<Self, DbErr>
+    where
+        C: ConnectionTrait,
+    {
+        if let Some(d) = due_times_of(&self)? {
+            self.next_due_at = sea_orm::Set(d.next_due);
+            self.sweep_at = sea_orm::Set(d.sweep_at);
+        }
+        Ok(self)
+    }
+}
+
+fn due_times_of(m: &ActiveModel) -> Result<Option<crate::support::tickets::due::DueTimes>, DbErr> {
+    use crate::support::tickets::{
+        due::{due_times, Acted},
+        rules::{SlaTerms, SlaTimes},
+    };
+    let (
+        Some(status),
+        Some(sla),
+        Some(pauses),
+        Some(opened_at),
+        Some(first_response_at),
+        Some(resolved_at),
+        Some(closed_at),
+        Some(warned_at),
+        Some(breached_at),
+    ) = (
+        m.status.try_as_ref(),
+        m.sla.try_as_ref(),
+        m.pauses.try_as_ref(),
+        m.created_at.try_as_ref(),
+        m.first_response_at.try_as_ref(),
+        m.resolved_at.try_as_ref(),
+        m.closed_at.try_as_ref(),
+        m.warned_at.try_as_ref(),
+        m.breached_at.try_as_ref(),
+    )
+    else {
+        return Ok(None);
+    };
+    let bad = |what: &str, e: String| DbErr::Custom(format!("ticket {what} unreadable: {e}"));
+    let terms: SlaTerms =
+        serde_json::from_value(sla.clone()).map_err(|e| bad("SLA terms", e.to_string()))?;
+    let cal = terms.calendar.parse().map_err(|e| bad("SLA calendar", e))?;
+    let clock = SlaTimes {
+        opened_at: *opened_at,
+        first_response_at: *first_response_at,
+        resolved_at: resolved_at.or(*closed_at),
+        pauses: serde_json::from_value(pauses.clone()).map_err(|e| bad("pauses", e.to_string()))?,
+    };
+    let acted = Acted {
+        warned: warned_at.is_some(),
+        breached: breached_at.is_some(),
+    };
+    Ok(Some(due_times(
+        &terms,
+        &cal,
+        &clock,
+        status.is_active(),
+        acted,
+    )))
+}

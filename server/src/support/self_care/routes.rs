@@ -29,6 +29,7 @@ use crate::{
             store::record_answer,
         },
         tickets::{
+            queue,
             routes::{id_of, MAX_BODY, MAX_SUBJECT},
             rules::{Channel, TicketKind},
             store::{self as tickets, NewTicket, ACTIVE},
@@ -99,13 +100,13 @@ async fn own(
 
 /// `GET /api/v1/subscriber/tickets`
 pub async fn list(auth: SubscriberAuth, state: web::Data<AppState>) -> Result<HttpResponse> {
-    let list = tickets::list(
+    let (list, _) = queue::list(
         &state.db,
-        tickets::Filter {
+        &queue::Filter {
             subscriber_id: Some(auth.subscriber.id),
-            ..tickets::Filter::default()
+            ..queue::Filter::default()
         },
-        200,
+        queue::Page::newest(200),
         state.clock.now(),
     )
     .await?;

@@ -2,11 +2,14 @@
 //! transitions, SLA view, escalation), the store ([`store`]), how faults
 //! become tickets ([`faults`]), how they follow the box's subscriber
 //! ([`follow`]), the view the API and webhooks show
-//! ([`view`]), the SLA sweep job ([`sweep`]) and the staff queue
+//! ([`view`]), when each next falls due ([`due`]), the SLA sweep job
+//! ([`sweep`]), the queue's saved views ([`queue`]) and the staff API
 //! ([`routes`]).
 
+pub mod due;
 pub mod faults;
 pub mod follow;
+pub mod queue;
 pub mod routes;
 pub mod rules;
 pub mod store;

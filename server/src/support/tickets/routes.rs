@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{
+    queue::{self, Sort, View},
     rules::{Channel, TicketKind, TicketStatus},
     store::{self as tickets, Change, NewTicket},
     view::summary,
@@ -51,6 +52,8 @@ pub const MAX_SUBJECT: usize = 200;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
+    /// A saved view, as the caller sees it (`mine` is theirs).
+    view: Option<View>,
     status: Option<TicketStatus>,
     kind: Option<TicketKind>,
     /// A user name, or `me`.
@@ -59,10 +62,18 @@ pub struct ListQuery {
     device: Option<Uuid>,
     #[serde(default)]
     active: bool,
+    #[serde(default)]
+    sort: Sort,
+    #[serde(default)]
+    offset: u64,
     limit: Option<u64>,
 }
 
-/// `GET /api/v1/tickets?status=&kind=&assignee=NAME|me&subscriber=&device=&active=true&limit=`
+/// The header carrying how many tickets pass the filter in all.
+pub const TOTAL_HEADER: &str = "X-Total-Count";
+
+/// `GET /api/v1/tickets?view=&status=&kind=&assignee=NAME|me&subscriber=&device=&active=true&sort=newest|next_due|oldest&offset=&limit=`:
+/// one page of the queue; the total in `X-Total-Count`.
 pub async fn list(
     auth: Auth<access::Viewer>,
     state: web::Data<AppState>,
@@ -74,21 +85,31 @@ pub async fn list(
         Some(name) => Some(named(&state.db, "assignee", name).await?.id),
         None => None,
     };
-    let list = tickets::list(
-        &state.db,
-        tickets::Filter {
-            status: q.status,
-            kind: q.kind,
-            assignee,
-            subscriber_id: q.subscriber,
-            device_id: q.device,
-            active_only: q.active,
-        },
+    let filter = queue::Filter {
+        view: q.view.map(|v| (v, auth.user_id)),
+        status: q.status,
+        kind: q.kind,
+        assignee,
+        subscriber_id: q.subscriber,
+        device_id: q.device,
+        active_only: q.active,
+    };
+    let page = queue::Page {
+        sort: q.sort,
+        offset: q.offset,
         limit,
-        state.clock.now(),
-    )
-    .await?;
-    Ok(HttpResponse::Ok().json(list))
+    };
+    let (list, total) = queue::list(&state.db, &filter, page, state.clock.now()).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((TOTAL_HEADER, total.to_string()))
+        .json(list))
+}
+
+/// `GET /api/v1/tickets/views`: each saved view with how many tickets it
+/// holds for the caller.
+pub async fn views(auth: Auth<access::Viewer>, state: web::Data<AppState>) -> Result<HttpResponse> {
+    let counts = queue::counts(&state.db, auth.user_id, state.clock.now()).await?;
+    Ok(HttpResponse::Ok().json(counts))
 }
 
 /// `GET /api/v1/tickets/{id}`: the ticket, its whole log, the catalog's

@@ -8,8 +8,7 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
 };
 use serde::Serialize;
 use uuid::Uuid;
@@ -219,7 +218,9 @@ pub async fn open(
     let terms = terms_for_new(db, &who.plan, t.kind).await?;
     let dedicated = who.subscriber.as_ref().and_then(|s| s.dedicated_agent);
     let assignee = pick_assignee(db, dedicated, t.kind, now).await?;
-    let row = ticket::Entity::insert(ticket::ActiveModel {
+    // `insert` on the model (not `Entity::insert`) so the entity stamps its
+    // due times; the SLA fields are set explicitly for the same reason.
+    let row = ticket::ActiveModel {
         kind: Set(t.kind),
         status: Set(TicketStatus::New),
         priority: Set(rules::priority(who.rank, t.severity)),
@@ -239,13 +240,18 @@ pub async fn open(
         versions: Set(t.versions),
         sla: Set(to_json(&terms)?),
         pauses: Set(to_json(&Vec::<Pause>::new())?),
+        first_response_at: Set(None),
+        resolved_at: Set(None),
+        closed_at: Set(None),
+        warned_at: Set(None),
+        breached_at: Set(None),
         escalation_level: Set(0),
         reopened_count: Set(0),
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()
-    })
-    .exec_with_returning(db)
+    }
+    .insert(db)
     .await?;
     let opened = LogEntry::new(LogKind::Opened, &t.author)
         .public(t.public)
@@ -418,55 +424,6 @@ pub async fn comment(
     };
     outbox::enqueue(db, WebhookEvent::TicketCommented, &payload, now).await?;
     Ok(t)
-}
-
-/// Tickets of a subscriber's page, or the staff queue, newest first.
-#[derive(Debug, Default)]
-pub struct Filter {
-    pub status: Option<TicketStatus>,
-    pub kind: Option<TicketKind>,
-    pub assignee: Option<Uuid>,
-    pub subscriber_id: Option<Uuid>,
-    pub device_id: Option<Uuid>,
-    pub active_only: bool,
-}
-
-/// The newest `limit` tickets that pass `f`, as they stand at `now`.
-pub async fn list(
-    db: &impl ConnectionTrait,
-    f: Filter,
-    limit: u64,
-    now: DateTime<Utc>,
-) -> Result<Vec<TicketView>> {
-    let mut q = ticket::Entity::find();
-    if let Some(s) = f.status {
-        q = q.filter(ticket::Column::Status.eq(s));
-    }
-    if f.active_only {
-        q = q.filter(ticket::Column::Status.is_in(ACTIVE));
-    }
-    if let Some(k) = f.kind {
-        q = q.filter(ticket::Column::Kind.eq(k));
-    }
-    if let Some(a) = f.assignee {
-        q = q.filter(ticket::Column::Assignee.eq(a));
-    }
-    if let Some(s) = f.subscriber_id {
-        q = q.filter(ticket::Column::SubscriberId.eq(s));
-    }
-    if let Some(d) = f.device_id {
-        q = q.filter(ticket::Column::DeviceId.eq(d));
-    }
-    let rows = q
-        .order_by_desc(ticket::Column::Id)
-        .limit(limit)
-        .all(db)
-        .await?;
-    let mut out = Vec::with_capacity(rows.len());
-    for t in &rows {
-        out.push(summary(db, t, now).await?);
-    }
-    Ok(out)
 }
 
 /// A ticket's log, oldest first; only public entries when `public_only`.

@@ -1,12 +1,13 @@
 //! The SLA sweep, a background job on the instance holding the `tickets`
-//! lease: every `tickets.sweep_every_secs` it warns once before a breach,
+//! lease: every `tickets.sweep_every_secs` it reads the tickets whose
+//! stored `sweep_at` has come (`super::due`), warns once before a breach,
 //! escalates once on a breach (priority up, handed to the policy's
 //! escalation contact, `ticket.sla_breached`), and sends the satisfaction
 //! surveys that are due (`support::surveys::store::send_due`).
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
     TransactionTrait,
 };
 use serde::Serialize;
@@ -39,6 +40,8 @@ pub struct Swept {
     pub warned: u64,
     pub escalated: u64,
     pub surveys: u64,
+    /// Tickets read whose stored due times were stale, now stamped.
+    pub restamped: u64,
 }
 
 /// The log's record of an escalation.
@@ -56,15 +59,23 @@ pub async fn sweep(
     now: DateTime<Utc>,
 ) -> Result<Swept, JobError> {
     let mut out = Swept::default();
-    let active = ticket::Entity::find()
+    // Only the tickets falling due (`sweep_at`, stamped on every save): the
+    // cost follows them, not the number of open tickets.
+    let due = ticket::Entity::find()
+        .filter(ticket::Column::SweepAt.lte(now))
         .filter(ticket::Column::Status.is_in(ACTIVE))
         .filter(ticket::Column::BreachedAt.is_null())
+        .order_by_asc(ticket::Column::SweepAt)
         .all(db)
         .await?;
-    for t in active {
+    for t in due {
         let (terms, view) = sla_of(&t, now)?;
         let Some(step) = rules::escalation(&view, t.warned_at.is_some(), t.breached_at.is_some())
         else {
+            // Stamped before its times were stored (or by an older
+            // version): saving it stamps them afresh.
+            ticket::ActiveModel::from(t).update(db).await?;
+            out.restamped += 1;
             continue;
         };
         let txn = db.begin().await?;

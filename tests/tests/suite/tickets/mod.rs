@@ -4,6 +4,7 @@
 mod faults;
 mod isolation;
 mod lifecycle;
+mod queue;
 mod returns;
 mod routing;
 mod surveys;
