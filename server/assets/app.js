@@ -55,7 +55,18 @@
         flash.textContent = said ? said.textContent : "The server refused: " + xhr.status;
       }
     });
+    // The queue refreshes under the agent's hands: keep what they ticked.
+    var ticked = [];
+    document.addEventListener("htmx:beforeSwap", function () {
+      ticked = Array.prototype.map.call(
+        document.querySelectorAll('input[name="ids"]:checked'), function (b) { return b.value; });
+    });
     document.addEventListener("htmx:afterSwap", function (e) {
+      ticked.forEach(function (v) {
+        var b = document.querySelector('input[name="ids"][value="' + v + '"]');
+        if (b) { b.checked = true; }
+      });
+      tick();
       var xhr = e.detail.xhr;
       var tag = xhr && xhr.getResponseHeader("ETag");
       var el = e.detail.elt;
@@ -66,7 +77,8 @@
     });
   }
 
-  // Forms that ask first: <form data-confirm="Abort this rollout?">.
+  // Forms that ask first: <form data-confirm="Abort this rollout?"> (or
+  // <button data-confirm=…>).
   // And an htmx form that asks (hx-confirm) but arrived in a live part a
   // moment ago: htmx takes over swapped-in content only once it settles
   // (20 ms later), and a click in between would post the form as a plain
@@ -75,7 +87,10 @@
   // an element it has processed; VENDORED.md pins the version.)
   document.addEventListener("submit", function (e) {
     var f = e.target;
-    if (f.dataset && f.dataset.confirm && !window.confirm(f.dataset.confirm)) {
+    // The button pressed may ask instead of its form (one form, two actions).
+    var ask = (e.submitter && e.submitter.dataset && e.submitter.dataset.confirm) ||
+      (f.dataset && f.dataset.confirm);
+    if (ask && !window.confirm(ask)) {
       e.preventDefault();
       return;
     }
@@ -192,9 +207,33 @@
     });
   }
 
+  // SLA countdowns tick each second against the server's clock: the part
+  // says when it was drawn (data-now, server time); the offset to the
+  // browser's clock is taken once per element.
+  function span(s) {
+    s = Math.abs(s);
+    var d = Math.floor(s / 86400), h = Math.floor(s % 86400 / 3600),
+        m = Math.floor(s % 3600 / 60), x = s % 60;
+    var two = function (n) { return (n < 10 ? "0" : "") + n; };
+    if (d > 0) { return d + " d " + h + " h"; }
+    if (h > 0) { return h + " h " + two(m) + " m"; }
+    return m + " m " + two(x) + " s";
+  }
+  function tick() {
+    var here = Date.now() / 1000;
+    document.querySelectorAll("time.countdown[data-due]").forEach(function (el) {
+      if (!el.dataset.offset) { el.dataset.offset = String(Number(el.dataset.now) - here); }
+      var left = Math.round(Number(el.dataset.due) - here - Number(el.dataset.offset));
+      el.textContent = el.title + " " + (left > 0 ? "in " + span(left) : "breached " + span(left) + " ago");
+      if (left <= 0) { el.classList.remove("ok", "warn"); el.classList.add("bad"); }
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("form.upload").forEach(upload);
     charts(document);
+    tick();
+    window.setInterval(tick, 1000);
   });
 })();
 

@@ -80,19 +80,19 @@ pub fn script_json(value: &impl serde::Serialize) -> String {
         .replace('&', "\\u0026")
 }
 
-/// `GET /devices/{ref}`
-pub async fn page(
-    signed: Signed<access::Viewer>,
-    state: web::Data<AppState>,
-    reference: web::Path<String>,
-    q: web::Query<DeviceQuery>,
-) -> Result<HttpResponse, Failure> {
-    let d = detail(&state, &reference).await?;
+/// A box's charts between `from` and `to` (unix seconds), each with the
+/// markers where an update succeeded and where the box faulted: element
+/// id (from `prefix`), title, and the chart's data as a script block's
+/// JSON. The device page and the ticket page's box panel draw these.
+pub async fn telemetry_charts(
+    state: &AppState,
+    d: &DeviceDetail,
+    from: i64,
+    to: i64,
+    prefix: &str,
+) -> Result<Vec<(String, String, String)>, Failure> {
     let id = d.device.id;
-    let (range, secs) = charts::range(q.range.as_deref());
-    let to = state.clock.now().timestamp();
-    let from = to - secs;
-    let resolution = crate::fleet::telemetry::rules::resolution(secs);
+    let resolution = crate::fleet::telemetry::rules::resolution(to - from);
     let series = telemetry::all_series(&state.reads, id, from, to, resolution, 20_000).await?;
     // Markers: where an install by a rollout succeeded, where it faulted.
     let mut markers: Vec<Marker> = d
@@ -123,7 +123,7 @@ pub async fn page(
         label: code.unwrap_or_default(),
     }));
     let drawn: Vec<Chart> = charts::charts(series, &markers);
-    let charts = drawn
+    Ok(drawn
         .iter()
         .enumerate()
         .map(|(i, c)| {
@@ -133,9 +133,25 @@ pub async fn page(
             } else {
                 format!("{label} ({unit})")
             };
-            (format!("chart-{i}"), title, script_json(c))
+            (format!("{prefix}-{i}"), title, script_json(c))
         })
-        .collect();
+        .collect())
+}
+
+/// `GET /devices/{ref}`
+pub async fn page(
+    signed: Signed<access::Viewer>,
+    state: web::Data<AppState>,
+    reference: web::Path<String>,
+    q: web::Query<DeviceQuery>,
+) -> Result<HttpResponse, Failure> {
+    let d = detail(&state, &reference).await?;
+    let id = d.device.id;
+    let (range, secs) = charts::range(q.range.as_deref());
+    let to = state.clock.now().timestamp();
+    let from = to - secs;
+    let resolution = crate::fleet::telemetry::rules::resolution(secs);
+    let charts = telemetry_charts(&state, &d, from, to, "chart").await?;
     let events = telemetry::recent(&state.reads, id, None, 20)
         .await?
         .events

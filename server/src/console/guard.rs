@@ -213,7 +213,8 @@ impl<P: Permission + 'static, T: DeserializeOwned + 'static> FromRequest for Pos
             if !token.is_some_and(|t| rules::csrf_matches(&signed.csrf, &t)) {
                 return Err(csrf_refused());
             }
-            let form: T = serde_urlencoded::from_bytes(&body)
+            // Repeated fields (check boxes) read into lists.
+            let form: T = serde_html_form::from_bytes(&body)
                 .map_err(|e| Error::Validation(format!("the form: {e}")))?;
             Ok(Posted { signed, form })
         })

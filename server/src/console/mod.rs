@@ -4,8 +4,9 @@
 //! charts. Every page calls the same rules and stores as the REST API and
 //! demands the same role ([`guard`]); sessions and passwords live in
 //! `identity`. Pages: the overview, devices and a device, bundles and the
-//! keyring, rollouts (list, create, detail), problems, and admin (users,
-//! tokens, webhooks, the audit log).
+//! keyring, rollouts (list, create, detail), problems, the support desk
+//! (the ticket queue, a ticket, reports), admin (users, tokens, webhooks,
+//! the audit log), and the public survey page.
 
 pub mod admin;
 pub mod assets;
@@ -18,9 +19,13 @@ pub mod guard;
 pub mod overview;
 pub mod page;
 pub mod problems;
+pub mod reports;
 pub mod rollout_form;
 pub mod rollouts;
 pub mod sign_in;
+pub mod survey;
+pub mod ticket;
+pub mod tickets;
 
 use actix_web::web;
 
@@ -71,6 +76,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/rollouts/{id}", web::get().to(rollouts::page))
         .route("/rollouts/{id}/live", web::get().to(rollouts::live_part))
         .route("/rollouts/{id}/{action}", web::post().to(rollouts::act))
+        .route("/reports", web::get().to(reports::page))
+        .route("/reports.csv", web::get().to(reports::csv))
+        .route("/tickets", web::get().to(tickets::list))
+        .route("/tickets/part", web::get().to(tickets::part))
+        .route("/tickets/bulk", web::post().to(tickets::bulk))
+        .service(
+            web::resource("/tickets/{id}")
+                .get(ticket::page)
+                .post(ticket::act),
+        )
+        .route("/tickets/{id}/part", web::get().to(ticket::part))
         .route("/devices", web::get().to(devices::list))
         .route("/devices/import/preview", web::post().to(devices::preview))
         .route("/devices/import", web::post().to(devices::import))

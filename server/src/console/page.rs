@@ -29,6 +29,8 @@ pub enum Section {
     Bundles,
     Rollouts,
     Problems,
+    Tickets,
+    Reports,
     Admin,
     Account,
 }
@@ -73,6 +75,8 @@ impl Shell {
             Section::Bundles => "bundles",
             Section::Rollouts => "rollouts",
             Section::Problems => "problems",
+            Section::Tickets => "tickets",
+            Section::Reports => "reports",
             Section::Admin => "admin",
             Section::Account => "account",
         };
@@ -94,6 +98,11 @@ impl Shell {
 
     pub fn admin(&self) -> bool {
         self.grants(Role::Admin)
+    }
+
+    /// Support staff (and admins): working tickets and subscribers.
+    pub fn support(&self) -> bool {
+        self.grants(Role::Support)
     }
 
     /// Operators and support staff (resolving a problem).

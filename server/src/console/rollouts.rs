@@ -331,6 +331,12 @@ pub async fn live_part(
         shell: signed.shell("Rollout", Section::Rollouts),
         l: live(&state, &id).await?,
     };
+    etagged(&part, &req)
+}
+
+/// A self-refreshing part of a page: its HTML with an `ETag`, or 304 when
+/// the poller already has this very HTML.
+pub fn etagged(part: &impl Template, req: &HttpRequest) -> Result<HttpResponse, Failure> {
     let html = part
         .render()
         .map_err(|e| Failure::from(Error::Internal(anyhow::anyhow!("template: {e}"))))?;

@@ -15,8 +15,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/metrics", web::get().to(super::health::metrics))
         .service(
             web::resource("/survey/{token}")
-                .get(support::surveys::routes::page)
-                .post(support::surveys::routes::answer_page),
+                .get(crate::console::survey::page)
+                .post(crate::console::survey::answer_page),
         )
         .service(
             web::scope("/api/v1")

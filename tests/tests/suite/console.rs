@@ -19,22 +19,22 @@ use wavecast_e2e::{
 };
 use wavecast_server::platform::config::Config;
 
-const PASSWORD: &str = "correct horse battery";
+pub const PASSWORD: &str = "correct horse battery";
 
 /// Live views refresh every 300 ms here.
-fn quick(c: &mut Config) {
+pub fn quick(c: &mut Config) {
     server_signs(c);
     c.console.poll_millis = 300;
 }
 
-async fn app() -> TestApp {
+pub async fn app() -> TestApp {
     TestApp::spawn_with(Backend::Sqlite, quick)
         .await
         .expect("SQLite is always available")
 }
 
 /// Sets `name`'s password through the API.
-async fn set_password(app: &TestApp, name: &str, password: &str) {
+pub async fn set_password(app: &TestApp, name: &str, password: &str) {
     let a = app
         .request(
             reqwest::Method::PUT,
@@ -49,7 +49,7 @@ async fn set_password(app: &TestApp, name: &str, password: &str) {
 /// Where the pages' screenshots go: `docs/console`, so the README's
 /// pictures are the pages as they are (`WAVECAST_SCREENSHOTS` names
 /// another folder).
-fn shots() -> std::path::PathBuf {
+pub fn shots() -> std::path::PathBuf {
     let dir = match std::env::var_os("WAVECAST_SCREENSHOTS") {
         Some(dir) => std::path::PathBuf::from(dir),
         None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/console"),

@@ -10,6 +10,7 @@ mod catalog;
 mod cli;
 mod cli_desk;
 mod console;
+mod desk;
 mod device_expiry;
 mod devices;
 mod directory;

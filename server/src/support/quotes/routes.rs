@@ -10,10 +10,17 @@ use super::{
     rules::Quote,
     store::{answer_quote, propose as propose_quote},
 };
-use crate::support::views::{QuoteAnswer, QuoteBody};
+use crate::support::{
+    tickets::view::TicketView,
+    views::{QuoteAnswer, QuoteBody},
+};
 use crate::{
     http::params::checked,
-    identity::auth::{access, Auth},
+    identity::{
+        auth::{access, Auth},
+        caller::Caller,
+        roles::Role,
+    },
     platform::{
         error::{Error, Result},
         text::Paragraphs,
@@ -30,20 +37,30 @@ pub async fn propose(
     path: web::Path<String>,
     body: web::Json<QuoteBody>,
 ) -> Result<HttpResponse> {
-    let id = id_of(&path)?;
-    let b = body.into_inner();
+    let view = propose_by(&state, &auth, id_of(&path)?, body.into_inner()).await?;
+    Ok(HttpResponse::Created().json(view))
+}
+
+/// Proposes quote `b` on ticket `id` as `caller` (support staff).
+pub async fn propose_by(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+    b: QuoteBody,
+) -> Result<TicketView> {
+    caller.demand(Role::Support)?;
     let note = match &b.note {
         Some(n) => Some(checked(Paragraphs::parse("note", n, MAX_BODY))?.into_string()),
         None => None,
     };
     let now = state.clock.now();
-    let quote = Quote::propose(b.amount_minor, &b.currency, note, &auth.name, now)
+    let quote = Quote::propose(b.amount_minor, &b.currency, note, &caller.name, now)
         .map_err(Error::Validation)?;
-    let view = state
+    state
         .db
         .transaction::<_, _, Error>(|txn| Box::pin(propose_quote(txn, id, quote, now)))
-        .await?;
-    Ok(HttpResponse::Created().json(view))
+        .await
+        .map_err(Error::from)
 }
 
 /// `POST /api/v1/tickets/{id}/quote/answer` (support staff, for an answer

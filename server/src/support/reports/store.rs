@@ -19,7 +19,7 @@ use crate::{
         error::Result,
     },
     support::tickets::{
-        rules::{median, Target, TicketKind},
+        rules::{median, SlaView, Target, TicketKind},
         view::sla_of,
     },
 };
@@ -43,6 +43,12 @@ pub struct PlanLine {
 pub struct Report {
     pub since: DateTime<Utc>,
     pub by_plan: BTreeMap<String, PlanLine>,
+    /// The same figures by ticket kind (warranty, repair, support).
+    #[serde(default)]
+    pub by_kind: BTreeMap<String, PlanLine>,
+    /// Day (UTC) → kind → tickets opened.
+    #[serde(default)]
+    pub opened_per_day: BTreeMap<String, BTreeMap<String, u64>>,
     /// Agent name → average score and answers.
     pub csat_by_agent: BTreeMap<String, (f64, u64)>,
     /// Model → firmware version → warranty tickets, boxes, claims per 100
@@ -75,6 +81,66 @@ fn firmware(versions: Option<&serde_json::Value>) -> String {
         })
 }
 
+#[derive(Default)]
+struct Acc {
+    tickets: u64,
+    fr_due: u64,
+    fr_met: u64,
+    res_done: u64,
+    res_met: u64,
+    fr: Vec<i64>,
+    res: Vec<i64>,
+    scores: Vec<i64>,
+}
+
+fn avg(v: &[i64]) -> Option<f64> {
+    #[allow(clippy::cast_precision_loss)] // Scores 1–5, counts far below 2^52.
+    (!v.is_empty()).then(|| v.iter().sum::<i64>() as f64 / v.len() as f64)
+}
+
+/// Counts ticket `t` (its targets as `view`, its survey `score`) into `a`.
+fn tally(a: &mut Acc, t: &ticket::Model, view: &SlaView, score: Option<i64>) {
+    a.tickets += 1;
+    match view.first_response {
+        Target::Met { at } => {
+            a.fr_due += 1;
+            a.fr_met += 1;
+            a.fr.push((at - t.created_at).num_seconds());
+        }
+        Target::Missed { at, .. } => {
+            a.fr_due += 1;
+            a.fr.push((at - t.created_at).num_seconds());
+        }
+        Target::Breached { .. } => a.fr_due += 1,
+        _ => {}
+    }
+    match view.resolution {
+        Target::Met { at } => {
+            a.res_done += 1;
+            a.res_met += 1;
+            a.res.push((at - t.created_at).num_seconds());
+        }
+        Target::Missed { at, .. } => {
+            a.res_done += 1;
+            a.res.push((at - t.created_at).num_seconds());
+        }
+        _ => {}
+    }
+    a.scores.extend(score);
+}
+
+fn line(mut a: Acc) -> PlanLine {
+    PlanLine {
+        tickets: a.tickets,
+        first_response_met_pct: pct(a.fr_met, a.fr_due),
+        resolution_met_pct: pct(a.res_met, a.res_done),
+        median_first_response_secs: median(&mut a.fr),
+        median_resolution_secs: median(&mut a.res),
+        csat_avg: avg(&a.scores),
+        csat_answers: a.scores.len() as u64,
+    }
+}
+
 /// Builds the report at `now` over tickets opened in the last `days`.
 #[allow(clippy::cast_precision_loss)]
 pub async fn report(db: &impl ConnectionTrait, days: u32, now: DateTime<Utc>) -> Result<Report> {
@@ -96,57 +162,33 @@ pub async fn report(db: &impl ConnectionTrait, days: u32, now: DateTime<Utc>) ->
         .into_iter()
         .map(|u| (u.id, u.name))
         .collect();
-    #[derive(Default)]
-    struct Acc {
-        tickets: u64,
-        fr_due: u64,
-        fr_met: u64,
-        res_done: u64,
-        res_met: u64,
-        fr: Vec<i64>,
-        res: Vec<i64>,
-        scores: Vec<i64>,
-    }
     let mut plans: BTreeMap<String, Acc> = BTreeMap::new();
+    let mut kinds: BTreeMap<String, Acc> = BTreeMap::new();
+    let mut per_day: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
     let mut agents: BTreeMap<String, Vec<i64>> = BTreeMap::new();
     let mut claims: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
     let mut claim_devices: Vec<Uuid> = Vec::new();
     for t in &rows {
         let (_, view) = sla_of(t, now)?;
-        let a = plans.entry(t.plan.clone()).or_default();
-        a.tickets += 1;
-        match view.first_response {
-            Target::Met { at } => {
-                a.fr_due += 1;
-                a.fr_met += 1;
-                a.fr.push((at - t.created_at).num_seconds());
-            }
-            Target::Missed { at, .. } => {
-                a.fr_due += 1;
-                a.fr.push((at - t.created_at).num_seconds());
-            }
-            Target::Breached { .. } => a.fr_due += 1,
-            _ => {}
-        }
-        match view.resolution {
-            Target::Met { at } => {
-                a.res_done += 1;
-                a.res_met += 1;
-                a.res.push((at - t.created_at).num_seconds());
-            }
-            Target::Missed { at, .. } => {
-                a.res_done += 1;
-                a.res.push((at - t.created_at).num_seconds());
-            }
-            _ => {}
-        }
-        if let Some(score) = surveys.get(&t.id).and_then(|s| s.score) {
-            a.scores.push(i64::from(score));
+        let score = surveys.get(&t.id).and_then(|s| s.score).map(i64::from);
+        tally(plans.entry(t.plan.clone()).or_default(), t, &view, score);
+        tally(
+            kinds.entry(t.kind.to_string()).or_default(),
+            t,
+            &view,
+            score,
+        );
+        *per_day
+            .entry(t.created_at.format("%Y-%m-%d").to_string())
+            .or_default()
+            .entry(t.kind.to_string())
+            .or_default() += 1;
+        if let Some(score) = score {
             let agent = t
                 .assignee
                 .and_then(|id| names.get(&id).cloned())
                 .unwrap_or_else(|| "unassigned".into());
-            agents.entry(agent).or_default().push(i64::from(score));
+            agents.entry(agent).or_default().push(score);
         }
         if t.kind == TicketKind::Warranty {
             if let Some(d) = t.device_id {
@@ -208,24 +250,11 @@ pub async fn report(db: &impl ConnectionTrait, days: u32, now: DateTime<Utc>) ->
             (model, lines)
         })
         .collect();
-    let avg = |v: &[i64]| (!v.is_empty()).then(|| v.iter().sum::<i64>() as f64 / v.len() as f64);
     Ok(Report {
         since,
-        by_plan: plans
-            .into_iter()
-            .map(|(plan, mut a)| {
-                let line = PlanLine {
-                    tickets: a.tickets,
-                    first_response_met_pct: pct(a.fr_met, a.fr_due),
-                    resolution_met_pct: pct(a.res_met, a.res_done),
-                    median_first_response_secs: median(&mut a.fr),
-                    median_resolution_secs: median(&mut a.res),
-                    csat_avg: avg(&a.scores),
-                    csat_answers: a.scores.len() as u64,
-                };
-                (plan, line)
-            })
-            .collect(),
+        by_plan: plans.into_iter().map(|(k, a)| (k, line(a))).collect(),
+        by_kind: kinds.into_iter().map(|(k, a)| (k, line(a))).collect(),
+        opened_per_day: per_day,
         csat_by_agent: agents
             .into_iter()
             .map(|(agent, v)| (agent, (avg(&v).unwrap_or(0.0), v.len() as u64)))

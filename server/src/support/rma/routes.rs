@@ -8,13 +8,15 @@ use super::{
     rules::{may_return, Replacement, Rma, RmaAction, RmaRefusal},
     store::{record, replace},
 };
-use crate::support::views::RmaBody;
+use crate::support::{tickets::view::TicketView, views::RmaBody};
 use crate::{
     fleet::devices::store as devices,
     http::params::checked,
     identity::{
         audit::store::{audited, Entry},
         auth::{access, Auth},
+        caller::Caller,
+        roles::Role,
     },
     platform::{
         error::{Error, Result},
@@ -34,9 +36,22 @@ pub async fn rma(
     path: web::Path<String>,
     body: web::Json<RmaBody>,
 ) -> Result<HttpResponse> {
-    let id = id_of(&path)?;
+    let view = return_box(&state, &auth, id_of(&path)?, body.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// Records warranty return `b` on ticket `id` as `caller` (support staff):
+/// a repair, or the replacement taking over the subscriber, the warranty
+/// start and the tickets; audited.
+pub async fn return_box(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+    b: RmaBody,
+) -> Result<TicketView> {
+    caller.demand(Role::Support)?;
     let t = tickets::find(&state.db, id).await?;
-    let (action, note, new) = match body.into_inner() {
+    let (action, note, new) = match b {
         RmaBody::Repair { note } => (RmaAction::Repair, note, None),
         RmaBody::Replace { replacement, note } => (
             RmaAction::Replace,
@@ -61,14 +76,14 @@ pub async fn rma(
     let record_ = Rma {
         action,
         note,
-        by: auth.name.clone(),
+        by: caller.name.clone(),
         at: now,
         replacement: new.as_ref().map(|n| Replacement {
             id: n.id,
             serial: n.serial.clone(),
         }),
     };
-    let (view, retired) = audited(&state.db, &auth, now, move |txn| {
+    let (view, retired) = audited(&state.db, caller, now, move |txn| {
         Box::pin(async move {
             let retired = match &new {
                 Some(n) => Some(replace(txn, old_id, n.id, now).await?),
@@ -84,5 +99,5 @@ pub async fn rma(
         state.directory.put(&old);
         state.mqtt.remove_device(old.id);
     }
-    Ok(HttpResponse::Ok().json(view))
+    Ok(view)
 }

@@ -18,6 +18,8 @@ pub enum RmaAction {
     Replace,
 }
 
+crate::platform::text::text_enum!(RmaAction, "return action", Repair => "repair", Replace => "replace");
+
 /// The box that replaced the returned one.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Replacement {

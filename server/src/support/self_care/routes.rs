@@ -4,7 +4,7 @@
 //! opening a ticket, commenting, answering a repair quote and a survey, and
 //! the knowledge base. Every query is scoped by the token's subscriber;
 //! another subscriber's box or ticket answers 404, the same as one that
-//! does not exist. The public survey page is `support::surveys::routes`.
+//! does not exist. The public survey page is `console::survey`.
 
 use actix_web::{web, HttpResponse};
 use sea_orm::{

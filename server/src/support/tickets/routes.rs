@@ -6,7 +6,8 @@
 //! `support::quotes` and `support::rma`.
 
 use actix_web::{web, HttpResponse};
-use sea_orm::{EntityTrait, TransactionTrait};
+use chrono::{DateTime, Utc};
+use sea_orm::{ConnectionTrait, EntityTrait, TransactionTrait};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -14,7 +15,7 @@ use super::{
     queue::{self, Sort, View},
     rules::{Channel, TicketKind, TicketStatus},
     store::{self as tickets, Change, NewTicket},
-    view::summary,
+    view::{summary, TicketView},
 };
 use crate::support::views::{NewTicketBody, TicketChange, TicketComment};
 use crate::{
@@ -23,6 +24,8 @@ use crate::{
     identity::{
         audit::store::{self as audit, Entry},
         auth::{access, Auth},
+        caller::Caller,
+        roles::Role,
         users::store::named,
     },
     platform::{
@@ -119,20 +122,30 @@ pub async fn show(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse> {
-    let now = state.clock.now();
-    let t = tickets::find(&state.db, id_of(&path)?).await?;
-    let view = summary(&state.db, &t, now).await?;
-    let log = tickets::history(&state.db, t.id, false).await?;
+    let d = detail(&state.db, id_of(&path)?, state.clock.now()).await?;
+    Ok(HttpResponse::Ok().json(d))
+}
+
+/// Ticket `id` with its whole log, subscriber, box, warranty, article and
+/// links, at `now` (the API's ticket and the console's ticket page).
+pub async fn detail(
+    db: &impl ConnectionTrait,
+    id: i64,
+    now: DateTime<Utc>,
+) -> Result<TicketDetail> {
+    let t = tickets::find(db, id).await?;
+    let view = summary(db, &t, now).await?;
+    let log = tickets::history(db, t.id, false).await?;
     let kb = match &t.fault_code {
-        Some(code) => catalog::get(&state.db, code).await?.map(|e| e.entry),
+        Some(code) => catalog::get(db, code).await?.map(|e| e.entry),
         None => None,
     };
     let device = match t.device_id {
-        Some(id) => device::Entity::find_by_id(id).one(&state.db).await?,
+        Some(id) => device::Entity::find_by_id(id).one(db).await?,
         None => None,
     };
     let warranty = match &device {
-        Some(d) => Some(warranty_of(&state.db, d, now).await?),
+        Some(d) => Some(warranty_of(db, d, now).await?),
         None => None,
     };
     let links = t.device_id.map(|id| TicketLinks {
@@ -145,10 +158,10 @@ pub async fn show(
         rollout: t.rollout_id.map(|r| format!("/api/v1/rollouts/{r}")),
     });
     let subscriber = match t.subscriber_id {
-        Some(id) => subscriber::Entity::find_by_id(id).one(&state.db).await?,
+        Some(id) => subscriber::Entity::find_by_id(id).one(db).await?,
         None => None,
     };
-    Ok(HttpResponse::Ok().json(TicketDetail {
+    Ok(TicketDetail {
         ticket: view,
         subscriber: subscriber.map(|s| TicketSubscriber {
             id: s.id,
@@ -180,7 +193,7 @@ pub async fn show(
                 data: l.data,
             })
             .collect(),
-    }))
+    })
 }
 
 /// What the audit log keeps of a ticket support staff opened.
@@ -196,7 +209,17 @@ pub async fn create(
     state: web::Data<AppState>,
     body: web::Json<NewTicketBody>,
 ) -> Result<HttpResponse> {
-    let b = body.into_inner();
+    let t = open_from_channel(&state, &auth, body.into_inner()).await?;
+    Ok(HttpResponse::Created().json(t))
+}
+
+/// Opens the ticket `b` describes for `caller` (support staff), audited.
+pub async fn open_from_channel(
+    state: &AppState,
+    caller: &Caller,
+    b: NewTicketBody,
+) -> Result<TicketView> {
+    caller.demand(Role::Support)?;
     if b.channel == Channel::Device {
         return Err(Error::Validation(
             "channel device is for tickets the boxes' faults open".into(),
@@ -227,9 +250,9 @@ pub async fn create(
         .as_ref()
         .map(|s| s.id)
         .or(dev.as_ref().and_then(|d| d.subscriber_id));
-    let caller = auth.caller.clone();
+    let caller = caller.clone();
     let now = state.clock.now();
-    let t = state
+    state
         .db
         .transaction::<_, _, Error>(|txn| {
             Box::pin(async move {
@@ -263,8 +286,8 @@ pub async fn create(
                 summary(txn, &t, now).await
             })
         })
-        .await?;
-    Ok(HttpResponse::Created().json(t))
+        .await
+        .map_err(Error::from)
 }
 
 /// `PATCH /api/v1/tickets/{id}` (support staff): status, assignee, priority.
@@ -274,8 +297,18 @@ pub async fn update(
     path: web::Path<String>,
     body: web::Json<TicketChange>,
 ) -> Result<HttpResponse> {
-    let id = id_of(&path)?;
-    let b = body.into_inner();
+    let view = change_ticket(&state, &auth, id_of(&path)?, body.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// Applies `b` to ticket `id` for `caller` (support staff).
+pub async fn change_ticket(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+    b: TicketChange,
+) -> Result<TicketView> {
+    caller.demand(Role::Support)?;
     let assignee = match b.assignee {
         Some(Some(name)) => Some(Some(named(&state.db, "assignee", &name).await?.id)),
         Some(None) => Some(None),
@@ -286,9 +319,9 @@ pub async fn update(
             "nothing to change: give status, assignee or priority".into(),
         ));
     }
-    let name = auth.name.clone();
+    let name = caller.name.clone();
     let now = state.clock.now();
-    let view = state
+    state
         .db
         .transaction::<_, _, Error>(|txn| {
             Box::pin(async move {
@@ -301,8 +334,8 @@ pub async fn update(
                 summary(txn, &t, now).await
             })
         })
-        .await?;
-    Ok(HttpResponse::Ok().json(view))
+        .await
+        .map_err(Error::from)
 }
 
 /// `POST /api/v1/tickets/{id}/comments` (support staff).
@@ -312,12 +345,23 @@ pub async fn comment(
     path: web::Path<String>,
     body: web::Json<TicketComment>,
 ) -> Result<HttpResponse> {
-    let id = id_of(&path)?;
-    let b = body.into_inner();
+    let view = add_comment(&state, &auth, id_of(&path)?, body.into_inner()).await?;
+    Ok(HttpResponse::Created().json(view))
+}
+
+/// Adds `b` to ticket `id` as `caller` (support staff): public, or an
+/// internal note.
+pub async fn add_comment(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+    b: TicketComment,
+) -> Result<TicketView> {
+    caller.demand(Role::Support)?;
     let text = checked(Paragraphs::parse("body", &b.body, MAX_BODY))?.into_string();
-    let name = auth.name.clone();
+    let name = caller.name.clone();
     let now = state.clock.now();
-    let view = state
+    state
         .db
         .transaction::<_, _, Error>(|txn| {
             Box::pin(async move {
@@ -325,6 +369,6 @@ pub async fn comment(
                 summary(txn, &t, now).await
             })
         })
-        .await?;
-    Ok(HttpResponse::Created().json(view))
+        .await
+        .map_err(Error::from)
 }

@@ -108,6 +108,14 @@ impl TicketKind {
 }
 
 impl TicketStatus {
+    pub const ALL: [TicketStatus; 5] = [
+        Self::New,
+        Self::Open,
+        Self::Pending,
+        Self::Resolved,
+        Self::Closed,
+    ];
+
     /// Whether support still owes the ticket work (its SLA runs).
     pub fn is_active(self) -> bool {
         matches!(self, Self::New | Self::Open | Self::Pending)
