@@ -82,7 +82,7 @@ impl ActiveModelBehavior for ActiveModel {
 fn due_times_of(m: &ActiveModel) -> Result<Option<crate::support::tickets::due::DueTimes>, DbErr> {
     use crate::support::tickets::{
         due::{due_times, Acted},
-        rules::{SlaTerms, SlaTimes},
+        view::{clock_of, terms_of},
     };
     let (
         Some(status),
@@ -108,16 +108,17 @@ fn due_times_of(m: &ActiveModel) -> Result<Option<crate::support::tickets::due::
     else {
         return Ok(None);
     };
-    let bad = |what: &str, e: String| DbErr::Custom(format!("ticket {what} unreadable: {e}"));
-    let terms: SlaTerms =
-        serde_json::from_value(sla.clone()).map_err(|e| bad("SLA terms", e.to_string()))?;
-    let cal = terms.calendar.parse().map_err(|e| bad("SLA calendar", e))?;
-    let clock = SlaTimes {
-        opened_at: *opened_at,
-        first_response_at: *first_response_at,
-        resolved_at: resolved_at.or(*closed_at),
-        pauses: serde_json::from_value(pauses.clone()).map_err(|e| bad("pauses", e.to_string()))?,
-    };
+    // The same readers as a stored row's SLA (`support::tickets::view`).
+    let unreadable = |e: crate::platform::error::Error| DbErr::Custom(e.to_string());
+    let (terms, cal) = terms_of(sla).map_err(unreadable)?;
+    let clock = clock_of(
+        *opened_at,
+        *first_response_at,
+        *resolved_at,
+        *closed_at,
+        pauses,
+    )
+    .map_err(unreadable)?;
     let acted = Acted {
         warned: warned_at.is_some(),
         breached: breached_at.is_some(),

@@ -16,7 +16,7 @@ use crate::{
         error::{Error, Result},
         json::{from_json, from_json_opt},
     },
-    support::{quotes::rules::Quote, rma::rules::Rma},
+    support::{quotes::rules::Quote, rma::rules::Rma, sla::Calendar},
 };
 
 /// A ticket as the API and webhooks show it.
@@ -56,23 +56,47 @@ pub struct TicketView {
     pub updated_at: DateTime<Utc>,
 }
 
-/// The SLA clock of a stored ticket.
-pub fn sla_times_of(t: &ticket::Model) -> Result<SlaTimes> {
-    Ok(SlaTimes {
-        opened_at: t.created_at,
-        first_response_at: t.first_response_at,
-        resolved_at: t.resolved_at.or(t.closed_at),
-        pauses: from_json(&t.pauses, "ticket pauses")?,
-    })
-}
-
-/// The terms and where they stand now.
-pub fn sla_of(t: &ticket::Model, now: DateTime<Utc>) -> Result<(SlaTerms, SlaView)> {
-    let terms: SlaTerms = from_json(&t.sla, "ticket SLA terms")?;
+/// The terms a ticket's `sla` column holds, with their calendar.
+pub fn terms_of(sla: &serde_json::Value) -> Result<(SlaTerms, Calendar)> {
+    let terms: SlaTerms = from_json(sla, "ticket SLA terms")?;
     let cal = terms
         .calendar
         .parse()
         .map_err(|e| Error::corrupt("ticket SLA calendar", e))?;
+    Ok((terms, cal))
+}
+
+/// The SLA clock from a ticket's stored times and pauses (a row's, or a
+/// save's about to be written): closing without resolving stops it too.
+pub fn clock_of(
+    opened_at: DateTime<Utc>,
+    first_response_at: Option<DateTime<Utc>>,
+    resolved_at: Option<DateTime<Utc>>,
+    closed_at: Option<DateTime<Utc>>,
+    pauses: &serde_json::Value,
+) -> Result<SlaTimes> {
+    Ok(SlaTimes {
+        opened_at,
+        first_response_at,
+        resolved_at: resolved_at.or(closed_at),
+        pauses: from_json(pauses, "ticket pauses")?,
+    })
+}
+
+/// The SLA clock of a stored ticket.
+pub fn sla_times_of(t: &ticket::Model) -> Result<SlaTimes> {
+    clock_of(
+        t.created_at,
+        t.first_response_at,
+        t.resolved_at,
+        t.closed_at,
+        &t.pauses,
+    )
+}
+
+/// The terms and where they stand now.
+pub fn sla_of(t: &ticket::Model, now: DateTime<Utc>) -> Result<(SlaTerms, SlaView)> {
+    let (terms, cal) = terms_of(&t.sla)?;
     let view = rules::sla_view(&terms, &cal, &sla_times_of(t)?, now);
     Ok((terms, view))
 }
