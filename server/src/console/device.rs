@@ -65,7 +65,8 @@ pub struct DeviceQuery {
     range: Option<String>,
 }
 
-fn time(at: i64) -> String {
+/// Unix seconds as `YYYY-MM-DD HH:MM:SS` (UTC).
+pub fn time(at: i64) -> String {
     chrono::DateTime::from_timestamp(at, 0)
         .map_or_else(String::new, |t| t.format("%Y-%m-%d %H:%M:%S").to_string())
 }

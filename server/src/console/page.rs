@@ -138,6 +138,20 @@ pub fn see_other(location: &str) -> HttpResponse {
         .finish()
 }
 
+/// A redirect after a form to `location` (which may carry a query), with
+/// `notice` for the page to show in its banner.
+pub fn see_other_saying(location: &str, notice: &str) -> HttpResponse {
+    let q = serde_urlencoded::to_string([("notice", notice)]).unwrap_or_default();
+    let sep = if location.contains('?') { '&' } else { '?' };
+    see_other(&format!("{location}{sep}{q}"))
+}
+
+/// What a page redirected to after a form says happened (`?notice=`).
+#[derive(Debug, serde::Deserialize)]
+pub struct Notice {
+    pub notice: Option<String>,
+}
+
 /// Why a console request failed, shown as a page.
 #[derive(Debug)]
 pub enum Failure {

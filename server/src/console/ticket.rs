@@ -17,15 +17,15 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
 
 use super::{
-    device::telemetry_charts,
+    device::{telemetry_charts, time},
     guard::{Posted, Signed},
-    page::{render, see_other, Failure, Section, Shell},
+    page::{render, see_other_saying, Failure, Notice, Section, Shell},
     rollouts::etagged,
-    tickets::{agents, countdown, rows_of, Row},
+    tickets::{agents, countdown},
 };
 use crate::{
     fleet::problems::store as problems,
-    identity::{auth::access, roles::Role},
+    identity::auth::access,
     platform::{entities::ticket, error::Error},
     state::AppState,
     support::{
@@ -36,7 +36,7 @@ use crate::{
             queue::{self, Page, Sort},
             routes::{add_comment, change_ticket, detail, id_of},
             rules::{LogKind, Priority, Target, TicketKind, TicketStatus},
-            store as tickets,
+            view::TicketView,
         },
         views::{LogView, QuoteBody, RmaBody, TicketChange, TicketComment, TicketDetail},
     },
@@ -173,7 +173,7 @@ pub struct BoxPanel {
 
 async fn box_panel(
     state: &AppState,
-    t: &ticket::Model,
+    t: &TicketView,
     now: DateTime<Utc>,
 ) -> Result<Option<BoxPanel>, Failure> {
     let Some(id) = t.device_id else {
@@ -199,11 +199,7 @@ async fn box_panel(
     .events
     .into_iter()
     .filter_map(|e| match e.event.body {
-        wavecast_protocol::events::EventBody::Fault(f) => Some((
-            chrono::DateTime::from_timestamp(f.at, 0)
-                .map_or_else(String::new, |t| t.format("%Y-%m-%d %H:%M:%S").to_string()),
-            f.code,
-        )),
+        wavecast_protocol::events::EventBody::Fault(f) => Some((time(f.at), f.code)),
         wavecast_protocol::events::EventBody::Health(_) => None,
     })
     .collect();
@@ -278,7 +274,8 @@ struct TicketPage {
     statuses: [TicketStatus; 5],
     priorities: [Priority; 4],
     panel: Option<BoxPanel>,
-    others: Vec<Row>,
+    /// The subscriber's other tickets, newest first.
+    others: Vec<ticket::Model>,
     notice: Option<String>,
 }
 
@@ -287,11 +284,6 @@ struct TicketPage {
 struct TicketPart {
     shell: Shell,
     live: Live,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct Notice {
-    notice: Option<String>,
 }
 
 /// `GET /tickets/{id}`
@@ -304,8 +296,7 @@ pub async fn page(
     let now = state.clock.now();
     let id = id_of(&path)?;
     let d = detail(&state.reads, id, now).await?;
-    let t = tickets::find(&state.reads, id).await?;
-    let others = match t.subscriber_id {
+    let others = match d.ticket.subscriber_id {
         Some(s) => {
             let f = queue::Filter {
                 subscriber_id: Some(s),
@@ -317,8 +308,7 @@ pub async fn page(
                 limit: 20,
             };
             let (rows, _) = queue::rows(&state.reads, &f, page, now).await?;
-            let rows = rows.into_iter().filter(|r| r.id != id).collect();
-            rows_of(&state, rows, now).await?
+            rows.into_iter().filter(|r| r.id != id).collect()
         }
         None => Vec::new(),
     };
@@ -333,7 +323,7 @@ pub async fn page(
             Priority::High,
             Priority::Urgent,
         ],
-        panel: box_panel(&state, &t, now).await?,
+        panel: box_panel(&state, &d.ticket, now).await?,
         others,
         notice: n.into_inner().notice,
         d,
@@ -389,12 +379,11 @@ fn some(s: &str) -> Option<String> {
 /// quote and its answer, a warranty return. Back to the page, saying
 /// what was done.
 pub async fn act(
-    posted: Posted<access::Viewer, Act>,
+    posted: Posted<access::Support, Act>,
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, Failure> {
     let caller = &posted.signed.caller;
-    caller.demand(Role::Support)?;
     let id = id_of(&path)?;
     let f = posted.form;
     let done = match f.action.as_str() {
@@ -483,8 +472,7 @@ pub async fn act(
             return Err(Error::Validation(format!("unknown action {other:?}")).into());
         }
     };
-    let q = serde_urlencoded::to_string([("notice", done)]).unwrap_or_default();
-    Ok(see_other(&format!("/tickets/{id}?{q}")))
+    Ok(see_other_saying(&format!("/tickets/{id}"), done))
 }
 
 impl TicketPage {

@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use super::{
     guard::{Posted, Signed},
-    page::{render, see_other, Failure, Section, Shell},
+    page::{render, see_other_saying, Failure, Notice, Section, Shell},
     rollouts::etagged,
 };
 use crate::{
@@ -131,7 +131,7 @@ pub struct Row {
 
 /// The queue's rows for the stored tickets `rows` at `now`: subscribers,
 /// boxes and users read once for the page.
-pub async fn rows_of(
+async fn rows_of(
     state: &AppState,
     rows: Vec<crate::platform::entities::ticket::Model>,
     now: DateTime<Utc>,
@@ -297,11 +297,6 @@ struct QueuePart {
     q: Queue,
 }
 
-#[derive(Debug, Deserialize)]
-pub struct Notice {
-    notice: Option<String>,
-}
-
 /// `GET /tickets`
 pub async fn list(
     signed: Signed<access::Viewer>,
@@ -399,8 +394,7 @@ pub async fn bulk(
     } else {
         String::new()
     };
-    let q = serde_urlencoded::to_string([("notice", notice)]).unwrap_or_default();
-    Ok(see_other(&format!("/tickets?{back}&{q}")))
+    Ok(see_other_saying(&format!("/tickets?{back}"), &notice))
 }
 
 #[cfg(test)]
