@@ -18,9 +18,11 @@ use super::{
 };
 use crate::{
     identity::auth::access,
-    platform::error::Error,
     state::AppState,
-    support::reports::store::{report, PlanLine, Report},
+    support::reports::{
+        routes::period,
+        store::{report, PlanLine, Report},
+    },
 };
 
 /// The periods offered, in days.
@@ -29,15 +31,6 @@ pub const PERIODS: [u32; 5] = [1, 7, 30, 90, 365];
 #[derive(Debug, Deserialize)]
 pub struct ReportQuery {
     days: Option<u32>,
-}
-
-fn days_of(q: &ReportQuery) -> Result<u32, Error> {
-    let days = q.days.unwrap_or(30);
-    if (1..=400).contains(&days) {
-        Ok(days)
-    } else {
-        Err(Error::Validation("days must be between 1 and 400".into()))
-    }
 }
 
 /// One line of a compliance chart.
@@ -108,7 +101,7 @@ pub async fn page(
     state: web::Data<AppState>,
     q: web::Query<ReportQuery>,
 ) -> Result<HttpResponse, Failure> {
-    let days = days_of(&q)?;
+    let days = period(q.days)?;
     let r = report(&state.reads, days, state.clock.now()).await?;
     let per_day: Vec<Day> = r
         .opened_per_day
@@ -143,7 +136,7 @@ pub async fn csv(
     state: web::Data<AppState>,
     q: web::Query<ReportQuery>,
 ) -> Result<HttpResponse, Failure> {
-    let days = days_of(&q)?;
+    let days = period(q.days)?;
     let r = report(&state.reads, days, state.clock.now()).await?;
     let mut out = String::from("section,group,subgroup,measure,value\n");
     let mut row = |a: &str, b: &str, c: &str, d: &str, v: String| {

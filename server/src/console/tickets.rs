@@ -218,19 +218,18 @@ impl Queue {
 
     /// The query string with another page.
     pub fn at_page(&self, page: u64) -> String {
-        let mut q = vec![
-            ("view", self.view.to_string()),
-            ("sort", self.sort.to_string()),
-        ];
-        q.extend(self.kind.map(|k| ("kind", k.to_string())));
-        q.push(("page", page.to_string()));
-        serde_urlencoded::to_string(q).unwrap_or_default()
+        self.query_of(self.view, Some(page))
     }
 
     /// The query string of another view, keeping kind and sort.
     pub fn of_view(&self, view: &View) -> String {
+        self.query_of(*view, None)
+    }
+
+    fn query_of(&self, view: View, page: Option<u64>) -> String {
         let mut q = vec![("view", view.to_string()), ("sort", self.sort.to_string())];
         q.extend(self.kind.map(|k| ("kind", k.to_string())));
+        q.extend(page.map(|p| ("page", p.to_string())));
         serde_urlencoded::to_string(q).unwrap_or_default()
     }
 }

@@ -16,15 +16,23 @@ pub struct ReportQuery {
     days: Option<u32>,
 }
 
+/// The report's period in days: 30 unless asked, from 1 to 400 (the API
+/// and the console's report page).
+pub fn period(asked: Option<u32>) -> Result<u32> {
+    let days = asked.unwrap_or(30);
+    if (1..=400).contains(&days) {
+        Ok(days)
+    } else {
+        Err(Error::Validation("days must be between 1 and 400".into()))
+    }
+}
+
 /// `GET /api/v1/reports/tickets?days=N` (default 30, at most 400).
 pub async fn tickets(
     _: Auth<access::Viewer>,
     state: web::Data<AppState>,
     q: web::Query<ReportQuery>,
 ) -> Result<HttpResponse> {
-    let days = q.days.unwrap_or(30);
-    if !(1..=400).contains(&days) {
-        return Err(Error::Validation("days must be between 1 and 400".into()));
-    }
+    let days = period(q.days)?;
     Ok(HttpResponse::Ok().json(report(&state.db, days, state.clock.now()).await?))
 }
