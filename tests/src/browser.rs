@@ -232,6 +232,16 @@ impl Browser {
         }
     }
 
+    /// An HTTP client that does not follow redirects, to send forms by hand
+    /// (with [`Self::session_cookie`] and [`Self::csrf`]) and see the
+    /// server's own answer.
+    pub fn http() -> reqwest::Client {
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client")
+    }
+
     /// The session cookie's `name=value`, to send requests as this browser.
     pub async fn session_cookie(&self) -> String {
         self.client

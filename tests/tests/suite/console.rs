@@ -151,10 +151,7 @@ async fn the_server_refuses_what_the_page_does_not_offer() {
         assert!(!b.has("#model img").await, "no element was made of it");
         let cookie = b.session_cookie().await;
         let csrf = b.csrf().await;
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("client");
+        let http = Browser::http();
         let accept = format!("{}/devices/SN-XSS/accept", app.address);
         let post = |form: Vec<(&'static str, String)>, origin: &str| {
             http.post(&accept)

@@ -360,10 +360,7 @@ async fn viewers_and_operators_read_tickets_but_cannot_change_them() {
             }
             let cookie = b.session_cookie().await;
             let csrf = b.csrf().await;
-            let http = reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .expect("client");
+            let http = Browser::http();
             for (path, form) in [
                 (
                     format!("/tickets/{id}"),
