@@ -142,7 +142,6 @@ fn line(mut a: Acc) -> PlanLine {
 }
 
 /// Builds the report at `now` over tickets opened in the last `days`.
-#[allow(clippy::cast_precision_loss)]
 pub async fn report(db: &impl ConnectionTrait, days: u32, now: DateTime<Utc>) -> Result<Report> {
     let since = now - Duration::days(i64::from(days));
     let rows = ticket::Entity::find()
