@@ -10,10 +10,11 @@ use super::{
     store as catalog,
 };
 use crate::{
-    fleet::views::CatalogEntryBody,
+    fleet::views::{CatalogEntryBody, CatalogEntryView},
     identity::{
         audit::store::{audited, Entry},
         auth::{access, Auth},
+        caller::Caller,
         roles::Role,
     },
     platform::error::{Error, Result},
@@ -53,7 +54,6 @@ pub async fn put(
     path: web::Path<String>,
     body: web::Json<CatalogEntryBody>,
 ) -> Result<HttpResponse> {
-    auth.demand_one_of(EDITORS, "editing the fault catalog")?;
     let b = body.into_inner();
     let entry = CatalogEntry {
         code: path.into_inner(),
@@ -63,9 +63,25 @@ pub async fn put(
         kb: b.kb,
         policy: b.policy,
     };
+    let (view, created) = put_entry(&state, &auth, entry).await?;
+    Ok(if created {
+        HttpResponse::Created().json(view)
+    } else {
+        HttpResponse::Ok().json(view)
+    })
+}
+
+/// Creates or replaces catalog entry `entry` for `caller` (operator or
+/// support staff), audited; true when it is new.
+pub async fn put_entry(
+    state: &AppState,
+    caller: &Caller,
+    entry: CatalogEntry,
+) -> Result<(CatalogEntryView, bool)> {
+    caller.demand_one_of(EDITORS, "editing the fault catalog")?;
     // `catalog::put` validates the entry before it writes.
     let now = state.clock.now();
-    let (view, created) = audited(&state.db, &auth, now, move |txn| {
+    audited(&state.db, caller, now, move |txn| {
         Box::pin(async move {
             let (view, created) = catalog::put(txn, &entry, now).await?;
             let action = if created {
@@ -77,12 +93,7 @@ pub async fn put(
             Ok(((view, created), audit))
         })
     })
-    .await?;
-    Ok(if created {
-        HttpResponse::Created().json(view)
-    } else {
-        HttpResponse::Ok().json(view)
-    })
+    .await
 }
 
 /// `DELETE /api/v1/fault-catalog/{code}`. A code the configured catalog

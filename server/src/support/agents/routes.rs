@@ -4,20 +4,19 @@
 use actix_web::{web, HttpResponse};
 use sea_orm::{sea_query::OnConflict, EntityTrait, Set};
 
+use super::store::agent_views;
 use crate::support::views::AgentBody;
 use crate::{
     identity::{
         audit::store::{audited, Entry},
         auth::{access, Auth},
-        users::store::{find_by_name, name_of},
+        caller::Caller,
+        roles::Role,
+        users::store::find_by_name,
     },
-    platform::{
-        entities::support_agent,
-        error::Result,
-        json::{from_json, to_json},
-    },
+    platform::{entities::support_agent, error::Result, json::to_json},
     state::AppState,
-    support::{subscribers::store::works_tickets, views::AgentView},
+    support::subscribers::store::works_tickets,
 };
 
 /// `PUT /api/v1/support-agents/{user}` (support staff).
@@ -27,12 +26,23 @@ pub async fn put(
     path: web::Path<String>,
     body: web::Json<AgentBody>,
 ) -> Result<HttpResponse> {
-    let name = path.into_inner();
+    put_agent(&state, &auth, path.into_inner(), body.into_inner()).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Sets the queues support user `name` works and whether they are on
+/// shift, for `caller` (support staff), audited.
+pub async fn put_agent(
+    state: &AppState,
+    caller: &Caller,
+    name: String,
+    b: AgentBody,
+) -> Result<()> {
+    caller.demand(Role::Support)?;
     let u = find_by_name(&state.db, &name).await?;
     works_tickets(&u, "user")?;
     let id = u.id;
-    let b = body.into_inner();
-    audited(&state.db, &auth, state.clock.now(), move |txn| {
+    audited(&state.db, caller, state.clock.now(), move |txn| {
         Box::pin(async move {
             support_agent::Entity::insert(support_agent::ActiveModel {
                 user_id: Set(id),
@@ -53,21 +63,10 @@ pub async fn put(
             Ok(((), Entry::new("agent.put", "user", name).details(&b)))
         })
     })
-    .await?;
-    Ok(HttpResponse::NoContent().finish())
+    .await
 }
 
 /// `GET /api/v1/support-agents`
 pub async fn list(_: Auth<access::Viewer>, state: web::Data<AppState>) -> Result<HttpResponse> {
-    let agents = support_agent::Entity::find().all(&state.db).await?;
-    let mut out = Vec::new();
-    for a in agents {
-        out.push(AgentView {
-            user: name_of(&state.db, Some(a.user_id)).await?,
-            queues: from_json(&a.queues, "agent queues")?,
-            on_shift: a.on_shift,
-            last_assigned_at: a.last_assigned_at,
-        });
-    }
-    Ok(HttpResponse::Ok().json(out))
+    Ok(HttpResponse::Ok().json(agent_views(&state.db).await?))
 }

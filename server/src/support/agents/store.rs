@@ -7,9 +7,29 @@ use sea_orm::{sea_query::Expr, ColumnTrait, ConnectionTrait, EntityTrait, QueryF
 use uuid::Uuid;
 
 use crate::{
+    identity::users::store::name_of,
     platform::{entities::support_agent, error::Result, json::from_json},
-    support::tickets::rules::{self as rules, TicketKind},
+    support::{
+        tickets::rules::{self as rules, TicketKind},
+        views::AgentView,
+    },
 };
+
+/// Every support agent: their queues, whether they are on shift, their
+/// last round-robin turn.
+pub async fn agent_views(db: &impl ConnectionTrait) -> Result<Vec<AgentView>> {
+    let agents = support_agent::Entity::find().all(db).await?;
+    let mut out = Vec::with_capacity(agents.len());
+    for a in agents {
+        out.push(AgentView {
+            user: name_of(db, Some(a.user_id)).await?,
+            queues: from_json(&a.queues, "agent queues")?,
+            on_shift: a.on_shift,
+            last_assigned_at: a.last_assigned_at,
+        });
+    }
+    Ok(out)
+}
 
 /// The agent a new ticket of `kind` goes to, noting the round-robin turn.
 pub async fn pick_assignee(

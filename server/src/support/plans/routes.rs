@@ -2,11 +2,11 @@
 //! Every role reads; admins write. Tickets keep the terms they opened with.
 
 use actix_web::{web, HttpResponse};
-use sea_orm::{sea_query::OnConflict, EntityTrait, QueryOrder, Set};
+use sea_orm::{sea_query::OnConflict, EntityTrait, Set};
 
 use super::{
     rules::PlanKey,
-    store::{last_resort_terms, put_policy, terms_of, FALLBACK_PLAN},
+    store::{last_resort_terms, plan_views, put_policy, terms_of, FALLBACK_PLAN},
 };
 use crate::support::views::PlanBody;
 use crate::{
@@ -14,6 +14,8 @@ use crate::{
     identity::{
         audit::store::{audited, Entry},
         auth::{access, Auth},
+        caller::Caller,
+        roles::Role,
         users::store::named,
     },
     platform::{
@@ -22,34 +24,12 @@ use crate::{
         text::Line,
     },
     state::AppState,
-    support::{
-        tickets::rules::{SlaTerms, TicketKind},
-        views::PlanView,
-    },
+    support::tickets::rules::{SlaTerms, TicketKind},
 };
 
 /// `GET /api/v1/plans`: every plan with its policy per ticket kind.
 pub async fn list(_: Auth<access::Viewer>, state: web::Data<AppState>) -> Result<HttpResponse> {
-    let plans = plan::Entity::find()
-        .order_by_asc(plan::Column::Rank)
-        .all(&state.db)
-        .await?;
-    let mut out = Vec::new();
-    for p in plans {
-        let mut sla = std::collections::BTreeMap::new();
-        for k in TicketKind::ALL {
-            if let Some(t) = terms_of(&state.db, &p.key, k).await? {
-                sla.insert(k, t);
-            }
-        }
-        out.push(PlanView {
-            key: p.key,
-            name: p.name,
-            rank: p.rank,
-            sla,
-        });
-    }
-    Ok(HttpResponse::Ok().json(out))
+    Ok(HttpResponse::Ok().json(plan_views(&state.db).await?))
 }
 
 /// `PUT /api/v1/plans/{key}` (admin): creates a plan (with the basic plan's
@@ -61,15 +41,26 @@ pub async fn put(
     path: web::Path<String>,
     body: web::Json<PlanBody>,
 ) -> Result<HttpResponse> {
-    let key = PlanKey::parse(&path).map_err(Error::Validation)?;
-    let b = body.into_inner();
+    let created = put_plan(&state, &auth, &path, body.into_inner()).await?;
+    Ok(if created {
+        HttpResponse::Created().finish()
+    } else {
+        HttpResponse::NoContent().finish()
+    })
+}
+
+/// Creates or changes plan `key` for `caller` (admin), audited; true when
+/// it is new.
+pub async fn put_plan(state: &AppState, caller: &Caller, key: &str, b: PlanBody) -> Result<bool> {
+    caller.demand(Role::Admin)?;
+    let key = PlanKey::parse(key).map_err(Error::Validation)?;
     let name = checked(Line::parse("name", &b.name, 100))?.into_string();
     if !(0..=100).contains(&b.rank) {
         return Err(Error::Validation("rank must be between 0 and 100".into()));
     }
     let tz = state.config.tickets.business_timezone.clone();
     let now = state.clock.now();
-    let created = audited(&state.db, &auth, now, move |txn| {
+    audited(&state.db, caller, now, move |txn| {
         Box::pin(async move {
             let key = key.into_string();
             let existed = plan::Entity::find_by_id(key.clone())
@@ -102,12 +93,7 @@ pub async fn put(
             Ok((!existed, entry))
         })
     })
-    .await?;
-    Ok(if created {
-        HttpResponse::Created().finish()
-    } else {
-        HttpResponse::NoContent().finish()
-    })
+    .await
 }
 
 /// `PUT /api/v1/plans/{key}/sla/{kind}` (admin): the plan's targets,
@@ -120,7 +106,21 @@ pub async fn put_sla(
 ) -> Result<HttpResponse> {
     let (key, kind) = path.into_inner();
     let kind: TicketKind = kind.parse().map_err(Error::NotFound)?;
-    body.check().map_err(Error::Validation)?;
+    put_terms(&state, &auth, key, kind, body.into_inner()).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Sets plan `key`'s SLA policy for ticket kind `kind` for `caller`
+/// (admin), audited. Open tickets keep the terms they opened with.
+pub async fn put_terms(
+    state: &AppState,
+    caller: &Caller,
+    key: String,
+    kind: TicketKind,
+    terms: SlaTerms,
+) -> Result<()> {
+    caller.demand(Role::Admin)?;
+    terms.check().map_err(Error::Validation)?;
     if plan::Entity::find_by_id(key.clone())
         .one(&state.db)
         .await?
@@ -128,17 +128,15 @@ pub async fn put_sla(
     {
         return Err(Error::NotFound(format!("no plan {key:?}")));
     }
-    if let Some(name) = &body.escalate_to {
+    if let Some(name) = &terms.escalate_to {
         named(&state.db, "escalate_to", name).await?;
     }
-    let terms = body.into_inner();
-    audited(&state.db, &auth, state.clock.now(), move |txn| {
+    audited(&state.db, caller, state.clock.now(), move |txn| {
         Box::pin(async move {
             put_policy(txn, &key, kind, &terms).await?;
             let entry = Entry::new("sla.put", "plan", format!("{key}/{kind}")).details(&terms);
             Ok(((), entry))
         })
     })
-    .await?;
-    Ok(HttpResponse::NoContent().finish())
+    .await
 }

@@ -5,7 +5,8 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, Set, TransactionTrait,
+    ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryOrder, Set,
+    TransactionTrait,
 };
 
 use crate::{
@@ -18,6 +19,7 @@ use crate::{
     support::{
         sla::CalendarSpec,
         tickets::rules::{SlaTerms, TicketKind},
+        views::PlanView,
     },
 };
 
@@ -143,6 +145,30 @@ pub async fn terms_of(
         warn_pct: u8::try_from(p.warn_pct.clamp(1, 100)).unwrap_or(80),
         escalate_to: p.escalate_to,
     }))
+}
+
+/// Every plan, highest rank last, with its policy per ticket kind.
+pub async fn plan_views(db: &impl ConnectionTrait) -> Result<Vec<PlanView>> {
+    let plans = plan::Entity::find()
+        .order_by_asc(plan::Column::Rank)
+        .all(db)
+        .await?;
+    let mut out = Vec::with_capacity(plans.len());
+    for p in plans {
+        let mut sla = std::collections::BTreeMap::new();
+        for k in TicketKind::ALL {
+            if let Some(t) = terms_of(db, &p.key, k).await? {
+                sla.insert(k, t);
+            }
+        }
+        out.push(PlanView {
+            key: p.key,
+            name: p.name,
+            rank: p.rank,
+            sla,
+        });
+    }
+    Ok(out)
 }
 
 /// The terms a new ticket opens with: its plan's policy for `kind`, else

@@ -7,23 +7,21 @@
 //! does not exist. The public survey page is `console::survey`.
 
 use actix_web::{web, HttpResponse};
-use sea_orm::{
-    ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, TransactionTrait,
-};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, TransactionTrait};
 use serde::Deserialize;
 
 use crate::{
-    fleet::{catalog::store as catalog, devices::store as devices, summary::rules::online},
+    fleet::{catalog::store as catalog, devices::store as devices},
     http::params::checked,
     platform::{
-        entities::{device, survey, ticket},
+        entities::{survey, ticket},
         error::{Error, Result},
         text::{Line, Paragraphs},
     },
     state::AppState,
     support::{
         quotes::store::answer_quote,
-        subscribers::auth::SubscriberAuth,
+        subscribers::{auth::SubscriberAuth, store::boxes_of},
         surveys::{
             rules::{check_answer, SurveyAnswer},
             store::record_answer,
@@ -32,14 +30,12 @@ use crate::{
             queue,
             routes::{id_of, MAX_BODY, MAX_SUBJECT},
             rules::{Channel, TicketKind},
-            store::{self as tickets, NewTicket, ACTIVE},
+            store::{self as tickets, NewTicket},
             view::summary,
         },
         views::{
-            KbArticle, PendingSurvey, PublicLogEntry, SubscriberBox, SubscriberTicket,
-            SubscriberTicketDetail,
+            KbArticle, PendingSurvey, PublicLogEntry, SubscriberTicket, SubscriberTicketDetail,
         },
-        warranty::store::warranty_of,
     },
 };
 
@@ -51,37 +47,13 @@ fn author_of(auth: &SubscriberAuth) -> String {
 /// `GET /api/v1/subscriber/boxes`: the caller's boxes, their versions,
 /// whether they are online, their warranty and open tickets.
 pub async fn boxes(auth: SubscriberAuth, state: web::Data<AppState>) -> Result<HttpResponse> {
-    let now = state.clock.now();
-    let rows = device::Entity::find()
-        .filter(device::Column::SubscriberId.eq(auth.subscriber.id))
-        .all(&state.db)
-        .await?;
-    let mut out = Vec::new();
-    for d in rows {
-        let warranty = warranty_of(&state.db, &d, now).await?;
-        let open_tickets = ticket::Entity::find()
-            .filter(ticket::Column::DeviceId.eq(d.id))
-            .filter(ticket::Column::SubscriberId.eq(auth.subscriber.id))
-            .filter(ticket::Column::Status.is_in(ACTIVE))
-            .count(&state.db)
-            .await?;
-        let last_seen = d.last_seen_at.map(|t| t.timestamp());
-        out.push(SubscriberBox {
-            id: d.id,
-            serial: d.serial,
-            model: d.model,
-            installed: d.installed,
-            online: online(
-                last_seen,
-                now.timestamp(),
-                state.config.telemetry.online_secs,
-            ),
-            last_seen_at: d.last_seen_at,
-            activated_at: d.activated_at,
-            warranty,
-            open_tickets,
-        });
-    }
+    let out = boxes_of(
+        &state.db,
+        auth.subscriber.id,
+        state.clock.now(),
+        state.config.telemetry.online_secs,
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(out))
 }
 

@@ -4,14 +4,11 @@
 //! and issuing tokens for the subscriber API.
 
 use actix_web::{web, HttpResponse};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::store::{agent_id, check_plan, subscriber_by_ref, subscriber_view};
+use super::store::{agent_id, check_plan, search, subscriber_by_ref, subscriber_view};
 use crate::support::views::{LinkBody, SubscriberBody, SubscriberPatch};
 use crate::{
     fleet::devices::store as devices,
@@ -19,6 +16,8 @@ use crate::{
     identity::{
         audit::store::{audited, Entry},
         auth::{access, Auth},
+        caller::Caller,
+        roles::Role,
         tokens::rules::{self as token, Scheme},
     },
     platform::{
@@ -27,7 +26,10 @@ use crate::{
         text::Line,
     },
     state::AppState,
-    support::{tickets::follow, views::SubscriberTokenCreated},
+    support::{
+        tickets::follow,
+        views::{SubscriberTokenCreated, SubscriberView},
+    },
 };
 
 /// An email address as the record keeps it: a checked line with an `@`.
@@ -57,7 +59,18 @@ pub async fn create(
     state: web::Data<AppState>,
     body: web::Json<SubscriberBody>,
 ) -> Result<HttpResponse> {
-    let b = body.into_inner();
+    let view = create_subscriber(&state, &auth, body.into_inner()).await?;
+    Ok(HttpResponse::Created().json(view))
+}
+
+/// Records the subscriber `b` describes for `caller` (support staff),
+/// audited.
+pub async fn create_subscriber(
+    state: &AppState,
+    caller: &Caller,
+    b: SubscriberBody,
+) -> Result<SubscriberView> {
+    caller.demand(Role::Support)?;
     let account = checked(Line::parse("account", &b.account, 64))?.into_string();
     let name = checked(Line::parse("name", &b.name, 200))?.into_string();
     let email = b.email.as_deref().map(email).transpose()?;
@@ -76,7 +89,7 @@ pub async fn create(
         return Err(Error::Conflict(format!("account {account} exists")));
     }
     let now = state.clock.now();
-    let view = audited(&state.db, &auth, now, move |txn| {
+    audited(&state.db, caller, now, move |txn| {
         Box::pin(async move {
             let s = subscriber::ActiveModel {
                 id: Set(Uuid::now_v7()),
@@ -99,35 +112,34 @@ pub async fn create(
             Ok((subscriber_view(txn, &s).await?, entry))
         })
     })
-    .await?;
-    Ok(HttpResponse::Created().json(view))
+    .await
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SubscriberList {
+    /// Part of an account, name, email or phone number.
+    q: Option<String>,
     plan: Option<String>,
     limit: Option<u64>,
     offset: Option<u64>,
 }
 
-/// `GET /api/v1/subscribers?plan=&limit=&offset=`
+/// `GET /api/v1/subscribers?q=&plan=&limit=&offset=`
 pub async fn list(
     _: Auth<access::Viewer>,
     state: web::Data<AppState>,
     q: web::Query<SubscriberList>,
 ) -> Result<HttpResponse> {
     let limit = limit(q.limit, 100, 1000)?;
-    let mut sel = subscriber::Entity::find().order_by_asc(subscriber::Column::Account);
-    if let Some(p) = &q.plan {
-        sel = sel.filter(subscriber::Column::Plan.eq(p.clone()));
-    }
-    let total = sel.clone().count(&state.db).await?;
-    let rows = sel
-        .offset(q.offset.unwrap_or(0))
-        .limit(limit)
-        .all(&state.db)
-        .await?;
+    let (total, rows) = search(
+        &state.db,
+        q.q.as_deref(),
+        q.plan.as_deref(),
+        q.offset.unwrap_or(0),
+        limit,
+    )
+    .await?;
     let mut items = Vec::new();
     for s in &rows {
         items.push(subscriber_view(&state.db, s).await?);
@@ -152,8 +164,20 @@ pub async fn update(
     path: web::Path<String>,
     body: web::Json<SubscriberPatch>,
 ) -> Result<HttpResponse> {
-    let s = subscriber_by_ref(&state.db, &path).await?;
-    let b = body.into_inner();
+    let view = update_subscriber(&state, &auth, &path, body.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// Changes subscriber `r` as `b` says for `caller` (support staff),
+/// audited; their open tickets follow a new plan or dedicated agent.
+pub async fn update_subscriber(
+    state: &AppState,
+    caller: &Caller,
+    r: &str,
+    b: SubscriberPatch,
+) -> Result<SubscriberView> {
+    caller.demand(Role::Support)?;
+    let s = subscriber_by_ref(&state.db, r).await?;
     let name = b
         .name
         .as_deref()
@@ -170,8 +194,8 @@ pub async fn update(
         None => None,
     };
     let now = state.clock.now();
-    let author = auth.name.clone();
-    let view = audited(&state.db, &auth, now, move |txn| {
+    let author = caller.name.clone();
+    audited(&state.db, caller, now, move |txn| {
         Box::pin(async move {
             let account = s.account.clone();
             let (old_plan, old_agent) = (s.plan.clone(), s.dedicated_agent);
@@ -205,8 +229,7 @@ pub async fn update(
             Ok((subscriber_view(txn, &s).await?, entry))
         })
     })
-    .await?;
-    Ok(HttpResponse::Ok().json(view))
+    .await
 }
 
 /// The audit log's record of a link or unlink.
@@ -223,18 +246,31 @@ pub async fn link_device(
     path: web::Path<String>,
     body: web::Json<LinkBody>,
 ) -> Result<HttpResponse> {
-    let s = subscriber_by_ref(&state.db, &path).await?;
-    let d = devices::find(&state.db, &body.device).await?;
+    let view = link_box(&state, &auth, &path, body.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// Links the box `b` names to subscriber `r` for `caller` (support
+/// staff), audited; the box's open tickets follow it.
+pub async fn link_box(
+    state: &AppState,
+    caller: &Caller,
+    r: &str,
+    b: LinkBody,
+) -> Result<SubscriberView> {
+    caller.demand(Role::Support)?;
+    let s = subscriber_by_ref(&state.db, r).await?;
+    let d = devices::find(&state.db, &b.device).await?;
     if d.subscriber_id.is_some_and(|other| other != s.id) {
         return Err(Error::Conflict(format!(
             "box {} belongs to another subscriber; unlink it first",
             d.serial
         )));
     }
-    let at = body.activated_at;
+    let at = b.activated_at;
     let now = state.clock.now();
-    let author = auth.name.clone();
-    let view = audited(&state.db, &auth, now, move |txn| {
+    let author = caller.name.clone();
+    audited(&state.db, caller, now, move |txn| {
         Box::pin(async move {
             let serial = d.serial.clone();
             let mut m: device::ActiveModel = d.clone().into();
@@ -249,8 +285,7 @@ pub async fn link_device(
             Ok((subscriber_view(txn, &s).await?, entry))
         })
     })
-    .await?;
-    Ok(HttpResponse::Ok().json(view))
+    .await
 }
 
 /// `DELETE /api/v1/subscribers/{ref}/devices/{device}` (support staff).
@@ -260,8 +295,16 @@ pub async fn unlink_device(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse> {
     let (sref, dref) = path.into_inner();
-    let s = subscriber_by_ref(&state.db, &sref).await?;
-    let d = devices::find(&state.db, &dref).await?;
+    unlink_box(&state, &auth, &sref, &dref).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Unlinks box `dref` from subscriber `sref` for `caller` (support
+/// staff), audited; the box's open tickets leave the subscriber.
+pub async fn unlink_box(state: &AppState, caller: &Caller, sref: &str, dref: &str) -> Result<()> {
+    caller.demand(Role::Support)?;
+    let s = subscriber_by_ref(&state.db, sref).await?;
+    let d = devices::find(&state.db, dref).await?;
     if d.subscriber_id != Some(s.id) {
         return Err(Error::NotFound(format!(
             "box {} is not linked to {}",
@@ -269,8 +312,8 @@ pub async fn unlink_device(
         )));
     }
     let now = state.clock.now();
-    let author = auth.name.clone();
-    audited(&state.db, &auth, now, move |txn| {
+    let author = caller.name.clone();
+    audited(&state.db, caller, now, move |txn| {
         Box::pin(async move {
             let serial = d.serial.clone();
             let device_id = d.id;
@@ -285,8 +328,7 @@ pub async fn unlink_device(
             Ok(((), entry))
         })
     })
-    .await?;
-    Ok(HttpResponse::NoContent().finish())
+    .await
 }
 
 /// The audit log's record of a new subscriber token.
@@ -303,14 +345,26 @@ pub async fn create_token(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse> {
-    let s = subscriber_by_ref(&state.db, &path).await?;
+    let created = issue_token(&state, &auth, &path).await?;
+    Ok(HttpResponse::Created().json(created))
+}
+
+/// A new subscriber API token for subscriber `r`, issued by `caller`
+/// (support staff), audited; its secret exists only in the answer.
+pub async fn issue_token(
+    state: &AppState,
+    caller: &Caller,
+    r: &str,
+) -> Result<SubscriberTokenCreated> {
+    caller.demand(Role::Support)?;
+    let s = subscriber_by_ref(&state.db, r).await?;
     let secret = token::generate_in(Scheme::Subscriber);
     let created = SubscriberTokenCreated {
         prefix: secret.prefix.clone(),
         token: secret.plaintext.clone(),
     };
     let now = state.clock.now();
-    audited(&state.db, &auth, now, move |txn| {
+    audited(&state.db, caller, now, move |txn| {
         Box::pin(async move {
             subscriber_token::ActiveModel {
                 id: Set(Uuid::now_v7()),
@@ -330,5 +384,5 @@ pub async fn create_token(
         })
     })
     .await?;
-    Ok(HttpResponse::Created().json(created))
+    Ok(created)
 }

@@ -1,20 +1,31 @@
 //! Subscribers at the SQL edge: finding one by id or account, the view the
 //! staff API shows (their boxes, their dedicated agent by name), and the
-//! checks on what a subscriber record names (a plan, a support user).
+//! checks on what a subscriber record names (a plan, a support user),
+//! searching them, and their boxes as support and the app see them.
 
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    sea_query::{Expr, Func, LikeExpr},
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
 use uuid::Uuid;
 
 use crate::{
+    fleet::summary::rules::online,
     identity::{
         roles::Role,
         users::store::{name_of, named},
     },
     platform::{
-        entities::{device, plan, subscriber, user},
+        entities::{device, plan, subscriber, ticket, user},
         error::{Error, Result},
     },
-    support::views::{SubscriberDevice, SubscriberView},
+    support::{
+        tickets::store::ACTIVE,
+        views::{SubscriberBox, SubscriberDevice, SubscriberView},
+        warranty::store::warranty_of,
+    },
 };
 
 /// The subscriber with id or account number `r`, or 404.
@@ -26,6 +37,47 @@ pub async fn subscriber_by_ref(db: &impl ConnectionTrait, r: &str) -> Result<sub
     q.one(db)
         .await?
         .ok_or_else(|| Error::NotFound(format!("no subscriber {r:?} (use an id or an account)")))
+}
+
+/// The subscribers whose account, name, email or phone holds `q` (any
+/// case) and whose plan is `plan`, a page of them in account order, and
+/// how many match.
+pub async fn search(
+    db: &impl ConnectionTrait,
+    q: Option<&str>,
+    plan: Option<&str>,
+    offset: u64,
+    limit: u64,
+) -> Result<(u64, Vec<subscriber::Model>)> {
+    let mut sel = subscriber::Entity::find().order_by_asc(subscriber::Column::Account);
+    if let Some(p) = plan.filter(|p| !p.is_empty()) {
+        sel = sel.filter(subscriber::Column::Plan.eq(p));
+    }
+    if let Some(q) = q.map(str::trim).filter(|q| !q.is_empty()) {
+        let needle = format!("%{}%", like_escaped(&q.to_lowercase()));
+        let mut any = Condition::any();
+        for col in [
+            subscriber::Column::Account,
+            subscriber::Column::Name,
+            subscriber::Column::Email,
+            subscriber::Column::Phone,
+        ] {
+            any = any.add(
+                Expr::expr(Func::lower(Expr::col(col))).like(LikeExpr::new(&needle).escape('\\')),
+            );
+        }
+        sel = sel.filter(any);
+    }
+    let total = sel.clone().count(db).await?;
+    let rows = sel.offset(offset).limit(limit).all(db).await?;
+    Ok((total, rows))
+}
+
+/// `s` with LIKE's wildcards and escape character taken literally.
+fn like_escaped(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
 }
 
 /// The staff API's view of a subscriber, with their boxes.
@@ -57,6 +109,44 @@ pub async fn subscriber_view(
         created_at: s.created_at,
         updated_at: s.updated_at,
     })
+}
+
+/// Subscriber `id`'s boxes at `now`: what they run, whether they are
+/// online, their warranty and their open tickets.
+pub async fn boxes_of(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    now: DateTime<Utc>,
+    online_secs: u64,
+) -> Result<Vec<SubscriberBox>> {
+    let rows = device::Entity::find()
+        .filter(device::Column::SubscriberId.eq(id))
+        .order_by_asc(device::Column::Serial)
+        .all(db)
+        .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for d in rows {
+        let warranty = warranty_of(db, &d, now).await?;
+        let open_tickets = ticket::Entity::find()
+            .filter(ticket::Column::DeviceId.eq(d.id))
+            .filter(ticket::Column::SubscriberId.eq(id))
+            .filter(ticket::Column::Status.is_in(ACTIVE))
+            .count(db)
+            .await?;
+        let last_seen = d.last_seen_at.map(|t| t.timestamp());
+        out.push(SubscriberBox {
+            id: d.id,
+            serial: d.serial,
+            model: d.model,
+            installed: d.installed,
+            online: online(last_seen, now.timestamp(), online_secs),
+            last_seen_at: d.last_seen_at,
+            activated_at: d.activated_at,
+            warranty,
+            open_tickets,
+        });
+    }
+    Ok(out)
 }
 
 /// Fails with 422 unless user `u` may work tickets (support or admin).

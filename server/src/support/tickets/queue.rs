@@ -189,6 +189,20 @@ pub async fn rows(
     Ok((rows, total))
 }
 
+/// Subscriber `id`'s latest `limit` tickets, newest first.
+pub async fn of_subscriber(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    limit: u64,
+    now: DateTime<Utc>,
+) -> Result<Vec<ticket::Model>> {
+    let f = Filter {
+        subscriber_id: Some(id),
+        ..Filter::default()
+    };
+    Ok(rows(db, &f, Page::newest(limit), now).await?.0)
+}
+
 /// One page of the queue as the API shows it, and the total.
 pub async fn list(
     db: &impl ConnectionTrait,

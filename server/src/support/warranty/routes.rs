@@ -13,6 +13,8 @@ use crate::{
     identity::{
         audit::store::{audited, Entry},
         auth::{access, Auth},
+        caller::Caller,
+        roles::Role,
     },
     platform::{
         entities::{device, model_warranty},
@@ -45,12 +47,19 @@ pub async fn put(
     path: web::Path<String>,
     body: web::Json<WarrantyBody>,
 ) -> Result<HttpResponse> {
-    let model = checked(Line::parse("model", &path, 64))?.into_string();
-    let months = body.months;
+    put_period(&state, &auth, &path, body.months).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Sets model `model`'s warranty to `months` for `caller` (admin),
+/// audited.
+pub async fn put_period(state: &AppState, caller: &Caller, model: &str, months: i32) -> Result<()> {
+    caller.demand(Role::Admin)?;
+    let model = checked(Line::parse("model", model, 64))?.into_string();
     if !(0..=240).contains(&months) {
         return Err(Error::Validation("months must be between 0 and 240".into()));
     }
-    audited(&state.db, &auth, state.clock.now(), move |txn| {
+    audited(&state.db, caller, state.clock.now(), move |txn| {
         Box::pin(async move {
             model_warranty::Entity::insert(model_warranty::ActiveModel {
                 model: Set(model.clone()),
@@ -68,8 +77,7 @@ pub async fn put(
             Ok(((), entry))
         })
     })
-    .await?;
-    Ok(HttpResponse::NoContent().finish())
+    .await
 }
 
 /// `PATCH /api/v1/devices/{ref}/warranty` (support staff): the activation
