@@ -15,6 +15,7 @@ use std::{
 
 use fantoccini::{elements::Element, Client, ClientBuilder, Locator};
 use futures_util::FutureExt as _;
+use reqwest::StatusCode;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -252,6 +253,25 @@ impl Browser {
             .find(|c| c.name().ends_with("wavecast-session"))
             .map(|c| format!("{}={}", c.name(), c.value()))
             .expect("a session cookie")
+    }
+
+    /// The status of a form posted by hand to `path` on `base` with this
+    /// browser's session and the page's CSRF token, as a crafted request
+    /// would be (to show the server refuses what the page does not offer).
+    pub async fn post_by_hand(&self, base: &str, path: &str, form: &[(&str, &str)]) -> StatusCode {
+        let cookie = self.session_cookie().await;
+        let csrf = self.csrf().await;
+        let mut form = form.to_vec();
+        form.push(("csrf", &csrf));
+        Browser::http()
+            .post(format!("{base}{path}"))
+            .header("cookie", cookie)
+            .header("origin", base)
+            .form(&form)
+            .send()
+            .await
+            .expect("an answer")
+            .status()
     }
 
     /// The page's CSRF token (its `csrf-token` meta).

@@ -5,13 +5,15 @@
 //! demands the same role ([`guard`]); sessions and passwords live in
 //! `identity`. Pages: the overview, devices and a device, bundles and the
 //! keyring, rollouts (list, create, detail), problems, the support desk
-//! (the ticket queue, a ticket, reports), admin (users, tokens, webhooks,
+//! (the ticket queue, a ticket, a new ticket, subscribers, reports,
+//! settings), admin (users, tokens, webhooks,
 //! the audit log), and the public survey page.
 
 pub mod admin;
 pub mod assets;
 pub mod bars;
 pub mod bundles;
+pub mod catalog;
 pub mod charts;
 pub mod device;
 pub mod devices;
@@ -22,9 +24,12 @@ pub mod problems;
 pub mod reports;
 pub mod rollout_form;
 pub mod rollouts;
+pub mod settings;
 pub mod sign_in;
+pub mod subscribers;
 pub mod survey;
 pub mod ticket;
+pub mod ticket_form;
 pub mod tickets;
 
 use actix_web::web;
@@ -76,17 +81,55 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/rollouts/{id}", web::get().to(rollouts::page))
         .route("/rollouts/{id}/live", web::get().to(rollouts::live_part))
         .route("/rollouts/{id}/{action}", web::post().to(rollouts::act))
+        .route("/settings", web::get().to(settings::plans))
+        .route("/settings/plans", web::post().to(settings::save_plan))
+        .service(
+            web::resource("/settings/plans/{key}/{kind}")
+                .get(settings::policy)
+                .post(settings::save_policy),
+        )
+        .service(
+            web::resource("/settings/warranty")
+                .get(settings::warranty)
+                .post(settings::save_warranty),
+        )
+        .route("/settings/agents", web::get().to(settings::agents_page))
+        .route(
+            "/settings/agents/{name}",
+            web::post().to(settings::save_agent),
+        )
+        .service(
+            web::resource("/settings/catalog")
+                .get(catalog::list)
+                .post(catalog::save),
+        )
+        .route("/settings/catalog/{code}", web::get().to(catalog::page))
         .route("/reports", web::get().to(reports::page))
         .route("/reports.csv", web::get().to(reports::csv))
         .route("/tickets", web::get().to(tickets::list))
         .route("/tickets/part", web::get().to(tickets::part))
         .route("/tickets/bulk", web::post().to(tickets::bulk))
         .service(
+            web::resource("/tickets/new")
+                .get(ticket_form::page)
+                .post(ticket_form::create),
+        )
+        .service(
             web::resource("/tickets/{id}")
                 .get(ticket::page)
                 .post(ticket::act),
         )
         .route("/tickets/{id}/part", web::get().to(ticket::part))
+        .service(
+            web::resource("/subscribers")
+                .get(subscribers::list)
+                .post(subscribers::create),
+        )
+        .service(
+            web::resource("/subscribers/{account}")
+                .get(subscribers::page)
+                .post(subscribers::act),
+        )
         .route("/devices", web::get().to(devices::list))
         .route("/devices/import/preview", web::post().to(devices::preview))
         .route("/devices/import", web::post().to(devices::import))

@@ -30,7 +30,9 @@ pub enum Section {
     Rollouts,
     Problems,
     Tickets,
+    Subscribers,
     Reports,
+    Settings,
     Admin,
     Account,
 }
@@ -76,7 +78,9 @@ impl Shell {
             Section::Rollouts => "rollouts",
             Section::Problems => "problems",
             Section::Tickets => "tickets",
+            Section::Subscribers => "subscribers",
             Section::Reports => "reports",
+            Section::Settings => "settings",
             Section::Admin => "admin",
             Section::Account => "account",
         };
@@ -144,6 +148,12 @@ pub fn see_other_saying(location: &str, notice: &str) -> HttpResponse {
     let q = serde_urlencoded::to_string([("notice", notice)]).unwrap_or_default();
     let sep = if location.contains('?') { '&' } else { '?' };
     see_other(&format!("{location}{sep}{q}"))
+}
+
+/// A form field as a value: trimmed, and `None` when left empty.
+pub fn filled(s: &str) -> Option<String> {
+    let s = s.trim();
+    (!s.is_empty()).then(|| s.to_owned())
 }
 
 /// What a page redirected to after a form says happened (`?notice=`).

@@ -19,7 +19,7 @@ use serde::Deserialize;
 use super::{
     device::{telemetry_charts, time},
     guard::{Posted, Signed},
-    page::{render, see_other_saying, Failure, Notice, Section, Shell},
+    page::{filled, render, see_other_saying, Failure, Notice, Section, Shell},
     rollouts::etagged,
     tickets::{agents, countdown},
 };
@@ -33,7 +33,7 @@ use crate::{
         quotes::{routes::propose_by, store::answer_quote},
         rma::routes::return_box,
         tickets::{
-            queue::{self, Page, Sort},
+            queue,
             routes::{add_comment, change_ticket, detail, id_of},
             rules::{LogKind, Priority, Target, TicketKind, TicketStatus},
             view::TicketView,
@@ -41,6 +41,17 @@ use crate::{
         views::{LogView, QuoteBody, RmaBody, TicketChange, TicketComment, TicketDetail},
     },
 };
+
+/// What a box runs, in words: `firmware 2.1.0, codecs 1.4.0` (from the
+/// components it last reported).
+pub fn versions(installed: &serde_json::Value) -> String {
+    serde_json::from_value::<Vec<wavecast_protocol::checkin::Component>>(installed.clone())
+        .unwrap_or_default()
+        .iter()
+        .map(|c| format!("{} {}", c.name, c.version))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 
 /// One SLA target as the page shows it.
 #[derive(Debug)]
@@ -238,17 +249,7 @@ async fn box_panel(
                 .to_string()),
     );
     Ok(Some(BoxPanel {
-        versions: d
-            .device
-            .installed
-            .as_object()
-            .map(|m| {
-                m.iter()
-                    .map(|(k, v)| format!("{k} {}", v.as_str().unwrap_or(&v.to_string())))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            })
-            .unwrap_or_default(),
+        versions: versions(&d.device.installed),
         warranty: d.warranty.describe(),
         window: format!(
             "{} – {} UTC",
@@ -298,16 +299,7 @@ pub async fn page(
     let d = detail(&state.reads, id, now).await?;
     let others = match d.ticket.subscriber_id {
         Some(s) => {
-            let f = queue::Filter {
-                subscriber_id: Some(s),
-                ..queue::Filter::default()
-            };
-            let page = Page {
-                sort: Sort::Newest,
-                offset: 0,
-                limit: 20,
-            };
-            let (rows, _) = queue::rows(&state.reads, &f, page, now).await?;
+            let rows = queue::of_subscriber(&state.reads, s, 20, now).await?;
             rows.into_iter().filter(|r| r.id != id).collect()
         }
         None => Vec::new(),
@@ -370,11 +362,6 @@ pub struct Act {
     replacement: String,
 }
 
-fn some(s: &str) -> Option<String> {
-    let s = s.trim();
-    (!s.is_empty()).then(|| s.to_owned())
-}
-
 /// `POST /tickets/{id}` (support staff): a reply, a note, a change, a
 /// quote and its answer, a warranty return. Back to the page, saying
 /// what was done.
@@ -402,7 +389,7 @@ pub async fn act(
         }
         "change" => {
             let change = TicketChange {
-                status: some(&f.status)
+                status: filled(&f.status)
                     .map(|s| s.parse())
                     .transpose()
                     .map_err(Error::Validation)?,
@@ -411,7 +398,7 @@ pub async fn act(
                     "-" => Some(None),
                     name => Some(Some(name.to_owned())),
                 },
-                priority: some(&f.priority)
+                priority: filled(&f.priority)
                     .map(|s| s.parse())
                     .transpose()
                     .map_err(Error::Validation)?,
@@ -429,7 +416,7 @@ pub async fn act(
             let q = QuoteBody {
                 amount_minor,
                 currency: f.currency.trim().to_uppercase(),
-                note: some(&f.body),
+                note: filled(&f.body),
             };
             propose_by(&state, caller, id, q).await?;
             "Quote proposed; the ticket waits on the subscriber's answer."
@@ -452,18 +439,18 @@ pub async fn act(
                 caller,
                 id,
                 RmaBody::Repair {
-                    note: some(&f.body),
+                    note: filled(&f.body),
                 },
             )
             .await?;
             "Return recorded: the box goes to repair."
         }
         "replace" => {
-            let replacement = some(&f.replacement)
+            let replacement = filled(&f.replacement)
                 .ok_or_else(|| Error::Validation("give the new box's serial".into()))?;
             let b = RmaBody::Replace {
                 replacement,
-                note: some(&f.body),
+                note: filled(&f.body),
             };
             return_box(&state, caller, id, b).await?;
             "Box replaced: subscriber, warranty start and tickets moved to the new box."

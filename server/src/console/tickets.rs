@@ -131,7 +131,7 @@ pub struct Row {
 
 /// The queue's rows for the stored tickets `rows` at `now`: subscribers,
 /// boxes and users read once for the page.
-async fn rows_of(
+pub async fn rows_of(
     state: &AppState,
     rows: Vec<crate::platform::entities::ticket::Model>,
     now: DateTime<Utc>,

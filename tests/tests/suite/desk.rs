@@ -20,7 +20,7 @@ use wavecast_e2e::{
 use crate::console::{quick, set_password, shots, PASSWORD};
 
 /// Boxes that check in every second; live views refresh every 300 ms.
-async fn desk_app() -> TestApp {
+pub async fn desk_app() -> TestApp {
     let app = TestApp::spawn_with(Backend::Sqlite, |c| {
         quick(c);
         c.rollouts.checkin_interval_secs = 1;
@@ -32,14 +32,14 @@ async fn desk_app() -> TestApp {
     app
 }
 
-async fn support_user(app: &TestApp, name: &str, role: &str) {
+pub async fn support_user(app: &TestApp, name: &str, role: &str) {
     app.user_with_role(name, role).await;
     set_password(app, name, PASSWORD).await;
 }
 
 /// Enrols `n` simulated boxes named `prefix000000…` and lets them report
 /// (with `extra` flags) for `secs` seconds.
-async fn boxes(app: &TestApp, keys: &Keys, prefix: &str, n: u32, secs: u32, extra: &[&str]) {
+pub async fn boxes(app: &TestApp, keys: &Keys, prefix: &str, n: u32, secs: u32, extra: &[&str]) {
     let (n, secs) = (n.to_string(), secs.to_string());
     let mut args = vec![
         "--devices",
@@ -144,6 +144,7 @@ async fn a_vip_fault_reaches_its_agent_who_answers_beside_the_boxs_chart() {
         })
         .await;
         assert!(b.text("#kb").await.len() > 10, "the catalog's article");
+        assert!(b.text("#box").await.contains("x1-firmware"), "its versions");
         let first = "tr[data-target='First response'] .sla-state";
         assert_eq!(b.text(first).await, "on track");
         b.fill(
@@ -358,30 +359,17 @@ async fn viewers_and_operators_read_tickets_but_cannot_change_them() {
             for control in ["#send-reply", "#add-note", "#change"] {
                 assert!(!b.has(control).await, "{name}: no {control}");
             }
-            let cookie = b.session_cookie().await;
-            let csrf = b.csrf().await;
-            let http = Browser::http();
+            let note = format!("/tickets/{id}");
+            let ids = id.to_string();
             for (path, form) in [
+                (note.as_str(), vec![("action", "note"), ("body", "x")]),
                 (
-                    format!("/tickets/{id}"),
-                    vec![("action", "note".to_owned()), ("body", "x".to_owned())],
-                ),
-                (
-                    "/tickets/bulk".to_owned(),
-                    vec![("ids", id.to_string()), ("status", "open".to_owned())],
+                    "/tickets/bulk",
+                    vec![("ids", ids.as_str()), ("status", "open")],
                 ),
             ] {
-                let mut form = form;
-                form.push(("csrf", csrf.clone()));
-                let r = http
-                    .post(format!("{}{path}", app.address))
-                    .header("cookie", &cookie)
-                    .header("origin", app.address.as_str())
-                    .form(&form)
-                    .send()
-                    .await
-                    .expect("answer");
-                assert_eq!(r.status(), StatusCode::FORBIDDEN, "{name} POST {path}");
+                let status = b.post_by_hand(&app.address, path, &form).await;
+                assert_eq!(status, StatusCode::FORBIDDEN, "{name} POST {path}");
             }
             b.click_nav("header form button").await;
         }

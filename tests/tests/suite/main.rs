@@ -11,6 +11,8 @@ mod cli;
 mod cli_desk;
 mod console;
 mod desk;
+mod desk_settings;
+mod desk_subscribers;
 mod device_expiry;
 mod devices;
 mod directory;
