@@ -2,7 +2,8 @@
 //! offset paging, over the REST API: the views follow the stored due
 //! times (a ticket past its deadline is "escalated" before the sweep has
 //! run), the sweep warns and escalates exactly the tickets falling due,
-//! and every view's count matches its list.
+//! and every view's count matches its list. And the subscriber search
+//! the desk's pages use.
 
 use serde_json::{json, Value};
 use wavecast_e2e::{
@@ -165,4 +166,56 @@ async fn views_sort_and_page_by_the_sla_clock(app: TestApp) {
     bad.problem(400);
 }
 
-wavecast_e2e::both_backends!(views_sort_and_page_by_the_sla_clock);
+/// The subscriber search the console's pages use: any part of an account,
+/// name, email or phone, in any case, with LIKE's wildcards taken as text.
+async fn subscribers_are_found_by_any_part_of_their_record(app: TestApp) {
+    let admin = app.admin_token.clone();
+    for (account, name, email) in [
+        ("A-100", "Amélie Poulain", "amelie@cafe.example"),
+        ("B-200", "Bob Marley", "bob_100%@music.example"),
+        ("C-300", "Carla Bruni", "carla@music.example"),
+    ] {
+        let s = app
+            .post(
+                "/api/v1/subscribers",
+                Some(&admin),
+                &json!({ "account": account, "name": name, "email": email, "plan": "basic" }),
+            )
+            .await;
+        assert_eq!(s.status, 201, "{}", s.body);
+    }
+    let found = |q: &'static str| {
+        let app = &app;
+        let admin = admin.clone();
+        async move {
+            // `q` is written already encoded.
+            let r = app
+                .get(&format!("/api/v1/subscribers?q={q}"), Some(&admin))
+                .await;
+            assert_eq!(r.status, 200, "{}", r.body);
+            let mut accounts: Vec<String> = r.body["items"]
+                .as_array()
+                .expect("items")
+                .iter()
+                .map(|s| s["account"].as_str().expect("account").to_owned())
+                .collect();
+            accounts.sort();
+            (accounts, r.body["total"].clone())
+        }
+    };
+    assert_eq!(
+        found("MUSIC").await.0,
+        ["B-200", "C-300"],
+        "email, any case"
+    );
+    assert_eq!(found("poul").await.0, ["A-100"], "name");
+    assert_eq!(found("b-2").await.0, ["B-200"], "account");
+    assert_eq!(found("100%25").await.0, ["B-200"], "a % is text");
+    assert_eq!(found("_").await.0, ["B-200"], "an _ is text");
+    assert_eq!(found("nobody").await, (Vec::<String>::new(), json!(0)));
+}
+
+wavecast_e2e::both_backends!(
+    views_sort_and_page_by_the_sla_clock,
+    subscribers_are_found_by_any_part_of_their_record
+);
