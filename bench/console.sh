@@ -4,7 +4,9 @@
 # 4.2.0, one in ten offline, one in a hundred pending), 10,000,000 health
 # reports with their hourly rollups, and a running rollout to every box
 # (300,000 of them started: most succeeded, some under way, one in twenty
-# failed). Each page is loaded by one signed-in client, one request at a
+# failed). The support desk beside it: 20 agents, 100,000 subscribers
+# owning two boxes each, and 100,000 tickets of every kind and plan, the
+# newest 20,000 open, each with its log. Each page is loaded by one signed-in client, one request at a
 # time, for DURATION seconds (wrk), so the latency is the server's time to
 # answer, not queueing; p50, p95 and p99 per page. The baseline, in the same
 # run and the same way: the sign-in page (a template, no database).
@@ -12,12 +14,15 @@
 #   bench/console.sh                                # 1,000,000 boxes, 10,000,000 reports
 #   DEVICES=100000 REPORTS=1000000 bench/console.sh # smaller
 #   KEEP=/tmp/fleet.db bench/console.sh             # seed once, reuse the database later
+#   TICKETS=100000 OPEN=20000                       # the desk's tickets (the defaults)
 source "$(dirname "$0")/lib.sh"
 need curl python3 wrk
 DEVICES=${DEVICES:-1000000}
 REPORTS=${REPORTS:-10000000}
 STARTED=${STARTED:-300000}
 DURATION=${DURATION:-10}
+TICKETS=${TICKETS:-100000}
+OPEN=${OPEN:-20000}
 KEEP=${KEEP:-}
 
 cargo build --quiet --release -p wavecast-server -p wavecast-bench
@@ -45,6 +50,10 @@ WAVECAST__DATABASE__URL="sqlite://$db" WAVECAST__SIGNING__KEY_FILE=$work/wavecas
 export WAVECAST_TOKEN=$TOKEN
 [ -n "$KEEP" ] && echo "$TOKEN" > "$KEEP.token"
 printf 'bench console password' | "$W" users set-password admin --password-stdin >/dev/null
+# The desk's agents, subscribers and tickets (after the server made its
+# first admin, which it does only on an empty user table).
+[ -n "$fresh" ] && "$B" desk-seed "sqlite://$db" "$DEVICES" "$TICKETS" "$OPEN"
+printf 'bench console password' | "$W" users set-password agent01 --password-stdin >/dev/null
 
 # A firmware every model takes, and a rollout of it to every box.
 if [ -n "$fresh" ]; then
@@ -78,11 +87,16 @@ else
   ROLLOUT=$(cat "$KEEP.rollout")
 fi
 
-# A console session, as a browser gets one.
-curl -fs -o /dev/null -c cookies.txt -X POST "$SERVER/sign-in" \
-  --data-urlencode name=admin --data-urlencode 'password=bench console password'
-COOKIE=$(awk '$6 ~ /wavecast-session/ {print $6 "=" $7}' cookies.txt)
-[ -n "$COOKIE" ] || { echo "bench: signing in failed" >&2; exit 1; }
+# Console sessions, as a browser gets one: the admin, and a support agent
+# (whose "mine" view holds a twentieth of the assigned tickets).
+session() {
+  curl -fs -o /dev/null -c "cookies-$1.txt" -X POST "$SERVER/sign-in" \
+    --data-urlencode "name=$1" --data-urlencode 'password=bench console password'
+  awk '$6 ~ /wavecast-session/ {print $6 "=" $7}' "cookies-$1.txt"
+}
+COOKIE=$(session admin)
+DESK=$(session agent01)
+[ -n "$COOKIE" ] && [ -n "$DESK" ] || { echo "bench: signing in failed" >&2; exit 1; }
 
 cat > page.lua <<'LUA'
 wrk.headers["Cookie"] = os.getenv("COOKIE")
@@ -140,6 +154,24 @@ for page in \
   "rollouts list|/rollouts" \
   "rollout page|/rollouts/$ROLLOUT" \
   "rollout live part (polled)|/rollouts/$ROLLOUT/live"; do
+  measure "${page%%|*}" "${page#*|}"
+done
+COOKIE=$DESK
+for page in \
+  "queue, all open by deadline|/tickets?view=open&sort=next_due" \
+  "queue, all open, page 200|/tickets?view=open&sort=next_due&page=200" \
+  "queue, mine|/tickets?view=mine&sort=next_due" \
+  "queue, unassigned|/tickets?view=unassigned&sort=next_due" \
+  "queue, breaching soon|/tickets?view=breaching&sort=next_due" \
+  "queue, escalated|/tickets?view=escalated" \
+  "queue, waiting on the customer|/tickets?view=waiting" \
+  "queue part (polled)|/tickets/part?view=open&sort=next_due" \
+  "ticket page, box with 7-day charts|/tickets/$TICKETS" \
+  "ticket page, older ticket|/tickets/$(( TICKETS / 2 ))" \
+  "new ticket, subscriber search|/tickets/new?q=acc00042" \
+  "subscribers, search by name|/subscribers?q=subscriber%204242" \
+  "subscriber page|/subscribers/ACC0004242" \
+  "reports, 30 days|/reports?days=30"; do
   measure "${page%%|*}" "${page#*|}"
 done
 echo

@@ -52,7 +52,7 @@ fn report(i: u64, at: i64) -> HealthReport {
 }
 
 /// Writes rows in batches, in transactions.
-async fn insert_all<E, A>(
+pub async fn insert_all<E, A>(
     db: &DatabaseConnection,
     rows: impl IntoIterator<Item = A>,
 ) -> anyhow::Result<u64>
@@ -61,12 +61,14 @@ where
     E::Model: sea_orm::IntoActiveModel<A>,
     A: sea_orm::ActiveModelTrait<Entity = E>,
 {
+    // SQLite takes at most 32,766 values a statement.
+    let per = ROWS.min(30_000 / <E::Column as sea_orm::Iterable>::iter().count().max(1));
     let mut rows = rows.into_iter().peekable();
     let mut n = 0u64;
     while rows.peek().is_some() {
         let txn = db.begin().await?;
         for _ in 0..STATEMENTS {
-            let chunk: Vec<A> = rows.by_ref().take(ROWS).collect();
+            let chunk: Vec<A> = rows.by_ref().take(per).collect();
             if chunk.is_empty() {
                 break;
             }

@@ -19,11 +19,18 @@
 //!   (`bench/console.sh`): a mixed fleet of DEVICES boxes and REPORTS health
 //!   reports with their hourly rollups ([`console`]);
 //! - `wavecast-bench console-rollout DATABASE_URL ROLLOUT_ID STARTED`: the
-//!   install states of STARTED boxes in a rollout.
+//!   install states of STARTED boxes in a rollout;
+//! - `wavecast-bench desk-seed DATABASE_URL DEVICES TICKETS OPEN`: support
+//!   agents, subscribers owning the seeded boxes, and TICKETS tickets of
+//!   which the newest OPEN are active ([`desk`]);
+//! - `wavecast-bench desk-sweep DATABASE_URL OPEN DUE` (`bench/sweep.sh`):
+//!   times the SLA sweep over OPEN active tickets of which DUE fall due,
+//!   against reading every active ticket.
 
 use std::io::Write;
 
 mod console;
+mod desk;
 
 use sea_orm::{ConnectionTrait, EntityTrait, Set};
 use sha2::{Digest, Sha256};
@@ -49,9 +56,14 @@ pub enum Variety {
 
 /// Migrates the database at `url` and connects to it.
 pub async fn open(url: &str) -> anyhow::Result<sea_orm::DatabaseConnection> {
+    open_with(url, 4).await
+}
+
+/// [`open`] with a pool of `connections`.
+pub async fn open_with(url: &str, connections: u32) -> anyhow::Result<sea_orm::DatabaseConnection> {
     let config = DatabaseConfig {
         url: SecretUrl(url.to_owned()),
-        max_connections: 4,
+        max_connections: connections,
         connect_timeout_secs: 10,
     };
     let conn = db::connect(&config).await?;
@@ -356,12 +368,16 @@ async fn main() -> anyhow::Result<()> {
         ["console-rollout", url, rollout, started] => {
             console::rollout(url, rollout, started.parse()?).await
         }
+        ["desk-seed", url, devices, tickets, open] => {
+            desk::seed(url, devices.parse()?, tickets.parse()?, open.parse()?).await
+        }
+        ["desk-sweep", url, open, due] => desk::sweep_time(url, open.parse()?, due.parse()?).await,
         ["hello", addr] => hello(addr).await,
         ["sql", url, statement] => sql(url, statement).await,
         ["publish", addr, tokens, d, m, r] => {
             publish(addr, tokens, d.parse()?, m.parse()?, r.parse()?).await
         }
         ["insert", url, d, m, r] => insert(url, d.parse()?, m.parse()?, r.parse()?).await,
-        _ => anyhow::bail!("usage: wavecast-bench seed DATABASE_URL N TOKENS_FILE | hello ADDR | sql DATABASE_URL STATEMENT | publish HOST:PORT TOKENS_FILE DEVICES MESSAGES REPORTS | insert DATABASE_URL DEVICES MESSAGES REPORTS | console-seed DATABASE_URL DEVICES REPORTS TOKENS_FILE | console-rollout DATABASE_URL ROLLOUT_ID STARTED"),
+        _ => anyhow::bail!("usage: wavecast-bench seed DATABASE_URL N TOKENS_FILE | hello ADDR | sql DATABASE_URL STATEMENT | publish HOST:PORT TOKENS_FILE DEVICES MESSAGES REPORTS | insert DATABASE_URL DEVICES MESSAGES REPORTS | console-seed DATABASE_URL DEVICES REPORTS TOKENS_FILE | console-rollout DATABASE_URL ROLLOUT_ID STARTED | desk-seed DATABASE_URL DEVICES TICKETS OPEN | desk-sweep DATABASE_URL OPEN DUE"),
     }
 }
