@@ -102,7 +102,14 @@ pub async fn page(
     q: web::Query<ReportQuery>,
 ) -> Result<HttpResponse, Failure> {
     let days = period(q.days)?;
-    let r = report(&state.reads, days, state.clock.now()).await?;
+    let fleet = state.fleet_summary().await?;
+    let r = report(
+        &state.reads,
+        days,
+        state.clock.now(),
+        &fleet.summary.versions,
+    )
+    .await?;
     let per_day: Vec<Day> = r
         .opened_per_day
         .iter()
@@ -137,7 +144,14 @@ pub async fn csv(
     q: web::Query<ReportQuery>,
 ) -> Result<HttpResponse, Failure> {
     let days = period(q.days)?;
-    let r = report(&state.reads, days, state.clock.now()).await?;
+    let fleet = state.fleet_summary().await?;
+    let r = report(
+        &state.reads,
+        days,
+        state.clock.now(),
+        &fleet.summary.versions,
+    )
+    .await?;
     let mut out = String::from("section,group,subgroup,measure,value\n");
     let mut row = |a: &str, b: &str, c: &str, d: &str, v: String| {
         let cell = |s: &str| {

@@ -34,5 +34,7 @@ pub async fn tickets(
     q: web::Query<ReportQuery>,
 ) -> Result<HttpResponse> {
     let days = period(q.days)?;
-    Ok(HttpResponse::Ok().json(report(&state.db, days, state.clock.now()).await?))
+    let fleet = state.fleet_summary().await?;
+    let r = report(&state.db, days, state.clock.now(), &fleet.summary.versions).await?;
+    Ok(HttpResponse::Ok().json(r))
 }

@@ -5,15 +5,12 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::{
-    fleet::{
-        devices::{rules::DeviceStatus, store::components_of},
-        summary::rules::firmware_of,
-    },
+    fleet::views::VersionCount,
     platform::{
         entities::{device, survey, ticket, user},
         error::Result,
@@ -141,8 +138,14 @@ fn line(mut a: Acc) -> PlanLine {
     }
 }
 
-/// Builds the report at `now` over tickets opened in the last `days`.
-pub async fn report(db: &impl ConnectionTrait, days: u32, now: DateTime<Utc>) -> Result<Report> {
+/// Builds the report at `now` over tickets opened in the last `days`;
+/// `fleet` counts the boxes per model and firmware (the fleet summary).
+pub async fn report(
+    db: &impl ConnectionTrait,
+    days: u32,
+    now: DateTime<Utc>,
+    fleet: &[VersionCount],
+) -> Result<Report> {
     let since = now - Duration::days(i64::from(days));
     let rows = ticket::Entity::find()
         .filter(ticket::Column::CreatedAt.gte(since))
@@ -196,28 +199,30 @@ pub async fn report(db: &impl ConnectionTrait, days: u32, now: DateTime<Utc>) ->
         }
     }
     // Claims per model and firmware, against the boxes of that model and
-    // firmware in the fleet now.
-    let devices = device::Entity::find()
-        .filter(device::Column::Status.eq(DeviceStatus::Accepted))
-        .all(db)
-        .await?;
-    let mut boxes: BTreeMap<(String, String), u64> = BTreeMap::new();
-    for d in &devices {
-        *boxes
-            .entry((
-                d.model.clone(),
-                firmware_of(&components_of(d), &std::collections::HashSet::new())
-                    .unwrap_or_else(|| "unknown".into()),
-            ))
-            .or_default() += 1;
-    }
-    let models: BTreeMap<Uuid, String> = device::Entity::find()
-        .filter(device::Column::Id.is_in(claim_devices))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|d| (d.id, d.model))
+    // firmware in the fleet (the fleet summary's counts, about 30 s old:
+    // counting a million boxes per report would dominate it).
+    let boxes: BTreeMap<(String, String), u64> = fleet
+        .iter()
+        .map(|v| {
+            let fw = v.firmware.clone().unwrap_or_else(|| "unknown".into());
+            ((v.model.clone(), fw), v.devices)
+        })
         .collect();
+    let mut models: BTreeMap<Uuid, String> = BTreeMap::new();
+    claim_devices.sort_unstable();
+    claim_devices.dedup();
+    // A bounded number of ids per query (SQLite takes 32,766 values).
+    for ids in claim_devices.chunks(5_000) {
+        let found: Vec<(Uuid, String)> = device::Entity::find()
+            .select_only()
+            .column(device::Column::Id)
+            .column(device::Column::Model)
+            .filter(device::Column::Id.is_in(ids.iter().copied()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        models.extend(found);
+    }
     for t in rows.iter().filter(|t| t.kind == TicketKind::Warranty) {
         let Some(model) = t.device_id.and_then(|d| models.get(&d)) else {
             continue;

@@ -6,7 +6,8 @@
 //! fault after a rollout opens a support ticket linked to the fleet
 //! problem and the rollout; repeats open no second ticket; a breach (the
 //! server's clock moved past it) escalates once and fires a signed webhook
-//! at a real HTTP listener, which gets every event once.
+//! at a real HTTP listener, which gets every event once. The report
+//! counts the warranty claim against the fleet's boxes of its firmware.
 
 use serde_json::json;
 use wavecast_e2e::{
@@ -151,6 +152,13 @@ async fn faults_open_tickets_by_warranty_plan_and_class(app: TestApp) {
         chrono::Duration::hours(1),
         "{v}"
     );
+
+    // The report counts the claim against the fleet's boxes of its model
+    // and firmware (the three enrolled boxes run x1-firmware 4.1.0).
+    let r = app.get("/api/v1/reports/tickets?days=1", Some(&admin)).await;
+    let claims = &r.body["warranty_claims"]["X1"]["x1-firmware@4.1.0"];
+    assert_eq!(claims["claims"], 1, "{}", r.body);
+    assert_eq!(claims["boxes"], 3, "{}", r.body);
 
     let basic_t = tickets_of(&app, "BASIC000000").await;
     assert_eq!(basic_t.len(), 1, "{basic_t:#?}");
