@@ -19,7 +19,7 @@ use wavecast_server::{
     identity::roles::Role,
     platform::{
         config::TicketsConfig,
-        entities::{device, subscriber, ticket, ticket_log, user},
+        entities::{device, subscriber, survey, ticket, ticket_log, user},
     },
     support::{
         plans::store::{seed_defaults, terms_for_new},
@@ -216,6 +216,7 @@ pub async fn seed(url: &str, devices: u64, tickets: u64, open_n: u64) -> anyhow:
     let sla = terms(&db).await?;
     let mut rows = Vec::with_capacity(tickets as usize);
     let mut logs = Vec::with_capacity(2 * tickets as usize);
+    let mut surveys = Vec::new();
     for i in 0..tickets {
         let at = now - TimeDelta::seconds(30 * i64::try_from(tickets - i)?);
         let active = i >= tickets - open_n;
@@ -229,11 +230,26 @@ pub async fn seed(url: &str, devices: u64, tickets: u64, open_n: u64) -> anyhow:
         let kind = TicketKind::ALL[(i % 3) as usize];
         let plan = (s % 3) as usize;
         let terms = &sla[plan * 3 + TicketKind::ALL.iter().position(|k| *k == kind).unwrap_or(0)];
-        rows.push(ticket_row(&db, i, at, active, Some(d), Some(s), terms, now).await?);
+        let row = ticket_row(&db, i, at, active, Some(d), Some(s), terms, now).await?;
+        // Done tickets had their survey; half were answered.
+        if let sea_orm::ActiveValue::Set(Some(resolved)) = row.resolved_at {
+            let answered = i % 2 == 0;
+            surveys.push(survey::ActiveModel {
+                ticket_id: Set(i64::try_from(i + 1)?),
+                prefix: Set(format!("bench{i}")),
+                secret_hash: Set(String::new()),
+                created_at: Set(resolved),
+                answered_at: Set(answered.then_some(resolved)),
+                score: Set(answered.then(|| i32::try_from(1 + i % 5).unwrap_or(3))),
+                comment: Set(None),
+            });
+        }
+        rows.push(row);
         logs.extend(log_rows(i, at));
     }
     let n = insert_all(&db, rows).await?;
     let l = insert_all(&db, logs).await?;
+    insert_all(&db, surveys).await?;
     println!(
         "seeded {AGENTS} agents, {subscribers} subscribers, {n} tickets ({open_n} active) and {l} log entries in {:.0} s",
         started.elapsed().as_secs_f64()

@@ -5,6 +5,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
+    sea_query::{Expr, Query},
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set,
     TransactionTrait,
 };
@@ -56,29 +57,31 @@ pub async fn send_due(
     cfg: &TicketsConfig,
     now: DateTime<Utc>,
 ) -> Result<u64> {
+    // Resolved tickets of the last 30 days without a survey yet, in one
+    // query: those surveyed drop out, so this reads the tickets still
+    // waiting for theirs (a device fault's quiet time), not every ticket
+    // resolved in the month.
+    let surveyed = Query::select()
+        .expr(Expr::val(1))
+        .from(survey::Entity)
+        .and_where(
+            Expr::col((survey::Entity, survey::Column::TicketId))
+                .equals((ticket::Entity, ticket::Column::Id)),
+        )
+        .to_owned();
     let resolved = ticket::Entity::find()
         .filter(ticket::Column::Status.is_in([TicketStatus::Resolved, TicketStatus::Closed]))
         .filter(ticket::Column::SubscriberId.is_not_null())
         .filter(ticket::Column::ResolvedAt.gte(now - Duration::days(30)))
+        .filter(Expr::exists(surveyed).not())
         .all(db)
         .await?;
-    // Which of them have a survey already: one query, not one per ticket.
-    let surveyed: std::collections::HashSet<i64> = survey::Entity::find()
-        .filter(survey::Column::TicketId.is_in(resolved.iter().map(|t| t.id)))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|s| s.ticket_id)
-        .collect();
     let quiet = Duration::seconds(i64::try_from(cfg.survey_quiet_secs).unwrap_or(i64::MAX / 2));
     let mut n = 0;
     for t in resolved {
         let Some(resolved_at) = t.resolved_at else {
             continue;
         };
-        if surveyed.contains(&t.id) {
-            continue;
-        }
         let device_fault = t.channel == Channel::Device;
         if !rules::survey_due(device_fault, resolved_at, t.last_fault_at, quiet, now) {
             continue;

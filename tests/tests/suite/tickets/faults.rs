@@ -155,7 +155,9 @@ async fn faults_open_tickets_by_warranty_plan_and_class(app: TestApp) {
 
     // The report counts the claim against the fleet's boxes of its model
     // and firmware (the three enrolled boxes run x1-firmware 4.1.0).
-    let r = app.get("/api/v1/reports/tickets?days=1", Some(&admin)).await;
+    let r = app
+        .get("/api/v1/reports/tickets?days=1", Some(&admin))
+        .await;
     let claims = &r.body["warranty_claims"]["X1"]["x1-firmware@4.1.0"];
     assert_eq!(claims["claims"], 1, "{}", r.body);
     assert_eq!(claims["boxes"], 3, "{}", r.body);

@@ -1,6 +1,7 @@
 //! Satisfaction surveys are single use: the public page and its form,
 //! a second answer refused, a bad link 404, and the answer in the report
-//! by plan and by agent.
+//! by plan and by agent. A month of resolved tickets (more than a
+//! statement may name) does not stop the sweep.
 
 use serde_json::json;
 use wavecast_e2e::{
@@ -99,11 +100,128 @@ async fn surveys_are_answered_once(app: TestApp) {
     );
 }
 
+/// Resolved tickets copied from ticket `from` (and its survey) as ids
+/// `first..first + n`, straight in the database.
+async fn copies(app: &TestApp, from: i64, first: i64, n: i64) {
+    use sea_orm::{ConnectionTrait, Iterable};
+    use wavecast_server::platform::{
+        db,
+        entities::{survey, ticket},
+    };
+    let conn = db::connect(&app.config.database).await.expect("database");
+    let columns = |cols: Vec<String>, id: &str, over: &str| {
+        let names = cols.iter().map(|c| format!("\"{c}\"")).collect::<Vec<_>>();
+        let picks = cols
+            .iter()
+            .map(|c| {
+                if c == id {
+                    over.to_owned()
+                } else {
+                    format!("t.\"{c}\"")
+                }
+            })
+            .collect::<Vec<_>>();
+        (names.join(", "), picks.join(", "))
+    };
+    let name = |c: &dyn sea_orm::Iden| c.to_string();
+    let (tn, tp) = columns(
+        ticket::Column::iter().map(|c| name(&c)).collect(),
+        "id",
+        &format!("{first} + n.i"),
+    );
+    let (sn, sp) = columns(
+        survey::Column::iter().map(|c| name(&c)).collect(),
+        "ticket_id",
+        &format!("{first} + n.i"),
+    );
+    let sp = sp.replace("t.\"prefix\"", "t.\"prefix\" || n.i");
+    let range = format!(
+        "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {})",
+        n - 1
+    );
+    for sql in [
+        format!("INSERT INTO tickets ({tn}) {range} SELECT {tp} FROM tickets t, n WHERE t.id = {from}"),
+        format!("INSERT INTO surveys ({sn}) {range} SELECT {sp} FROM surveys t, n WHERE t.ticket_id = {from}"),
+    ] {
+        conn.execute_unprepared(&sql).await.expect("copies");
+    }
+}
+
+async fn a_month_of_resolved_tickets_does_not_stop_the_sweep(app: TestApp) {
+    let support = app.user_with_role("desk", "support").await;
+    let terms = json!({ "first_response_secs": 60, "resolution_secs": 3600,
+                        "calendar": { "kind": "always" }, "warn_pct": 50 });
+    let set = app
+        .request(
+            reqwest::Method::PUT,
+            "/api/v1/plans/basic/sla/support",
+            Some(&app.admin_token),
+            Some(&terms),
+        )
+        .await;
+    assert_eq!(set.status, 204, "{}", set.body);
+    let s = app
+        .post(
+            "/api/v1/subscribers",
+            Some(&support),
+            &json!({ "account": "M-1", "name": "M", "plan": "basic" }),
+        )
+        .await;
+    assert_eq!(s.status, 201, "{}", s.body);
+    let done = phone_ticket(&app, &support, "M-1", None).await;
+    let r = patch(
+        &app,
+        &format!("/api/v1/tickets/{done}"),
+        &support,
+        &json!({ "status": "resolved" }),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    app.run_job("tickets").await;
+    // 40,000 more resolved and surveyed: more than SQLite takes values in
+    // one statement.
+    copies(&app, done, 1_000, 40_000).await;
+    let late = phone_ticket(&app, &support, "M-1", None).await;
+    let next = phone_ticket(&app, &support, "M-1", None).await;
+    let r = patch(
+        &app,
+        &format!("/api/v1/tickets/{next}"),
+        &support,
+        &json!({ "status": "resolved" }),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    app.advance(120);
+    app.run_job("tickets").await;
+    let t = app
+        .get(&format!("/api/v1/tickets/{late}"), Some(&support))
+        .await;
+    assert!(
+        t.body["ticket"]["breached_at"].is_string(),
+        "the sweep still escalates: {}",
+        t.body
+    );
+    let t = app
+        .get(&format!("/api/v1/tickets/{next}"), Some(&support))
+        .await;
+    let kinds: Vec<&str> = t.body["log"]
+        .as_array()
+        .expect("log")
+        .iter()
+        .filter_map(|e| e["kind"].as_str())
+        .collect();
+    assert!(
+        kinds.contains(&"survey_sent"),
+        "the survey still goes out: {kinds:?}"
+    );
+}
+
 wavecast_e2e::both_backends!(
     configure = |c| {
         server_signs(c);
         c.rollouts.checkin_interval_secs = 1;
         c.rollouts.checkin_jitter_pct = 0;
     };
-    surveys_are_answered_once
+    surveys_are_answered_once,
+    a_month_of_resolved_tickets_does_not_stop_the_sweep
 );
