@@ -42,6 +42,21 @@ use crate::{
     },
 };
 
+/// An amount typed in major units (`49.90`, or `49,90` as many agents
+/// write it) in minor units.
+fn minor_units(typed: &str) -> Result<i64, Error> {
+    let amount: f64 = typed
+        .trim()
+        .replace(',', ".")
+        .parse()
+        .map_err(|_| Error::Validation(format!("amount {typed:?} is not a number")))?;
+    if !amount.is_finite() || amount.abs() > 1e12 {
+        return Err(Error::Validation(format!("amount {typed:?} is out of range")));
+    }
+    #[allow(clippy::cast_possible_truncation)] // Bounded just above.
+    Ok((amount * 100.0).round() as i64)
+}
+
 /// What a box runs, in words: `firmware 2.1.0, codecs 1.4.0` (from the
 /// components it last reported).
 pub fn versions(installed: &serde_json::Value) -> String {
@@ -407,12 +422,7 @@ pub async fn act(
             "Ticket changed."
         }
         "quote" => {
-            let amount: f64 =
-                f.amount.trim().parse().map_err(|_| {
-                    Error::Validation(format!("amount {:?} is not a number", f.amount))
-                })?;
-            #[allow(clippy::cast_possible_truncation)] // Bounded by the quote rule.
-            let amount_minor = (amount * 100.0).round() as i64;
+            let amount_minor = minor_units(&f.amount)?;
             let q = QuoteBody {
                 amount_minor,
                 currency: f.currency.trim().to_uppercase(),
@@ -468,5 +478,20 @@ impl TicketPage {
     }
     fn is_warranty(&self) -> bool {
         self.d.ticket.kind == TicketKind::Warranty
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_are_read_with_a_point_or_a_comma() {
+        assert_eq!(minor_units("49.90").ok(), Some(4990));
+        assert_eq!(minor_units(" 49,90 ").ok(), Some(4990));
+        assert_eq!(minor_units("120").ok(), Some(12000));
+        for bad in ["", "forty", "1e300", "NaN", "inf"] {
+            assert!(minor_units(bad).is_err(), "{bad}");
+        }
     }
 }

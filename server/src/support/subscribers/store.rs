@@ -68,8 +68,13 @@ pub async fn search(
         }
         sel = sel.filter(any);
     }
-    let total = sel.clone().count(db).await?;
-    let rows = sel.offset(offset).limit(limit).all(db).await?;
+    let rows = sel.clone().offset(offset).limit(limit).all(db).await?;
+    // A page that is not full says how many match without a second scan.
+    let total = if (rows.len() as u64) < limit && (offset == 0 || !rows.is_empty()) {
+        offset + rows.len() as u64
+    } else {
+        sel.count(db).await?
+    };
     Ok((total, rows))
 }
 
