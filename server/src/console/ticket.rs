@@ -51,7 +51,9 @@ fn minor_units(typed: &str) -> Result<i64, Error> {
         .parse()
         .map_err(|_| Error::Validation(format!("amount {typed:?} is not a number")))?;
     if !amount.is_finite() || amount.abs() > 1e12 {
-        return Err(Error::Validation(format!("amount {typed:?} is out of range")));
+        return Err(Error::Validation(format!(
+            "amount {typed:?} is out of range"
+        )));
     }
     #[allow(clippy::cast_possible_truncation)] // Bounded just above.
     Ok((amount * 100.0).round() as i64)

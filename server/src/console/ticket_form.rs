@@ -20,7 +20,7 @@ use crate::{
     platform::error::Error,
     state::AppState,
     support::{
-        subscribers::store::{search, subscriber_by_ref},
+        subscribers::store::{first_matches, subscriber_by_ref},
         tickets::{
             routes::open_from_channel,
             rules::{Channel, Priority, TicketKind},
@@ -83,9 +83,8 @@ pub async fn page(
     let matches = if text.trim().is_empty() {
         Vec::new()
     } else {
-        search(db, Some(&text), None, 0, MATCHES)
+        first_matches(db, &text, MATCHES)
             .await?
-            .1
             .into_iter()
             .map(|s| (s.account, s.name, s.plan))
             .collect()

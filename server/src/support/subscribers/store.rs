@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::{
     sea_query::{Expr, Func, LikeExpr},
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    QuerySelect, Select,
 };
 use uuid::Uuid;
 
@@ -40,15 +40,8 @@ pub async fn subscriber_by_ref(db: &impl ConnectionTrait, r: &str) -> Result<sub
 }
 
 /// The subscribers whose account, name, email or phone holds `q` (any
-/// case) and whose plan is `plan`, a page of them in account order, and
-/// how many match.
-pub async fn search(
-    db: &impl ConnectionTrait,
-    q: Option<&str>,
-    plan: Option<&str>,
-    offset: u64,
-    limit: u64,
-) -> Result<(u64, Vec<subscriber::Model>)> {
+/// case) and whose plan is `plan`, in account order.
+fn matching(q: Option<&str>, plan: Option<&str>) -> Select<subscriber::Entity> {
     let mut sel = subscriber::Entity::find().order_by_asc(subscriber::Column::Account);
     if let Some(p) = plan.filter(|p| !p.is_empty()) {
         sel = sel.filter(subscriber::Column::Plan.eq(p));
@@ -68,6 +61,19 @@ pub async fn search(
         }
         sel = sel.filter(any);
     }
+    sel
+}
+
+/// A page of the subscribers [`matching`] `q` and `plan`, and how many
+/// match.
+pub async fn search(
+    db: &impl ConnectionTrait,
+    q: Option<&str>,
+    plan: Option<&str>,
+    offset: u64,
+    limit: u64,
+) -> Result<(u64, Vec<subscriber::Model>)> {
+    let sel = matching(q, plan);
     let rows = sel.clone().offset(offset).limit(limit).all(db).await?;
     // A page that is not full says how many match without a second scan.
     let total = if (rows.len() as u64) < limit && (offset == 0 || !rows.is_empty()) {
@@ -76,6 +82,15 @@ pub async fn search(
         sel.count(db).await?
     };
     Ok((total, rows))
+}
+
+/// The first `limit` subscribers [`matching`] `q`, uncounted (a picker).
+pub async fn first_matches(
+    db: &impl ConnectionTrait,
+    q: &str,
+    limit: u64,
+) -> Result<Vec<subscriber::Model>> {
+    Ok(matching(Some(q), None).limit(limit).all(db).await?)
 }
 
 /// `s` with LIKE's wildcards and escape character taken literally.
