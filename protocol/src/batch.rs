@@ -213,3 +213,79 @@ mod tests {
         assert!(sign_batch(&SigningKey::from_bytes(&[3; 32]), &[]).is_empty());
     }
 }
+#[cfg(test)]
+mod worked_example {
+    //! The worked example of `docs/bundle-format.md` §7, checked.
+    use sha2::Digest as _;
+
+    use super::*;
+
+    fn sha(prefix: u8, parts: &[&[u8]]) -> String {
+        let mut h = Sha256::new();
+        h.update([prefix]);
+        for p in parts {
+            h.update(p);
+        }
+        hex::encode(h.finalize())
+    }
+
+    #[test]
+    fn the_format_documents_example_holds() {
+        let key = SigningKey::from_bytes(&[7; 32]);
+        let leaves: Vec<Vec<u8>> = ["box-a", "box-b", "box-c"]
+            .iter()
+            .zip(1800..)
+            .map(|(d, next)| {
+                let payload = format!(
+                    "{{\"device_id\":\"{d}\",\"nonce\":\"nonce-of-{d}-0001\",\"issued_at\":1800000000,\"offers\":[],\"next_checkin_secs\":{next}}}"
+                );
+                pae(crate::envelope::CHECKIN_TYPE, payload.as_bytes())
+            })
+            .collect();
+        let hashes: Vec<String> = leaves.iter().map(|l| sha(0, &[l])).collect();
+        assert_eq!(
+            hashes[0],
+            "003ab99460e0ba5cb3520976fe560b4b68eef171c5a6f6480440fc2f6f89d028"
+        );
+        assert_eq!(
+            hashes[1],
+            "d4128237590e1bb5645f3e8b127a6ae225635bd918da011cd4fa9c5c5ac293c6"
+        );
+        assert_eq!(
+            hashes[2],
+            "6bc9e7e232534ff1dad3e208fd4ae2912b4a591f03d2ec731b28de834b67b2e9"
+        );
+        let raw = |h: &str| hex::decode(h).expect("hex");
+        let node01 = sha(1, &[&raw(&hashes[0]), &raw(&hashes[1])]);
+        assert_eq!(
+            node01,
+            "63a6a3e6981df817e735633d575939716415f0de2e1cc3009a1e466aa2a75dd4"
+        );
+        let root = sha(1, &[&raw(&node01), &raw(&hashes[2])]);
+        assert_eq!(
+            root,
+            "dd964dc0635643362574c30ad7ec5db297c4a1e22495a8380dda1914e0b65a1c"
+        );
+
+        let proof = &sign_batch(&key, &leaves)[0];
+        assert_eq!(
+            proof.keyid,
+            "fe812c12f3ab4ce6ac5db69ac352f906cb1b11ef43fb33e252ef7ff552263889"
+        );
+        assert_eq!(hex::encode(B64.decode(&proof.root).expect("b64")), root);
+        assert_eq!(
+            hex::encode(B64.decode(&proof.path).expect("b64")),
+            format!("{}{}", hashes[1], hashes[2]),
+            "bottom-up: the sibling leaf, then the right subtree"
+        );
+        assert_eq!(
+            hex::encode(statement(&raw(&root), 3)),
+            "445353457631203338206170706c69636174696f6e2f766e642e77617665636173742e636865636b696e2d626174636820343020dd964dc0635643362574c30ad7ec5db297c4a1e22495a8380dda1914e0b65a1c0000000000000003"
+        );
+        assert_eq!(
+            hex::encode(B64.decode(&proof.sig).expect("b64")),
+            "86dc860283d47945cb971cd5e94cf319f6667df6acc1adafecbd4d3b7fc7fcb1dd68dc192978b30aee7833af3450b233dec67e9ba1bf9d441cfd83c34695e303"
+        );
+        verify_batch(&key.verifying_key(), &leaves[0], proof).expect("verifies");
+    }
+}

@@ -139,13 +139,13 @@ pub fn verify_checkin(
 /// The key `keyid` if the keyring lists it for check-in answers; an error if
 /// it is revoked or may not sign them.
 fn checkin_key(keyring: &Keyring, keyid: &str) -> Result<Option<VerifyingKey>, TrustError> {
-    if keyring.revoked.contains(keyid) {
+    if keyring.is_revoked(keyid) {
         return Err(TrustError::RevokedKey {
             keyid: keyid.to_owned(),
             keyring_version: keyring.version,
         });
     }
-    let Some(entry) = keyring.keys.iter().find(|k| k.keyid == keyid) else {
+    let Some(entry) = keyring.entry(keyid) else {
         return Ok(None);
     };
     if !entry.roles.contains(&KeyRole::Checkin) {

@@ -93,14 +93,19 @@ impl Envelope {
     }
 
     /// Whether `key` made a valid signature over this envelope. Signatures
-    /// carrying `key`'s id that do not verify are an error, not a miss: a
-    /// payload changed after signing must be refused as such.
+    /// carrying `key`'s id (hex in either case) that do not verify are an
+    /// error, not a miss: a payload changed after signing must be refused
+    /// as such. The same signature listed twice counts once.
     pub fn verify_by(&self, key: &VerifyingKey) -> Result<bool, TrustError> {
         let id = key_id(key);
         let payload = self.payload_bytes()?;
         let message = pae(&self.payload_type, &payload);
         let mut found = false;
-        for s in self.signatures.iter().filter(|s| s.keyid == id) {
+        for s in self
+            .signatures
+            .iter()
+            .filter(|s| s.keyid.eq_ignore_ascii_case(&id))
+        {
             found = true;
             let bytes: [u8; 64] = B64
                 .decode(&s.sig)

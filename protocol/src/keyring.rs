@@ -69,15 +69,58 @@ impl std::str::FromStr for KeyRole {
     }
 }
 
-/// A key in the keyring.
+/// A key in the keyring. Role names this version does not know are kept
+/// (`other_roles`, written back as they came) but allow nothing: a keyring
+/// that gives a key a role added later still verifies on older boxes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "KeyEntryWire", into = "KeyEntryWire")]
 pub struct KeyEntry {
     pub keyid: String,
     /// Base64 of the 32-byte Ed25519 public key.
     pub public_key: String,
     pub roles: BTreeSet<KeyRole>,
-    #[serde(default)]
+    /// Roles named in the keyring that this version does not know.
+    pub other_roles: BTreeSet<String>,
     pub name: String,
+}
+
+/// A keyring entry as it is written.
+#[derive(Serialize, Deserialize)]
+struct KeyEntryWire {
+    keyid: String,
+    public_key: String,
+    roles: BTreeSet<String>,
+    #[serde(default, deserialize_with = "crate::manifest::null_as_default")]
+    name: String,
+}
+
+impl From<KeyEntryWire> for KeyEntry {
+    fn from(w: KeyEntryWire) -> Self {
+        let (known, other): (BTreeSet<String>, BTreeSet<String>) = w
+            .roles
+            .into_iter()
+            .partition(|r| r.parse::<KeyRole>().is_ok());
+        Self {
+            keyid: w.keyid,
+            public_key: w.public_key,
+            roles: known.iter().filter_map(|r| r.parse().ok()).collect(),
+            other_roles: other,
+            name: w.name,
+        }
+    }
+}
+
+impl From<KeyEntry> for KeyEntryWire {
+    fn from(e: KeyEntry) -> Self {
+        let mut roles: BTreeSet<String> = e.roles.iter().map(|r| r.as_str().to_owned()).collect();
+        roles.extend(e.other_roles);
+        Self {
+            keyid: e.keyid,
+            public_key: e.public_key,
+            roles,
+            name: e.name,
+        }
+    }
 }
 
 /// The keyring payload.
@@ -120,6 +163,7 @@ impl Keyring {
             keyid: key_id(key),
             public_key: crate::keys::public_key_text(key),
             roles: roles.into_iter().collect(),
+            other_roles: BTreeSet::new(),
             name: name.to_owned(),
         });
     }
@@ -141,8 +185,75 @@ impl Keyring {
         Ok(env)
     }
 
-    fn entry(&self, keyid: &str) -> Option<&KeyEntry> {
-        self.keys.iter().find(|k| k.keyid == keyid)
+    /// The entry of key `keyid` (hex in either case).
+    pub fn entry(&self, keyid: &str) -> Option<&KeyEntry> {
+        self.keys
+            .iter()
+            .find(|k| k.keyid.eq_ignore_ascii_case(keyid))
+    }
+
+    /// Whether key `keyid` (hex in either case) is revoked.
+    pub fn is_revoked(&self, keyid: &str) -> bool {
+        self.revoked.iter().any(|r| r.eq_ignore_ascii_case(keyid))
+    }
+
+    /// Whether key `keyid` may sign a `kind` bundle under this keyring at
+    /// `now`: listed, not revoked, holding the role, the keyring not
+    /// expired. Says which when not (a builder refuses to sign then).
+    pub fn may_sign(&self, keyid: &str, kind: Kind, now: i64) -> Result<(), String> {
+        if self.is_revoked(keyid) {
+            return Err(format!(
+                "key {keyid} is revoked in keyring version {}",
+                self.version
+            ));
+        }
+        let Some(entry) = self.entry(keyid) else {
+            return Err(format!(
+                "key {keyid} is not in keyring version {}",
+                self.version
+            ));
+        };
+        if !entry.roles.contains(&KeyRole::for_kind(kind)) {
+            let roles: Vec<&str> = entry.roles.iter().map(|r| r.as_str()).collect();
+            return Err(format!(
+                "key {keyid} may not sign {kind} bundles (it may sign: {})",
+                if roles.is_empty() {
+                    "nothing".to_owned()
+                } else {
+                    roles.join(", ")
+                }
+            ));
+        }
+        if self.expires_at <= now {
+            return Err(format!(
+                "keyring version {} expired at {}: publish a new one (`wavecast keys rotate` or `revoke`)",
+                self.version, self.expires_at
+            ));
+        }
+        Ok(())
+    }
+
+    /// Structural rules a root-signed keyring must still meet: each key id
+    /// is the SHA-256 of its public key, and no key is listed twice.
+    fn check(&self) -> Result<(), TrustError> {
+        let mut seen = std::collections::HashSet::new();
+        for k in &self.keys {
+            let key = parse_public_key(&k.public_key)
+                .map_err(|e| TrustError::Malformed(format!("keyring key {}: {e}", k.keyid)))?;
+            if !k.keyid.eq_ignore_ascii_case(&key_id(&key)) {
+                return Err(TrustError::Malformed(format!(
+                    "keyring key {} is not the id of its public key",
+                    k.keyid
+                )));
+            }
+            if !seen.insert(k.keyid.to_ascii_lowercase()) {
+                return Err(TrustError::Malformed(format!(
+                    "keyring lists key {} twice",
+                    k.keyid
+                )));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -174,6 +285,7 @@ pub fn open_keyring(root: &VerifyingKey, envelope: &Envelope) -> Result<Keyring,
             keyring.kind
         )));
     }
+    keyring.check()?;
     Ok(keyring)
 }
 
@@ -198,8 +310,15 @@ impl Keyring {
 }
 
 /// Verifies a manifest envelope against a verified keyring: at least one
-/// valid signature by a non-revoked key whose roles include the bundle's kind.
-/// Returns the manifest and the id of the key that vouched for it.
+/// valid signature by a non-revoked key whose roles include the bundle's
+/// kind. Returns the manifest and the id of the key that vouched for it.
+///
+/// The verdict does not depend on the order of signatures or keys, nor on
+/// duplicates: a signature by a revoked key refuses the manifest; a
+/// signature by a keyring key that does not verify refuses it; signatures
+/// by keys the keyring does not list are ignored; then some key that
+/// verified must hold the kind's role (the first such key in keyring order
+/// is the one named).
 pub fn verify_manifest(
     keyring: &Keyring,
     envelope: &Envelope,
@@ -212,26 +331,22 @@ pub fn verify_manifest(
     if let Some(s) = envelope
         .signatures
         .iter()
-        .find(|s| keyring.revoked.contains(&s.keyid))
+        .find(|s| keyring.is_revoked(&s.keyid))
     {
         return Err(TrustError::RevokedKey {
             keyid: s.keyid.clone(),
             keyring_version: keyring.version,
         });
     }
-    let mut signer = None;
-    for s in &envelope.signatures {
-        let Some(entry) = keyring.entry(&s.keyid) else {
-            continue;
-        };
+    let mut signers = Vec::new();
+    for entry in &keyring.keys {
         let key = parse_public_key(&entry.public_key)
             .map_err(|e| TrustError::Malformed(format!("keyring key {}: {e}", entry.keyid)))?;
         if envelope.verify_by(&key)? {
-            signer = Some(entry);
-            break;
+            signers.push(entry);
         }
     }
-    let Some(signer) = signer else {
+    let Some(first) = signers.first() else {
         let ids: Vec<&str> = envelope
             .signatures
             .iter()
@@ -243,15 +358,18 @@ pub fn verify_manifest(
         });
     };
     let manifest = Manifest::parse(&envelope.payload_bytes()?)?;
-    if !signer.roles.contains(&KeyRole::for_kind(manifest.kind)) {
-        let allowed: Vec<&str> = signer.roles.iter().map(|r| r.as_str()).collect();
-        return Err(TrustError::KindNotAllowed {
-            keyid: signer.keyid.clone(),
-            kind: manifest.kind,
-            allowed: allowed.join(", "),
-        });
+    let role = KeyRole::for_kind(manifest.kind);
+    match signers.iter().find(|e| e.roles.contains(&role)) {
+        Some(signer) => Ok((manifest, signer.keyid.clone())),
+        None => {
+            let allowed: Vec<&str> = first.roles.iter().map(|r| r.as_str()).collect();
+            Err(TrustError::KindNotAllowed {
+                keyid: first.keyid.clone(),
+                kind: manifest.kind,
+                allowed: allowed.join(", "),
+            })
+        }
     }
-    Ok((manifest, signer.keyid.clone()))
 }
 
 /// Signs a manifest into an envelope.
@@ -332,6 +450,82 @@ mod tests {
             verify_keyring(&f.root.verifying_key(), &forged, NOW, 1),
             Err(TrustError::NotSignedByRoot)
         );
+    }
+
+    #[test]
+    fn the_verdict_does_not_depend_on_order_or_duplicates() {
+        let f = fixture();
+        // A second key that may sign only codecs.
+        let codec = SigningKey::from_bytes(&[3; 32]);
+        let mut kr = f.keyring.clone();
+        kr.add(&codec.verifying_key(), [KeyRole::Codec], "codec");
+        let by = |keys: &[&SigningKey]| {
+            let mut env = unsigned_manifest(&sample()).expect("env");
+            for k in keys {
+                env.sign(k).expect("sign");
+            }
+            env
+        };
+        let firmware_key = key_id(&f.signer.verifying_key());
+        for order in [[&codec, &f.signer], [&f.signer, &codec]] {
+            let (_, keyid) = verify_manifest(&kr, &by(&order)).expect("one signer holds the role");
+            assert_eq!(keyid, firmware_key);
+        }
+        // The same keys listed in the other order in the keyring.
+        let mut swapped = kr.clone();
+        swapped.keys.reverse();
+        let (_, keyid) = verify_manifest(&swapped, &by(&[&codec, &f.signer])).expect("verifies");
+        assert_eq!(keyid, firmware_key);
+        // A signature listed twice counts once.
+        let mut twice = by(&[&f.signer]);
+        twice.signatures.push(twice.signatures[0].clone());
+        assert!(verify_manifest(&kr, &twice).is_ok());
+        // Only the codec key: refused whatever the order.
+        assert!(matches!(
+            verify_manifest(&kr, &by(&[&codec])),
+            Err(TrustError::KindNotAllowed { .. })
+        ));
+        // Key ids in upper-case hex name the same key, revoked or not.
+        let mut upper = by(&[&f.signer]);
+        upper.signatures[0].keyid = upper.signatures[0].keyid.to_uppercase();
+        assert!(verify_manifest(&kr, &upper).is_ok());
+        let mut revoked = kr.clone();
+        revoked.revoke(&firmware_key);
+        assert!(matches!(
+            verify_manifest(&revoked, &upper),
+            Err(TrustError::RevokedKey { .. })
+        ));
+    }
+
+    #[test]
+    fn unknown_roles_allow_nothing_and_survive_a_rewrite() {
+        let f = fixture();
+        let mut v = serde_json::to_value(&f.keyring).expect("ser");
+        v["keys"][0]["roles"] = serde_json::json!(["firmware", "telemetry-upload"]);
+        let bytes = serde_json::to_vec(&v).expect("ser");
+        let mut env = Envelope::new(KEYRING_TYPE, &bytes);
+        env.sign(&f.root).expect("sign");
+        let kr = verify_keyring(&f.root.verifying_key(), &env, NOW, 1).expect("still a keyring");
+        assert_eq!(kr.keys[0].roles, BTreeSet::from([KeyRole::Firmware]));
+        let again = serde_json::to_value(&kr).expect("ser");
+        assert_eq!(
+            again["keys"][0]["roles"], v["keys"][0]["roles"],
+            "kept as written"
+        );
+    }
+
+    #[test]
+    fn a_key_listed_twice_or_under_another_id_is_refused() {
+        let f = fixture();
+        let mut twice = f.keyring.clone();
+        twice.add(&f.signer.verifying_key(), [KeyRole::Checkin], "again");
+        let env = twice.sign(&f.root).expect("sign");
+        let e = verify_keyring(&f.root.verifying_key(), &env, NOW, 1).expect_err("refused");
+        assert!(e.to_string().contains("twice"), "{e}");
+        let mut misnamed = f.keyring.clone();
+        misnamed.keys[0].keyid = "00".repeat(32);
+        let env = misnamed.sign(&f.root).expect("sign");
+        assert!(verify_keyring(&f.root.verifying_key(), &env, NOW, 1).is_err());
     }
 
     #[test]

@@ -25,8 +25,9 @@ pub enum Compression {
 pub struct Compatibility {
     /// The box model, e.g. `X1`.
     pub model: String,
-    /// Hardware revisions of that model; empty means every revision.
-    #[serde(default)]
+    /// Hardware revisions of that model; empty (or absent, or `null`)
+    /// means every revision.
+    #[serde(default, deserialize_with = "null_as_default")]
     pub revisions: Vec<String>,
 }
 
@@ -50,7 +51,7 @@ pub struct Artifact {
     /// Where it installs: a slot for firmware (`rootfs`, `kernel`), a
     /// directory name for codec, DRM and app bundles.
     pub target: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub compression: Compression,
 }
 
@@ -65,7 +66,7 @@ pub struct Manifest {
     pub security_version: u64,
     /// Hardware this may be installed on (at least one entry).
     pub compatible: Vec<Compatibility>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub requires: Vec<Requirement>,
     pub artifacts: Vec<Artifact>,
     /// A licensed product a box must be entitled to, e.g. `codec-pack-premium`.
@@ -75,6 +76,16 @@ pub struct Manifest {
     pub created_at: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+}
+
+/// An optional field that is absent or `null` takes its default: the
+/// format treats the two alike (`docs/bundle-format.md` §4).
+pub(crate) fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
 fn valid_name(s: &str) -> bool {
@@ -116,6 +127,14 @@ impl Manifest {
         }
         if self.compatible.is_empty() {
             return Err("a bundle needs at least one compatible model".to_owned());
+        }
+        for r in &self.requires {
+            if !valid_name(&r.name) {
+                return Err(format!(
+                    "requirement name {:?} must be 1-128 characters of letters, digits, '.', '-' or '_'",
+                    r.name
+                ));
+            }
         }
         let mut names = std::collections::HashSet::new();
         for a in &self.artifacts {
@@ -204,6 +223,54 @@ pub(crate) mod tests {
         let mut m = sample();
         m.compatible.clear();
         assert!(m.check().is_err());
+    }
+
+    #[test]
+    fn open_points_decided_as_the_format_says() {
+        let mut v = serde_json::to_value(sample()).expect("ser");
+        // `null` in an optional field is the same as leaving it out.
+        v["requires"] = serde_json::Value::Null;
+        v["description"] = serde_json::Value::Null;
+        v["compatible"][0]["revisions"] = serde_json::Value::Null;
+        v["artifacts"][0]["compression"] = serde_json::Value::Null;
+        // Unknown fields are ignored: formats only grow.
+        v["added_later"] = serde_json::json!({"x": 1});
+        let m = Manifest::parse(&serde_json::to_vec(&v).expect("ser")).expect("parses");
+        assert!(m.requires.is_empty() && m.compatible[0].revisions.is_empty());
+        // Upper-case hex digests are the same digest.
+        v["artifacts"][0]["sha256"] = Sha256Digest::of(b"abc").to_hex().to_uppercase().into();
+        let m = Manifest::parse(&serde_json::to_vec(&v).expect("ser")).expect("parses");
+        assert_eq!(m.artifacts[0].sha256, Sha256Digest::of(b"abc"));
+        // Required fields may not be null or missing.
+        for field in [
+            "name",
+            "version",
+            "security_version",
+            "compatible",
+            "artifacts",
+            "created_at",
+            "kind",
+        ] {
+            let mut w = v.clone();
+            w[field] = serde_json::Value::Null;
+            assert!(
+                Manifest::parse(&serde_json::to_vec(&w).expect("ser")).is_err(),
+                "{field}: null"
+            );
+            w.as_object_mut().expect("object").remove(field);
+            assert!(
+                Manifest::parse(&serde_json::to_vec(&w).expect("ser")).is_err(),
+                "{field}: missing"
+            );
+        }
+        // Requirement names follow the bundle-name grammar; versions Cargo's.
+        let mut w = v.clone();
+        w["requires"] = serde_json::json!([{"name": "../x", "version": ">=1"}]);
+        assert!(Manifest::parse(&serde_json::to_vec(&w).expect("ser")).is_err());
+        w["requires"] = serde_json::json!([{"name": "x", "version": ">=1.0, <2"}]);
+        assert!(Manifest::parse(&serde_json::to_vec(&w).expect("ser")).is_ok());
+        w["requires"] = serde_json::json!([{"name": "x", "version": "=> 1"}]);
+        assert!(Manifest::parse(&serde_json::to_vec(&w).expect("ser")).is_err());
     }
 
     #[test]

@@ -14,17 +14,22 @@ use reqwest::Method;
 use serde::Deserialize;
 use sha2::{Digest as _, Sha256};
 use wavecast_protocol::{
-    bundle::{encode_header, BundleStream, Event, Header},
+    bundle::{encode_header, Header},
     envelope::Envelope,
-    keyring::{open_keyring, sign_manifest, unsigned_manifest, verify_manifest},
-    keys::parse_public_key,
+    keyring::{sign_manifest, unsigned_manifest, Keyring},
+    keys::{key_id, parse_public_key},
     manifest::{
         Artifact, Compatibility, Compression, Kind, Manifest, Requirement, MANIFEST_FORMAT,
     },
     Sha256Digest,
 };
 
-use super::{client::Client, keys::read_private, output, Api, TopApi};
+use super::{
+    bundle_verify::{verify, Refusal},
+    client::Client,
+    keys::read_private,
+    output, Api, TopApi,
+};
 use crate::updates::views::{BundleActionRequest, BundleView};
 
 #[derive(Debug, Subcommand)]
@@ -55,6 +60,9 @@ pub enum BundleCommand {
         /// The root public key: a file (root.pub) or its base64 text.
         #[arg(long)]
         root: String,
+        /// Print the report as JSON (a refusal too, before failing).
+        #[arg(long)]
+        json: bool,
     },
     /// Upload a bundle file to the server.
     Upload {
@@ -166,6 +174,21 @@ fn hash_file(path: &Path) -> anyhow::Result<(u64, Sha256Digest)> {
     Ok((size, hasher.finalize().into()))
 }
 
+/// Refuses to sign with a key the embedded keyring would not accept for
+/// `kind`: revoked, absent, without the role, or under an expired keyring.
+/// The keyring is read as written (its root signature is the server's and
+/// the boxes' to check); this only saves building a bundle every box refuses.
+fn may_sign(keyring: &Envelope, key: &ed25519_dalek::SigningKey, kind: Kind) -> anyhow::Result<()> {
+    let kr: Keyring = serde_json::from_slice(&keyring.payload_bytes()?)
+        .context("the keyring to embed is not a keyring")?;
+    kr.may_sign(
+        &key_id(&key.verifying_key()),
+        kind,
+        chrono::Utc::now().timestamp(),
+    )
+    .map_err(|e| anyhow::anyhow!("refusing to sign: {e}"))
+}
+
 /// Builds a bundle file from a spec. `key` signs the manifest (offline
 /// signing); `None` leaves it unsigned for the server to sign. Returns the
 /// output path and the manifest.
@@ -212,7 +235,10 @@ pub fn build(
         .map_err(anyhow::Error::msg)
         .context("the spec is not a valid bundle")?;
     let envelope = match key {
-        Some(k) => sign_manifest(&manifest, k)?,
+        Some(k) => {
+            may_sign(keyring, k, manifest.kind)?;
+            sign_manifest(&manifest, k)?
+        }
         None => unsigned_manifest(&manifest)?,
     };
     let header = encode_header(&Header {
@@ -243,70 +269,6 @@ pub fn build(
     }
     std::fs::rename(&tmp, &out)?;
     Ok((out, manifest))
-}
-
-/// Verifies a bundle file completely; returns a readable report or the reason it fails.
-pub fn verify(file: &Path, root: &ed25519_dalek::VerifyingKey) -> anyhow::Result<String> {
-    let mut f = BufReader::with_capacity(
-        1 << 20,
-        File::open(file).with_context(|| format!("cannot open {}", file.display()))?,
-    );
-    let mut stream = BundleStream::new();
-    let mut buf = vec![0u8; 1 << 20];
-    let mut report = String::new();
-    let mut manifest: Option<Manifest> = None;
-    let mut ok_artifacts = Vec::new();
-    loop {
-        let n = f.read(&mut buf)?;
-        let done = n == 0;
-        stream.feed::<anyhow::Error>(&buf[..n], |s, event| {
-            match event {
-                Event::Header(h) => {
-                    let kr = open_keyring(root, &h.keyring)?;
-                    kr.check_fresh(chrono::Utc::now().timestamp(), 0)?;
-                    let (m, signer) = verify_manifest(&kr, &h.manifest)?;
-                    let entry = kr.keys.iter().find(|k| k.keyid == signer);
-                    let roles: Vec<&str> = entry.map(|e| e.roles.iter().map(|r| r.as_str()).collect()).unwrap_or_default();
-                    let until = chrono::DateTime::from_timestamp(kr.expires_at, 0).map(|t| t.to_rfc3339()).unwrap_or_default();
-                    report.push_str(&format!(
-                        "bundle {} {} ({}), security version {}\n  signed by key {} (may sign: {})\n  keyring version {}, valid until {}\n",
-                        m.name, m.version, m.kind, m.security_version, signer, roles.join(", "), kr.version, until
-                    ));
-                    let compat: Vec<String> = m.compatible.iter().map(|c| if c.revisions.is_empty() { c.model.clone() } else { format!("{} (rev {})", c.model, c.revisions.join(", ")) }).collect();
-                    report.push_str(&format!("  compatible: {}\n", compat.join("; ")));
-                    let reqs: Vec<String> = m.requires.iter().map(|r| format!("{} {}", r.name, r.version)).collect();
-                    report.push_str(&format!("  requires: {}\n", if reqs.is_empty() { "-".into() } else { reqs.join(", ") }));
-                    if let Some(p) = &m.licensed_product {
-                        report.push_str(&format!("  licensed product: {p}\n"));
-                    }
-                    s.accept(m.artifacts.clone());
-                    manifest = Some(m);
-                }
-                Event::Data { .. } => {}
-                Event::ArtifactDone { index, .. } => ok_artifacts.push(index),
-            }
-            Ok(())
-        })?;
-        if done {
-            break;
-        }
-    }
-    stream.finish()?;
-    let m = manifest.context("no header")?;
-    report.push_str("  artifacts:\n");
-    for (i, a) in m.artifacts.iter().enumerate() {
-        let status = if ok_artifacts.contains(&i) {
-            "ok"
-        } else {
-            "MISSING"
-        };
-        report.push_str(&format!(
-            "    {:<24} {:>12} bytes  sha256 {}  -> {}  {status}\n",
-            a.name, a.size, a.sha256, a.target
-        ));
-    }
-    report.push_str("result: VALID\n");
-    Ok(report)
 }
 
 async fn upload(
@@ -428,7 +390,7 @@ pub async fn run(top: &TopApi, cmd: BundleCommand) -> anyhow::Result<()> {
                 }
             );
         }
-        BundleCommand::Verify { file, root } => {
+        BundleCommand::Verify { file, root, json } => {
             let text = if Path::new(&root).is_file() {
                 std::fs::read_to_string(&root)?
             } else {
@@ -437,9 +399,16 @@ pub async fn run(top: &TopApi, cmd: BundleCommand) -> anyhow::Result<()> {
             let root = parse_public_key(&text)
                 .map_err(anyhow::Error::msg)
                 .context("--root")?;
+            let json = json || top.json;
             match verify(&file, &root) {
-                Ok(report) => super::output::text(&report.to_string()),
-                Err(e) => bail!("{} is NOT valid: {e:#}", file.display()),
+                Ok(report) if json => output::json(&report),
+                Ok(report) => output::text(&report.to_string()),
+                Err(e) => {
+                    if json {
+                        output::json(&Refusal::new(&file, &e));
+                    }
+                    bail!("{} is NOT valid: {e:#}", file.display())
+                }
             }
         }
         BundleCommand::Upload {

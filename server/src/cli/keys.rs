@@ -150,6 +150,52 @@ fn next_version(dir: &Path, root: &SigningKey, days: u32) -> anyhow::Result<Keyr
     Ok(kr)
 }
 
+/// A keyring as `keys show --json` prints it.
+#[derive(Debug, serde::Serialize)]
+struct Shown<'a> {
+    root_keyid: String,
+    version: u64,
+    expires_at: String,
+    keys: Vec<ShownKey<'a>>,
+    revoked: &'a std::collections::BTreeSet<String>,
+}
+
+#[derive(Debug, serde::Serialize)]
+struct ShownKey<'a> {
+    keyid: &'a str,
+    name: &'a str,
+    roles: Vec<&'a str>,
+}
+
+fn show(json: bool, root: &ed25519_dalek::VerifyingKey, kr: &Keyring) {
+    if !json {
+        crate::outln!("root key {}", key_id(root));
+        describe(kr);
+        return;
+    }
+    super::output::json(&Shown {
+        root_keyid: key_id(root),
+        version: kr.version,
+        expires_at: chrono::DateTime::from_timestamp(kr.expires_at, 0)
+            .map_or_else(|| kr.expires_at.to_string(), |t| t.to_rfc3339()),
+        keys: kr
+            .keys
+            .iter()
+            .map(|k| ShownKey {
+                keyid: &k.keyid,
+                name: &k.name,
+                roles: k
+                    .roles
+                    .iter()
+                    .map(|r| r.as_str())
+                    .chain(k.other_roles.iter().map(String::as_str))
+                    .collect(),
+            })
+            .collect(),
+        revoked: &kr.revoked,
+    });
+}
+
 fn describe(kr: &Keyring) {
     crate::outln!("keyring version {}", kr.version);
     let until = chrono::DateTime::from_timestamp(kr.expires_at, 0)
@@ -284,21 +330,21 @@ pub async fn run(top: &TopApi, cmd: KeysCommand) -> anyhow::Result<()> {
             Ok(())
         }
         KeysCommand::Show { dir, remote, api } => {
+            let api = api.over(top);
+            let json = api.json;
             if remote {
-                let client = api.over(top).client()?;
+                let client = api.client()?;
                 let view: KeyringView = client.get("api/v1/keyring", &[]).await?;
-                crate::outln!("root key {}", view.root_keyid);
                 let root = wavecast_protocol::keys::parse_public_key(&view.root_public_key)
                     .map_err(anyhow::Error::msg)?;
-                describe(&open_keyring(&root, &view.envelope)?);
+                show(json, &root, &open_keyring(&root, &view.envelope)?);
             } else {
                 let env = read_keyring(&dir)?;
                 let root_text = std::fs::read_to_string(dir.join("root.pub"))
                     .with_context(|| format!("cannot read {}", dir.join("root.pub").display()))?;
                 let root = wavecast_protocol::keys::parse_public_key(&root_text)
                     .map_err(anyhow::Error::msg)?;
-                crate::outln!("root key {}", key_id(&root));
-                describe(&open_keyring(&root, &env)?);
+                show(json, &root, &open_keyring(&root, &env)?);
             }
             Ok(())
         }

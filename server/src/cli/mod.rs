@@ -11,6 +11,7 @@
 
 mod agent;
 pub mod bundle;
+mod bundle_verify;
 mod catalog;
 mod client;
 mod device;

@@ -228,6 +228,40 @@ async fn cli_build_upload_and_curl_download(app: TestApp) {
         "wavecast-keys/root.pub",
     ]));
     assert!(String::from_utf8_lossy(&report.stdout).contains("result: VALID"));
+    let report = run(wavecast().args([
+        "bundle",
+        "verify",
+        &file,
+        "--root",
+        "wavecast-keys/root.pub",
+        "--json",
+    ]));
+    let report: serde_json::Value = serde_json::from_slice(&report.stdout).expect("json");
+    assert_eq!(report["valid"], true);
+    assert_eq!(
+        report["signer_roles"],
+        serde_json::json!(["firmware", "codec", "drm", "app", "config"]),
+        "the release key's roles: bundles, not check-ins"
+    );
+    assert_eq!(report["artifacts"][0]["ok"], true);
+    let shown = run(wavecast().args(["keys", "show", "--json"]));
+    let shown: serde_json::Value = serde_json::from_slice(&shown.stdout).expect("json");
+    assert_eq!(shown["version"], 1);
+    assert_eq!(shown["keys"][1]["roles"], serde_json::json!(["checkin"]));
+
+    // The check-in key may not sign firmware: the builder says so first.
+    let refused = wavecast()
+        .args(["bundle", "build", "--spec", "bundle.toml"])
+        .args(["--key", "wavecast-keys/checkin.key", "--out", "never.wcb"])
+        .output()
+        .expect("runs");
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("may not sign firmware"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    assert!(!d.join("never.wcb").exists());
 
     // A tampered copy fails verification with the reason.
     let mut tampered = std::fs::read(d.join(&file)).expect("read");
@@ -250,6 +284,15 @@ async fn cli_build_upload_and_curl_download(app: TestApp) {
         "{}",
         String::from_utf8_lossy(&bad.stderr)
     );
+    let bad = wavecast()
+        .args(["--json", "bundle", "verify", "tampered.wcb"])
+        .args(["--root", "wavecast-keys/root.pub"])
+        .output()
+        .expect("runs");
+    assert!(!bad.status.success());
+    let refusal: serde_json::Value = serde_json::from_slice(&bad.stdout).expect("json");
+    assert_eq!(refusal["valid"], false);
+    assert!(refusal["error"].as_str().unwrap_or_default().contains("SHA-256 is"));
 
     let up = run(wavecast().args(["--json", "bundle", "upload", &file]));
     let view: serde_json::Value = serde_json::from_slice(&up.stdout).expect("json");
