@@ -24,6 +24,8 @@ make_bundle "$MIB"
 export WAVECAST__SIGNING__KEY_FILE="$work/wavecast-keys/checkin.key"
 export WAVECAST__ROLLOUTS__CHECKIN_INTERVAL_SECS=10
 export WAVECAST__ROLLOUTS__TICK_MILLIS=1000
+# The whole simulated fleet enrols from one address at once.
+export WAVECAST__DEVICES__ENROL_RATE_PER_SEC=0
 start_server "$work/server"
 "$W" keys publish >/dev/null
 "$W" bundle upload bench.wcb >/dev/null

@@ -21,14 +21,47 @@ use crate::{
         db,
         jobs::Jobs,
         metrics::Metrics,
+        throttle::Throttle,
     },
     state::{AppState, Caches},
     support::{plans, tickets::sweep, webhooks::sender},
     updates::{
         checkin::key::{read_key, OnlineKey},
         rollouts::scheduler,
+        trust::{
+            rules::{bundle_roles, check_online_key},
+            store as trust,
+        },
     },
 };
+
+/// Stops the start when the published keyring lets the online check-in key
+/// sign bundles (see `updates::trust::rules`), or warns when the operator
+/// allowed it.
+async fn refuse_signing_online_key(
+    db: &sea_orm::DatabaseConnection,
+    online_key: &OnlineKey,
+    config: &Config,
+) -> anyhow::Result<()> {
+    let (Some(online), Some(anchors)) = (online_key.get(), trust::load(db).await?) else {
+        return Ok(());
+    };
+    let Some((keyring, _)) = &anchors.current else {
+        return Ok(());
+    };
+    let allowed = config.signing.allow_online_bundle_roles;
+    check_online_key(keyring, &online.keyid, allowed).map_err(anyhow::Error::msg)?;
+    let roles = bundle_roles(keyring, &online.keyid);
+    if !roles.is_empty() {
+        tracing::warn!(
+            key = %online.keyid,
+            roles = %roles.join(", "),
+            "the online check-in key may sign bundles (signing.allow_online_bundle_roles): \
+             whoever controls this server can sign what every box installs"
+        );
+    }
+    Ok(())
+}
 
 /// A built, bound server ready to run.
 pub struct Application {
@@ -65,6 +98,7 @@ impl Application {
             format!("cannot open blob directory {}", config.blobs.dir.display())
         })?;
         let online_key = Arc::new(OnlineKey::open(config.signing.key_file.clone())?);
+        refuse_signing_online_key(&db, &online_key, &config).await?;
         let bundle_key = match &config.signing.bundle_key_file {
             Some(path) => {
                 let key = read_key(path)
@@ -105,6 +139,11 @@ impl Application {
         let listener = TcpListener::bind(config.http.bind)
             .with_context(|| format!("cannot listen on {}", config.http.bind))?;
         let port = listener.local_addr()?.port();
+        let enrolments = Arc::new(Throttle::new(
+            config.devices.enrol_rate_per_sec,
+            config.devices.enrol_burst,
+            clock.clone(),
+        ));
         let state = AppState {
             db,
             reads,
@@ -121,6 +160,7 @@ impl Application {
             presence,
             pipeline,
             jobs: Jobs::default(),
+            enrolments,
         };
         spawn_background(&state)?;
         let server = serve(listener, state.clone())?;

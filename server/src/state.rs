@@ -4,7 +4,7 @@
 //! machinery (event pipeline, presence, MQTT, jobs, metrics). Built once by
 //! `startup`.
 
-use std::sync::Arc;
+use std::{collections::HashSet, net::IpAddr, sync::Arc};
 
 use ed25519_dalek::SigningKey;
 use sea_orm::DatabaseConnection;
@@ -21,8 +21,10 @@ use crate::{
         error::Result,
         jobs::Jobs,
         metrics::Metrics,
+        throttle::Throttle,
     },
     updates::{
+        bundles::store::offered_artifacts,
         checkin::key::OnlineKey,
         rollouts::store::{load_offering, LoadedRollout},
         trust::store::{self as trust, Anchors},
@@ -37,6 +39,9 @@ pub struct Caches {
     pub anchors: Refreshing<Option<Anchors>>,
     /// The rollouts that are offering updates, loaded with their bundles.
     pub offering: Refreshing<Vec<LoadedRollout>>,
+    /// The artifacts boxes may download (of published and deprecated
+    /// bundles), by SHA-256.
+    pub downloadable: Refreshing<HashSet<String>>,
     /// The fleet summary of the last 7 days, for the console's overview
     /// (it reads every box: computed at most every 30 s, served from
     /// memory meanwhile).
@@ -48,6 +53,7 @@ impl Caches {
         Self {
             anchors: Refreshing::new(ttl),
             offering: Refreshing::new(ttl),
+            downloadable: Refreshing::new(ttl),
             summary: Refreshing::new(std::time::Duration::from_secs(30)),
         }
     }
@@ -88,6 +94,8 @@ pub struct AppState {
     pub pipeline: Pipeline,
     /// The background jobs, to kick one.
     pub jobs: Jobs,
+    /// Enrolments by client address (`devices.enrol_rate_per_sec`).
+    pub enrolments: Arc<Throttle<IpAddr>>,
 }
 
 impl AppState {
@@ -107,6 +115,14 @@ impl AppState {
     /// The rollouts offering updates, from memory when fresh.
     pub async fn offering(&self) -> Result<Arc<Vec<LoadedRollout>>> {
         self.caches.offering.get(|| load_offering(&self.db)).await
+    }
+
+    /// The artifacts boxes may download, from memory when fresh.
+    pub async fn downloadable(&self) -> Result<Arc<HashSet<String>>> {
+        self.caches
+            .downloadable
+            .get(|| offered_artifacts(&self.db))
+            .await
     }
 
     /// The fleet summary of the last 7 days, about 30 s old: once it

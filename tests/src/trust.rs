@@ -15,18 +15,21 @@ use wavecast_protocol::{
 
 use crate::TestApp;
 
-/// A root key and one signing key allowed to sign every bundle kind.
+/// A root key, a release key allowed to sign every bundle kind
+/// (`signer`), and the server's online check-in key (`checkin`), which
+/// may sign check-in answers only: the split `wavecast keys init` makes.
 #[derive(Debug)]
 pub struct Keys {
     pub root: SigningKey,
     pub signer: SigningKey,
+    pub checkin: SigningKey,
     pub keyring: Keyring,
     pub keyring_env: Envelope,
 }
 
-/// Makes a test server hold the fixture signer as its online key (which
-/// signs check-in answers and bundles uploaded unsigned), and run its
-/// rollout scheduler every 100 ms.
+/// Makes a test server hold the fixture's check-in key as its online key,
+/// and the release key for bundles uploaded unsigned (`?sign=server`), and
+/// run its rollout scheduler every 100 ms.
 pub fn server_signs(c: &mut wavecast_server::platform::config::Config) {
     c.rollouts.tick_millis = 100;
     // The key lives in this server's own temp dir (the blobs' parent): tests
@@ -38,11 +41,18 @@ pub fn server_signs(c: &mut wavecast_server::platform::config::Config) {
         .parent()
         .expect("the test app's blobs dir has a parent")
         .join("online.key");
-    let key = wavecast_protocol::keys::PrivateKeyFile::new(&Keys::new().signer, "online");
-    std::fs::write(&path, serde_json::to_string(&key).expect("json")).expect("write key");
+    let keys = Keys::new();
+    let online = wavecast_protocol::keys::PrivateKeyFile::new(&keys.checkin, "checkin");
+    std::fs::write(&path, serde_json::to_string(&online).expect("json")).expect("write key");
     c.signing.key_file = Some(path.clone());
-    // The same key signs bundles uploaded unsigned (`?sign=server`).
-    c.signing.bundle_key_file = Some(path);
+    let release_path = path.with_file_name("release.key");
+    let release = wavecast_protocol::keys::PrivateKeyFile::new(&keys.signer, "release");
+    std::fs::write(
+        &release_path,
+        serde_json::to_string(&release).expect("json"),
+    )
+    .expect("write key");
+    c.signing.bundle_key_file = Some(release_path);
 }
 
 /// A key from a fixed seed (tests are deterministic).
@@ -58,16 +68,15 @@ impl Keys {
     pub fn new() -> Self {
         let root = key(1);
         let signer = key(2);
+        let checkin = key(200);
         let mut keyring = Keyring::new(1, in_a_year());
-        keyring.add(
-            &signer.verifying_key(),
-            KeyRole::BUNDLES.into_iter().chain([KeyRole::Checkin]),
-            "signing-1",
-        );
+        keyring.add(&signer.verifying_key(), KeyRole::BUNDLES, "release-1");
+        keyring.add(&checkin.verifying_key(), [KeyRole::Checkin], "checkin-1");
         let keyring_env = keyring.sign(&root).expect("sign keyring");
         Self {
             root,
             signer,
+            checkin,
             keyring,
             keyring_env,
         }

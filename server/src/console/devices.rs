@@ -15,7 +15,8 @@ use super::{
 use crate::{
     fleet::{
         devices::{
-            actions::{self, parse_csv, ImportPreview},
+            actions::{self, ImportPreview},
+            csv::parse_csv,
             rules::{DeviceAction, DeviceStatus},
             store::{components_of, search, Count},
         },

@@ -19,6 +19,7 @@ use uuid::Uuid;
 
 use super::page::{Failure, Section, Shell};
 use crate::{
+    http::peer::client_ip_text,
     identity::{
         auth::Permission,
         caller::Caller,
@@ -135,10 +136,7 @@ async fn load<P: Permission>(req: &HttpRequest) -> Result<(Signed<P>, Option<Str
         role: user.role,
         token_id: Uuid::nil(),
         token_prefix: CONSOLE.to_owned(),
-        source_ip: req
-            .connection_info()
-            .realip_remote_addr()
-            .map(str::to_owned),
+        source_ip: client_ip_text(req, &state.config.http.trusted_proxies),
         request_id: req.extensions().get::<RequestId>().map(|r| r.to_string()),
     };
     caller.demand(P::REQUIRED)?;

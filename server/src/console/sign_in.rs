@@ -18,6 +18,7 @@ use super::{
     page::{html_response, local_path, render, see_other, Failure, Section, Shell},
 };
 use crate::{
+    http::peer::client_ip_text,
     identity::{
         audit::store::{self as audit, audited, Actor, Entry},
         auth::{access, authenticate},
@@ -110,10 +111,7 @@ pub async fn sign_in(
     }
     let cfg = &state.config.console;
     let now = state.clock.now();
-    let ip = req
-        .connection_info()
-        .realip_remote_addr()
-        .map(str::to_owned);
+    let ip = client_ip_text(&req, &state.config.http.trusted_proxies);
     let name = f.name.trim().to_owned();
     let keys = vec![
         format!("user:{name}"),
@@ -303,10 +301,7 @@ pub async fn change_password(
         })
     })
     .await?;
-    let ip = req
-        .connection_info()
-        .realip_remote_addr()
-        .map(str::to_owned);
+    let ip = client_ip_text(&req, &state.config.http.trusted_proxies);
     let new = sessions::create(&state.db, signed.user.id, ip, lifetimes(&state), now).await?;
     let mut res = see_other("/");
     res.add_cookie(&cookie(&state, &new.secret))

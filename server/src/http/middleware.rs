@@ -1,11 +1,12 @@
-//! What wraps every request: its id returned in `x-request-id`, and its
-//! count and duration in the server's metrics (by route pattern, never the
-//! raw path, so the labels stay bounded).
+//! What wraps every request: its id returned in `x-request-id`, its count
+//! and duration in the server's metrics (by route pattern, never the raw
+//! path, so the labels stay bounded), and the refusal of bodies declared
+//! in a character set other than UTF-8.
 
 use std::time::Instant;
 
 use actix_web::{
-    body::MessageBody,
+    body::{EitherBody, MessageBody},
     dev::{ServiceRequest, ServiceResponse},
     http::header::{HeaderName, HeaderValue},
     middleware::Next,
@@ -13,7 +14,7 @@ use actix_web::{
 };
 use tracing_actix_web::RequestId;
 
-use crate::state::AppState;
+use crate::{platform::error::Error, state::AppState};
 
 const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -56,4 +57,52 @@ pub async fn track(
         );
     }
     Ok(res)
+}
+
+/// Whether a body declared with content type `mime` is refused for its
+/// character set: every text body the server reads (JSON, CSV, forms) is
+/// UTF-8, so another declared charset (a check-in sent as UTF-16, say) is
+/// refused rather than misread. US-ASCII is a subset and is read.
+pub fn foreign_charset(mime: &actix_web::mime::Mime) -> Option<String> {
+    let charset = mime.get_param(actix_web::mime::CHARSET)?;
+    let c = charset.as_str();
+    (!c.eq_ignore_ascii_case("utf-8") && !c.eq_ignore_ascii_case("us-ascii")).then(|| c.to_owned())
+}
+
+/// Answers 415 before any handler reads a body declared in a character
+/// set other than UTF-8 ([`foreign_charset`]).
+pub async fn utf8_bodies(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let foreign = req
+        .mime_type()
+        .ok()
+        .flatten()
+        .and_then(|m| foreign_charset(&m));
+    if let Some(charset) = foreign {
+        let res = actix_web::ResponseError::error_response(&Error::UnsupportedMediaType(format!(
+            "the body is declared as {charset}: this server reads text and JSON in UTF-8 only"
+        )));
+        return Ok(req.into_response(res).map_into_right_body());
+    }
+    Ok(next.call(req).await?.map_into_left_body())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::foreign_charset;
+
+    #[test]
+    fn bodies_are_read_in_utf8_only() {
+        let refused = |t: &str| foreign_charset(&t.parse().expect("mime"));
+        assert_eq!(refused("application/json"), None);
+        assert_eq!(refused("application/json; charset=UTF-8"), None);
+        assert_eq!(refused("text/csv; charset=us-ascii"), None);
+        assert_eq!(
+            refused("application/json; charset=utf-16").as_deref(),
+            Some("utf-16")
+        );
+        assert!(refused("text/csv; charset=latin1").is_some());
+    }
 }

@@ -1,7 +1,8 @@
 //! HTTP at the edge: the server and its middleware (the request span and
 //! log line: [`access_log`]), the one route table
 //! ([`routes`]), the mapping of errors to problem bodies ([`problem`]),
-//! parameter parsing every feature shares ([`params`]) and the health,
+//! parameter parsing every feature shares ([`params`]), the client's
+//! address as far as it can be trusted ([`peer`]) and the health,
 //! readiness, version and metrics endpoints ([`health`]). Handlers live
 //! in their feature folders, beside the rules and stores they call.
 
@@ -9,6 +10,7 @@ pub mod access_log;
 pub mod health;
 pub mod middleware;
 pub mod params;
+pub mod peer;
 pub mod problem;
 pub mod routes;
 pub mod server;

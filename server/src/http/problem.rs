@@ -21,6 +21,7 @@ pub fn slug_and_title(e: &Error) -> (&'static str, &'static str) {
         Error::BadRequest(_) => ("bad-request", "Malformed request"),
         Error::Validation(_) => ("validation", "Invalid value"),
         Error::Conflict(_) => ("conflict", "Conflict"),
+        Error::UnsupportedMediaType(_) => ("unsupported-media-type", "Unsupported media type"),
         Error::TooLarge(_) => ("too-large", "Request too large"),
         Error::TooManyRequests { .. } => ("too-many-requests", "Too many requests"),
         Error::Unavailable { .. } => ("unavailable", "Try again later"),
@@ -37,6 +38,7 @@ pub fn status_of(e: &Error) -> StatusCode {
         Error::BadRequest(_) => StatusCode::BAD_REQUEST,
         Error::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
         Error::Conflict(_) => StatusCode::CONFLICT,
+        Error::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         Error::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
         Error::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
         Error::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
@@ -101,9 +103,9 @@ pub fn json_error(err: actix_web::error::JsonPayloadError) -> actix_web::Error {
         E::OverflowKnownLength { .. } | E::Overflow { .. } => {
             Error::TooLarge(format!("request body too large: {err}"))
         }
-        E::ContentType => {
-            Error::BadRequest("expected a JSON body with content-type application/json".to_owned())
-        }
+        E::ContentType => Error::UnsupportedMediaType(
+            "expected a JSON body with content-type application/json".to_owned(),
+        ),
         E::Deserialize(e) if e.is_data() => Error::Validation(format!("invalid JSON body: {e}")),
         _ => Error::BadRequest(format!("invalid JSON body: {err}")),
     };

@@ -136,11 +136,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     web::post().to(fleet::problems::routes::resolve),
                 )
                 .route("/devices", web::get().to(fleet::devices::routes::list))
-                .service(
-                    web::resource("/devices/import")
-                        // Manufacturing lists run to millions of lines.
-                        .app_data(web::PayloadConfig::new(64 << 20))
-                        .post(fleet::devices::routes::import),
+                .route(
+                    "/devices/import",
+                    web::post().to(fleet::devices::routes::import),
                 )
                 .route(
                     "/devices/{reference}",

@@ -16,6 +16,7 @@ pub fn serve(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
     let data = web::Data::new(state);
     let mut server = HttpServer::new(move || {
         App::new()
+            .wrap(actix_web::middleware::from_fn(middleware::utf8_bodies))
             .wrap(actix_web::middleware::from_fn(middleware::track))
             .wrap(actix_web::middleware::from_fn(
                 middleware::request_id_header,

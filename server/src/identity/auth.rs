@@ -13,6 +13,7 @@ use tracing_actix_web::RequestId;
 use super::caller::Caller;
 use super::{roles::Role, tokens::rules as token};
 use crate::{
+    http::peer::client_ip_text,
     platform::{
         entities::{api_token, user},
         error::Error,
@@ -70,10 +71,9 @@ impl<P: Permission + 'static> FromRequest for Auth<P> {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let presented = bearer(req);
-        let source_ip = req
-            .connection_info()
-            .realip_remote_addr()
-            .map(str::to_owned);
+        let source_ip = state
+            .as_ref()
+            .and_then(|s| client_ip_text(req, &s.config.http.trusted_proxies));
         let request_id = req.extensions().get::<RequestId>().map(|r| r.to_string());
         Box::pin(async move {
             let state = state.ok_or_else(|| {

@@ -1,6 +1,6 @@
 //! Intake: every health report and fault a box sends, over HTTPS
 //! ([`routes`]) or MQTT (`mqtt::link`, the embedded broker), passes one
-//! bounded queue ([`pipeline`], with per-box [`throttle`]) to one writer
+//! bounded queue ([`pipeline`], with a per-box `platform::throttle`) to one writer
 //! that stores many boxes' batches per transaction ([`store`]) and fans
 //! new faults out to fleet problems and then to tickets.
 //!
@@ -10,4 +10,3 @@
 pub mod pipeline;
 pub mod routes;
 pub mod store;
-pub mod throttle;

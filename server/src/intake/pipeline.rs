@@ -15,24 +15,19 @@
 //!   (and the stored events are counted in the metrics); the MQTT link and
 //!   the embedded broker acknowledge the message only then.
 
-use std::{
-    collections::HashMap,
-    sync::{Arc, Mutex},
-};
+use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
-use super::{
-    store::{store_all, Incoming, Stored},
-    throttle::Bucket,
-};
+use super::store::{store_all, Incoming, Stored};
 use crate::platform::{
     clock::Clock,
     config::TelemetryConfig,
     error::{Error, Result},
     metrics::Metrics,
+    throttle::Throttle,
 };
 
 /// Told what became of a batch, once.
@@ -52,40 +47,11 @@ pub enum Refused {
     Busy,
 }
 
-struct Throttle {
-    buckets: Mutex<HashMap<Uuid, Bucket>>,
-    rate: f64,
-    burst: u32,
-    /// The server's clock (a test moving it forward refills the buckets;
-    /// a clock stepping back refills nothing, see `Bucket::take`).
-    clock: Clock,
-}
-
-impl Throttle {
-    fn admit(&self, id: Uuid) -> bool {
-        // Milliseconds since 1970 stay far below 2^53.
-        #[allow(clippy::cast_precision_loss)]
-        let now = self.clock.now().timestamp_millis() as f64 / 1000.0;
-        let mut b = self
-            .buckets
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        // Forget boxes whose bucket has refilled: they are not flooding.
-        if b.len() >= 100_000 {
-            let (rate, burst) = (self.rate, self.burst);
-            b.retain(|_, v| !v.is_full(now, rate, burst));
-        }
-        b.entry(id)
-            .or_insert_with(|| Bucket::full(self.burst, now))
-            .take(now, self.rate, self.burst)
-    }
-}
-
 /// The handle: cheap to clone.
 #[derive(Clone)]
 pub struct Pipeline {
     tx: mpsc::Sender<Job>,
-    throttle: Arc<Throttle>,
+    throttle: Arc<Throttle<Uuid>>,
     metrics: Arc<Metrics>,
 }
 
@@ -115,12 +81,11 @@ impl Pipeline {
         ));
         Self {
             tx,
-            throttle: Arc::new(Throttle {
-                buckets: Mutex::default(),
-                rate: cfg.device_rate_per_sec,
-                burst: cfg.device_burst,
+            throttle: Arc::new(Throttle::new(
+                cfg.device_rate_per_sec,
+                cfg.device_burst,
                 clock,
-            }),
+            )),
             metrics,
         }
     }

@@ -25,6 +25,9 @@ pub enum Error {
     /// The request conflicts with the current state.
     #[error("{0}")]
     Conflict(String),
+    /// The body is not in a media type or character set this endpoint reads.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
     /// The request body is larger than allowed.
     #[error("{0}")]
     TooLarge(String),

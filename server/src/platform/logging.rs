@@ -2,20 +2,28 @@
 //! overrides the configured filter. The embedded MQTT broker's library
 //! logs every connection at INFO; unless the filter names it, it logs
 //! warnings only ([`filter_of`]), and the server's own lines say what
-//! matters (connections refused, the broker listening).
+//! matters (connections refused, the broker listening). The HTTP library
+//! logs at ERROR every request it cannot parse (a request carrying both
+//! `Content-Length` and `Transfer-Encoding`, say), which any client could
+//! use to fill the error log with its own mistakes; it answers them 400
+//! before the server sees them, and unless the filter names it, it logs
+//! nothing.
 
 use tracing_subscriber::{fmt, prelude::*, EnvFilter};
 
 use super::config::{LogConfig, LogFormat};
 
-/// The configured filter, with the broker library at warnings unless it
-/// names the library itself.
+/// The configured filter, with the broker library at warnings and the
+/// HTTP library's connection errors off, unless it names them itself.
 pub fn filter_of(configured: &str) -> String {
-    if configured.contains("mqtt5") {
-        configured.to_owned()
-    } else {
-        format!("{configured},mqtt5=warn")
+    let mut filter = configured.to_owned();
+    if !configured.contains("mqtt5") {
+        filter.push_str(",mqtt5=warn");
     }
+    if !configured.contains("actix_http") {
+        filter.push_str(",actix_http::h1::dispatcher=off");
+    }
+    filter
 }
 
 /// Installs the global subscriber. Later calls (tests) are ignored.
@@ -53,8 +61,14 @@ mod tests {
 
     #[test]
     fn the_broker_library_is_quiet_unless_asked() {
-        assert_eq!(filter_of("info"), "info,mqtt5=warn");
-        assert_eq!(filter_of("info,mqtt5=debug"), "info,mqtt5=debug");
+        assert_eq!(
+            filter_of("info"),
+            "info,mqtt5=warn,actix_http::h1::dispatcher=off"
+        );
+        assert_eq!(
+            filter_of("info,mqtt5=debug,actix_http=debug"),
+            "info,mqtt5=debug,actix_http=debug"
+        );
         EnvFilter::try_new(filter_of("wavecast_server=debug,info")).expect("a valid filter");
     }
 }

@@ -1,6 +1,6 @@
 //! What every feature stands on, and which depends on no feature's
 //! behaviour: configuration, the database connection and its tables, the
-//! server's error type, the clock, background jobs on leases, caches,
+//! server's error type, the clock, background jobs on leases, caches, throttles,
 //! Prometheus metrics, logging, blob storage, JSON columns and text checks.
 //!
 //! Architecture Invariant: nothing here calls into a feature folder
@@ -21,3 +21,4 @@ pub mod json;
 pub mod logging;
 pub mod metrics;
 pub mod text;
+pub mod throttle;

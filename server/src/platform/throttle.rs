@@ -1,6 +1,11 @@
-//! Throttling one box without slowing the fleet: a token bucket per box
-//! (`rate` messages a second on average, `burst` at once), as a pure
-//! function of the time.
+//! Throttling one sender without slowing the others: a token bucket per
+//! key (`rate` a second on average, `burst` at once), as a pure function
+//! of the time ([`Bucket`]), and a [`Throttle`] holding one bucket per key
+//! (a box's event batches, an address's enrolments) on the server's clock.
+
+use std::{collections::HashMap, hash::Hash, sync::Mutex};
+
+use super::clock::Clock;
 
 /// One box's bucket.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -35,6 +40,49 @@ impl Bucket {
     /// Whether it has refilled completely by `now` (and can be forgotten).
     pub fn is_full(&self, now: f64, rate: f64, burst: u32) -> bool {
         self.tokens + (now - self.at).max(0.0) * rate >= f64::from(burst)
+    }
+}
+
+/// Buckets by key, on the server's clock (a test moving it forward
+/// refills them; a clock stepping back refills nothing). Keys whose bucket
+/// has refilled are forgotten once there are many.
+#[derive(Debug)]
+pub struct Throttle<K> {
+    buckets: Mutex<HashMap<K, Bucket>>,
+    rate: f64,
+    burst: u32,
+    clock: Clock,
+}
+
+/// How many keys are held before the full buckets are forgotten.
+const FORGET_AT: usize = 100_000;
+
+impl<K: Hash + Eq> Throttle<K> {
+    pub fn new(rate: f64, burst: u32, clock: Clock) -> Self {
+        Self {
+            buckets: Mutex::default(),
+            rate,
+            burst,
+            clock,
+        }
+    }
+
+    /// Whether `key` may go on now (takes a token).
+    pub fn admit(&self, key: K) -> bool {
+        // Milliseconds since 1970 stay far below 2^53.
+        #[allow(clippy::cast_precision_loss)]
+        let now = self.clock.now().timestamp_millis() as f64 / 1000.0;
+        let mut b = self
+            .buckets
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if b.len() >= FORGET_AT {
+            let (rate, burst) = (self.rate, self.burst);
+            b.retain(|_, v| !v.is_full(now, rate, burst));
+        }
+        b.entry(key)
+            .or_insert_with(|| Bucket::full(self.burst, now))
+            .take(now, self.rate, self.burst)
     }
 }
 

@@ -36,7 +36,7 @@ async fn operator(app: &TestApp) -> String {
 
 async fn pending_until_accepted_then_credential(app: TestApp) {
     let k = key(10);
-    let first = enrol(&app, &claim("SN-1", &k, 0)).await;
+    let first = enrol(&app, &claim("SN-1", &k, -1)).await;
     assert_eq!(first.status, 202, "{}", first.body);
     assert_eq!(first.body["status"], "pending");
     assert!(first.body.get("credential").is_none());
@@ -100,7 +100,7 @@ async fn preauthorized_serials_enrol_at_once(app: TestApp) {
         (r["added"].clone(), r["accepted"].clone()),
         (json!(1), json!(1))
     );
-    assert_eq!(enrol(&app, &claim("SN-13", &key(13), 0)).await.status, 200);
+    assert_eq!(enrol(&app, &claim("SN-13", &key(13), 1)).await.status, 200);
     // A bad line refuses the whole file.
     let res = app
         .http
@@ -142,10 +142,10 @@ async fn forged_stale_and_cloned_enrolments_are_refused(app: TestApp) {
 async fn a_new_enrolment_replaces_the_credential(app: TestApp) {
     let op = operator(&app).await;
     let k = key(30);
-    enrol(&app, &claim("SN-40", &k, 0)).await;
+    enrol(&app, &claim("SN-40", &k, -2)).await;
     app.post("/api/v1/devices/SN-40/accept", Some(&op), &json!({}))
         .await;
-    let first = enrol(&app, &claim("SN-40", &k, 0)).await.body["credential"].clone();
+    let first = enrol(&app, &claim("SN-40", &k, -1)).await.body["credential"].clone();
     let second = enrol(&app, &claim("SN-40", &k, 0)).await.body["credential"].clone();
     assert_ne!(first, second, "a new credential each time");
     let old = first.as_str().expect("cred");
@@ -161,10 +161,10 @@ async fn a_new_enrolment_replaces_the_credential(app: TestApp) {
 async fn decommissioned_devices_are_locked_out(app: TestApp) {
     let op = operator(&app).await;
     let k = key(40);
-    enrol(&app, &claim("SN-50", &k, 0)).await;
+    enrol(&app, &claim("SN-50", &k, -2)).await;
     app.post("/api/v1/devices/SN-50/accept", Some(&op), &json!({}))
         .await;
-    let cred = enrol(&app, &claim("SN-50", &k, 0)).await.body["credential"]
+    let cred = enrol(&app, &claim("SN-50", &k, -1)).await.body["credential"]
         .as_str()
         .expect("cred")
         .to_owned();
@@ -196,7 +196,7 @@ async fn decommissioned_devices_are_locked_out(app: TestApp) {
 async fn credentials_and_tokens_do_not_cross(app: TestApp) {
     let op = operator(&app).await;
     let k = key(50);
-    enrol(&app, &claim("SN-60", &k, 0)).await;
+    enrol(&app, &claim("SN-60", &k, -1)).await;
     app.post("/api/v1/devices/SN-60/accept", Some(&op), &json!({}))
         .await;
     let cred = enrol(&app, &claim("SN-60", &k, 0)).await.body["credential"]

@@ -21,6 +21,7 @@ mod events;
 mod fleet_200;
 mod fleet_sim;
 mod health;
+mod hostile;
 mod ingest_limits;
 mod mqtt;
 mod problems;

@@ -104,7 +104,7 @@ async fn count_across_restarts(mqtt: &str, broker: Option<&mut Mosquitto>) {
     let key_file = dir.path().join("online.key");
     std::fs::write(
         &key_file,
-        serde_json::to_string(&PrivateKeyFile::new(&keys.signer, "online")).expect("json"),
+        serde_json::to_string(&PrivateKeyFile::new(&keys.checkin, "online")).expect("json"),
     )
     .expect("key");
     let port = free_port();

@@ -9,6 +9,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Query
 use serde::{Deserialize, Serialize};
 
 use super::{
+    csv::SerialRow,
     rules::{self, DeviceAction, DeviceStatus},
     store::find,
 };
@@ -22,13 +23,9 @@ use crate::{
         entities::{device, preauthorized_serial},
         error::{Error, Result},
         json::to_json,
-        text::Line,
     },
     state::AppState,
 };
-
-/// Largest CSV accepted by an import, in serials.
-pub const MAX_IMPORT: usize = 1_000_000;
 
 /// What the audit log keeps of a status change.
 #[derive(Debug, serde::Serialize)]
@@ -120,50 +117,6 @@ pub async fn place(
     .await?;
     state.directory.put(&updated);
     Ok(updated)
-}
-
-/// One line of a manufacturing CSV.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SerialRow {
-    pub serial: String,
-    pub model: Option<String>,
-}
-
-/// Parses `serial[,model]` lines (a header line naming `serial` is
-/// skipped). All or nothing: one bad line refuses the file, naming it.
-pub fn parse_csv(body: &str) -> Result<Vec<SerialRow>> {
-    let mut rows = Vec::new();
-    for (n, line) in body.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() || (n == 0 && line.to_ascii_lowercase().starts_with("serial")) {
-            continue;
-        }
-        let mut fields = line.split(',').map(str::trim);
-        let at_line = |e: String| Error::Validation(format!("line {}: {e}", n + 1));
-        let serial = Line::parse("serial", fields.next().unwrap_or_default(), 128)
-            .map_err(at_line)?
-            .into_string();
-        let model = match fields.next().filter(|m| !m.is_empty()) {
-            Some(m) => Some(Line::parse("model", m, 64).map_err(at_line)?.into_string()),
-            None => None,
-        };
-        if fields.next().is_some() {
-            return Err(Error::Validation(format!(
-                "line {}: expected serial[,model]",
-                n + 1
-            )));
-        }
-        rows.push(SerialRow { serial, model });
-        if rows.len() > MAX_IMPORT {
-            return Err(Error::TooLarge(format!(
-                "more than {MAX_IMPORT} serials in one import"
-            )));
-        }
-    }
-    if rows.is_empty() {
-        return Err(Error::Validation("the CSV holds no serials".into()));
-    }
-    Ok(rows)
 }
 
 /// What an import would change, before it is applied.
@@ -278,30 +231,4 @@ pub async fn import(
         })
     })
     .await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_csv_is_read_whole_or_refused_naming_the_line() {
-        let rows = parse_csv("serial,model\nSN1,X1\n\nSN2\n").expect("parses");
-        assert_eq!(
-            rows,
-            [
-                SerialRow {
-                    serial: "SN1".into(),
-                    model: Some("X1".into())
-                },
-                SerialRow {
-                    serial: "SN2".into(),
-                    model: None
-                }
-            ]
-        );
-        let e = parse_csv("SN1\nSN2,X1,extra\n").expect_err("refused");
-        assert!(e.to_string().contains("line 2"), "{e}");
-        assert!(parse_csv("serial\n").is_err(), "no serials");
-    }
 }

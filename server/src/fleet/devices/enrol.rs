@@ -3,9 +3,13 @@
 //! `GET /api/v1/device/self`. What an enrolment does is decided by the
 //! pure rules in [`super::rules`].
 
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::TimeDelta;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
+use sea_orm::{
+    sea_query::OnConflict, ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait,
+    PaginatorTrait, QueryFilter, QuerySelect, Set, TransactionTrait,
+};
+use sha2::{Digest as _, Sha256};
 use uuid::Uuid;
 use wavecast_protocol::{
     device::{EnrolAnswer, EnrolClaim, EnrolStatus},
@@ -14,16 +18,17 @@ use wavecast_protocol::{
 
 use super::{
     auth::DeviceAuth,
-    rules::{decide, DeviceStatus, Enrolment},
+    rules::{decide, identifier, DeviceStatus, Enrolment},
     store::device_view,
 };
 use crate::{
+    http::peer::client_ip,
     identity::{
         audit::store::{self as audit, Actor, Entry},
         tokens::rules::{self as token, Scheme},
     },
     platform::{
-        entities::{device, preauthorized_serial},
+        entities::{device, enrol_claim, preauthorized_serial},
         error::{Error, Result},
         text::Line,
     },
@@ -31,15 +36,104 @@ use crate::{
 };
 
 fn check_fields(c: &EnrolClaim) -> Result<()> {
-    for (field, value, max) in [
-        ("serial", &c.serial, 128),
-        ("model", &c.model, 64),
-        ("hardware_revision", &c.hardware_revision, 64),
-    ] {
-        let v = Line::parse(field, value, max).map_err(Error::Validation)?;
-        if v.as_str() != value {
-            return Err(Error::Validation(format!("{field} has surrounding spaces")));
-        }
+    identifier("serial", &c.serial, 128).map_err(Error::Validation)?;
+    identifier("model", &c.model, 64).map_err(Error::Validation)?;
+    identifier("hardware_revision", &c.hardware_revision, 64).map_err(Error::Validation)?;
+    if let Some(v) = &c.agent_version {
+        Line::parse("agent_version", v, 64).map_err(Error::Validation)?;
+    }
+    Ok(())
+}
+
+/// Holds back a client address enrolling faster than
+/// `devices.enrol_rate_per_sec` (a flood of made-up serials).
+fn admit(state: &AppState, req: &HttpRequest) -> Result<()> {
+    let cfg = &state.config.devices;
+    if cfg.enrol_rate_per_sec <= 0.0 {
+        return Ok(());
+    }
+    let Some(ip) = client_ip(req, &state.config.http.trusted_proxies) else {
+        return Ok(());
+    };
+    if state.enrolments.admit(ip) {
+        return Ok(());
+    }
+    tracing::warn!(%ip, "enrolments from this address are over their rate");
+    Err(Error::TooManyRequests {
+        detail: format!(
+            "too many enrolments from {ip}: at most {} a second (bursts of {})",
+            cfg.enrol_rate_per_sec, cfg.enrol_burst
+        ),
+        retry_after_secs: (1.0 / cfg.enrol_rate_per_sec).ceil().clamp(1.0, 3600.0) as u32,
+    })
+}
+
+/// Refuses to record another waiting box once `devices.max_pending` wait.
+async fn room_for_pending(txn: &impl ConnectionTrait, max: u64, retry: u64) -> Result<()> {
+    let waiting = device::Entity::find()
+        .select_only()
+        .column(device::Column::Id)
+        .filter(device::Column::Status.eq(DeviceStatus::Pending))
+        .limit(max)
+        .count(txn)
+        .await?;
+    if waiting >= max {
+        return Err(Error::Unavailable {
+            detail: format!(
+                "{waiting} boxes are already waiting for an operator (devices.max_pending): \
+                 accept or reject them, or import the manufacturing list"
+            ),
+            retry_after_secs: u32::try_from(retry).unwrap_or(u32::MAX),
+        });
+    }
+    Ok(())
+}
+
+/// The row that marks a claim as taken: its digest, kept until the claim
+/// is stale anyway.
+fn claim_seen(
+    env: &Envelope,
+    claim: &EnrolClaim,
+    max_skew_secs: u32,
+) -> Result<enrol_claim::ActiveModel> {
+    let payload = env
+        .payload_bytes()
+        .map_err(|e| Error::Validation(format!("enrolment refused: {e}")))?;
+    let stale_after = claim.timestamp.saturating_add(i64::from(max_skew_secs));
+    let expires_at = chrono::DateTime::from_timestamp(stale_after, 0)
+        .ok_or_else(|| Error::Validation("enrolment refused: timestamp out of range".into()))?;
+    Ok(enrol_claim::ActiveModel {
+        digest: Set(hex::encode(Sha256::digest(&payload))),
+        expires_at: Set(expires_at),
+    })
+}
+
+/// Takes a claim once: a claim seen before (by this instance or another)
+/// is refused, so a copied claim neither gets a credential nor logs the
+/// box out. Claims past their staleness are forgotten first.
+async fn take_claim(
+    txn: &impl ConnectionTrait,
+    seen: enrol_claim::ActiveModel,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<()> {
+    enrol_claim::Entity::delete_many()
+        .filter(enrol_claim::Column::ExpiresAt.lt(now))
+        .exec(txn)
+        .await?;
+    let taken = enrol_claim::Entity::insert(seen)
+        .on_conflict(
+            OnConflict::column(enrol_claim::Column::Digest)
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(txn)
+        .await?;
+    if taken == 0 {
+        return Err(Error::Conflict(
+            "this enrolment claim was already used: a box signs a new claim, with the \
+             current time, for every enrolment"
+                .into(),
+        ));
     }
     Ok(())
 }
@@ -53,18 +147,26 @@ struct Enrolled {
 
 /// `POST /api/v1/device/enrol`: the body is an enrolment envelope signed by
 /// the box's identity key.
-pub async fn enrol(state: web::Data<AppState>, body: web::Json<Envelope>) -> Result<HttpResponse> {
+pub async fn enrol(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<Envelope>,
+) -> Result<HttpResponse> {
     let cfg = &state.config.devices;
     let now = state.clock.now();
+    admit(&state, &req)?;
     let claim = EnrolClaim::open(&body, now.timestamp(), i64::from(cfg.enrol_max_skew_secs))
         .map_err(|e| Error::Validation(format!("enrolment refused: {e}")))?;
     check_fields(&claim)?;
+    let seen = claim_seen(&body, &claim, cfg.enrol_max_skew_secs)?;
     let ttl = TimeDelta::seconds(i64::from(cfg.credential_ttl_secs.max(1)));
     let retry = u64::from(cfg.pending_retry_secs);
+    let max_pending = cfg.max_pending;
     let answer = state
         .db
         .transaction::<_, (u16, EnrolAnswer), Error>(|txn| {
             Box::pin(async move {
+                take_claim(txn, seen, now).await?;
                 let known = device::Entity::find()
                     .filter(device::Column::Serial.eq(&claim.serial))
                     .one(txn)
@@ -111,6 +213,9 @@ pub async fn enrol(state: web::Data<AppState>, body: web::Json<Envelope>) -> Res
                 };
                 match decision {
                     Enrolment::Create(status) => {
+                        if status == DeviceStatus::Pending {
+                            room_for_pending(txn, max_pending, retry).await?;
+                        }
                         let id = Uuid::now_v7();
                         device::ActiveModel {
                             id: Set(id),

@@ -8,7 +8,8 @@
 use actix_web::{web, HttpResponse};
 
 use super::{
-    actions::{self, parse_csv},
+    actions,
+    csv::{refuse_length, CsvRows},
     rules::DeviceAction,
     store::{device_view, search, Count},
 };
@@ -63,12 +64,26 @@ pub async fn act(
 
 /// `POST /api/v1/devices/import`: a CSV from manufacturing, `serial[,model]`
 /// a line (a header line naming `serial` is skipped). Pending devices whose
-/// serial appears are accepted. All or nothing: one bad line refuses the file.
+/// serial appears are accepted. All or nothing: one bad line refuses the
+/// file, answered as soon as it arrives (the body is read as it comes, up
+/// to [`super::csv::MAX_IMPORT_BYTES`]).
 pub async fn import(
     auth: Auth<access::Operator>,
     state: web::Data<AppState>,
-    body: String,
+    req: actix_web::HttpRequest,
+    mut body: web::Payload,
 ) -> Result<HttpResponse> {
-    let rows = parse_csv(&body)?;
+    let declared = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse().ok());
+    refuse_length(declared)?;
+    let mut csv = CsvRows::default();
+    while let Some(chunk) = futures_util::StreamExt::next(&mut body).await {
+        let chunk =
+            chunk.map_err(|e| Error::BadRequest(format!("the body could not be read: {e}")))?;
+        csv.feed(&chunk)?;
+    }
+    let rows = csv.finish()?;
     Ok(HttpResponse::Ok().json(actions::import(&state, &auth, rows).await?))
 }

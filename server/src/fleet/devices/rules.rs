@@ -153,6 +153,30 @@ pub fn decide(
     }
 }
 
+/// A serial, model or hardware revision, as a box or a manufacturing list
+/// names it: 1 to `max` ASCII letters, digits and `- _ . :`, starting with
+/// a letter or a digit. Nothing a path, a URL, a shell or an MQTT topic
+/// could read as structure (`/`, `..` at the start, spaces, `+`, `#`).
+pub fn identifier(field: &str, raw: &str, max: usize) -> Result<(), String> {
+    let fine = |c: char| c.is_ascii_alphanumeric() || "-_.:".contains(c);
+    let starts_well = raw.starts_with(|c: char| c.is_ascii_alphanumeric());
+    if raw.is_empty() || raw.len() > max || !starts_well || !raw.chars().all(fine) {
+        return Err(format!(
+            "{field} {raw:?}: 1 to {max} ASCII letters, digits and - _ . :, \
+             starting with a letter or a digit"
+        ));
+    }
+    Ok(())
+}
+
+/// A box's time zone, as its check-in reports it: an IANA name such as
+/// `Europe/Paris` (maintenance windows are reckoned in it).
+pub fn time_zone(raw: &str) -> Result<(), String> {
+    raw.parse::<chrono_tz::Tz>().map(|_| ()).map_err(|_| {
+        format!("timezone {raw:?} is not an IANA time zone name (such as Europe/Paris or UTC)")
+    })
+}
+
 /// Most tags a box may carry.
 pub const MAX_TAGS: usize = 32;
 
@@ -215,6 +239,39 @@ mod tests {
         assert!(super::tags(&many)
             .expect_err("33 tags")
             .contains("at most 32"));
+    }
+
+    #[test]
+    fn identifiers_and_time_zones_are_checked_at_the_edge() {
+        use super::{identifier, time_zone};
+        for fine in ["SN-1", "STB_0001.a:b", "X1", "9"] {
+            assert!(identifier("serial", fine, 128).is_ok(), "{fine}");
+        }
+        for bad in [
+            "",
+            "../../etc/passwd",
+            ".hidden",
+            "-rf",
+            "a/b",
+            "a b",
+            "sn+1",
+            "sn#",
+            "s\u{e9}rie",
+            "SN\n",
+        ] {
+            assert!(identifier("serial", bad, 128).is_err(), "{bad:?}");
+        }
+        assert!(identifier("model", &"M".repeat(65), 64).is_err());
+        assert!(time_zone("Europe/Paris").is_ok());
+        assert!(time_zone("UTC").is_ok());
+        for bad in [
+            "../../etc/localtime",
+            "Mars/Olympus",
+            "",
+            "Europe/Paris\u{0}",
+        ] {
+            assert!(time_zone(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

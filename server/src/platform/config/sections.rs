@@ -104,6 +104,9 @@ pub struct HttpConfig {
     pub workers: usize,
     /// Largest JSON request body accepted, in bytes.
     pub json_limit: usize,
+    /// Reverse proxies whose `Forwarded` / `X-Forwarded-For` header names
+    /// the client (for throttles and the audit log). Nobody else's is read.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Default for HttpConfig {
@@ -112,6 +115,7 @@ impl Default for HttpConfig {
             bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
             workers: 0,
             json_limit: 256 * 1024,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -258,6 +262,10 @@ pub struct SigningConfig {
     /// only bundles signed offline are accepted, and whoever controls the
     /// server cannot sign what the fleet installs.
     pub bundle_key_file: Option<PathBuf>,
+    /// Lets the online check-in key also hold bundle roles in the keyring.
+    /// Off (the default): the server refuses to start with such a key, and
+    /// refuses to publish a keyring that gives it one.
+    pub allow_online_bundle_roles: bool,
 }
 
 impl Default for SigningConfig {
@@ -265,6 +273,7 @@ impl Default for SigningConfig {
         Self {
             key_file: Some(PathBuf::from("wavecast-keys/checkin.key")),
             bundle_key_file: None,
+            allow_online_bundle_roles: false,
         }
     }
 }
@@ -279,6 +288,14 @@ pub struct DevicesConfig {
     pub enrol_max_skew_secs: u32,
     /// Seconds a pending box is told to wait before enrolling again.
     pub pending_retry_secs: u32,
+    /// Enrolments one client address may make a second on average, and at
+    /// once (`enrol_burst`); 0 turns the limit off. Boxes behind one NAT
+    /// share an address, so both are generous.
+    pub enrol_rate_per_sec: f64,
+    pub enrol_burst: u32,
+    /// Most boxes waiting for an operator at once: past it, unknown serials
+    /// are told to come back later instead of being recorded.
+    pub max_pending: u64,
     /// Milliseconds between reads of device changes made by other instances
     /// (the in-memory device directory follows them).
     pub directory_sync_millis: u64,
@@ -290,6 +307,9 @@ impl Default for DevicesConfig {
             credential_ttl_secs: 7 * 86_400,
             enrol_max_skew_secs: 300,
             pending_retry_secs: 300,
+            enrol_rate_per_sec: 5.0,
+            enrol_burst: 300,
+            max_pending: 100_000,
             directory_sync_millis: 1000,
         }
     }

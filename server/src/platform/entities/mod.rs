@@ -11,6 +11,7 @@ pub mod console_session;
 pub mod device;
 pub mod device_event;
 pub mod device_event_drop;
+pub mod enrol_claim;
 pub mod fault_catalog;
 pub mod health_hourly;
 pub mod install_step;

@@ -2,8 +2,9 @@
 //! `Range` (206, 416), `If-Range`, `If-None-Match` and the digest as `ETag`,
 //! streamed from the blob store.
 //!
-//! Authorisation is [`DownloadAccess`]: a management token of any role, or
-//! an accepted box's device credential.
+//! Authorisation is [`DownloadAccess`]: a management token of any role
+//! (any artifact), or an accepted box's device credential (artifacts of
+//! published and deprecated bundles only).
 
 use actix_web::{
     http::{header, Method, StatusCode},
@@ -77,9 +78,13 @@ fn plan(req: &HttpRequest, tag: &str, size: u64) -> Plan {
     if h(header::IF_RANGE).is_some_and(|v| v.trim() != tag) {
         return Plan::Full;
     }
-    // A malformed Range header is ignored (RFC 9110 §14.2).
-    let Ok(parsed) = http_range_header::parse_range_header(range) else {
-        return Plan::Full;
+    let parsed = match http_range_header::parse_range_header(range) {
+        Ok(parsed) => parsed,
+        // `bytes=-0` is well-formed, but a suffix of no bytes selects
+        // nothing: unsatisfiable (RFC 9110 §14.1.1), not the whole file.
+        Err(http_range_header::RangeUnsatisfiableError::ZeroSuffix) => return Plan::Unsatisfiable,
+        // A malformed Range header is ignored (RFC 9110 §14.2).
+        Err(_) => return Plan::Full,
     };
     match parsed.validate(size) {
         Ok(ranges) if ranges.len() == 1 => Plan::Partial(*ranges[0].start(), *ranges[0].end()),
@@ -104,6 +109,14 @@ pub async fn download(
     };
     let not_found = || Error::NotFound(format!("no artifact with SHA-256 {digest}"));
     let digest = Sha256Digest::parse(&digest).map_err(|_| not_found())?;
+    // A box gets only what may be offered to it: a staged bundle's
+    // artifacts are not released yet, a revoked one's never again. It is
+    // told "not found", as for a digest nobody uploaded.
+    if matches!(who, DownloadAccess::Device(_))
+        && !state.downloadable().await?.contains(&digest.to_string())
+    {
+        return Err(not_found());
+    }
     // The store is the index: a blob exists only once an upload carrying it
     // was verified and recorded (refused uploads remove theirs), so no
     // database lookup is needed on this hot path.
@@ -166,4 +179,28 @@ pub async fn download(
             .map_err(|e| Error::Internal(e.into()))?
     };
     Ok(res.body(actix_web::body::SizedStream::new(len, body)))
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::test::TestRequest;
+
+    use super::{plan, Plan};
+
+    fn ranged(range: &str) -> Plan {
+        let req = TestRequest::get()
+            .insert_header(("range", range))
+            .to_http_request();
+        plan(&req, "\"t\"", 100)
+    }
+
+    #[test]
+    fn ranges_are_served_refused_or_ignored_as_rfc_9110_says() {
+        assert_eq!(ranged("bytes=0-9"), Plan::Partial(0, 9));
+        assert_eq!(ranged("bytes=-10"), Plan::Partial(90, 99));
+        assert_eq!(ranged("bytes=-0"), Plan::Unsatisfiable);
+        assert_eq!(ranged("bytes=200-"), Plan::Unsatisfiable);
+        assert_eq!(ranged("lines=1-2"), Plan::Full, "not a byte range: ignored");
+        assert_eq!(ranged("bytes=x-y"), Plan::Full, "malformed: ignored");
+    }
 }

@@ -59,5 +59,6 @@ pub async fn act(
         .await?
     };
     state.caches.offering.invalidate();
+    state.caches.downloadable.invalidate();
     Ok(updated)
 }

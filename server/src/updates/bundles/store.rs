@@ -2,7 +2,9 @@
 //! them, and the view the API shows (its manifest read back from the
 //! signed envelope).
 
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use std::collections::HashSet;
+
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 use wavecast_protocol::{envelope::Envelope, manifest::Manifest, Sha256Digest};
 
@@ -124,4 +126,19 @@ pub async fn list(
         .into_iter()
         .map(|(b, a)| bundle_view(b, a))
         .collect()
+}
+
+/// The SHA-256 of every artifact a box may download: those of bundles that
+/// are published, or deprecated and still serving running rollouts.
+/// Staged and revoked bundles' artifacts are for operators only.
+pub async fn offered_artifacts(db: &impl ConnectionTrait) -> Result<HashSet<String>> {
+    let rows: Vec<String> = bundle_artifact::Entity::find()
+        .select_only()
+        .column(bundle_artifact::Column::Sha256)
+        .inner_join(bundle::Entity)
+        .filter(bundle::Column::State.is_in([BundleState::Published, BundleState::Deprecated]))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(|d| d.to_ascii_lowercase()).collect())
 }

@@ -14,16 +14,37 @@ use wavecast_protocol::{
 use super::store::offers_for;
 use crate::{
     fleet::{
-        devices::{auth::DirectoryAuth, store::installed_from},
+        devices::{
+            auth::DirectoryAuth,
+            rules::{identifier, time_zone},
+            store::installed_from,
+        },
         directory::inventory_digest,
     },
     platform::{
         entities::device,
         error::{Error, Result},
+        text::Line,
     },
     state::AppState,
     updates::rollouts::rules::DeviceFacts,
 };
+
+/// What a box reports about itself is checked before anything is stored:
+/// a time zone is an IANA name, a boot slot and an agent version are short
+/// plain labels.
+fn check_reported(req: &CheckinRequest) -> Result<()> {
+    if let Some(tz) = &req.timezone {
+        time_zone(tz).map_err(Error::Validation)?;
+    }
+    if let Some(slot) = &req.boot_slot {
+        identifier("boot_slot", slot, 16).map_err(Error::Validation)?;
+    }
+    if let Some(v) = &req.agent_version {
+        Line::parse("agent_version", v, 64).map_err(Error::Validation)?;
+    }
+    Ok(())
+}
 
 /// How stale last-seen may get before a check-in writes it: check-ins that
 /// change nothing stay read-only.
@@ -46,6 +67,7 @@ pub async fn check_in(
     if req.installed.len() > 64 {
         return Err(Error::Validation("at most 64 installed components".into()));
     }
+    check_reported(&req)?;
     let key = state.online_key.get().ok_or_else(|| no_key(&state))?;
     let anchors = state.anchors().await?;
     let keyring = anchors

@@ -2,7 +2,7 @@
 
 use actix_web::{web, HttpResponse};
 
-use super::store as trust;
+use super::{rules::check_online_key, store as trust};
 use crate::{
     identity::auth::{access, Auth},
     platform::error::{Error, Result},
@@ -26,7 +26,16 @@ pub async fn publish(
     state: web::Data<AppState>,
     body: web::Json<PublishKeyring>,
 ) -> Result<HttpResponse> {
-    let view = trust::publish(&state.db, &auth, body.into_inner(), state.clock.now()).await;
+    let req = body.into_inner();
+    if let Some(online) = state.online_key.get() {
+        let root = wavecast_protocol::keys::parse_public_key(&req.root_public_key)
+            .map_err(Error::Validation)?;
+        let kr = wavecast_protocol::keyring::open_keyring(&root, &req.keyring)
+            .map_err(|e| Error::Validation(format!("keyring refused: {e}")))?;
+        let allowed = state.config.signing.allow_online_bundle_roles;
+        check_online_key(&kr, &online.keyid, allowed).map_err(Error::Conflict)?;
+    }
+    let view = trust::publish(&state.db, &auth, req, state.clock.now()).await;
     state.caches.anchors.invalidate();
     Ok(HttpResponse::Ok().json(view?))
 }
