@@ -25,7 +25,11 @@ fn failed_start(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> (
     }
     let out = cmd.stdin(Stdio::null()).output().expect("wavecast runs");
     let stderr = String::from_utf8_lossy(&out.stderr);
-    let errors: Vec<&str> = stderr.lines().filter(|l| l.contains("error:")).collect();
+    // The command's own error lines, not log lines that quote an error.
+    let errors: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("error:") && !l.contains(" WARN ") && !l.contains(" INFO "))
+        .collect();
     assert_eq!(errors.len(), 1, "exactly one error line in: {stderr}");
     (errors[0].to_owned(), out.status.code().unwrap_or(-1))
 }
