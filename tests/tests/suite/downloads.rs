@@ -292,7 +292,10 @@ async fn cli_build_upload_and_curl_download(app: TestApp) {
     assert!(!bad.status.success());
     let refusal: serde_json::Value = serde_json::from_slice(&bad.stdout).expect("json");
     assert_eq!(refusal["valid"], false);
-    assert!(refusal["error"].as_str().unwrap_or_default().contains("SHA-256 is"));
+    assert!(refusal["error"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("SHA-256 is"));
 
     let up = run(wavecast().args(["--json", "bundle", "upload", &file]));
     let view: serde_json::Value = serde_json::from_slice(&up.stdout).expect("json");
