@@ -249,8 +249,13 @@ impl Config {
             message,
         };
         let text = std::fs::read_to_string(path).map_err(|e| err(format!("cannot read: {e}")))?;
-        let config: Config = basic_toml::from_str(&text).map_err(|e| err(e.to_string()))?;
-        config.check().map_err(err)?;
+        Self::parse(&text).map_err(err)
+    }
+
+    /// Parses and checks a configuration file's text.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let config: Config = basic_toml::from_str(text).map_err(|e| e.to_string())?;
+        config.check()?;
         Ok(config)
     }
 
