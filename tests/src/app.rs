@@ -23,8 +23,12 @@ pub enum Backend {
 /// A running server for one test.
 #[derive(Debug)]
 pub struct TestApp {
-    /// `http://127.0.0.1:PORT`
+    /// `http://127.0.0.1:PORT`, or `https://localhost:PORT` for a server
+    /// serving HTTPS itself ([`TestApp::spawn_https`]).
     pub address: String,
+    /// The CA (PEM file) that signed the server's certificate, when it
+    /// serves HTTPS; `http` trusts it.
+    pub ca_file: Option<std::path::PathBuf>,
     /// An admin token made with the bootstrap token.
     pub admin_token: String,
     /// The one-time bootstrap token, spent on `admin_token`.
@@ -96,7 +100,7 @@ impl TestApp {
 
     /// Like [`TestApp::spawn`], letting the test adjust the configuration.
     pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> Option<TestApp> {
-        Self::spawn_inner(backend, adjust, true).await
+        Self::spawn_inner(backend, adjust, true, false).await
     }
 
     /// Like [`TestApp::spawn_with`], but the bootstrap token is left
@@ -106,13 +110,24 @@ impl TestApp {
         backend: Backend,
         adjust: impl FnOnce(&mut Config),
     ) -> Option<TestApp> {
-        Self::spawn_inner(backend, adjust, false).await
+        Self::spawn_inner(backend, adjust, false, false).await
+    }
+
+    /// Like [`TestApp::spawn_with`], serving HTTPS itself (`http.tls`) with
+    /// a `localhost` certificate from a CA made for this test; `address`
+    /// is `https://localhost:PORT` and `http` trusts that CA.
+    pub async fn spawn_https(
+        backend: Backend,
+        adjust: impl FnOnce(&mut Config),
+    ) -> Option<TestApp> {
+        Self::spawn_inner(backend, adjust, true, true).await
     }
 
     async fn spawn_inner(
         backend: Backend,
         adjust: impl FnOnce(&mut Config),
         spend_bootstrap: bool,
+        https: bool,
     ) -> Option<TestApp> {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = match backend {
@@ -134,6 +149,22 @@ impl TestApp {
         // No check-in key unless the test gives one (`trust::server_signs`):
         // the default path is relative to wherever the tests run.
         config.signing.key_file = None;
+        let ca_file = https.then(|| {
+            let authority = crate::tls::ca("Wavecast test CA").expect("ca");
+            let (chain, key, _) = crate::tls::leaf(&authority, 1).expect("certificate");
+            let (cert_file, key_file) = (dir.path().join("tls.pem"), dir.path().join("tls.key"));
+            std::fs::write(&cert_file, chain).expect("certificate file");
+            std::fs::write(&key_file, key).expect("key file");
+            let ca_file = dir.path().join("ca.pem");
+            std::fs::write(&ca_file, authority.0.pem()).expect("CA file");
+            config.http.tls = Some(wavecast_server::platform::config::HttpTlsConfig {
+                cert_file,
+                key_file,
+                redirect_bind: None,
+                hsts_max_age_secs: 0,
+            });
+            ca_file
+        });
         adjust(&mut config);
         if std::env::var_os("TEST_LOG").is_some() {
             wavecast_server::platform::logging::init(&config.log);
@@ -143,17 +174,31 @@ impl TestApp {
             .await
             .expect("the application starts");
         let jobs = app.state.jobs.clone();
-        let address = format!("http://127.0.0.1:{}", app.port());
+        let address = if ca_file.is_some() {
+            format!("https://localhost:{}", app.port())
+        } else {
+            format!("http://127.0.0.1:{}", app.port())
+        };
         let mqtt_port = app.mqtt_port;
         let bootstrap_token = app
             .bootstrap_token
             .clone()
             .expect("a fresh database bootstraps an admin");
         tokio::spawn(app.run_until_stopped());
-        let http = reqwest::Client::new();
+        let http = match &ca_file {
+            Some(ca) => reqwest::Client::builder()
+                .add_root_certificate(
+                    reqwest::Certificate::from_pem(&std::fs::read(ca).expect("CA"))
+                        .expect("CA PEM"),
+                )
+                .build()
+                .expect("HTTPS client"),
+            None => reqwest::Client::new(),
+        };
         if !spend_bootstrap {
             return Some(TestApp {
                 address,
+                ca_file,
                 admin_token: bootstrap_token.clone(),
                 bootstrap_token,
                 backend,
@@ -179,6 +224,7 @@ impl TestApp {
         let admin_token = created["token"].as_str().expect("token").to_owned();
         Some(TestApp {
             address,
+            ca_file,
             admin_token,
             bootstrap_token,
             backend,

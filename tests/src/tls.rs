@@ -10,7 +10,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::{
     rustls::{
         self,
-        pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer},
+        pki_types::{pem::PemObject, PrivateKeyDer, PrivatePkcs8KeyDer},
     },
     TlsAcceptor,
 };
@@ -35,12 +35,59 @@ impl Drop for TlsFront {
     }
 }
 
-fn ca(name: &str) -> anyhow::Result<(rcgen::Certificate, KeyPair)> {
+/// A certificate authority made for one run.
+pub fn ca(name: &str) -> anyhow::Result<(rcgen::Certificate, KeyPair)> {
     let key = KeyPair::generate()?;
     let mut params = CertificateParams::new(Vec::<String>::new())?;
     params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     params.distinguished_name.push(DnType::CommonName, name);
     Ok((params.self_signed(&key)?, key))
+}
+
+/// A `localhost` / `127.0.0.1` certificate signed by `ca`, with its key:
+/// (chain PEM with the CA, key PEM, the leaf's DER).
+pub fn leaf(
+    ca: &(rcgen::Certificate, KeyPair),
+    serial: u64,
+) -> anyhow::Result<(String, String, Vec<u8>)> {
+    let key = KeyPair::generate()?;
+    let mut params = CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])?;
+    params
+        .distinguished_name
+        .push(DnType::CommonName, "localhost");
+    params.serial_number = Some(serial.into());
+    let cert = params.signed_by(&key, &ca.0, &ca.1)?;
+    Ok((
+        format!("{}{}", cert.pem(), ca.0.pem()),
+        key.serialize_pem(),
+        cert.der().to_vec(),
+    ))
+}
+
+/// The certificate a TLS server at `addr` presents for `localhost`,
+/// trusting `ca_pem` (DER of the leaf).
+pub async fn served_certificate(addr: &str, ca_pem: &str) -> anyhow::Result<Vec<u8>> {
+    let mut roots = rustls::RootCertStore::empty();
+    for c in rustls::pki_types::CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
+        roots.add(c?)?;
+    }
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let tcp = TcpStream::connect(addr).await?;
+    let name = rustls::pki_types::ServerName::try_from("localhost")?;
+    let tls = tokio_rustls::TlsConnector::from(Arc::new(config))
+        .connect(name, tcp)
+        .await?;
+    let (_, conn) = tls.get_ref();
+    let leaf = conn
+        .peer_certificates()
+        .and_then(|c| c.first())
+        .ok_or_else(|| anyhow::anyhow!("no certificate"))?;
+    Ok(leaf.to_vec())
 }
 
 impl TlsFront {

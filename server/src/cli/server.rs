@@ -14,15 +14,28 @@ pub async fn serve(file: Option<&Path>) -> anyhow::Result<()> {
     let config = Config::load(file)?;
     logging::init(&config.log);
     let bind = config.http.bind;
+    let scheme = if config.http.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    if config.http.tls.is_none() && !bind.ip().is_loopback() {
+        tracing::warn!(
+            address = %bind,
+            "serving plain HTTP beyond this machine: credentials, tokens and telemetry cross \
+             the network readable; set [http.tls] (certificate and key files) or put a TLS \
+             proxy in front"
+        );
+    }
     let ttl = config.auth.bootstrap_token_ttl_hours;
     let database = config.database.url.redacted();
     let app = Application::build(config).await?;
+    let server = format!("{scheme}://{}:{}", bind.ip(), app.port());
     if let Some(token) = &app.bootstrap_token {
-        let server = format!("http://{}:{}", bind.ip(), app.port());
         crate::outln!("{}", bootstrap::banner(token, ttl, &server));
     }
     tracing::info!(
-        address = %format!("{}:{}", bind.ip(), app.port()),
+        address = %server,
         database = %database,
         "wavecast server listening"
     );

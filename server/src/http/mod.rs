@@ -1,4 +1,5 @@
-//! HTTP at the edge: the server and its middleware (the request span and
+//! HTTP at the edge: the server (HTTPS itself when configured: [`tls`]) and
+//! its middleware (the request span and
 //! log line: [`access_log`]), the one route table
 //! ([`routes`]), the mapping of errors to problem bodies ([`problem`]),
 //! parameter parsing every feature shares ([`params`]), the client's
@@ -14,3 +15,4 @@ pub mod peer;
 pub mod problem;
 pub mod routes;
 pub mod server;
+pub mod tls;

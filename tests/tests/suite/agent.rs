@@ -39,12 +39,28 @@ async fn setup_with(
     interval: u64,
     roll_out: bool,
 ) -> (TestApp, String, Vec<u8>, Stb) {
-    let app = TestApp::spawn_with(Backend::Sqlite, |c| {
+    setup_on(fw_len, server_url, extra, interval, roll_out, false).await
+}
+
+/// [`setup_with`], the server serving HTTPS itself when `https`.
+async fn setup_on(
+    fw_len: usize,
+    server_url: Option<&str>,
+    extra: &str,
+    interval: u64,
+    roll_out: bool,
+    https: bool,
+) -> (TestApp, String, Vec<u8>, Stb) {
+    let adjust = |c: &mut wavecast_server::platform::config::Config| {
         server_signs(c);
         c.rollouts.checkin_interval_secs = interval;
         c.rollouts.checkin_jitter_pct = 0;
-    })
-    .await
+    };
+    let app = if https {
+        TestApp::spawn_https(Backend::Sqlite, adjust).await
+    } else {
+        TestApp::spawn_with(Backend::Sqlite, adjust).await
+    }
     .expect("SQLite");
     let keys = Keys::new();
     keys.publish(&app).await;
@@ -176,17 +192,32 @@ fn behind_tls(app: &TestApp, stb: &Stb, front: &TlsFront, ca_file: Option<&std::
     );
 }
 
+/// Makes the box trust only `ca_file` (or, with `None`, the system CA store).
+fn trusting(app: &TestApp, stb: &Stb, ca_file: Option<&std::path::Path>) {
+    let trust = ca_file.map_or(String::new(), |f| {
+        format!("\nca_file = \"{}\"", f.display())
+    });
+    stb.edit(
+        &format!("server = \"{}\"", app.address),
+        &format!("server = \"{}\"{trust}", app.address),
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_update_over_https_trusts_only_the_pinned_ca() {
-    let (app, id, data, mut stb) = setup(300_000, None, "").await;
-    let front = TlsFront::start(&app.address).await.expect("TLS front");
+    // The server serves HTTPS itself (`http.tls`), as in the field.
+    let (app, id, data, mut stb) = setup_on(300_000, None, "", 1, true, true).await;
+    let pinned = app.ca_file.clone().expect("the server's CA");
+    let other = stb.path("other-ca.pem");
+    let (someone_else, _) = wavecast_e2e::tls::ca("Somebody else's CA").expect("ca");
+    std::fs::write(&other, someone_else.pem()).expect("other CA");
 
     // A CA that did not sign the server's certificate, then the system
     // store (which has never heard of the test CA): no connection, a
     // message naming the certificate, and the box never enrols.
-    for ca in [Some(front.other_ca_file.as_path()), None] {
+    for ca in [Some(other.as_path()), None] {
         let text = std::fs::read_to_string(&stb.config).expect("config");
-        behind_tls(&app, &stb, &front, ca);
+        trusting(&app, &stb, ca);
         let _ = std::fs::remove_file(stb.path("agent.log"));
         let mut child = stb.spawn(None);
         let deadline = Instant::now() + Duration::from_secs(60);
@@ -205,7 +236,7 @@ async fn an_update_over_https_trusts_only_the_pinned_ca() {
     }
 
     // The operator's CA pinned: the whole update goes through TLS.
-    behind_tls(&app, &stb, &front, Some(&front.ca_file));
+    trusting(&app, &stb, Some(&pinned));
     let (r, endings) = drive(&app, &id, &mut stb, None, |r| r["counts"]["succeeded"] == 1).await;
     assert_eq!(r["counts"]["failed"], 0);
     assert_eq!(endings, vec![Ended::Rebooted]);

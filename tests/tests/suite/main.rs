@@ -22,6 +22,7 @@ mod fleet_200;
 mod fleet_sim;
 mod health;
 mod hostile;
+mod https;
 mod ingest_limits;
 mod mqtt;
 mod problems;

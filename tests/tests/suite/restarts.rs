@@ -139,6 +139,7 @@ checkin_jitter_pct = 0
     let token = token.expect("a first start prints the bootstrap token");
     let address = format!("http://127.0.0.1:{port}");
     let app = TestApp {
+        ca_file: None,
         address: address.clone(),
         admin_token: token.clone(),
         bootstrap_token: token.clone(),

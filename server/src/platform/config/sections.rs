@@ -107,6 +107,29 @@ pub struct HttpConfig {
     /// Reverse proxies whose `Forwarded` / `X-Forwarded-For` header names
     /// the client (for throttles and the audit log). Nobody else's is read.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// HTTPS on `bind` instead of plain HTTP, when set.
+    pub tls: Option<HttpTlsConfig>,
+}
+
+/// The server's own HTTPS: a PEM certificate chain and its key, read again
+/// when either file changes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpTlsConfig {
+    pub cert_file: PathBuf,
+    pub key_file: PathBuf,
+    /// A plain-HTTP address that answers every request with a redirect to
+    /// the same path over HTTPS (e.g. `0.0.0.0:80`); none by default.
+    #[serde(default)]
+    pub redirect_bind: Option<SocketAddr>,
+    /// `Strict-Transport-Security` max-age sent with every HTTPS answer
+    /// (seconds; 0 sends none).
+    #[serde(default = "a_year")]
+    pub hsts_max_age_secs: u64,
+}
+
+fn a_year() -> u64 {
+    365 * 86_400
 }
 
 impl Default for HttpConfig {
@@ -116,6 +139,7 @@ impl Default for HttpConfig {
             workers: 0,
             json_limit: 256 * 1024,
             trusted_proxies: Vec::new(),
+            tls: None,
         }
     }
 }
