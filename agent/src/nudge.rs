@@ -7,7 +7,7 @@
 
 use std::{
     collections::HashMap,
-    io::{self, Read, Write},
+    io,
     net::TcpStream,
     sync::{
         atomic::{AtomicBool, Ordering},
@@ -26,6 +26,8 @@ use rumqttc::mqttbytes::{
     Error as CodecError, QoS,
 };
 use wavecast_protocol::mqtt::{topic, Channel};
+
+use crate::tls::{ServerTrust, Stream};
 
 /// The largest packet sent or taken (the server's broker takes 64 KiB).
 pub const MAX_PACKET: usize = 60 * 1024;
@@ -51,18 +53,35 @@ pub fn events_topic(device_id: &str, batch: &wavecast_protocol::events::EventBat
 }
 const KEEP_ALIVE: Duration = Duration::from_secs(120);
 
-/// `mqtt://host:port` → (host, port).
-pub fn parse_url(url: &str) -> Option<(String, u16)> {
-    let rest = url.strip_prefix("mqtt://")?;
-    let rest = rest.split('/').next()?;
-    let (host, port) = match rest.rsplit_once(':') {
-        Some((h, p)) => (h, p.parse().ok()?),
-        None => (rest, 1883),
-    };
-    (!host.is_empty()).then(|| (host.trim_matches(['[', ']']).to_owned(), port))
+/// Where the broker is, and whether it speaks TLS (`mqtts://`).
+#[derive(Debug, Clone)]
+pub struct Broker {
+    pub host: String,
+    pub port: u16,
+    /// TLS, with the trust the box has for the server's HTTPS.
+    pub tls: Option<ServerTrust>,
 }
 
-fn send(stream: &mut TcpStream, packet: Packet) -> io::Result<()> {
+/// `mqtt://host:port` or `mqtts://host:port` (the ports default to 1883
+/// and 8883); `trust` checks the broker's certificate over TLS.
+pub fn parse_url(url: &str, trust: &ServerTrust) -> Option<Broker> {
+    let (rest, tls, default_port) = match url.strip_prefix("mqtts://") {
+        Some(rest) => (rest, Some(trust.clone()), 8883),
+        None => (url.strip_prefix("mqtt://")?, None, 1883),
+    };
+    let rest = rest.split('/').next()?;
+    let (host, port) = match rest.rsplit_once(':') {
+        Some((h, p)) if !h.ends_with(']') || rest.starts_with('[') => (h, p.parse().ok()?),
+        _ => (rest, default_port),
+    };
+    (!host.is_empty()).then(|| Broker {
+        host: host.trim_matches(['[', ']']).to_owned(),
+        port,
+        tls,
+    })
+}
+
+fn send(stream: &mut dyn Stream, packet: Packet) -> io::Result<()> {
     let mut buf = BytesMut::with_capacity(256);
     packet
         .write(&mut buf, MAX_PACKET)
@@ -112,21 +131,30 @@ impl Publisher {
     }
 }
 
-/// Connects and waits for the broker's answer.
-fn connect(host: &str, port: u16, device_id: &str, credential: &str) -> io::Result<TcpStream> {
-    let mut stream = TcpStream::connect((host, port))?;
-    stream.set_read_timeout(Some(Duration::from_millis(100)))?;
+/// How long one read waits before the loop looks at its other work.
+const POLL: Duration = Duration::from_millis(100);
+
+/// Connects (over TLS for `mqtts://`) and sends the CONNECT packet.
+fn connect(broker: &Broker, device_id: &str, credential: &str) -> io::Result<Box<dyn Stream>> {
+    let tcp = TcpStream::connect((broker.host.as_str(), broker.port))?;
+    let mut stream: Box<dyn Stream> = match &broker.tls {
+        Some(trust) => trust.wrap(&broker.host, tcp, POLL)?,
+        None => {
+            tcp.set_read_timeout(Some(POLL))?;
+            Box::new(tcp)
+        }
+    };
     let mut connect = Connect::new(device_id);
     connect.keep_alive = KEEP_ALIVE.as_secs() as u16;
     connect.clean_session = true;
     connect.login = Some(Login::new(device_id, credential));
-    send(&mut stream, Packet::Connect(connect))?;
+    send(stream.as_mut(), Packet::Connect(connect))?;
     Ok(stream)
 }
 
 /// Reads what arrived into `buf`; false when nothing did within the
 /// socket's read timeout.
-fn fill(stream: &mut TcpStream, buf: &mut BytesMut) -> io::Result<bool> {
+fn fill(stream: &mut dyn Stream, buf: &mut BytesMut) -> io::Result<bool> {
     let mut chunk = [0u8; 4096];
     match stream.read(&mut chunk) {
         Ok(0) => Err(io::Error::other("the broker closed the connection")),
@@ -150,8 +178,7 @@ fn fill(stream: &mut TcpStream, buf: &mut BytesMut) -> io::Result<bool> {
 /// acknowledgement, disconnect. For boxes that hold no connection (the
 /// simulator's thousands).
 pub fn publish_once(
-    host: &str,
-    port: u16,
+    broker: &Broker,
     device_id: &str,
     credential: &str,
     topic: &str,
@@ -159,7 +186,8 @@ pub fn publish_once(
     timeout: Duration,
 ) -> io::Result<()> {
     let deadline = Instant::now() + timeout;
-    let mut stream = connect(host, port, device_id, credential)?;
+    let mut stream = connect(broker, device_id, credential)?;
+    let stream = stream.as_mut();
     let mut buf = BytesMut::with_capacity(256);
     loop {
         if Instant::now() >= deadline {
@@ -168,12 +196,12 @@ pub fn publish_once(
                 "no answer from the broker",
             ));
         }
-        fill(&mut stream, &mut buf)?;
+        fill(stream, &mut buf)?;
         match Packet::read(&mut buf, MAX_PACKET) {
             Ok(Packet::ConnAck(ack)) if ack.code == ConnectReturnCode::Success => {
                 let mut p = Publish::new(topic, QoS::AtLeastOnce, payload.to_vec());
                 p.pkid = 1;
-                send(&mut stream, Packet::Publish(p))?;
+                send(stream, Packet::Publish(p))?;
             }
             Ok(Packet::ConnAck(ack)) => {
                 return Err(io::Error::other(format!(
@@ -182,7 +210,7 @@ pub fn publish_once(
                 )))
             }
             Ok(Packet::PubAck(a)) if a.pkid == 1 => {
-                let _ = send(&mut stream, Packet::Disconnect);
+                let _ = send(stream, Packet::Disconnect);
                 return Ok(());
             }
             Ok(_) | Err(CodecError::InsufficientBytes(_)) => {}
@@ -201,14 +229,15 @@ struct Thread {
 
 /// One connection: connect, subscribe, wake on nudges, publish what the
 /// service asks, ping to stay alive.
-fn session(host: &str, port: u16, device_id: &str, credential: &str, t: &Thread) -> io::Result<()> {
+fn session(broker: &Broker, device_id: &str, credential: &str, t: &Thread) -> io::Result<()> {
     let Thread {
         wake,
         stop,
         requests,
         connected,
     } = t;
-    let mut stream = connect(host, port, device_id, credential)?;
+    let mut stream = connect(broker, device_id, credential)?;
+    let stream = stream.as_mut();
     let nudge = topic(device_id, Channel::Nudge);
     let mut buf = BytesMut::with_capacity(1024);
     let mut last_sent = Instant::now();
@@ -219,12 +248,12 @@ fn session(host: &str, port: u16, device_id: &str, credential: &str, t: &Thread)
     let mut pending: HashMap<u16, Sender<bool>> = HashMap::new();
     let mut next_pkid: u16 = 2;
     while !stop.load(Ordering::Relaxed) {
-        fill(&mut stream, &mut buf)?;
+        fill(stream, &mut buf)?;
         while let Some(r) = up.then(|| requests.try_recv().ok()).flatten() {
             let mut p = Publish::new(r.topic, QoS::AtLeastOnce, r.payload);
             p.pkid = next_pkid;
             next_pkid = next_pkid.checked_add(1).unwrap_or(2);
-            if send(&mut stream, Packet::Publish(p.clone())).is_err() {
+            if send(stream, Packet::Publish(p.clone())).is_err() {
                 let _ = r.done.send(false);
                 return Err(io::Error::other("cannot publish"));
             }
@@ -244,7 +273,7 @@ fn session(host: &str, port: u16, device_id: &str, credential: &str, t: &Thread)
                     connected.store(true, Ordering::Relaxed);
                     let mut sub = Subscribe::new(nudge.clone(), QoS::AtLeastOnce);
                     sub.pkid = 1;
-                    send(&mut stream, Packet::Subscribe(sub))?;
+                    send(stream, Packet::Subscribe(sub))?;
                     last_sent = Instant::now();
                 }
                 Packet::ConnAck(ack) => {
@@ -255,7 +284,7 @@ fn session(host: &str, port: u16, device_id: &str, credential: &str, t: &Thread)
                 }
                 Packet::Publish(p) => {
                     if p.qos == QoS::AtLeastOnce {
-                        send(&mut stream, Packet::PubAck(PubAck::new(p.pkid)))?;
+                        send(stream, Packet::PubAck(PubAck::new(p.pkid)))?;
                         last_sent = Instant::now();
                     }
                     if p.topic == nudge && wake.send(()).is_err() {
@@ -275,12 +304,12 @@ fn session(host: &str, port: u16, device_id: &str, credential: &str, t: &Thread)
             if pinged {
                 return Err(io::Error::other("the broker stopped answering"));
             }
-            send(&mut stream, Packet::PingReq)?;
+            send(stream, Packet::PingReq)?;
             pinged = true;
             last_sent = Instant::now();
         }
     }
-    let _ = send(&mut stream, Packet::Disconnect);
+    let _ = send(stream, Packet::Disconnect);
     Ok(())
 }
 
@@ -288,8 +317,7 @@ fn session(host: &str, port: u16, device_id: &str, credential: &str, t: &Thread)
 /// the handle for publishing. Connection failures are retried every 15
 /// seconds (the box polls meanwhile).
 pub fn spawn(
-    host: String,
-    port: u16,
+    broker: Broker,
     device_id: String,
     credential: String,
     wake: Sender<()>,
@@ -312,7 +340,7 @@ pub fn spawn(
         .stack_size(128 * 1024)
         .spawn(move || {
             while !stop.load(Ordering::Relaxed) {
-                let ended = session(&host, port, &device_id, &credential, &thread);
+                let ended = session(&broker, &device_id, &credential, &thread);
                 thread.connected.store(false, Ordering::Relaxed);
                 match ended {
                     Ok(()) => return,
@@ -338,12 +366,16 @@ mod tests {
 
     #[test]
     fn broker_urls() {
+        let t = ServerTrust::system();
+        let at = |url| parse_url(url, &t).map(|b| (b.host, b.port, b.tls.is_some()));
         assert_eq!(
-            parse_url("mqtt://127.0.0.1:1884"),
-            Some(("127.0.0.1".into(), 1884))
+            at("mqtt://127.0.0.1:1884"),
+            Some(("127.0.0.1".into(), 1884, false))
         );
-        assert_eq!(parse_url("mqtt://broker"), Some(("broker".into(), 1883)));
-        assert_eq!(parse_url("http://x:1"), None);
-        assert_eq!(parse_url("mqtt://:1"), None);
+        assert_eq!(at("mqtt://broker"), Some(("broker".into(), 1883, false)));
+        assert_eq!(at("mqtts://broker"), Some(("broker".into(), 8883, true)));
+        assert_eq!(at("mqtts://[::1]:8884"), Some(("::1".into(), 8884, true)));
+        assert_eq!(at("http://x:1"), None);
+        assert_eq!(at("mqtt://:1"), None);
     }
 }

@@ -1,4 +1,5 @@
-//! Which certificates the box trusts for the server's HTTPS: the box's own CA
+//! Which certificates the box trusts for the server's HTTPS and its MQTT
+//! broker over TLS (`mqtts://`): the box's own CA
 //! store by default, or only the CA certificates of a PEM file
 //! (`ca_file` in the config), which is how a box that talks to one
 //! operator's servers pins that operator's CA.
@@ -10,7 +11,14 @@
 //! only roots; without a file the system store is read on the first
 //! HTTPS connection.
 
-use std::{fmt, path::Path, sync::Arc};
+use std::{
+    fmt,
+    io::{self, Read, Write},
+    net::TcpStream,
+    path::Path,
+    sync::Arc,
+    time::Duration,
+};
 
 use rustls_pki_types::{pem::PemObject, CertificateDer};
 
@@ -73,6 +81,86 @@ impl ServerTrust {
             None => system(builder),
         }
     }
+}
+
+/// A byte stream to the MQTT broker: plain TCP, or TLS over it.
+pub trait Stream: Read + Write + Send {}
+impl<T: Read + Write + Send> Stream for T {}
+
+/// How long a TLS handshake with the broker may take.
+const HANDSHAKE: Duration = Duration::from_secs(15);
+
+impl ServerTrust {
+    /// TLS to `host` over `tcp`, with this trust; the handshake is done
+    /// here (within [`HANDSHAKE`]), and `read_timeout` is set for what
+    /// follows.
+    pub fn wrap(
+        &self,
+        host: &str,
+        tcp: TcpStream,
+        read_timeout: Duration,
+    ) -> io::Result<Box<dyn Stream>> {
+        tcp.set_read_timeout(Some(HANDSHAKE))?;
+        tcp.set_write_timeout(Some(HANDSHAKE))?;
+        self.tls_stream(host, tcp, read_timeout)
+    }
+
+    #[cfg(feature = "system-tls")]
+    fn tls_stream(
+        &self,
+        host: &str,
+        tcp: TcpStream,
+        read_timeout: Duration,
+    ) -> io::Result<Box<dyn Stream>> {
+        let connector = match &self.pinned {
+            Some(c) => c.clone(),
+            None => Arc::new(native_tls::TlsConnector::new().map_err(io::Error::other)?),
+        };
+        let tls = connector
+            .connect(host, tcp)
+            .map_err(|e| io::Error::other(format!("TLS to the broker: {e}")))?;
+        tls.get_ref().set_read_timeout(Some(read_timeout))?;
+        Ok(Box::new(tls))
+    }
+
+    #[cfg(not(feature = "system-tls"))]
+    fn tls_stream(
+        &self,
+        host: &str,
+        mut tcp: TcpStream,
+        read_timeout: Duration,
+    ) -> io::Result<Box<dyn Stream>> {
+        let config = match &self.pinned {
+            Some(c) => c.clone(),
+            None => Arc::new(system_roots()?),
+        };
+        let name = rustls::pki_types::ServerName::try_from(host.to_owned())
+            .map_err(|e| io::Error::other(format!("broker name {host:?}: {e}")))?;
+        let mut conn = rustls::ClientConnection::new(config, name).map_err(io::Error::other)?;
+        while conn.is_handshaking() {
+            conn.complete_io(&mut tcp)
+                .map_err(|e| io::Error::other(format!("TLS to the broker: {e}")))?;
+        }
+        tcp.set_read_timeout(Some(read_timeout))?;
+        Ok(Box::new(rustls::StreamOwned::new(conn, tcp)))
+    }
+}
+
+/// The system CA store as a rustls configuration (ureq reads it for HTTPS
+/// the same way).
+#[cfg(not(feature = "system-tls"))]
+fn system_roots() -> io::Result<rustls::ClientConfig> {
+    let mut roots = rustls::RootCertStore::empty();
+    let (added, _) = roots.add_parsable_certificates(
+        rustls_native_certs::load_native_certs().map_err(io::Error::other)?,
+    );
+    if added == 0 {
+        return Err(io::Error::other("the system CA store holds no certificate"));
+    }
+    rustls::ClientConfig::builder_with_provider(rustls::crypto::ring::default_provider().into())
+        .with_safe_default_protocol_versions()
+        .map(|b| b.with_root_certificates(roots).with_no_client_auth())
+        .map_err(io::Error::other)
 }
 
 /// Every `CERTIFICATE` block of a PEM file; other blocks (keys, CRLs) are

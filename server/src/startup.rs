@@ -84,6 +84,10 @@ impl Application {
     /// Like [`Application::build`] on a given clock (tests move theirs
     /// forward). Every failure names its cause.
     pub async fn build_with_clock(config: Config, clock: Clock) -> anyhow::Result<Self> {
+        // Two rustls crypto providers are linked (ring, and aws-lc-rs through
+        // the database driver); libraries that ask rustls for the process's
+        // provider (the MQTT broker's TLS) get ring, as the server's HTTPS.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let backend =
             Backend::from_url(config.database.url.expose()).map_err(anyhow::Error::msg)?;
         let db = db::connect(&config.database).await?;

@@ -155,19 +155,13 @@ impl Agent {
         if let Some((_, stop, _)) = self.mqtt.take() {
             stop.store(true, Ordering::Relaxed);
         }
-        let Some((host, port)) = crate::nudge::parse_url(url) else {
+        let Some(broker) = crate::nudge::parse_url(url, &self.tls) else {
             log::warn(&format!("MQTT: cannot use {url}"));
             return;
         };
         let stop = Arc::new(AtomicBool::new(false));
-        let publisher = crate::nudge::spawn(
-            host,
-            port,
-            id,
-            cred,
-            self.nudges.0.clone(),
-            Arc::clone(&stop),
-        );
+        let publisher =
+            crate::nudge::spawn(broker, id, cred, self.nudges.0.clone(), Arc::clone(&stop));
         self.mqtt = Some((key, stop, publisher));
     }
 }

@@ -39,7 +39,7 @@ pub(super) struct VBox {
     pending_events: Vec<Event>,
     event_seq: u64,
     /// The broker the server named in its last answer.
-    mqtt: Option<(String, u16)>,
+    mqtt: Option<crate::nudge::Broker>,
     /// Health reports made so far.
     health_seq: u64,
     /// Crashing on the version it updated to.
@@ -194,7 +194,7 @@ impl VBox {
         self.mqtt = payload
             .mqtt_url
             .as_deref()
-            .and_then(crate::nudge::parse_url);
+            .and_then(|url| crate::nudge::parse_url(url, &cfg.tls));
         let next = Duration::from_secs(payload.next_checkin_secs).min(cfg.poll);
         let Some(v) = offers.into_iter().find(|v| {
             !self
@@ -333,7 +333,7 @@ impl VBox {
     /// Publishes `batch` over MQTT (one connection per message: thousands
     /// of boxes hold no sockets); true once the broker acknowledged it.
     pub(super) fn publish(&self, batch: &EventBatch) -> bool {
-        let (Some((host, port)), Some(id), Some(cred)) =
+        let (Some(broker), Some(id), Some(cred)) =
             (&self.mqtt, &self.device_id, self.client.credential())
         else {
             return false;
@@ -345,8 +345,7 @@ impl VBox {
             return false;
         }
         crate::nudge::publish_once(
-            host,
-            *port,
+            broker,
             id,
             cred,
             &crate::nudge::events_topic(id, batch),

@@ -220,11 +220,12 @@ pub async fn start(
                     client: Some(client),
                     clock: clock.clone(),
                     provision: MqttProvision::None,
-                    advertise_url: Some(
-                        cfg.advertise_url
-                            .clone()
-                            .unwrap_or_else(|| format!("mqtt://{addr}")),
-                    ),
+                    advertise_url: Some(cfg.advertise_url.clone().unwrap_or_else(|| {
+                        cfg.tls.as_ref().map_or_else(
+                            || format!("mqtt://{addr}"),
+                            |t| format!("mqtts://{}", t.listen),
+                        )
+                    })),
                     nudge_delay,
                     counters: Arc::default(),
                 },

@@ -55,6 +55,20 @@ async fn setup_on(
         server_signs(c);
         c.rollouts.checkin_interval_secs = interval;
         c.rollouts.checkin_jitter_pct = 0;
+        // Serving HTTPS, the embedded broker speaks MQTT over TLS too, with
+        // the same certificate, and boxes are told `mqtts://`.
+        if let Some(tls) = c.http.tls.clone() {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .map(|a| a.port())
+                .expect("a free port");
+            c.mqtt.tls = Some(wavecast_server::platform::config::MqttTlsConfig {
+                listen: format!("127.0.0.1:{port}").parse().expect("addr"),
+                cert_file: tls.cert_file,
+                key_file: tls.key_file,
+            });
+            c.mqtt.advertise_url = Some(format!("mqtts://localhost:{port}"));
+        }
     };
     let app = if https {
         TestApp::spawn_https(Backend::Sqlite, adjust).await
@@ -494,8 +508,10 @@ fn the_cli_refuses_bad_input_with_a_message() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_mqtt_nudge_brings_the_box_at_once() {
     // The server asks for a check-in every 10 minutes: only a nudge can
-    // bring the box back within the test's time.
-    let (app, _, _, mut stb) = setup_with(50_000, None, "", 600, false).await;
+    // bring the box back within the test's time. HTTPS and MQTT over TLS,
+    // both served by the server itself, the box pinning its CA.
+    let (app, _, _, mut stb) = setup_on(50_000, None, "", 600, false, true).await;
+    trusting(&app, &stb, app.ca_file.as_deref());
     stb.edit("max_secs = 5", "max_secs = 600");
     stb.edit("enabled = false", "enabled = true");
     stb.edit("interval_secs = 0", "interval_secs = 1");

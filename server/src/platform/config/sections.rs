@@ -415,6 +415,20 @@ pub struct MqttConfig {
     /// subscriptions when it restarts: messages boxes publish between its
     /// restart and the server's reconnection then reach no one.
     pub shared_subscriptions: bool,
+    /// Embedded: MQTT over TLS for boxes on its own address, advertised as
+    /// `mqtts://` (the plain listener stays, for the server's own link on
+    /// loopback).
+    pub tls: Option<MqttTlsConfig>,
+}
+
+/// The embedded broker's TLS listener: where, and the PEM certificate
+/// chain and key it presents (read at start).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MqttTlsConfig {
+    pub listen: SocketAddr,
+    pub cert_file: PathBuf,
+    pub key_file: PathBuf,
 }
 
 impl Default for MqttConfig {
@@ -428,6 +442,7 @@ impl Default for MqttConfig {
             advertise_url: None,
             session: None,
             shared_subscriptions: false,
+            tls: None,
         }
     }
 }
