@@ -35,7 +35,8 @@ pub async fn serve(file: Option<&Path>) -> anyhow::Result<()> {
         crate::outln!("{}", bootstrap::banner(token, ttl, &server));
     }
     tracing::info!(
-        address = %server,
+        address = %format!("{}:{}", bind.ip(), app.port()),
+        scheme,
         database = %database,
         "wavecast server listening"
     );
