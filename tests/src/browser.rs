@@ -149,9 +149,19 @@ impl Browser {
             .is_empty()
     }
 
-    /// The text of element `css`.
+    /// The text of element `css`. Parts of a page replace themselves as
+    /// they refresh: an element found just before its part was swapped is
+    /// stale, and is looked up again rather than read as empty.
     pub async fn text(&self, css: &str) -> String {
-        self.find(css).await.text().await.unwrap_or_default()
+        let mut last = None;
+        for _ in 0..20 {
+            match self.find(css).await.text().await {
+                Ok(text) => return text,
+                Err(e) => last = Some(e),
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("cannot read the text of {css}: {last:?}")
     }
 
     /// Types `value` into field `css` (replacing what it held).

@@ -1,5 +1,5 @@
 //! The in-memory device directory on several instances sharing one
-//! database: a box decommissioned through one instance is refused by the
+//! PostgreSQL database: a box decommissioned through one instance is refused by the
 //! others within about a second, and a renewed credential replaces the old
 //! one everywhere.
 
@@ -113,8 +113,32 @@ async fn decommissioning_reaches_every_instance(app: TestApp) {
     .await;
 }
 
-wavecast_e2e::both_backends!(
-    configure = wavecast_e2e::trust::server_signs;
-    decommissioning_reaches_every_instance,
-    a_renewed_credential_replaces_the_old_one_everywhere,
-);
+// Several instances share PostgreSQL: the embedded SQLite backend serves
+// one instance (one writing connection; a second process writing to the same
+// file may fail a transaction with SQLITE_BUSY_SNAPSHOT, as it did here under
+// load), so these run on PostgreSQL only.
+mod postgres {
+    use super::*;
+
+    async fn app() -> Option<TestApp> {
+        TestApp::spawn_with(
+            wavecast_e2e::Backend::Postgres,
+            wavecast_e2e::trust::server_signs,
+        )
+        .await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn decommissioning_reaches_every_instance() {
+        if let Some(app) = app().await {
+            super::decommissioning_reaches_every_instance(app).await;
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_renewed_credential_replaces_the_old_one_everywhere() {
+        if let Some(app) = app().await {
+            super::a_renewed_credential_replaces_the_old_one_everywhere(app).await;
+        }
+    }
+}
