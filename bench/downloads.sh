@@ -29,6 +29,8 @@ BOX=$(head -1 tokens.txt)
 WAVECAST__DATABASE__URL=sqlite://$work/wavecast.db start_server "$work/server"
 "$W" keys publish >/dev/null
 "$W" bundle upload bench.wcb >/dev/null
+# Boxes download only artifacts of published bundles.
+"$W" bundle publish bench-firmware@1.0.0 >/dev/null
 
 nport=$(free_port)
 mkdir -p nginx/logs
