@@ -6,7 +6,6 @@
 //! page source under `target/browser-failures/` when it fails.
 
 use std::{
-    net::TcpListener,
     panic::AssertUnwindSafe,
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
@@ -27,13 +26,6 @@ pub struct Browser {
     pub base: String,
     driver: Child,
     _profile: tempfile::TempDir,
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
 }
 
 /// Where failed tests leave their screenshot and page source.
@@ -60,7 +52,7 @@ impl Browser {
         // The WebDriver connection is plain HTTP, but the client builds a
         // TLS configuration anyway: name the provider (two are linked in).
         let _ = tokio_rustls::rustls::crypto::ring::default_provider().install_default();
-        let port = free_port();
+        let port = crate::free_port();
         let driver = Command::new(CHROMEDRIVER)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())

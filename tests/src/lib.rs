@@ -33,6 +33,15 @@ pub mod webhook;
 
 pub use app::{Backend, TestApp};
 
+/// A free loopback port (bound and let go) for a server that must be told
+/// its port before it starts.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
 /// Generates `sqlite::NAME` and `postgres::NAME` tests for each
 /// `async fn NAME(app: TestApp)` named; `configure = FN;` first adjusts the
 /// server's configuration (`FN: FnOnce(&mut Config)`).

@@ -10,7 +10,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::{
     rustls::{
         self,
-        pki_types::{pem::PemObject, PrivateKeyDer, PrivatePkcs8KeyDer},
+        pki_types::{pem::PemObject, CertificateDer, PrivateKeyDer},
     },
     TlsAcceptor,
 };
@@ -68,7 +68,7 @@ pub fn leaf(
 /// trusting `ca_pem` (DER of the leaf).
 pub async fn served_certificate(addr: &str, ca_pem: &str) -> anyhow::Result<Vec<u8>> {
     let mut roots = rustls::RootCertStore::empty();
-    for c in rustls::pki_types::CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
+    for c in CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
         roots.add(c?)?;
     }
     let config = rustls::ClientConfig::builder_with_provider(Arc::new(
@@ -95,18 +95,13 @@ impl TlsFront {
     /// `backend` (`http://127.0.0.1:PORT` or `127.0.0.1:PORT`).
     pub async fn start(backend: &str) -> anyhow::Result<Self> {
         let backend: SocketAddr = backend.trim_start_matches("http://").parse()?;
-        let (ca_cert, ca_key) = ca("Wavecast test CA")?;
+        let authority = ca("Wavecast test CA")?;
         let (other, _) = ca("Somebody else's CA")?;
-        let leaf_key = KeyPair::generate()?;
-        let mut leaf =
-            CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])?;
-        leaf.distinguished_name
-            .push(DnType::CommonName, "localhost");
-        let leaf = leaf.signed_by(&leaf_key, &ca_cert, &ca_key)?;
+        let (chain, key, _) = leaf(&authority, 1)?;
 
         let dir = tempfile::tempdir()?;
         let ca_file = dir.path().join("ca.pem");
-        std::fs::write(&ca_file, ca_cert.pem())?;
+        std::fs::write(&ca_file, authority.0.pem())?;
         let other_ca_file = dir.path().join("other-ca.pem");
         std::fs::write(&other_ca_file, other.pem())?;
 
@@ -116,8 +111,8 @@ impl TlsFront {
         .with_safe_default_protocol_versions()?
         .with_no_client_auth()
         .with_single_cert(
-            vec![leaf.der().clone(), ca_cert.der().clone()],
-            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der())),
+            CertificateDer::pem_slice_iter(chain.as_bytes()).collect::<Result<_, _>>()?,
+            PrivateKeyDer::from_pem_slice(key.as_bytes())?,
         )?;
         let acceptor = TlsAcceptor::from(Arc::new(config));
         let listener = TcpListener::bind("127.0.0.1:0").await?;

@@ -58,10 +58,7 @@ async fn setup_on(
         // Serving HTTPS, the embedded broker speaks MQTT over TLS too, with
         // the same certificate, and boxes are told `mqtts://`.
         if let Some(tls) = c.http.tls.clone() {
-            let port = std::net::TcpListener::bind("127.0.0.1:0")
-                .and_then(|l| l.local_addr())
-                .map(|a| a.port())
-                .expect("a free port");
+            let port = wavecast_e2e::free_port();
             c.mqtt.tls = Some(wavecast_server::platform::config::MqttTlsConfig {
                 listen: format!("127.0.0.1:{port}").parse().expect("addr"),
                 cert_file: tls.cert_file,

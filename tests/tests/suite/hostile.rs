@@ -192,7 +192,7 @@ async fn the_online_check_in_key_cannot_sign_what_boxes_install(app: TestApp) {
 async fn input_is_checked_at_the_edge(app: TestApp) {
     let op = app.user_with_role("ops", "operator").await;
     // A serial that reads as a path, and a time zone that does.
-    let d = enrol(&app, &claim_as("../../etc/passwd", &key(81)))
+    let d = enrol(&app, &claim("../../etc/passwd", &key(81), 0))
         .await
         .problem(422);
     assert!(d.contains("serial"), "{d}");
@@ -350,14 +350,6 @@ async fn enrolment_floods_are_held_back(app: TestApp) {
     let op = app.user_with_role("ops", "operator").await;
     let pending = app.get("/api/v1/devices?status=pending", Some(&op)).await;
     assert_eq!(pending.body["total"], 3);
-}
-
-/// A claim for `serial` made now, signed by `key`.
-fn claim_as(
-    serial: &str,
-    key: &ed25519_dalek::SigningKey,
-) -> wavecast_protocol::envelope::Envelope {
-    claim(serial, key, 0)
 }
 
 wavecast_e2e::both_backends!(

@@ -10,14 +10,6 @@ use wavecast_e2e::{
 };
 use wavecast_server::platform::config::HttpTlsConfig;
 
-/// A free loopback port (bound and let go).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn https_is_served_hsts_sent_plain_http_redirected_and_a_new_certificate_taken_live() {
     let dir = tempfile::tempdir().expect("dir");
@@ -28,7 +20,7 @@ async fn https_is_served_hsts_sent_plain_http_redirected_and_a_new_certificate_t
     let key_file = dir.path().join("privkey.pem");
     std::fs::write(&cert_file, chain).expect("cert");
     std::fs::write(&key_file, key).expect("key");
-    let plain_port = free_port();
+    let plain_port = wavecast_e2e::free_port();
     let tls = HttpTlsConfig {
         cert_file: cert_file.clone(),
         key_file: key_file.clone(),

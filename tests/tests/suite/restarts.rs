@@ -14,7 +14,6 @@
 
 use std::{
     io::{BufRead, BufReader},
-    net::TcpListener,
     path::Path,
     process::{Child, Command, Stdio},
     sync::mpsc,
@@ -66,13 +65,6 @@ fn serve(conf: &Path) -> (Child, Option<String>) {
     (child, tokens.recv_timeout(Duration::from_millis(500)).ok())
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port()
-}
-
 fn kill_dead(child: &mut Child) {
     let _ = child.kill();
     let _ = child.wait();
@@ -92,7 +84,7 @@ async fn no_acknowledged_event_is_lost_across_restarts_with_mosquitto() {
 /// it acknowledges a batch only once stored, so a kill loses nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_acknowledged_event_is_lost_across_restarts_with_the_embedded_broker() {
-    let mqtt = format!("listen = \"127.0.0.1:{}\"\n", free_port());
+    let mqtt = format!("listen = \"127.0.0.1:{}\"\n", wavecast_e2e::free_port());
     count_across_restarts(&mqtt, None).await;
 }
 
@@ -107,7 +99,7 @@ async fn count_across_restarts(mqtt: &str, broker: Option<&mut Mosquitto>) {
         serde_json::to_string(&PrivateKeyFile::new(&keys.checkin, "online")).expect("json"),
     )
     .expect("key");
-    let port = free_port();
+    let port = wavecast_e2e::free_port();
     let db_url = format!("sqlite://{}", dir.path().join("w.db").display());
     let conf = dir.path().join("wavecast.toml");
     std::fs::write(
