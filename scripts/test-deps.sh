@@ -3,9 +3,11 @@
 # PostgreSQL's server binaries (the suite starts a throwaway cluster),
 # Mosquitto with its dynamic-security plugin and mosquitto_ctrl, curl (the
 # README's journey uses it), setpriv, and Chromium with its WebDriver (the
-# console's browser tests drive a real headless Chromium). Debian/Ubuntu (apt); as root, or
-# through sudo. `scripts/test.sh` and CI call it; run it alone to prepare a
-# machine.
+# console's browser tests drive a real headless Chromium), and schemathesis
+# (PyPI, in its own virtualenv under $WAVECAST_TOOLS, default
+# ~/.cache/wavecast: the contract test runs it against the OpenAPI
+# document). Debian/Ubuntu (apt); as root, or through sudo.
+# `scripts/test.sh` and CI call it; run it alone to prepare a machine.
 set -euo pipefail
 
 missing=()
@@ -18,8 +20,26 @@ command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || missing+=(
 command -v mosquitto_ctrl >/dev/null 2>&1 || missing+=(mosquitto-clients)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 [ -x /usr/bin/chromedriver ] || missing+=(chromium-driver)
+# The version the contract test names (tests/src/schemathesis.rs).
+schemathesis_version=4.32.5
+schemathesis_venv="${WAVECAST_TOOLS:-$HOME/.cache/wavecast}/schemathesis-$schemathesis_version"
+if [ ! -x "$schemathesis_venv/bin/schemathesis" ]; then
+  command -v python3 >/dev/null 2>&1 || missing+=(python3)
+  python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
+fi
+
+install_schemathesis() {
+  [ -x "$schemathesis_venv/bin/schemathesis" ] && return 0
+  echo "test dependencies: installing schemathesis $schemathesis_version into $schemathesis_venv"
+  rm -rf "$schemathesis_venv"
+  python3 -m venv "$schemathesis_venv"
+  "$schemathesis_venv/bin/pip" install --quiet --disable-pip-version-check \
+    "schemathesis==$schemathesis_version"
+  "$schemathesis_venv/bin/schemathesis" --version
+}
 
 if [ ${#missing[@]} -eq 0 ]; then
+  install_schemathesis
   echo "test dependencies: all present"
   exit 0
 fi
@@ -38,3 +58,4 @@ if ! command -v apt-get >/dev/null 2>&1; then
 fi
 "${as_root[@]}" apt-get update -qq
 "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+install_schemathesis

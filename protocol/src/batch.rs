@@ -34,6 +34,7 @@ pub const MAX_BATCH: usize = 1024;
 
 /// How one answer proves it belongs to a signed batch.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BatchProof {
     /// The key that signed the batch.
     pub keyid: String,

@@ -18,8 +18,10 @@ use crate::{
 
 /// A component installed on the box.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Component {
     pub name: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub version: semver::Version,
     #[serde(default)]
     pub security_version: u64,
@@ -27,6 +29,7 @@ pub struct Component {
 
 /// `POST /api/v1/device/check-in`
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CheckinRequest {
     /// 16 to 64 random characters, fresh for every check-in.
     pub nonce: String,
@@ -51,6 +54,7 @@ pub struct CheckinRequest {
 
 /// An artifact to download for an offer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OfferArtifact {
     pub name: String,
     pub size: u64,
@@ -61,6 +65,7 @@ pub struct OfferArtifact {
 
 /// One bundle offered to the box, in install order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Offer {
     pub rollout_id: String,
     /// Names the bundle in status reports.
@@ -75,6 +80,7 @@ pub struct Offer {
 
 /// The signed part of a check-in answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CheckinPayload {
     pub device_id: String,
     /// The nonce of the request this answers.
@@ -95,6 +101,7 @@ pub struct CheckinPayload {
 /// either directly in its envelope or as part of a batch (`batch`, when the
 /// box asked for it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CheckinAnswer {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub keyring: Option<Envelope>,

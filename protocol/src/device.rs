@@ -23,6 +23,7 @@ pub const ENROL_TYPE: &str = "application/vnd.wavecast.enrol+json";
 
 /// What a box says about itself when it enrols.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EnrolClaim {
     pub serial: String,
     pub model: String,
@@ -37,6 +38,7 @@ pub struct EnrolClaim {
 
 /// Where an enrolment stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum EnrolStatus {
     /// Waiting for an operator to accept the box; enrol again later.
@@ -47,6 +49,7 @@ pub enum EnrolStatus {
 
 /// The server's answer to an enrolment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EnrolAnswer {
     pub status: EnrolStatus,
     pub device_id: String,

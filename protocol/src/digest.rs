@@ -67,6 +67,25 @@ impl<'de> Deserialize<'de> for Sha256Digest {
     }
 }
 
+/// Written as 64 lowercase hex characters.
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Sha256Digest {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .pattern(Some("^[0-9a-fA-F]{64}$"))
+            .description(Some("A SHA-256 digest: 64 hex characters"))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Sha256Digest {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "Sha256Digest".into()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

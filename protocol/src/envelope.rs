@@ -23,6 +23,7 @@ pub const CHECKIN_TYPE: &str = "application/vnd.wavecast.checkin+json";
 
 /// One signature in an envelope.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EnvelopeSignature {
     pub keyid: String,
     /// Base64 of the 64-byte Ed25519 signature.
@@ -31,6 +32,7 @@ pub struct EnvelopeSignature {
 
 /// A payload and its signatures.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Envelope {
     #[serde(rename = "payloadType")]
     pub payload_type: String,

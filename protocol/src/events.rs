@@ -41,6 +41,7 @@ pub mod codes {
 
 /// One storage device or file system.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StorageUse {
     /// Mount point, e.g. `/data`.
     pub mount: String,
@@ -55,6 +56,7 @@ pub struct StorageUse {
 /// A box's health at one moment. Every reading is optional: a box reports
 /// what it can read.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HealthReport {
     /// Unix seconds.
     pub at: i64,
@@ -88,6 +90,7 @@ pub struct HealthReport {
 
 /// A fault on the box.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FaultReport {
     /// Unix seconds.
     pub at: i64,
@@ -106,6 +109,7 @@ pub struct FaultReport {
 
 /// What an event carries.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum EventBody {
     Health(HealthReport),
@@ -115,6 +119,7 @@ pub enum EventBody {
 /// One event with the id the box gave it (unique per box; redeliveries
 /// carry the same id).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Event {
     pub id: String,
     #[serde(flatten)]
@@ -123,6 +128,7 @@ pub struct Event {
 
 /// `POST /api/v1/device/events`
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EventBatch {
     pub events: Vec<Event>,
     /// Events this box has dropped over its lifetime because its queue was
@@ -133,6 +139,7 @@ pub struct EventBatch {
 
 /// The server's answer to a batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EventsAccepted {
     /// Events stored now.
     pub accepted: u32,

@@ -16,6 +16,7 @@ use crate::{
 
 /// What a key may sign: a bundle kind, or check-in answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum KeyRole {
     Firmware,
@@ -86,6 +87,8 @@ pub struct KeyEntry {
 
 /// A keyring entry as it is written.
 #[derive(Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = KeyEntry))]
 struct KeyEntryWire {
     keyid: String,
     public_key: String,
@@ -125,6 +128,7 @@ impl From<KeyEntry> for KeyEntryWire {
 
 /// The keyring payload.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Keyring {
     /// Always `wavecast-keyring`.
     #[serde(rename = "type")]
@@ -387,6 +391,21 @@ pub fn unsigned_manifest(manifest: &Manifest) -> Result<Envelope, TrustError> {
     let bytes = serde_json::to_vec_pretty(manifest)
         .map_err(|e| TrustError::Malformed(format!("manifest: {e}")))?;
     Ok(Envelope::new(MANIFEST_TYPE, &bytes))
+}
+
+/// `KeyEntry` is written as `KeyEntryWire`; its schema is the wire form's.
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for KeyEntry {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        <KeyEntryWire as utoipa::PartialSchema>::schema()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for KeyEntry {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "KeyEntry".into()
+    }
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ pub const MANIFEST_FORMAT: u32 = 1;
 /// How an artifact's stored bytes are compressed. Size and SHA-256 are of the
 /// stored (compressed) bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Compression {
     #[default]
@@ -22,6 +23,7 @@ pub enum Compression {
 
 /// Hardware a bundle may be installed on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Compatibility {
     /// The box model, e.g. `X1`.
     pub model: String,
@@ -33,15 +35,18 @@ pub struct Compatibility {
 
 /// A requirement on another installed component.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Requirement {
     /// The component's name (another bundle's `name`).
     pub name: String,
     /// Accepted versions, e.g. `>=4.2.0`.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub version: semver::VersionReq,
 }
 
 /// One artifact of a bundle.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Artifact {
     /// File name inside the bundle, unique within it.
     pub name: String,
@@ -57,10 +62,12 @@ pub struct Artifact {
 
 /// The manifest of a bundle.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Manifest {
     pub format: u32,
     pub kind: Kind,
     pub name: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub version: semver::Version,
     /// Monotonic anti-rollback counter: boxes refuse a lower one than installed.
     pub security_version: u64,

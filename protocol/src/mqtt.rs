@@ -71,6 +71,7 @@ pub fn parse_topic(topic: &str) -> Option<(&str, Channel)> {
 
 /// Why the server nudged a box.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum NudgeReason {
     /// A rollout opened a wave the box is in.
@@ -85,6 +86,7 @@ pub enum NudgeReason {
 /// The message on a box's `nudge` topic. It is only a hint: the box checks
 /// in over HTTPS and trusts nothing but the signed answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Nudge {
     pub reason: NudgeReason,
     /// The rollout concerned, when there is one.

@@ -12,6 +12,7 @@ pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
 /// summary of that kind; `detail` explains this occurrence in words a person
 /// can act on. `request_id` ties the answer to the server's logs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Problem {
     #[serde(rename = "type", default = "about_blank")]
     pub kind: String,

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// A box's install status for one bundle of a rollout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum InstallState {
     Downloading,
@@ -67,6 +68,7 @@ impl std::str::FromStr for InstallState {
 
 /// `POST /api/v1/device/status`
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StatusReport {
     pub rollout_id: String,
     pub bundle_id: String,

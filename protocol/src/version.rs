@@ -9,6 +9,7 @@ pub const PROTOCOL_VERSION: u32 = 1;
 
 /// What `GET /api/v1/version` answers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ServerVersion {
     /// The product name, always `wavecast`.
     pub name: String,

@@ -64,9 +64,11 @@ pub fn leaf(
     ))
 }
 
-/// The certificate a TLS server at `addr` presents for `localhost`,
-/// trusting `ca_pem` (DER of the leaf).
-pub async fn served_certificate(addr: &str, ca_pem: &str) -> anyhow::Result<Vec<u8>> {
+/// A TLS connection to `addr` as `localhost`, trusting only `ca_pem`.
+pub async fn connect(
+    addr: &str,
+    ca_pem: &str,
+) -> anyhow::Result<tokio_rustls::client::TlsStream<TcpStream>> {
     let mut roots = rustls::RootCertStore::empty();
     for c in CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
         roots.add(c?)?;
@@ -79,9 +81,15 @@ pub async fn served_certificate(addr: &str, ca_pem: &str) -> anyhow::Result<Vec<
     .with_no_client_auth();
     let tcp = TcpStream::connect(addr).await?;
     let name = rustls::pki_types::ServerName::try_from("localhost")?;
-    let tls = tokio_rustls::TlsConnector::from(Arc::new(config))
+    Ok(tokio_rustls::TlsConnector::from(Arc::new(config))
         .connect(name, tcp)
-        .await?;
+        .await?)
+}
+
+/// The certificate a TLS server at `addr` presents for `localhost`,
+/// trusting `ca_pem` (DER of the leaf).
+pub async fn served_certificate(addr: &str, ca_pem: &str) -> anyhow::Result<Vec<u8>> {
+    let tls = connect(addr, ca_pem).await?;
     let (_, conn) = tls.get_ref();
     let leaf = conn
         .peer_certificates()

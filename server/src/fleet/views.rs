@@ -17,7 +17,7 @@ use super::{
 };
 
 /// A device as the management API shows it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DeviceView {
     pub id: Uuid,
     pub serial: String,
@@ -46,7 +46,8 @@ pub struct DeviceView {
 
 /// `GET /api/v1/devices` (and the console's device list): every filter
 /// optional, all of them must hold.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DeviceQuery {
     /// pending, accepted, rejected or decommissioned.
@@ -79,7 +80,7 @@ pub struct DeviceQuery {
 /// `PATCH /api/v1/devices/{ref}`: where a box is and how it is tagged, for
 /// the fleet list's filters and rollout targets. An absent field stays as
 /// it is; `"region": null` clears the region, `"tags": []` the tags.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DevicePlacement {
     #[serde(
@@ -93,7 +94,7 @@ pub struct DevicePlacement {
 }
 
 /// The answer to `POST /api/v1/devices/import`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ImportResult {
     /// Serials newly pre-authorised.
     pub added: u64,
@@ -104,7 +105,7 @@ pub struct ImportResult {
 }
 
 /// An event as stored: what the box sent and when the server received it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct StoredEvent {
     #[serde(flatten)]
     pub event: wavecast_protocol::events::Event,
@@ -112,7 +113,7 @@ pub struct StoredEvent {
 }
 
 /// `GET /api/v1/devices/{ref}/events`: a box's events, newest first.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DeviceEvents {
     pub device_id: Uuid,
     /// Events the box dropped over its lifetime because its queue was full
@@ -123,7 +124,7 @@ pub struct DeviceEvents {
 
 /// `GET /api/v1/devices/{ref}/series`: one metric of a box's health reports
 /// over a time range, oldest first.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Series {
     pub device_id: Uuid,
     pub metric: String,
@@ -144,7 +145,7 @@ pub struct Series {
 }
 
 /// One metric over one hour.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct HourPoint {
     pub at: i64,
     pub count: u32,
@@ -154,16 +155,30 @@ pub struct HourPoint {
 }
 
 /// A fault catalog entry as the API shows it (`GET /api/v1/fault-catalog`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CatalogEntryView {
     #[serde(flatten)]
+    #[schema(schema_with = open_catalog_entry)]
     pub entry: CatalogEntry,
     pub updated_at: DateTime<Utc>,
 }
 
+/// [`CatalogEntry`]'s schema without `additionalProperties: false` (from
+/// its `deny_unknown_fields`, for catalog files), which inside the view's
+/// `allOf` would refuse `updated_at`. Its classes, severities and policy
+/// are components through [`CatalogEntryBody`].
+fn open_catalog_entry() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    use utoipa::openapi::{schema::Schema, RefOr};
+    let mut schema = <CatalogEntry as utoipa::PartialSchema>::schema();
+    if let RefOr::T(Schema::Object(object)) = &mut schema {
+        object.additional_properties = None;
+    }
+    schema
+}
+
 /// `PUT /api/v1/fault-catalog/{code}`: the entry without its code, which the
 /// path names.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CatalogEntryBody {
     pub title: String,
@@ -175,7 +190,7 @@ pub struct CatalogEntryBody {
 
 /// A fleet problem (`GET /api/v1/problems`): faults with one code and
 /// signature across boxes.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ProblemView {
     pub id: Uuid,
     pub code: String,
@@ -205,7 +220,7 @@ pub struct ProblemView {
 }
 
 /// `GET /api/v1/fleet/summary`
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FleetSummary {
     /// Accepted boxes.
     pub devices: u64,
@@ -227,7 +242,7 @@ pub struct FleetSummary {
 }
 
 /// Boxes of one model on one firmware version.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct VersionCount {
     pub model: String,
     pub firmware: Option<String>,

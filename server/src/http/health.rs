@@ -3,7 +3,7 @@
 
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
-use wavecast_protocol::{ServerVersion, PROTOCOL_VERSION};
+use wavecast_protocol::{Problem, ServerVersion, PROTOCOL_VERSION};
 
 use crate::{
     identity::auth::{access, Auth},
@@ -16,14 +16,14 @@ use crate::{
 };
 
 /// `GET /healthz`
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Liveness {
     /// Always `ok`: the process is up and serving HTTP.
     pub status: String,
 }
 
 /// `GET /readyz` when ready.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Readiness {
     pub status: String,
     pub database: String,
@@ -34,6 +34,12 @@ pub struct Readiness {
 }
 
 /// The process is up and serving HTTP.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "server",
+    responses((status = 200, description = "The process is up", body = Liveness))
+)]
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(Liveness {
         status: "ok".into(),
@@ -41,6 +47,15 @@ pub async fn healthz() -> HttpResponse {
 }
 
 /// The server can do its work: the database answers.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "server",
+    responses(
+        (status = 200, description = "Ready to serve", body = Readiness),
+        (status = 503, description = "The database does not answer", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     if db::ping(&state.db).await {
         HttpResponse::Ok().json(Readiness {
@@ -64,6 +79,12 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 }
 
 /// The server's name, version and protocol version.
+#[utoipa::path(
+    get,
+    path = "/api/v1/version",
+    tag = "server",
+    responses((status = 200, description = "Name, version, protocol version and database backend", body = ServerVersion))
+)]
 pub async fn version(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok().json(ServerVersion {
         name: "wavecast".to_owned(),
@@ -75,6 +96,13 @@ pub async fn version(state: web::Data<AppState>) -> HttpResponse {
 
 /// `GET /metrics`: the server's own metrics in the Prometheus text format,
 /// for any role's token (Prometheus sends it with `authorization`).
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "server",
+    security(("operator" = [])),
+    responses((status = 200, description = "The server's metrics (OpenMetrics text)", content_type = "application/openmetrics-text", body = String))
+)]
 pub async fn metrics(_: Auth<access::Viewer>, state: web::Data<AppState>) -> Result<HttpResponse> {
     use sea_orm::{EntityTrait, QuerySelect};
     let rollouts: Vec<(String, i64)> = rollout::Entity::find()

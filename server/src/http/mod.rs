@@ -1,7 +1,7 @@
 //! HTTP at the edge: the server (HTTPS itself when configured: [`tls`]) and
 //! its middleware (the request span and
 //! log line: [`access_log`]), the one route table
-//! ([`routes`]), the mapping of errors to problem bodies ([`problem`]),
+//! ([`routes`]) and the OpenAPI document made from it ([`openapi`]), the mapping of errors to problem bodies ([`problem`]),
 //! parameter parsing every feature shares ([`params`]), the client's
 //! address as far as it can be trusted ([`peer`]) and the health,
 //! readiness, version and metrics endpoints ([`health`]). Handlers live
@@ -10,6 +10,7 @@
 pub mod access_log;
 pub mod health;
 pub mod middleware;
+pub mod openapi;
 pub mod params;
 pub mod peer;
 pub mod problem;

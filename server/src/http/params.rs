@@ -7,7 +7,7 @@ use crate::platform::error::{Error, Result};
 
 /// A page of a list with the count of everything that matched
 /// (`?limit=&offset=` lists).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Counted<T> {
     pub total: u64,
     pub items: Vec<T>,

@@ -124,6 +124,18 @@ pub fn path_error(err: actix_web::error::PathError) -> actix_web::Error {
     actix_web::error::InternalError::from_response(err, api.error_response()).into()
 }
 
+/// The answer for a method a route does not take.
+pub async fn method_not_allowed(req: actix_web::HttpRequest) -> HttpResponse {
+    problem_response(
+        &Problem::new("method-not-allowed", "Method not allowed", 405).with_detail(format!(
+            "{} does not take {}",
+            req.path(),
+            req.method()
+        )),
+        false,
+    )
+}
+
 /// The answer for routes that do not exist.
 pub async fn not_found(req: actix_web::HttpRequest) -> HttpResponse {
     Error::NotFound(format!("no route for {} {}", req.method(), req.path())).error_response()

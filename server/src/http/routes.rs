@@ -1,300 +1,207 @@
 //! The one route table: every HTTP route of the server, mounted in one
-//! place, each pointing at its feature's handler. What boxes call by the
-//! million comes first (actix tries routes in order, and each dynamic one
-//! tried costs a regex match; no route here overlaps another, so order
-//! changes nothing else).
+//! place, each pointing at its feature's handler. The same table lists the
+//! handlers for the OpenAPI document ([`Paths`]), and a test fails when a
+//! route is mounted that the document does not describe. What boxes call
+//! by the million comes first (actix tries resources in order, and each
+//! dynamic one tried costs a regex match; no path here overlaps another
+//! with the same method, so order changes nothing else).
 
-use actix_web::web;
+use actix_web::{web, Resource, Route};
 
 use crate::{console, fleet, identity, intake, support, updates};
 
-/// Mounts every route on an actix `ServiceConfig`.
+/// Declares the table once: `MOUNTED` (method, path) for the test, the
+/// actix routes, and the OpenAPI paths derive. A macro, because utoipa's
+/// `paths(...)` needs the handlers as paths at compile time.
+macro_rules! table {
+    ($( $method:ident $path:literal => $handler:path ),* $(,)?) => {
+        /// Every mounted (method, path), in mounting order.
+        pub const MOUNTED: &[(&str, &str)] = &[$((stringify!($method), $path)),*];
+
+        /// Every API route as (path, actix route), in mounting order.
+        fn routes() -> Vec<(&'static str, Route)> {
+            vec![$(($path, web::$method().to($handler))),*]
+        }
+
+        /// The operations of the OpenAPI document, one per route.
+        #[derive(Debug, utoipa::OpenApi)]
+        #[openapi(paths($($handler),*))]
+        pub struct Paths;
+    };
+}
+
+table! {
+    post "/api/v1/device/check-in" => updates::checkin::routes::check_in,
+    post "/api/v1/device/status" => updates::installs::routes::status,
+    post "/api/v1/device/events" => intake::routes::events,
+    post "/api/v1/device/enrol" => fleet::devices::enrol::enrol,
+    get "/api/v1/device/self" => fleet::devices::enrol::me,
+    get "/api/v1/artifacts/{sha256}" => updates::bundles::downloads::download,
+    head "/api/v1/artifacts/{sha256}" => updates::bundles::downloads::probe,
+    get "/healthz" => super::health::healthz,
+    get "/readyz" => super::health::readyz,
+    get "/metrics" => super::health::metrics,
+    get "/api/v1/openapi.json" => super::openapi::serve,
+    get "/api/v1/version" => super::health::version,
+    get "/api/v1/me" => identity::users::routes::me,
+    put "/api/v1/me/password" => identity::passwords::routes::change_own,
+    get "/api/v1/users" => identity::users::routes::list,
+    post "/api/v1/users" => identity::users::routes::create,
+    get "/api/v1/users/{name}" => identity::users::routes::show,
+    patch "/api/v1/users/{name}" => identity::users::routes::update,
+    put "/api/v1/users/{name}/password" => identity::passwords::routes::reset,
+    get "/api/v1/tokens" => identity::tokens::routes::list,
+    post "/api/v1/tokens" => identity::tokens::routes::create,
+    get "/api/v1/tokens/{id}" => identity::tokens::routes::show,
+    delete "/api/v1/tokens/{id}" => identity::tokens::routes::revoke,
+    get "/api/v1/audit" => identity::audit::routes::list,
+    get "/api/v1/keyring" => updates::trust::routes::show,
+    put "/api/v1/keyring" => updates::trust::routes::publish,
+    get "/api/v1/bundles" => updates::bundles::routes::list,
+    post "/api/v1/bundles" => updates::bundles::routes::upload,
+    get "/api/v1/bundles/{reference}" => updates::bundles::routes::show,
+    get "/api/v1/bundles/{reference}/manifest" => updates::bundles::routes::manifest,
+    post "/api/v1/bundles/{reference}/{action}" => updates::bundles::routes::act,
+    get "/api/v1/rollouts" => updates::rollouts::routes::list,
+    post "/api/v1/rollouts" => updates::rollouts::routes::create,
+    post "/api/v1/rollouts/preview" => updates::rollouts::routes::preview,
+    get "/api/v1/rollouts/{id}" => updates::rollouts::routes::show,
+    post "/api/v1/rollouts/{id}/{action}" => updates::rollouts::routes::act,
+    get "/api/v1/fault-catalog" => fleet::catalog::routes::list,
+    get "/api/v1/fault-catalog/{code}" => fleet::catalog::routes::show,
+    put "/api/v1/fault-catalog/{code}" => fleet::catalog::routes::put,
+    delete "/api/v1/fault-catalog/{code}" => fleet::catalog::routes::delete,
+    get "/api/v1/fleet/summary" => fleet::summary::routes::summary,
+    get "/api/v1/problems" => fleet::problems::routes::list,
+    get "/api/v1/problems/{id}" => fleet::problems::routes::show,
+    post "/api/v1/problems/{id}/resolve" => fleet::problems::routes::resolve,
+    get "/api/v1/devices" => fleet::devices::routes::list,
+    post "/api/v1/devices/import" => fleet::devices::routes::import,
+    get "/api/v1/devices/{reference}" => support::devices::show,
+    patch "/api/v1/devices/{reference}" => fleet::devices::routes::place,
+    get "/api/v1/devices/{reference}/events" => fleet::telemetry::routes::events,
+    get "/api/v1/devices/{reference}/series" => fleet::telemetry::routes::series,
+    patch "/api/v1/devices/{reference}/warranty" => support::warranty::routes::device_warranty,
+    post "/api/v1/devices/{reference}/{action}" => fleet::devices::routes::act,
+    get "/api/v1/tickets" => support::tickets::routes::list,
+    post "/api/v1/tickets" => support::tickets::routes::create,
+    get "/api/v1/tickets/views" => support::tickets::routes::views,
+    get "/api/v1/tickets/{id}" => support::tickets::routes::show,
+    patch "/api/v1/tickets/{id}" => support::tickets::routes::update,
+    post "/api/v1/tickets/{id}/comments" => support::tickets::routes::comment,
+    post "/api/v1/tickets/{id}/quote" => support::quotes::routes::propose,
+    post "/api/v1/tickets/{id}/quote/answer" => support::quotes::routes::answer,
+    post "/api/v1/tickets/{id}/rma" => support::rma::routes::rma,
+    get "/api/v1/plans" => support::plans::routes::list,
+    put "/api/v1/plans/{key}" => support::plans::routes::put,
+    put "/api/v1/plans/{key}/sla/{kind}" => support::plans::routes::put_sla,
+    get "/api/v1/warranties" => support::warranty::routes::list,
+    put "/api/v1/warranties/{model}" => support::warranty::routes::put,
+    get "/api/v1/subscribers" => support::subscribers::routes::list,
+    post "/api/v1/subscribers" => support::subscribers::routes::create,
+    get "/api/v1/subscribers/{reference}" => support::subscribers::routes::show,
+    patch "/api/v1/subscribers/{reference}" => support::subscribers::routes::update,
+    post "/api/v1/subscribers/{reference}/devices" => support::subscribers::routes::link_device,
+    delete "/api/v1/subscribers/{reference}/devices/{device}" => support::subscribers::routes::unlink_device,
+    post "/api/v1/subscribers/{reference}/tokens" => support::subscribers::routes::create_token,
+    get "/api/v1/support-agents" => support::agents::routes::list,
+    put "/api/v1/support-agents/{name}" => support::agents::routes::put,
+    get "/api/v1/webhooks" => support::webhooks::routes::list,
+    post "/api/v1/webhooks" => support::webhooks::routes::create,
+    delete "/api/v1/webhooks/{id}" => support::webhooks::routes::delete,
+    get "/api/v1/reports/tickets" => support::reports::routes::tickets,
+    get "/api/v1/subscriber/boxes" => support::self_care::routes::boxes,
+    get "/api/v1/subscriber/tickets" => support::self_care::routes::list,
+    post "/api/v1/subscriber/tickets" => support::self_care::routes::open,
+    get "/api/v1/subscriber/tickets/{id}" => support::self_care::routes::show,
+    post "/api/v1/subscriber/tickets/{id}/comments" => support::self_care::routes::comment,
+    post "/api/v1/subscriber/tickets/{id}/quote" => support::self_care::routes::quote,
+    post "/api/v1/subscriber/tickets/{id}/survey" => support::self_care::routes::answer_survey,
+    get "/api/v1/subscriber/surveys" => support::self_care::routes::surveys,
+    get "/api/v1/subscriber/kb" => support::self_care::routes::kb,
+    get "/api/v1/subscriber/kb/{code}" => support::self_care::routes::kb_article,
+}
+
+/// The device event route reads batches up to its own limit.
+fn events_json() -> web::JsonConfig {
+    web::JsonConfig::default()
+        .limit(intake::routes::EVENTS_BODY_LIMIT)
+        .error_handler(|e, _| super::problem::json_error(e))
+}
+
+/// Mounts every route on an actix `ServiceConfig`: one resource per path
+/// with all its methods (another method answers 405 as a problem), then
+/// the survey pages and the console.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(super::health::healthz))
-        .route("/readyz", web::get().to(super::health::readyz))
-        .route("/metrics", web::get().to(super::health::metrics))
-        .service(
-            web::resource("/survey/{token}")
-                .get(crate::console::survey::page)
-                .post(crate::console::survey::answer_page),
-        )
-        .service(
-            web::scope("/api/v1")
-                .route(
-                    "/device/check-in",
-                    web::post().to(updates::checkin::routes::check_in),
-                )
-                .route(
-                    "/device/status",
-                    web::post().to(updates::installs::routes::status),
-                )
-                .service(
-                    web::resource("/device/events")
-                        .app_data(
-                            web::JsonConfig::default()
-                                .limit(intake::routes::EVENTS_BODY_LIMIT)
-                                .error_handler(|e, _| super::problem::json_error(e)),
-                        )
-                        .post(intake::routes::events),
-                )
-                .route(
-                    "/device/enrol",
-                    web::post().to(fleet::devices::enrol::enrol),
-                )
-                .route("/device/self", web::get().to(fleet::devices::enrol::me))
-                .route("/version", web::get().to(super::health::version))
-                .route("/me", web::get().to(identity::users::routes::me))
-                .route(
-                    "/me/password",
-                    web::put().to(identity::passwords::routes::change_own),
-                )
-                .service(
-                    web::resource("/users")
-                        .get(identity::users::routes::list)
-                        .post(identity::users::routes::create),
-                )
-                .service(
-                    web::resource("/users/{name}")
-                        .get(identity::users::routes::show)
-                        .patch(identity::users::routes::update),
-                )
-                .route(
-                    "/users/{name}/password",
-                    web::put().to(identity::passwords::routes::reset),
-                )
-                .service(
-                    web::resource("/tokens")
-                        .get(identity::tokens::routes::list)
-                        .post(identity::tokens::routes::create),
-                )
-                .service(
-                    web::resource("/tokens/{id}")
-                        .get(identity::tokens::routes::show)
-                        .delete(identity::tokens::routes::revoke),
-                )
-                .route("/audit", web::get().to(identity::audit::routes::list))
-                .service(
-                    web::resource("/keyring")
-                        .get(updates::trust::routes::show)
-                        .put(updates::trust::routes::publish),
-                )
-                .service(
-                    web::resource("/bundles")
-                        .get(updates::bundles::routes::list)
-                        .post(updates::bundles::routes::upload),
-                )
-                .route(
-                    "/bundles/{reference}",
-                    web::get().to(updates::bundles::routes::show),
-                )
-                .route(
-                    "/bundles/{reference}/manifest",
-                    web::get().to(updates::bundles::routes::manifest),
-                )
-                .route(
-                    "/bundles/{reference}/{action}",
-                    web::post().to(updates::bundles::routes::act),
-                )
-                .service(
-                    web::resource("/rollouts")
-                        .get(updates::rollouts::routes::list)
-                        .post(updates::rollouts::routes::create),
-                )
-                .route(
-                    "/rollouts/preview",
-                    web::post().to(updates::rollouts::routes::preview),
-                )
-                .route(
-                    "/rollouts/{id}",
-                    web::get().to(updates::rollouts::routes::show),
-                )
-                .route(
-                    "/rollouts/{id}/{action}",
-                    web::post().to(updates::rollouts::routes::act),
-                )
-                .route(
-                    "/fault-catalog",
-                    web::get().to(fleet::catalog::routes::list),
-                )
-                .service(
-                    web::resource("/fault-catalog/{code}")
-                        .get(fleet::catalog::routes::show)
-                        .put(fleet::catalog::routes::put)
-                        .delete(fleet::catalog::routes::delete),
-                )
-                .route(
-                    "/fleet/summary",
-                    web::get().to(fleet::summary::routes::summary),
-                )
-                .route("/problems", web::get().to(fleet::problems::routes::list))
-                .route(
-                    "/problems/{id}",
-                    web::get().to(fleet::problems::routes::show),
-                )
-                .route(
-                    "/problems/{id}/resolve",
-                    web::post().to(fleet::problems::routes::resolve),
-                )
-                .route("/devices", web::get().to(fleet::devices::routes::list))
-                .route(
-                    "/devices/import",
-                    web::post().to(fleet::devices::routes::import),
-                )
-                .route(
-                    "/devices/{reference}",
-                    web::get().to(support::devices::show),
-                )
-                .route(
-                    "/devices/{reference}",
-                    web::patch().to(fleet::devices::routes::place),
-                )
-                // `{reference}/{action}` below takes only POST, so a GET
-                // of `…/events` cannot land there.
-                .route(
-                    "/devices/{reference}/events",
-                    web::get().to(fleet::telemetry::routes::events),
-                )
-                .route(
-                    "/devices/{reference}/series",
-                    web::get().to(fleet::telemetry::routes::series),
-                )
-                .route(
-                    "/devices/{reference}/warranty",
-                    web::patch().to(support::warranty::routes::device_warranty),
-                )
-                .route(
-                    "/devices/{reference}/{action}",
-                    web::post().to(fleet::devices::routes::act),
-                )
-                .service(
-                    web::resource("/tickets")
-                        .get(support::tickets::routes::list)
-                        .post(support::tickets::routes::create),
-                )
-                .route(
-                    "/tickets/views",
-                    web::get().to(support::tickets::routes::views),
-                )
-                .service(
-                    web::resource("/tickets/{id}")
-                        .get(support::tickets::routes::show)
-                        .patch(support::tickets::routes::update),
-                )
-                .route(
-                    "/tickets/{id}/comments",
-                    web::post().to(support::tickets::routes::comment),
-                )
-                .route(
-                    "/tickets/{id}/quote",
-                    web::post().to(support::quotes::routes::propose),
-                )
-                .route(
-                    "/tickets/{id}/quote/answer",
-                    web::post().to(support::quotes::routes::answer),
-                )
-                .route(
-                    "/tickets/{id}/rma",
-                    web::post().to(support::rma::routes::rma),
-                )
-                .route("/plans", web::get().to(support::plans::routes::list))
-                .route("/plans/{key}", web::put().to(support::plans::routes::put))
-                .route(
-                    "/plans/{key}/sla/{kind}",
-                    web::put().to(support::plans::routes::put_sla),
-                )
-                .route(
-                    "/warranties",
-                    web::get().to(support::warranty::routes::list),
-                )
-                .route(
-                    "/warranties/{model}",
-                    web::put().to(support::warranty::routes::put),
-                )
-                .service(
-                    web::resource("/subscribers")
-                        .get(support::subscribers::routes::list)
-                        .post(support::subscribers::routes::create),
-                )
-                .service(
-                    web::resource("/subscribers/{reference}")
-                        .get(support::subscribers::routes::show)
-                        .patch(support::subscribers::routes::update),
-                )
-                .route(
-                    "/subscribers/{reference}/devices",
-                    web::post().to(support::subscribers::routes::link_device),
-                )
-                .route(
-                    "/subscribers/{reference}/devices/{device}",
-                    web::delete().to(support::subscribers::routes::unlink_device),
-                )
-                .route(
-                    "/subscribers/{reference}/tokens",
-                    web::post().to(support::subscribers::routes::create_token),
-                )
-                .route(
-                    "/support-agents",
-                    web::get().to(support::agents::routes::list),
-                )
-                .route(
-                    "/support-agents/{name}",
-                    web::put().to(support::agents::routes::put),
-                )
-                .service(
-                    web::resource("/webhooks")
-                        .get(support::webhooks::routes::list)
-                        .post(support::webhooks::routes::create),
-                )
-                .route(
-                    "/webhooks/{id}",
-                    web::delete().to(support::webhooks::routes::delete),
-                )
-                .route(
-                    "/reports/tickets",
-                    web::get().to(support::reports::routes::tickets),
-                )
-                .route(
-                    "/subscriber/boxes",
-                    web::get().to(support::self_care::routes::boxes),
-                )
-                .service(
-                    web::resource("/subscriber/tickets")
-                        .get(support::self_care::routes::list)
-                        .post(support::self_care::routes::open),
-                )
-                .route(
-                    "/subscriber/tickets/{id}",
-                    web::get().to(support::self_care::routes::show),
-                )
-                .route(
-                    "/subscriber/tickets/{id}/comments",
-                    web::post().to(support::self_care::routes::comment),
-                )
-                .route(
-                    "/subscriber/tickets/{id}/quote",
-                    web::post().to(support::self_care::routes::quote),
-                )
-                .route(
-                    "/subscriber/tickets/{id}/survey",
-                    web::post().to(support::self_care::routes::answer_survey),
-                )
-                .route(
-                    "/subscriber/surveys",
-                    web::get().to(support::self_care::routes::surveys),
-                )
-                .route(
-                    "/subscriber/kb",
-                    web::get().to(support::self_care::routes::kb),
-                )
-                .route(
-                    "/subscriber/kb/{code}",
-                    web::get().to(support::self_care::routes::kb_article),
-                )
-                .service(
-                    web::resource("/artifacts/{sha256}")
-                        .route(web::get().to(updates::bundles::downloads::download))
-                        .route(web::head().to(updates::bundles::downloads::download)),
-                ),
-        )
-        .configure(console::configure);
+    let mut resources: Vec<(&str, Resource)> = Vec::new();
+    for (path, route) in routes() {
+        let i = match resources.iter().position(|(p, _)| *p == path) {
+            Some(i) => i,
+            None => {
+                let mut resource = web::resource(path)
+                    .default_service(web::to(super::problem::method_not_allowed));
+                if path == "/api/v1/device/events" {
+                    resource = resource.app_data(events_json());
+                }
+                resources.push((path, resource));
+                resources.len() - 1
+            }
+        };
+        let (p, resource) = resources.remove(i);
+        resources.insert(i, (p, resource.route(route)));
+    }
+    for (_, resource) in resources {
+        cfg.service(resource);
+    }
+    cfg.service(
+        web::resource("/survey/{token}")
+            .get(console::survey::page)
+            .post(console::survey::answer_page),
+    )
+    .configure(console::configure);
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    #[test]
+    fn every_mounted_route_is_documented() {
+        let doc = crate::http::openapi::document();
+        let documented: BTreeSet<(String, String)> = doc
+            .paths
+            .paths
+            .iter()
+            .flat_map(|(path, item)| {
+                let item = serde_json::to_value(item).expect("path item");
+                let methods: Vec<String> = item
+                    .as_object()
+                    .map(|o| o.keys().cloned().collect())
+                    .unwrap_or_default();
+                methods
+                    .into_iter()
+                    .filter(|m| {
+                        ["get", "put", "post", "delete", "patch", "head"].contains(&m.as_str())
+                    })
+                    .map(move |m| (m, path.clone()))
+            })
+            .collect();
+        let mounted: BTreeSet<(String, String)> = MOUNTED
+            .iter()
+            .map(|(m, p)| ((*m).to_owned(), (*p).to_owned()))
+            .collect();
+        let undocumented: Vec<_> = mounted.difference(&documented).collect();
+        assert!(
+            undocumented.is_empty(),
+            "mounted without a document: {undocumented:?}"
+        );
+        let unmounted: Vec<_> = documented.difference(&mounted).collect();
+        assert!(
+            unmounted.is_empty(),
+            "documented but not mounted: {unmounted:?}"
+        );
+        assert_eq!(mounted.len(), MOUNTED.len(), "a route is mounted twice");
+    }
 }

@@ -12,6 +12,7 @@ use actix_web::{
     middleware::{Condition, DefaultHeaders},
     web, App, HttpRequest, HttpResponse, HttpServer,
 };
+use anyhow::Context as _;
 use tracing_actix_web::TracingLogger;
 
 use super::{access_log, middleware, problem, routes, tls};
@@ -59,7 +60,7 @@ pub fn serve(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
     let https_port = listener.local_addr()?.port();
     let mut server = match &tls {
         Some(files) => {
-            let cert = tls::ReloadingCert::open(files)?;
+            let cert = tls::ReloadingCert::open(files.files()).context("http.tls")?;
             cert.clone().watch();
             if let Some(plain) = files.redirect_bind {
                 redirect(plain, https_port)?;

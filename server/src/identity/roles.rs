@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 /// - `operator`: release management: bundles, rollouts, devices;
 /// - `support`: the ticket queue and device telemetry;
 /// - `viewer`: read-only access to what operators and support see.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     Admin,

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::roles::Role;
 
 /// A user as the API shows it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct UserView {
     pub id: Uuid,
     pub name: String,
@@ -24,7 +24,7 @@ pub struct UserView {
 
 /// `PUT /api/v1/me/password`: a user's own change; the current password is
 /// needed once one is set.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChangePassword {
     #[serde(default)]
@@ -33,21 +33,21 @@ pub struct ChangePassword {
 }
 
 /// `PUT /api/v1/users/{name}/password`: an admin's reset.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetPassword {
     pub password: String,
 }
 
 /// `GET /api/v1/me`: the caller and the token in use.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct WhoAmI {
     pub user: UserView,
     pub token: TokenView,
 }
 
 /// `POST /api/v1/users`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUser {
     pub name: String,
@@ -57,7 +57,7 @@ pub struct CreateUser {
 }
 
 /// `PATCH /api/v1/users/{name}`: only the fields given change.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateUser {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -69,7 +69,7 @@ pub struct UpdateUser {
 }
 
 /// An API token's metadata; the secret is never shown again after creation.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TokenView {
     pub id: Uuid,
     pub user: String,
@@ -82,7 +82,7 @@ pub struct TokenView {
 }
 
 /// `POST /api/v1/tokens`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateToken {
     pub name: String,
@@ -95,7 +95,7 @@ pub struct CreateToken {
 }
 
 /// The answer to `POST /api/v1/tokens`: the only time the secret is shown.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CreatedToken {
     pub token: String,
     #[serde(flatten)]
@@ -103,7 +103,7 @@ pub struct CreatedToken {
 }
 
 /// One audit log entry.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AuditEntry {
     pub id: i64,
     pub at: DateTime<Utc>,
@@ -119,7 +119,7 @@ pub struct AuditEntry {
 }
 
 /// A page of results, newest first; pass `next_before` as `before` for the next.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Page<T> {
     pub items: Vec<T>,
     pub next_before: Option<i64>,

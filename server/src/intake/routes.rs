@@ -2,7 +2,10 @@
 //! faults over HTTPS, into the same pipeline as MQTT's.
 
 use actix_web::{web, HttpResponse};
-use wavecast_protocol::events::EventBatch;
+use wavecast_protocol::{
+    events::{EventBatch, EventsAccepted},
+    Problem,
+};
 
 use super::store::Incoming;
 use crate::{
@@ -21,6 +24,26 @@ pub const EVENTS_BODY_LIMIT: usize = 1 << 20;
 /// stored again; one invalid event refuses the whole batch (422). A box
 /// over its rate gets 429, and a full event queue 503, both with
 /// `Retry-After`: the box keeps its events and sends them later.
+#[utoipa::path(
+    post,
+    path = "/api/v1/device/events",
+    tag = "device",
+    request_body = EventBatch,
+    security(("device" = [])),
+    responses(
+        (status = 200, description = "The batch is stored: how many events were new and how many \
+                                      the server already held",
+         body = EventsAccepted),
+        (status = 429, description = "The box sends faster than its rate: it keeps its events and \
+                                      retries after Retry-After seconds",
+         body = Problem, content_type = "application/problem+json",
+         headers(("Retry-After" = u32, description = "Seconds to wait before sending again"))),
+        (status = 503, description = "The server is busy storing events: the box keeps them and \
+                                      retries after Retry-After seconds",
+         body = Problem, content_type = "application/problem+json",
+         headers(("Retry-After" = u32, description = "Seconds to wait before sending again"))),
+    )
+)]
 pub async fn events(
     auth: DeviceAuth,
     state: web::Data<AppState>,

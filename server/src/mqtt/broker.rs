@@ -195,12 +195,6 @@ pub async fn start(
             ingest,
         }));
     config.sys_topics_enabled = false;
-    if let Some(tls) = &cfg.tls {
-        config = config.with_tls(
-            mqtt5::broker::config::TlsConfig::new(tls.cert_file.clone(), tls.key_file.clone())
-                .with_bind_address(tls.listen),
-        );
-    }
     let broker = MqttBroker::with_config(config)
         .await
         .with_context(|| format!("cannot listen for MQTT on {}", cfg.listen))?;
@@ -220,7 +214,6 @@ pub async fn start(
     });
     tracing::info!(
         %addr,
-        tls = %cfg.tls.as_ref().map_or_else(|| "-".to_owned(), |t| t.listen.to_string()),
         auth = "device credentials; anonymous connections refused",
         "embedded MQTT broker listening"
     );

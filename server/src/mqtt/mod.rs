@@ -1,6 +1,7 @@
-//! MQTT at the edge: the embedded broker ([`broker`]), the server's own link
-//! to whichever broker is in use ([`link`]) and, for Mosquitto, the
-//! provisioning of per-box accounts ([`dynsec`]).
+//! MQTT at the edge: the embedded broker ([`broker`]) with its TLS
+//! listener ([`tls_front`]), the server's own link to whichever broker is
+//! in use ([`link`]) and, for Mosquitto, the provisioning of per-box
+//! accounts ([`dynsec`]).
 //!
 //! MQTT only hurries things along. The server nudges boxes to check in when
 //! their wave opens; boxes publish status, telemetry and faults. Every one of
@@ -8,9 +9,9 @@
 //! server logs it and carries on: nudges wait in the link's queue (boxes
 //! still poll) and nothing else waits for the broker.
 //!
-//! The server speaks plain MQTT, as it speaks plain HTTP: in production TLS
-//! is terminated in front of it (or by the external broker), and the
-//! embedded broker listens on loopback by default. With several server
+//! The embedded broker listens for plain MQTT on loopback by default (the
+//! server's own link uses it); `mqtt.tls` adds MQTT over TLS for boxes,
+//! with a certificate renewed without a restart. With several server
 //! instances, use an external broker: nudges go out from the instance that
 //! runs the scheduler.
 
@@ -19,6 +20,7 @@ pub mod broker;
 pub mod dynsec;
 pub mod ingest;
 mod link;
+pub mod tls_front;
 
 pub use ingest::Ingest;
 
@@ -197,6 +199,10 @@ pub async fn start(
         MqttMode::Embedded => {
             let secret = generate_in(Scheme::Device).plaintext;
             let addr = broker::start(cfg, db.clone(), secret.clone(), ingest.clone()).await?;
+            let tls = match &cfg.tls {
+                Some(tls) => Some(tls_front::start(tls, addr, cfg.max_connections).await?),
+                None => None,
+            };
             let target = BrokerAddr {
                 host: addr.ip().to_string(),
                 port: addr.port(),
@@ -221,10 +227,7 @@ pub async fn start(
                     clock: clock.clone(),
                     provision: MqttProvision::None,
                     advertise_url: Some(cfg.advertise_url.clone().unwrap_or_else(|| {
-                        cfg.tls.as_ref().map_or_else(
-                            || format!("mqtt://{addr}"),
-                            |t| format!("mqtts://{}", t.listen),
-                        )
+                        tls.map_or_else(|| format!("mqtt://{addr}"), |t| format!("mqtts://{t}"))
                     })),
                     nudge_delay,
                     counters: Arc::default(),

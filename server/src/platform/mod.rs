@@ -1,6 +1,6 @@
 //! What every feature stands on, and which depends on no feature's
 //! behaviour: configuration, the database connection and its tables, the
-//! server's error type, the clock, background jobs on leases, caches, throttles,
+//! server's error type, the clock, the certificates it presents, background jobs on leases, caches, throttles,
 //! Prometheus metrics, logging, blob storage, JSON columns and text checks.
 //!
 //! Architecture Invariant: nothing here calls into a feature folder
@@ -11,6 +11,7 @@
 
 pub mod blobs;
 pub mod cache;
+pub mod certs;
 pub mod clock;
 pub mod config;
 pub mod db;

@@ -41,7 +41,7 @@ const HISTORY: u64 = 50;
 
 /// `GET /api/v1/devices/{ref}`: the fleet's record (the same fields as in
 /// the device list) and the rest.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DeviceDetail {
     #[serde(flatten)]
     pub device: DeviceView,
@@ -55,7 +55,7 @@ pub struct DeviceDetail {
 }
 
 /// The box's subscriber.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DeviceSubscriber {
     pub id: Uuid,
     pub account: String,
@@ -64,7 +64,7 @@ pub struct DeviceSubscriber {
 }
 
 /// One bundle a rollout offered the box, and how its install went.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DeviceInstall {
     pub rollout_id: Uuid,
     pub rollout: String,
@@ -81,7 +81,7 @@ pub struct DeviceInstall {
 }
 
 /// One state an install reached, and when.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct InstallStepView {
     pub state: InstallState,
     pub progress: Option<i32>,
@@ -91,7 +91,7 @@ pub struct InstallStepView {
 }
 
 /// One of the box's open tickets.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DeviceTicket {
     pub id: i64,
     pub kind: TicketKind,
@@ -103,6 +103,16 @@ pub struct DeviceTicket {
 }
 
 /// `GET /api/v1/devices/{id or serial}`
+#[utoipa::path(
+    get,
+    path = "/api/v1/devices/{reference}",
+    tag = "support",
+    params(("reference" = String, Path, description = "Device id or serial")),
+    security(("operator" = [])),
+    responses(
+        (status = 200, description = "The box's fleet record with its warranty, subscriber, rollouts and open tickets", body = DeviceDetail),
+    )
+)]
 pub async fn show(
     _: Auth<access::Viewer>,
     state: web::Data<AppState>,

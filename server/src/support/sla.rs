@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 const HORIZON_DAYS: i64 = 3 * 366;
 
 /// A calendar as a policy writes it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum CalendarSpec {
     /// Every hour of every day.

@@ -19,7 +19,7 @@ use crate::{
 };
 
 /// `GET /api/v1/plans`: a plan with its SLA policy per ticket kind.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PlanView {
     pub key: String,
     pub name: String,
@@ -28,21 +28,21 @@ pub struct PlanView {
 }
 
 /// `GET /api/v1/warranties`: the warranty period of one model.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct WarrantyPeriod {
     pub model: String,
     pub months: i32,
 }
 
 /// `PATCH /api/v1/devices/{ref}/warranty`: the box and its warranty now.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DeviceWarranty {
     pub device: DeviceView,
     pub warranty: Warranty,
 }
 
 /// One of a subscriber's boxes, as their record lists it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SubscriberDevice {
     pub id: Uuid,
     pub serial: String,
@@ -51,7 +51,7 @@ pub struct SubscriberDevice {
 }
 
 /// A subscriber as the staff API shows them.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SubscriberView {
     pub id: Uuid,
     pub account: String,
@@ -67,14 +67,14 @@ pub struct SubscriberView {
 }
 
 /// A subscriber API token, shown once.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SubscriberTokenCreated {
     pub prefix: String,
     pub token: String,
 }
 
 /// `GET /api/v1/support-agents`: one agent's queues and shift.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AgentView {
     pub user: Option<String>,
     pub queues: Vec<TicketKind>,
@@ -83,7 +83,7 @@ pub struct AgentView {
 }
 
 /// `GET /api/v1/webhooks`: an endpoint with its deliveries.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct WebhookView {
     pub id: Uuid,
     pub url: String,
@@ -96,7 +96,7 @@ pub struct WebhookView {
 }
 
 /// The answer to `POST /api/v1/webhooks`: the only time the secret is shown.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct WebhookCreated {
     pub id: Uuid,
     pub url: String,
@@ -106,7 +106,7 @@ pub struct WebhookCreated {
 }
 
 /// One entry of a ticket's log, as support staff see it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LogView {
     pub at: DateTime<Utc>,
     pub kind: LogKind,
@@ -117,7 +117,7 @@ pub struct LogView {
 }
 
 /// The subscriber on a ticket's page.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TicketSubscriber {
     pub id: Uuid,
     pub account: String,
@@ -128,7 +128,7 @@ pub struct TicketSubscriber {
 }
 
 /// The box on a ticket's page.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TicketDevice {
     pub id: Uuid,
     pub serial: String,
@@ -139,7 +139,7 @@ pub struct TicketDevice {
 }
 
 /// Where to read more about a ticket's box.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TicketLinks {
     pub device: String,
     pub events: String,
@@ -152,7 +152,7 @@ pub struct TicketLinks {
 
 /// `GET /api/v1/tickets/{id}`: the ticket, its whole log, the catalog's
 /// article for its fault, and where to read the box's telemetry.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TicketDetail {
     pub ticket: TicketView,
     pub subscriber: Option<TicketSubscriber>,
@@ -164,7 +164,7 @@ pub struct TicketDetail {
 }
 
 /// `GET /api/v1/subscriber/boxes`: one of the caller's boxes.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SubscriberBox {
     pub id: Uuid,
     pub serial: String,
@@ -178,7 +178,7 @@ pub struct SubscriberBox {
 }
 
 /// A ticket as the subscriber sees it: no assignee, no internal details.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SubscriberTicket {
     pub id: i64,
     pub kind: TicketKind,
@@ -216,7 +216,7 @@ impl From<TicketView> for SubscriberTicket {
 }
 
 /// One public entry of a ticket's log, as the subscriber sees it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PublicLogEntry {
     pub at: DateTime<Utc>,
     pub kind: LogKind,
@@ -226,14 +226,14 @@ pub struct PublicLogEntry {
 }
 
 /// `GET /api/v1/subscriber/tickets/{id}`
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SubscriberTicketDetail {
     pub ticket: SubscriberTicket,
     pub log: Vec<PublicLogEntry>,
 }
 
 /// A knowledge-base article.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct KbArticle {
     pub code: String,
     pub title: String,
@@ -251,7 +251,7 @@ impl From<CatalogEntry> for KbArticle {
 }
 
 /// `GET /api/v1/subscriber/surveys`: a survey not answered yet.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PendingSurvey {
     pub ticket_id: i64,
     pub subject: Option<String>,
@@ -260,7 +260,7 @@ pub struct PendingSurvey {
 
 /// `POST /api/v1/tickets`: a ticket from a phone call, an email, a chat,
 /// the app, social media or the portal.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewTicketBody {
     pub channel: Channel,
@@ -278,7 +278,7 @@ pub struct NewTicketBody {
 }
 
 /// `PATCH /api/v1/tickets/{id}`: status, assignee, priority.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TicketChange {
     pub status: Option<TicketStatus>,
@@ -293,7 +293,7 @@ pub struct TicketChange {
 }
 
 /// `POST /api/v1/tickets/{id}/comments`
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TicketComment {
     pub body: String,
@@ -303,7 +303,7 @@ pub struct TicketComment {
 }
 
 /// `POST /api/v1/tickets/{id}/quote`: a paid repair's price.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct QuoteBody {
     /// In the currency's minor unit (cents).
@@ -314,14 +314,14 @@ pub struct QuoteBody {
 }
 
 /// `POST /api/v1/tickets/{id}/quote/answer`: the subscriber's answer.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct QuoteAnswer {
     pub accepted: bool,
 }
 
 /// `POST /api/v1/tickets/{id}/rma`: repair or replace a box under warranty.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "lowercase", tag = "action")]
 pub enum RmaBody {
     /// The box goes to the workshop and comes back.
@@ -340,7 +340,7 @@ pub enum RmaBody {
 }
 
 /// `PUT /api/v1/plans/{key}`
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PlanBody {
     pub name: String,
@@ -349,14 +349,14 @@ pub struct PlanBody {
 }
 
 /// `PUT /api/v1/warranties/{model}`: the warranty period in months.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WarrantyBody {
     pub months: i32,
 }
 
 /// `PATCH /api/v1/devices/{ref}/warranty`
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeviceWarrantyBody {
     /// When the subscriber started using the box.
@@ -372,7 +372,7 @@ pub struct DeviceWarrantyBody {
 
 /// `PUT /api/v1/support-agents/{user}`: the ticket kinds (queues) the
 /// agent works and whether they are on shift.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AgentBody {
     pub queues: Vec<TicketKind>,
@@ -380,7 +380,7 @@ pub struct AgentBody {
 }
 
 /// `POST /api/v1/webhooks`
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookBody {
     pub url: String,
@@ -392,7 +392,7 @@ pub struct WebhookBody {
 }
 
 /// `POST /api/v1/subscribers`
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubscriberBody {
     pub account: String,
@@ -408,7 +408,7 @@ pub struct SubscriberBody {
 }
 
 /// `PATCH /api/v1/subscribers/{ref}`
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubscriberPatch {
     pub name: Option<String>,
@@ -425,7 +425,7 @@ pub struct SubscriberPatch {
 }
 
 /// `POST /api/v1/subscribers/{ref}/devices`: links a box.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LinkBody {
     /// A device id or serial.

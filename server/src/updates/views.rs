@@ -17,7 +17,7 @@ use super::{
 };
 
 /// `PUT /api/v1/keyring`: a root-signed keyring and the root public key.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PublishKeyring {
     /// Base64 of the root public key. Pinned by the first publish.
@@ -26,7 +26,7 @@ pub struct PublishKeyring {
 }
 
 /// `GET /api/v1/keyring`: the keyring the server trusts now.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct KeyringView {
     pub root_keyid: String,
     pub root_public_key: String,
@@ -39,7 +39,7 @@ pub struct KeyringView {
 }
 
 /// One artifact of a bundle, with where to download it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ArtifactView {
     pub name: String,
     pub size: u64,
@@ -51,7 +51,7 @@ pub struct ArtifactView {
 }
 
 /// A bundle as the API shows it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct BundleView {
     pub id: Uuid,
     pub name: String,
@@ -72,7 +72,7 @@ pub struct BundleView {
 }
 
 /// `POST /api/v1/bundles/{id}/{publish|deprecate|revoke}`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BundleActionRequest {
     #[serde(default)]
@@ -80,7 +80,7 @@ pub struct BundleActionRequest {
 }
 
 /// `POST /api/v1/rollouts`
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateRollout {
     pub name: String,
@@ -119,7 +119,7 @@ pub struct CreateRollout {
 }
 
 /// `POST /api/v1/rollouts/preview`: how many boxes a draft target matches.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TargetPreview {
     #[serde(default)]
@@ -127,14 +127,14 @@ pub struct TargetPreview {
 }
 
 /// The answer to `POST /api/v1/rollouts/preview`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TargetCount {
     /// Accepted boxes the target matches now.
     pub matching: u64,
 }
 
 /// Counts of devices by install outcome.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RolloutCounts {
     pub reported: u64,
     pub succeeded: u64,
@@ -143,7 +143,7 @@ pub struct RolloutCounts {
 }
 
 /// Where a rollout's boxes stand and what it waits for.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RolloutProgress {
     /// Accepted boxes its target matches now.
     pub target_size: u64,
@@ -170,7 +170,7 @@ fn yes() -> bool {
 }
 
 /// A rollout as the API shows it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RolloutView {
     pub id: Uuid,
     pub name: String,

@@ -1,14 +1,48 @@
-//! The server's own HTTPS (`http.tls`): it serves its certificate, sends
-//! `Strict-Transport-Security`, redirects plain HTTP when asked, and serves
-//! a certificate replaced on disk to new connections without a restart.
+//! The server's own HTTPS (`http.tls`) and MQTT over TLS (`mqtt.tls`): it
+//! serves its certificate, sends `Strict-Transport-Security`, redirects
+//! plain HTTP when asked, and serves a certificate replaced on disk to new
+//! connections, on both, without a restart.
 
 use std::time::{Duration, Instant};
 
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
 use wavecast_e2e::{
-    tls::{ca, leaf, served_certificate},
+    tls::{ca, connect, leaf, served_certificate},
     Backend, TestApp,
 };
-use wavecast_server::platform::config::HttpTlsConfig;
+use wavecast_server::platform::config::{HttpTlsConfig, MqttTlsConfig};
+
+/// Sends an MQTT 5 CONNECT with a credential nobody has over TLS to `addr`
+/// and returns the CONNACK's reason code: proof the broker itself answered
+/// through the TLS listener.
+async fn mqtt_connack(addr: &str, ca_pem: &str) -> anyhow::Result<u8> {
+    let mut tls = connect(addr, ca_pem).await?;
+    let field = |s: &str| {
+        let mut v = u16::try_from(s.len())
+            .expect("short")
+            .to_be_bytes()
+            .to_vec();
+        v.extend_from_slice(s.as_bytes());
+        v
+    };
+    // Protocol "MQTT" v5; flags: user name, password, clean start;
+    // keep-alive 60 s; no properties.
+    let mut body = field("MQTT");
+    body.extend_from_slice(&[5, 0xC2, 0, 60, 0]);
+    for s in ["stb-probe", "no-such-box", "wcd_not_a_credential"] {
+        body.extend(field(s));
+    }
+    let mut packet = vec![0x10, u8::try_from(body.len()).expect("short")];
+    packet.extend(body);
+    tls.write_all(&packet).await?;
+    let mut head = [0u8; 2];
+    tls.read_exact(&mut head).await?;
+    anyhow::ensure!(head[0] == 0x20, "not a CONNACK: {head:?}");
+    let mut rest = vec![0u8; usize::from(head[1])];
+    tls.read_exact(&mut rest).await?;
+    Ok(rest[1])
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn https_is_served_hsts_sent_plain_http_redirected_and_a_new_certificate_taken_live() {
@@ -21,6 +55,12 @@ async fn https_is_served_hsts_sent_plain_http_redirected_and_a_new_certificate_t
     std::fs::write(&cert_file, chain).expect("cert");
     std::fs::write(&key_file, key).expect("key");
     let plain_port = wavecast_e2e::free_port();
+    let mqtts = format!("127.0.0.1:{}", wavecast_e2e::free_port());
+    let mqtt_tls = MqttTlsConfig {
+        listen: mqtts.parse().expect("addr"),
+        cert_file: cert_file.clone(),
+        key_file: key_file.clone(),
+    };
     let tls = HttpTlsConfig {
         cert_file: cert_file.clone(),
         key_file: key_file.clone(),
@@ -28,9 +68,12 @@ async fn https_is_served_hsts_sent_plain_http_redirected_and_a_new_certificate_t
         hsts_max_age_secs: 600,
     };
     // The bootstrap token stays unspent: the harness's first call is plain HTTP.
-    let app = TestApp::spawn_unspent(Backend::Sqlite, |c| c.http.tls = Some(tls))
-        .await
-        .expect("SQLite");
+    let app = TestApp::spawn_unspent(Backend::Sqlite, |c| {
+        c.http.tls = Some(tls);
+        c.mqtt.tls = Some(mqtt_tls);
+    })
+    .await
+    .expect("SQLite");
     let addr = app.address.trim_start_matches("http://").to_owned();
     let port = addr.rsplit_once(':').expect("port").1.to_owned();
 
@@ -68,6 +111,17 @@ async fn https_is_served_hsts_sent_plain_http_redirected_and_a_new_certificate_t
         served_certificate(&addr, &ca_pem).await.expect("tls"),
         first
     );
+    assert_eq!(
+        served_certificate(&mqtts, &ca_pem).await.expect("mqtts"),
+        first
+    );
+    // Behind the TLS listener is the broker, which refuses a credential
+    // nobody was given (0x86: bad user name or password; 0x87: not authorised).
+    let refused = mqtt_connack(&mqtts, &ca_pem).await.expect("CONNACK");
+    assert!(
+        [0x86, 0x87].contains(&refused),
+        "the broker accepted a made-up credential: {refused:#x}"
+    );
     // The certificate is renewed on disk (key first, as a renewal tool may):
     // new connections get it, without a restart.
     let (chain, key, second) = leaf(&authority, 2).expect("leaf");
@@ -76,7 +130,8 @@ async fn https_is_served_hsts_sent_plain_http_redirected_and_a_new_certificate_t
     let started = Instant::now();
     loop {
         let served = served_certificate(&addr, &ca_pem).await.expect("tls");
-        if served == second {
+        let over_mqtt = served_certificate(&mqtts, &ca_pem).await.expect("mqtts");
+        if served == second && over_mqtt == second {
             break;
         }
         assert!(
@@ -92,4 +147,8 @@ async fn https_is_served_hsts_sent_plain_http_redirected_and_a_new_certificate_t
         .await
         .expect("HTTPS answers");
     assert_eq!(res.status(), 200);
+    assert!(
+        [0x86, 0x87].contains(&mqtt_connack(&mqtts, &ca_pem).await.expect("CONNACK")),
+        "the broker answers through the renewed certificate"
+    );
 }

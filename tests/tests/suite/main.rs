@@ -10,6 +10,7 @@ mod catalog;
 mod cli;
 mod cli_desk;
 mod console;
+mod contract;
 mod desk;
 mod desk_settings;
 mod desk_subscribers;

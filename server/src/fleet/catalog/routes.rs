@@ -30,11 +30,30 @@ fn code_of(path: &str) -> Result<String> {
 }
 
 /// `GET /api/v1/fault-catalog`
+#[utoipa::path(
+    get,
+    path = "/api/v1/fault-catalog",
+    tag = "fleet",
+    security(("operator" = [])),
+    responses(
+        (status = 200, description = "Every catalog entry, by code", body = Vec<CatalogEntryView>),
+    )
+)]
 pub async fn list(_: Auth<access::Viewer>, state: web::Data<AppState>) -> Result<HttpResponse> {
     Ok(HttpResponse::Ok().json(catalog::list(&state.db).await?))
 }
 
 /// `GET /api/v1/fault-catalog/{code}`
+#[utoipa::path(
+    get,
+    path = "/api/v1/fault-catalog/{code}",
+    tag = "fleet",
+    params(("code" = String, Path, description = "A fault code as boxes report it, e.g. `HW-HDMI-001`")),
+    security(("operator" = [])),
+    responses(
+        (status = 200, description = "The catalog entry", body = CatalogEntryView),
+    )
+)]
 pub async fn show(
     _: Auth<access::Viewer>,
     state: web::Data<AppState>,
@@ -48,6 +67,18 @@ pub async fn show(
 }
 
 /// `PUT /api/v1/fault-catalog/{code}`: creates (201) or replaces (200).
+#[utoipa::path(
+    put,
+    path = "/api/v1/fault-catalog/{code}",
+    tag = "fleet",
+    params(("code" = String, Path, description = "A fault code as boxes report it, e.g. `HW-HDMI-001`")),
+    request_body = CatalogEntryBody,
+    security(("operator" = [])),
+    responses(
+        (status = 200, description = "The entry replaced", body = CatalogEntryView),
+        (status = 201, description = "The entry created", body = CatalogEntryView),
+    )
+)]
 pub async fn put(
     auth: Auth<access::Viewer>,
     state: web::Data<AppState>,
@@ -98,6 +129,16 @@ pub async fn put_entry(
 
 /// `DELETE /api/v1/fault-catalog/{code}`. A code the configured catalog
 /// file lists comes back at the next start; retire it from the file too.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/fault-catalog/{code}",
+    tag = "fleet",
+    params(("code" = String, Path, description = "A fault code as boxes report it, e.g. `HW-HDMI-001`")),
+    security(("operator" = [])),
+    responses(
+        (status = 204, description = "The entry is deleted"),
+    )
+)]
 pub async fn delete(
     auth: Auth<access::Viewer>,
     state: web::Data<AppState>,

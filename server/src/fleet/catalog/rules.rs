@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 
 /// What kind of fault: it decides which ticket a fault opens.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum FaultClass {
     Hardware,
@@ -17,7 +17,9 @@ pub enum FaultClass {
 }
 
 /// How bad a fault is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Minor,
@@ -31,7 +33,7 @@ crate::platform::text::text_enum!(Severity, "severity", Minor => "minor", Major 
 /// When a box's faults of one code open a ticket by themselves:
 /// `occurrences` within `window_hours`, or at the first one when
 /// `immediate`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TicketPolicy {
     pub occurrences: u32,
@@ -41,7 +43,7 @@ pub struct TicketPolicy {
 }
 
 /// One catalog entry.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CatalogEntry {
     /// The code boxes report, e.g. `HW-HDMI-001`.

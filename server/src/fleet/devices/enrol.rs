@@ -14,6 +14,7 @@ use uuid::Uuid;
 use wavecast_protocol::{
     device::{EnrolAnswer, EnrolClaim, EnrolStatus},
     envelope::Envelope,
+    Problem,
 };
 
 use super::{
@@ -22,6 +23,7 @@ use super::{
     store::device_view,
 };
 use crate::{
+    fleet::views::DeviceView,
     http::peer::client_ip,
     identity::{
         audit::store::{self as audit, Actor, Entry},
@@ -147,6 +149,25 @@ struct Enrolled {
 
 /// `POST /api/v1/device/enrol`: the body is an enrolment envelope signed by
 /// the box's identity key.
+#[utoipa::path(
+    post,
+    path = "/api/v1/device/enrol",
+    tag = "device",
+    request_body(
+        content = Envelope,
+        description = "An enrolment claim (`application/vnd.wavecast.enrol+json` payload) signed by the box's identity key",
+    ),
+    responses(
+        (status = 200, description = "Accepted: the answer carries a new device credential", body = EnrolAnswer),
+        (status = 202, description = "Pending: an operator has to accept the box; enrol again after `retry_after_secs`", body = EnrolAnswer),
+        (status = 403, description = "The box was rejected or decommissioned", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The claim was used before, or the serial is enrolled with another identity key", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many enrolments from this address", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u32, description = "Seconds to wait"))),
+        (status = 503, description = "Too many boxes are already waiting for an operator (`devices.max_pending`)", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u32, description = "Seconds to wait"))),
+    )
+)]
 pub async fn enrol(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -307,6 +328,15 @@ pub async fn enrol(
 }
 
 /// `GET /api/v1/device/self`: the box's own record.
+#[utoipa::path(
+    get,
+    path = "/api/v1/device/self",
+    tag = "device",
+    security(("device" = [])),
+    responses(
+        (status = 200, description = "The box's own record", body = DeviceView),
+    )
+)]
 pub async fn me(auth: DeviceAuth) -> Result<HttpResponse> {
     Ok(HttpResponse::Ok().json(device_view(auth.device)))
 }

@@ -6,6 +6,7 @@
 //! (with warranty, subscriber, tickets) is `support::devices`.
 
 use actix_web::{web, HttpResponse};
+use wavecast_protocol::Problem;
 
 use super::{
     actions,
@@ -14,7 +15,7 @@ use super::{
     store::{device_view, search, Count},
 };
 use crate::{
-    fleet::views::{DevicePlacement, DeviceQuery},
+    fleet::views::{DevicePlacement, DeviceQuery, DeviceView, ImportResult},
     http::params::Counted,
     identity::auth::{access, Auth},
     platform::error::{Error, Result},
@@ -22,6 +23,16 @@ use crate::{
 };
 
 /// `GET /api/v1/devices?status=&model=&revision=&region=&tag=&installed=NAME[@VERSION]&online=&q=SERIAL-PREFIX&limit=&offset=`
+#[utoipa::path(
+    get,
+    path = "/api/v1/devices",
+    tag = "fleet",
+    params(DeviceQuery),
+    security(("operator" = [])),
+    responses(
+        (status = 200, description = "A page of the devices that match, by serial, and how many match", body = Counted<DeviceView>),
+    )
+)]
 pub async fn list(
     _: Auth<access::Viewer>,
     state: web::Data<AppState>,
@@ -40,6 +51,17 @@ pub async fn list(
 }
 
 /// `PATCH /api/v1/devices/{ref}`: region and tags.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/devices/{reference}",
+    tag = "fleet",
+    params(("reference" = String, Path, description = "The device's id (a UUID) or its serial")),
+    request_body = DevicePlacement,
+    security(("operator" = [])),
+    responses(
+        (status = 200, description = "The device with its region and tags", body = DeviceView),
+    )
+)]
 pub async fn place(
     auth: Auth<access::Operator>,
     state: web::Data<AppState>,
@@ -51,6 +73,20 @@ pub async fn place(
 }
 
 /// `POST /api/v1/devices/{ref}/{accept|reject|decommission}`
+#[utoipa::path(
+    post,
+    path = "/api/v1/devices/{reference}/{action}",
+    tag = "fleet",
+    params(
+        ("reference" = String, Path, description = "The device's id (a UUID) or its serial"),
+        ("action" = String, Path, description = "accept, reject or decommission"),
+    ),
+    security(("operator" = [])),
+    responses(
+        (status = 200, description = "The device after the action", body = DeviceView),
+        (status = 409, description = "Not allowed in the device's status (only pending devices are accepted or rejected)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn act(
     auth: Auth<access::Operator>,
     state: web::Data<AppState>,
@@ -67,6 +103,24 @@ pub async fn act(
 /// serial appears are accepted. All or nothing: one bad line refuses the
 /// file, answered as soon as it arrives (the body is read as it comes, up
 /// to [`super::csv::MAX_IMPORT_BYTES`]).
+#[utoipa::path(
+    post,
+    path = "/api/v1/devices/import",
+    tag = "fleet",
+    request_body(
+        description = "A manufacturing list in UTF-8: `serial[,model]` a line, an optional header line naming `serial` first. Read whatever its media type.",
+        content(
+            (String = "text/csv"),
+            (String = "text/plain"),
+            (String = "application/octet-stream"),
+        ),
+    ),
+    security(("operator" = [])),
+    responses(
+        (status = 200, description = "What the import added and accepted", body = ImportResult),
+        (status = 409, description = "Another import added one of the serials at the same time; send the list again", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn import(
     auth: Auth<access::Operator>,
     state: web::Data<AppState>,

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use wavecast_protocol::{checkin::Component, events::FaultReport};
 
 /// Where a problem stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ProblemStatus {
     Open,

@@ -6,18 +6,32 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
 use crate::{
+    fleet::views::FleetSummary,
     identity::auth::{access, Auth},
     platform::error::{Error, Result},
     state::AppState,
 };
 
-#[derive(Debug, Deserialize)]
+/// The query of `GET /api/v1/fleet/summary`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct SummaryQuery {
+    /// Days the fault rates cover: 1 to 400, 7 by default.
     days: Option<u32>,
 }
 
 /// `GET /api/v1/fleet/summary?days=N` (7 by default, at most 400).
+#[utoipa::path(
+    get,
+    path = "/api/v1/fleet/summary",
+    tag = "fleet",
+    params(SummaryQuery),
+    security(("operator" = [])),
+    responses(
+        (status = 200, description = "Boxes online, versions by model and fault rates", body = FleetSummary),
+    )
+)]
 pub async fn summary(
     _: Auth<access::Viewer>,
     state: web::Data<AppState>,

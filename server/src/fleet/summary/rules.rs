@@ -27,7 +27,7 @@ pub fn online(last_seen: Option<i64>, now: i64, online_secs: u64) -> bool {
 }
 
 /// One model and firmware version's faults and exposure.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FaultRate {
     pub model: String,
     /// `name@version`, or `null` for boxes whose firmware is unknown.

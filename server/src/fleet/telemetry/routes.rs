@@ -4,29 +4,48 @@
 
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
+use wavecast_protocol::Problem;
 
 use super::{
     rules::{self as metrics, EventKind},
     store,
 };
 use crate::{
-    fleet::devices::store::find,
+    fleet::{
+        devices::store::find,
+        views::{DeviceEvents, Series},
+    },
     http::params::limit,
     identity::auth::{access, Auth},
     platform::error::{Error, Result},
     state::AppState,
 };
 
-#[derive(Debug, Deserialize)]
+/// The query of `GET /api/v1/devices/{ref}/events`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct EventsQuery {
+    /// Only events of this kind.
     #[serde(rename = "type")]
+    #[param(inline)]
     kind: Option<EventKind>,
+    /// Most events to answer: 1 to 1000, 100 by default.
     limit: Option<u64>,
 }
 
 /// `GET /api/v1/devices/{id or serial}/events?type=health|fault&limit=N`:
 /// the box's events, newest first (100 unless `limit` says, at most 1000).
+#[utoipa::path(
+    get,
+    path = "/api/v1/devices/{reference}/events",
+    tag = "fleet",
+    params(("reference" = String, Path, description = "The device's id (a UUID) or its serial"), EventsQuery),
+    security(("operator" = [])),
+    responses(
+        (status = 200, description = "The box's events, newest first", body = DeviceEvents),
+    )
+)]
 pub async fn events(
     _: Auth<access::Viewer>,
     state: web::Data<AppState>,
@@ -39,13 +58,21 @@ pub async fn events(
     Ok(HttpResponse::Ok().json(events))
 }
 
-#[derive(Debug, Deserialize)]
+/// The query of `GET /api/v1/devices/{ref}/series`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct SeriesQuery {
+    /// The metric's name, e.g. `cpu_percent` or `storage_used_bytes:/data`.
     metric: String,
+    /// Start of the range, Unix seconds (24 hours before `to` by default).
     from: Option<i64>,
+    /// End of the range, Unix seconds (now by default).
     to: Option<i64>,
+    /// Most points to answer: 1 to 10000, 10000 by default.
     limit: Option<u64>,
+    /// Raw reports (at most 31 days) or hourly rollups (at most 400 days);
+    /// by default raw up to 31 days, hourly beyond.
     resolution: Option<metrics::Resolution>,
 }
 
@@ -59,6 +86,17 @@ const MAX_HOURLY_SECS: i64 = 400 * 86_400;
 /// given), oldest first: raw reports (at most 31 days and 10,000 reports),
 /// or hourly rollups (at most 400 days). By default raw up to 31 days,
 /// hourly beyond.
+#[utoipa::path(
+    get,
+    path = "/api/v1/devices/{reference}/series",
+    tag = "fleet",
+    params(("reference" = String, Path, description = "The device's id (a UUID) or its serial"), SeriesQuery),
+    security(("operator" = [])),
+    responses(
+        (status = 200, description = "The metric over the range, oldest first", body = Series),
+        (status = 404, description = "No such device, or the box does not report the metric (the detail names those it does)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn series(
     _: Auth<access::Viewer>,
     state: web::Data<AppState>,

@@ -16,7 +16,7 @@ use wavecast_protocol::events::HealthReport;
 
 /// The kinds of event a box sends, as the `type` of its events and the
 /// `?type=` filter of `GET /api/v1/devices/{ref}/events`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum EventKind {
     Health,
@@ -183,7 +183,7 @@ pub fn rollup<'a>(reports: impl IntoIterator<Item = &'a HealthReport>) -> Rollup
 }
 
 /// Where a series is read from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Resolution {
     /// Every report.

@@ -18,7 +18,9 @@ use crate::{
 const DEFAULT_LIMIT: u64 = 100;
 const MAX_LIMIT: u64 = 1000;
 
-#[derive(Debug, Clone, Default, Deserialize, serde::Serialize)]
+/// The query of `GET /api/v1/audit`: every filter optional, all must hold.
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AuditQuery {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -41,6 +43,16 @@ pub struct AuditQuery {
 }
 
 /// `GET /api/v1/audit` (admins).
+#[utoipa::path(
+    get,
+    path = "/api/v1/audit",
+    tag = "identity",
+    params(AuditQuery),
+    security(("operator" = [])),
+    responses(
+        (status = 200, description = "A page of entries, newest first", body = Page<AuditEntry>),
+    )
+)]
 pub async fn list(
     _: Auth<access::Admin>,
     state: web::Data<AppState>,

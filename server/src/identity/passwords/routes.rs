@@ -28,6 +28,16 @@ struct PasswordSet {
 }
 
 /// `PUT /api/v1/me/password`
+#[utoipa::path(
+    put,
+    path = "/api/v1/me/password",
+    tag = "identity",
+    request_body = ChangePassword,
+    security(("operator" = [])),
+    responses(
+        (status = 204, description = "The password is set; the user's console sessions are ended"),
+    )
+)]
 pub async fn change_own(
     auth: Auth<access::Viewer>,
     state: web::Data<AppState>,
@@ -50,6 +60,17 @@ pub async fn change_own(
 }
 
 /// `PUT /api/v1/users/{name}/password` (admins).
+#[utoipa::path(
+    put,
+    path = "/api/v1/users/{name}/password",
+    tag = "identity",
+    params(("name" = String, Path, description = "The user's name")),
+    request_body = SetPassword,
+    security(("operator" = [])),
+    responses(
+        (status = 204, description = "The password is set; the user's console sessions are ended"),
+    )
+)]
 pub async fn reset(
     auth: Auth<access::Admin>,
     state: web::Data<AppState>,

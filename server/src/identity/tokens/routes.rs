@@ -5,6 +5,7 @@ use chrono::{TimeDelta, Utc};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use serde::Deserialize;
 use uuid::Uuid;
+use wavecast_protocol::Problem;
 
 use super::rules as token;
 use crate::{
@@ -42,7 +43,9 @@ pub fn token_view(m: api_token::Model, owner: &str) -> TokenView {
     }
 }
 
-#[derive(Debug, Deserialize)]
+/// The query of `GET /api/v1/tokens`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     /// Another user's tokens (admins only).
@@ -53,6 +56,17 @@ pub struct ListQuery {
 }
 
 /// `GET /api/v1/tokens`: the caller's own tokens; admins may ask for a user's or all.
+#[utoipa::path(
+    get,
+    path = "/api/v1/tokens",
+    tag = "identity",
+    params(ListQuery),
+    security(("operator" = [])),
+    responses(
+        (status = 200, description = "The tokens, oldest first", body = Vec<TokenView>),
+        (status = 404, description = "No user of the name `user` gives", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn list(
     auth: Auth<access::Viewer>,
     state: web::Data<AppState>,
@@ -123,6 +137,16 @@ struct TokenCreated {
 }
 
 /// `GET /api/v1/tokens/{id}`
+#[utoipa::path(
+    get,
+    path = "/api/v1/tokens/{id}",
+    tag = "identity",
+    params(("id" = String, Path, description = "The token's id (a UUID)")),
+    security(("operator" = [])),
+    responses(
+        (status = 200, description = "The token's metadata", body = TokenView),
+    )
+)]
 pub async fn show(
     auth: Auth<access::Viewer>,
     state: web::Data<AppState>,
@@ -134,6 +158,17 @@ pub async fn show(
 
 /// `POST /api/v1/tokens`: any user may create tokens for themselves; admins
 /// for anyone. The answer holds the token text, shown this once.
+#[utoipa::path(
+    post,
+    path = "/api/v1/tokens",
+    tag = "identity",
+    request_body = CreateToken,
+    security(("operator" = [])),
+    responses(
+        (status = 201, description = "The token, with its secret text shown this once", body = CreatedToken),
+        (status = 404, description = "No user of the name `user` gives", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn create(
     auth: Auth<access::Viewer>,
     state: web::Data<AppState>,
@@ -205,6 +240,16 @@ pub async fn create(
 
 /// `DELETE /api/v1/tokens/{id}`: revokes the token (kept for the record).
 /// Revoking an already revoked token is a no-op that answers the same.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/tokens/{id}",
+    tag = "identity",
+    params(("id" = String, Path, description = "The token's id (a UUID)")),
+    security(("operator" = [])),
+    responses(
+        (status = 200, description = "The token, revoked (kept for the record)", body = TokenView),
+    )
+)]
 pub async fn revoke(
     auth: Auth<access::Viewer>,
     state: web::Data<AppState>,

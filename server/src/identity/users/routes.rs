@@ -2,6 +2,7 @@
 
 use actix_web::{web, HttpResponse};
 use sea_orm::EntityTrait;
+use wavecast_protocol::Problem;
 
 use super::{
     manage::{create_user, update_user},
@@ -12,7 +13,7 @@ use crate::{
         auth::{access, Auth},
         roles::Role,
         tokens::routes::token_view,
-        views::{CreateUser, UpdateUser, WhoAmI},
+        views::{CreateUser, UpdateUser, UserView, WhoAmI},
     },
     platform::{
         entities::{api_token, user},
@@ -22,6 +23,15 @@ use crate::{
 };
 
 /// `GET /api/v1/me`
+#[utoipa::path(
+    get,
+    path = "/api/v1/me",
+    tag = "identity",
+    security(("operator" = [])),
+    responses(
+        (status = 200, description = "The caller and the token in use", body = WhoAmI),
+    )
+)]
 pub async fn me(auth: Auth<access::Viewer>, state: web::Data<AppState>) -> Result<HttpResponse> {
     let owner = user::Entity::find_by_id(auth.user_id)
         .one(&state.db)
@@ -38,11 +48,30 @@ pub async fn me(auth: Auth<access::Viewer>, state: web::Data<AppState>) -> Resul
 }
 
 /// `GET /api/v1/users`
+#[utoipa::path(
+    get,
+    path = "/api/v1/users",
+    tag = "identity",
+    security(("operator" = [])),
+    responses(
+        (status = 200, description = "Every user, by name (admins)", body = Vec<UserView>),
+    )
+)]
 pub async fn list(_: Auth<access::Admin>, state: web::Data<AppState>) -> Result<HttpResponse> {
     Ok(HttpResponse::Ok().json(store::all(&state.db).await?))
 }
 
 /// `GET /api/v1/users/{name}`: admins see anyone, others only themselves.
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/{name}",
+    tag = "identity",
+    params(("name" = String, Path, description = "The user's name")),
+    security(("operator" = [])),
+    responses(
+        (status = 200, description = "The user", body = UserView),
+    )
+)]
 pub async fn show(
     auth: Auth<access::Viewer>,
     state: web::Data<AppState>,
@@ -56,6 +85,17 @@ pub async fn show(
 }
 
 /// `POST /api/v1/users`
+#[utoipa::path(
+    post,
+    path = "/api/v1/users",
+    tag = "identity",
+    request_body = CreateUser,
+    security(("operator" = [])),
+    responses(
+        (status = 201, description = "The user created (admins)", body = UserView),
+        (status = 409, description = "A user of that name already exists", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn create(
     auth: Auth<access::Admin>,
     state: web::Data<AppState>,
@@ -68,6 +108,18 @@ pub async fn create(
 /// `PATCH /api/v1/users/{name}`: role, display name, disabled. The last
 /// enabled admin cannot be demoted or disabled, so the fleet never loses its
 /// administrator.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/users/{name}",
+    tag = "identity",
+    params(("name" = String, Path, description = "The user's name")),
+    request_body = UpdateUser,
+    security(("operator" = [])),
+    responses(
+        (status = 200, description = "The user after the change (admins)", body = UserView),
+        (status = 409, description = "The user is the last enabled admin and would stop being one", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn update(
     auth: Auth<access::Admin>,
     state: web::Data<AppState>,

@@ -128,6 +128,16 @@ pub struct HttpTlsConfig {
     pub hsts_max_age_secs: u64,
 }
 
+impl HttpTlsConfig {
+    /// The files the HTTPS certificate is read from.
+    pub fn files(&self) -> crate::platform::certs::CertFiles {
+        crate::platform::certs::CertFiles {
+            cert_file: self.cert_file.clone(),
+            key_file: self.key_file.clone(),
+        }
+    }
+}
+
 fn a_year() -> u64 {
     365 * 86_400
 }
@@ -422,13 +432,23 @@ pub struct MqttConfig {
 }
 
 /// The embedded broker's TLS listener: where, and the PEM certificate
-/// chain and key it presents (read at start).
+/// chain and key it presents (read again when either file changes).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MqttTlsConfig {
     pub listen: SocketAddr,
     pub cert_file: PathBuf,
     pub key_file: PathBuf,
+}
+
+impl MqttTlsConfig {
+    /// The files the MQTT certificate is read from.
+    pub fn files(&self) -> crate::platform::certs::CertFiles {
+        crate::platform::certs::CertFiles {
+            cert_file: self.cert_file.clone(),
+            key_file: self.key_file.clone(),
+        }
+    }
 }
 
 impl Default for MqttConfig {

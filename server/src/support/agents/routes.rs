@@ -5,7 +5,7 @@ use actix_web::{web, HttpResponse};
 use sea_orm::{sea_query::OnConflict, EntityTrait, Set};
 
 use super::store::agent_views;
-use crate::support::views::AgentBody;
+use crate::support::views::{AgentBody, AgentView};
 use crate::{
     identity::{
         audit::store::{audited, Entry},
@@ -20,6 +20,17 @@ use crate::{
 };
 
 /// `PUT /api/v1/support-agents/{user}` (support staff).
+#[utoipa::path(
+    put,
+    path = "/api/v1/support-agents/{name}",
+    tag = "support",
+    params(("name" = String, Path, description = "The support user's name")),
+    request_body = AgentBody,
+    security(("operator" = [])),
+    responses(
+        (status = 204, description = "The agent's queues and shift were set"),
+    )
+)]
 pub async fn put(
     auth: Auth<access::Support>,
     state: web::Data<AppState>,
@@ -67,6 +78,15 @@ pub async fn put_agent(
 }
 
 /// `GET /api/v1/support-agents`
+#[utoipa::path(
+    get,
+    path = "/api/v1/support-agents",
+    tag = "support",
+    security(("operator" = [])),
+    responses(
+        (status = 200, description = "Every support agent with their queues and shift", body = Vec<AgentView>),
+    )
+)]
 pub async fn list(_: Auth<access::Viewer>, state: web::Data<AppState>) -> Result<HttpResponse> {
     Ok(HttpResponse::Ok().json(agent_views(&state.db).await?))
 }

@@ -8,7 +8,7 @@ use super::{
     rules::PlanKey,
     store::{last_resort_terms, plan_views, put_policy, terms_of, FALLBACK_PLAN},
 };
-use crate::support::views::PlanBody;
+use crate::support::views::{PlanBody, PlanView};
 use crate::{
     http::params::checked,
     identity::{
@@ -28,6 +28,15 @@ use crate::{
 };
 
 /// `GET /api/v1/plans`: every plan with its policy per ticket kind.
+#[utoipa::path(
+    get,
+    path = "/api/v1/plans",
+    tag = "support",
+    security(("operator" = [])),
+    responses(
+        (status = 200, description = "Every plan, lowest rank first, with its SLA policy per ticket kind", body = Vec<PlanView>),
+    )
+)]
 pub async fn list(_: Auth<access::Viewer>, state: web::Data<AppState>) -> Result<HttpResponse> {
     Ok(HttpResponse::Ok().json(plan_views(&state.db).await?))
 }
@@ -35,6 +44,18 @@ pub async fn list(_: Auth<access::Viewer>, state: web::Data<AppState>) -> Result
 /// `PUT /api/v1/plans/{key}` (admin): creates a plan (with the basic plan's
 /// policies as a start, or 24/5 office hours when there is none) or renames
 /// and re-ranks one.
+#[utoipa::path(
+    put,
+    path = "/api/v1/plans/{key}",
+    tag = "support",
+    params(("key" = String, Path, description = "The plan's key, such as `premium`")),
+    request_body = PlanBody,
+    security(("operator" = [])),
+    responses(
+        (status = 201, description = "The plan was created (with the basic plan's policies)"),
+        (status = 204, description = "The plan was renamed or re-ranked"),
+    )
+)]
 pub async fn put(
     auth: Auth<access::Admin>,
     state: web::Data<AppState>,
@@ -98,6 +119,20 @@ pub async fn put_plan(state: &AppState, caller: &Caller, key: &str, b: PlanBody)
 
 /// `PUT /api/v1/plans/{key}/sla/{kind}` (admin): the plan's targets,
 /// calendar, warning share and escalation contact for one ticket kind.
+#[utoipa::path(
+    put,
+    path = "/api/v1/plans/{key}/sla/{kind}",
+    tag = "support",
+    params(
+        ("key" = String, Path, description = "The plan's key"),
+        ("kind" = String, Path, description = "The ticket kind: warranty, repair or support"),
+    ),
+    request_body = SlaTerms,
+    security(("operator" = [])),
+    responses(
+        (status = 204, description = "The policy was set; open tickets keep the terms they opened with"),
+    )
+)]
 pub async fn put_sla(
     auth: Auth<access::Admin>,
     state: web::Data<AppState>,

@@ -5,6 +5,7 @@
 
 use actix_web::{web, HttpResponse};
 use sea_orm::TransactionTrait;
+use wavecast_protocol::Problem;
 
 use super::{
     rules::Quote,
@@ -31,6 +32,18 @@ use crate::{
 
 /// `POST /api/v1/tickets/{id}/quote`: the ticket waits on the subscriber
 /// meanwhile.
+#[utoipa::path(
+    post,
+    path = "/api/v1/tickets/{id}/quote",
+    tag = "support",
+    params(("id" = String, Path, description = "Ticket number")),
+    request_body = QuoteBody,
+    security(("operator" = [])),
+    responses(
+        (status = 201, description = "The ticket with its quote, pending on the subscriber", body = TicketView),
+        (status = 409, description = "Not a repair (post-warranty) ticket", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn propose(
     auth: Auth<access::Support>,
     state: web::Data<AppState>,
@@ -65,6 +78,18 @@ pub async fn propose_by(
 
 /// `POST /api/v1/tickets/{id}/quote/answer` (support staff, for an answer
 /// given by phone or email).
+#[utoipa::path(
+    post,
+    path = "/api/v1/tickets/{id}/quote/answer",
+    tag = "support",
+    params(("id" = String, Path, description = "Ticket number")),
+    request_body = QuoteAnswer,
+    security(("operator" = [])),
+    responses(
+        (status = 200, description = "The ticket with the answered quote", body = TicketView),
+        (status = 409, description = "The ticket has no quote, or it was already answered", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn answer(
     auth: Auth<access::Support>,
     state: web::Data<AppState>,

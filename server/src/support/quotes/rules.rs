@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::support::tickets::rules::TicketKind;
 
 /// Where a quote stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum QuoteStatus {
     /// Waiting for the subscriber's answer.
@@ -24,7 +24,7 @@ pub enum QuoteStatus {
 crate::platform::text::text_enum!(QuoteStatus, "quote status", Proposed => "proposed", Accepted => "accepted", Declined => "declined");
 
 /// A repair quote as a ticket stores and shows it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Quote {
     /// In the currency's minor unit (cents).
     pub amount_minor: i64,

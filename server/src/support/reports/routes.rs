@@ -3,16 +3,19 @@
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
-use super::store::report;
+use super::store::{report, Report};
 use crate::{
     identity::auth::{access, Auth},
     platform::error::{Error, Result},
     state::AppState,
 };
 
-#[derive(Debug, Deserialize)]
+/// `GET /api/v1/reports/tickets`: the report's period.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ReportQuery {
+    /// Days back from now: 1 to 400, 30 unless given.
     days: Option<u32>,
 }
 
@@ -28,6 +31,16 @@ pub fn period(asked: Option<u32>) -> Result<u32> {
 }
 
 /// `GET /api/v1/reports/tickets?days=N` (default 30, at most 400).
+#[utoipa::path(
+    get,
+    path = "/api/v1/reports/tickets",
+    tag = "support",
+    params(ReportQuery),
+    security(("operator" = [])),
+    responses(
+        (status = 200, description = "The ticket report over tickets opened in the period", body = Report),
+    )
+)]
 pub async fn tickets(
     _: Auth<access::Viewer>,
     state: web::Data<AppState>,

@@ -22,7 +22,7 @@ use crate::{
 };
 
 /// One plan's line of the report.
-#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PlanLine {
     pub tickets: u64,
     /// Of tickets whose first response is due or done: answered in time.
@@ -36,7 +36,7 @@ pub struct PlanLine {
 }
 
 /// The report over tickets opened since `since`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Report {
     pub since: DateTime<Utc>,
     pub by_plan: BTreeMap<String, PlanLine>,
@@ -53,7 +53,8 @@ pub struct Report {
     pub warranty_claims: BTreeMap<String, BTreeMap<String, ClaimLine>>,
 }
 
-#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+/// One model and firmware's warranty claims.
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ClaimLine {
     pub claims: u64,
     pub boxes: u64,

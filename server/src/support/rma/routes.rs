@@ -3,6 +3,7 @@
 //! subscriber, the warranty start and the tickets.
 
 use actix_web::{web, HttpResponse};
+use wavecast_protocol::Problem;
 
 use super::{
     rules::{may_return, Replacement, Rma, RmaAction, RmaRefusal},
@@ -30,6 +31,18 @@ use crate::{
 };
 
 /// `POST /api/v1/tickets/{id}/rma` (support staff, warranty tickets).
+#[utoipa::path(
+    post,
+    path = "/api/v1/tickets/{id}/rma",
+    tag = "support",
+    params(("id" = String, Path, description = "Ticket number")),
+    request_body = RmaBody,
+    security(("operator" = [])),
+    responses(
+        (status = 200, description = "The ticket with the return recorded", body = TicketView),
+        (status = 409, description = "Not a warranty ticket, no box on the ticket, or the replacement already belongs to a subscriber", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn rma(
     auth: Auth<access::Support>,
     state: web::Data<AppState>,

@@ -8,7 +8,7 @@ use uuid::Uuid;
 use crate::support::tickets::rules::TicketKind;
 
 /// What is done with the box.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum RmaAction {
     /// The box goes to the workshop and comes back.
@@ -21,14 +21,14 @@ pub enum RmaAction {
 crate::platform::text::text_enum!(RmaAction, "return action", Repair => "repair", Replace => "replace");
 
 /// The box that replaced the returned one.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Replacement {
     pub id: Uuid,
     pub serial: String,
 }
 
 /// A return as a ticket stores and shows it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Rma {
     pub action: RmaAction,
     pub note: Option<String>,

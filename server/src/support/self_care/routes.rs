@@ -9,6 +9,7 @@
 use actix_web::{web, HttpResponse};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, TransactionTrait};
 use serde::Deserialize;
+use wavecast_protocol::Problem;
 
 use crate::{
     fleet::{catalog::store as catalog, devices::store as devices},
@@ -34,7 +35,8 @@ use crate::{
             view::summary,
         },
         views::{
-            KbArticle, PendingSurvey, PublicLogEntry, SubscriberTicket, SubscriberTicketDetail,
+            KbArticle, PendingSurvey, PublicLogEntry, SubscriberBox, SubscriberTicket,
+            SubscriberTicketDetail,
         },
     },
 };
@@ -46,6 +48,15 @@ fn author_of(auth: &SubscriberAuth) -> String {
 
 /// `GET /api/v1/subscriber/boxes`: the caller's boxes, their versions,
 /// whether they are online, their warranty and open tickets.
+#[utoipa::path(
+    get,
+    path = "/api/v1/subscriber/boxes",
+    tag = "subscriber",
+    security(("subscriber" = [])),
+    responses(
+        (status = 200, description = "The caller's boxes, in serial order", body = Vec<SubscriberBox>),
+    )
+)]
 pub async fn boxes(auth: SubscriberAuth, state: web::Data<AppState>) -> Result<HttpResponse> {
     let out = boxes_of(
         &state.db,
@@ -71,6 +82,15 @@ async fn own(
 }
 
 /// `GET /api/v1/subscriber/tickets`
+#[utoipa::path(
+    get,
+    path = "/api/v1/subscriber/tickets",
+    tag = "subscriber",
+    security(("subscriber" = [])),
+    responses(
+        (status = 200, description = "The caller's tickets, newest first (at most 200)", body = Vec<SubscriberTicket>),
+    )
+)]
 pub async fn list(auth: SubscriberAuth, state: web::Data<AppState>) -> Result<HttpResponse> {
     let (list, _) = queue::list(
         &state.db,
@@ -87,6 +107,16 @@ pub async fn list(auth: SubscriberAuth, state: web::Data<AppState>) -> Result<Ht
 }
 
 /// `GET /api/v1/subscriber/tickets/{id}`: the ticket and its public log.
+#[utoipa::path(
+    get,
+    path = "/api/v1/subscriber/tickets/{id}",
+    tag = "subscriber",
+    params(("id" = String, Path, description = "One of the caller's ticket numbers")),
+    security(("subscriber" = [])),
+    responses(
+        (status = 200, description = "The ticket and its public log, oldest first", body = SubscriberTicketDetail),
+    )
+)]
 pub async fn show(
     auth: SubscriberAuth,
     state: web::Data<AppState>,
@@ -114,7 +144,8 @@ pub async fn show(
     }))
 }
 
-#[derive(Debug, Deserialize)]
+/// `POST /api/v1/subscriber/tickets`: a new support ticket.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OpenBody {
     subject: String,
@@ -127,6 +158,17 @@ pub struct OpenBody {
 
 /// `POST /api/v1/subscriber/tickets`: a support ticket from the app or the
 /// portal.
+#[utoipa::path(
+    post,
+    path = "/api/v1/subscriber/tickets",
+    tag = "subscriber",
+    request_body = OpenBody,
+    security(("subscriber" = [])),
+    responses(
+        (status = 201, description = "The new ticket", body = SubscriberTicket),
+        (status = 404, description = "The box named is not one of the caller's", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn open(
     auth: SubscriberAuth,
     state: web::Data<AppState>,
@@ -176,7 +218,8 @@ pub async fn open(
     Ok(HttpResponse::Created().json(SubscriberTicket::from(view)))
 }
 
-#[derive(Debug, Deserialize)]
+/// `POST /api/v1/subscriber/tickets/{id}/comments`: a reply.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CommentBody {
     body: String,
@@ -184,6 +227,18 @@ pub struct CommentBody {
 
 /// `POST /api/v1/subscriber/tickets/{id}/comments`: a reply; a ticket
 /// waiting on the subscriber goes back to support.
+#[utoipa::path(
+    post,
+    path = "/api/v1/subscriber/tickets/{id}/comments",
+    tag = "subscriber",
+    params(("id" = String, Path, description = "One of the caller's ticket numbers")),
+    request_body = CommentBody,
+    security(("subscriber" = [])),
+    responses(
+        (status = 201, description = "The ticket after the reply", body = SubscriberTicket),
+        (status = 409, description = "The ticket is closed", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn comment(
     auth: SubscriberAuth,
     state: web::Data<AppState>,
@@ -206,7 +261,9 @@ pub async fn comment(
     Ok(HttpResponse::Created().json(SubscriberTicket::from(view)))
 }
 
-#[derive(Debug, Deserialize)]
+/// `POST /api/v1/subscriber/tickets/{id}/quote`: accept or decline.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(as = SubscriberQuoteAnswer)]
 #[serde(deny_unknown_fields)]
 pub struct QuoteAnswer {
     accepted: bool,
@@ -214,6 +271,18 @@ pub struct QuoteAnswer {
 
 /// `POST /api/v1/subscriber/tickets/{id}/quote`: accept or decline a
 /// repair quote.
+#[utoipa::path(
+    post,
+    path = "/api/v1/subscriber/tickets/{id}/quote",
+    tag = "subscriber",
+    params(("id" = String, Path, description = "One of the caller's ticket numbers")),
+    request_body = QuoteAnswer,
+    security(("subscriber" = [])),
+    responses(
+        (status = 200, description = "The ticket after the answer", body = SubscriberTicket),
+        (status = 409, description = "The ticket has no quote, or it was answered already", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn quote(
     auth: SubscriberAuth,
     state: web::Data<AppState>,
@@ -234,6 +303,15 @@ pub async fn quote(
 
 /// `GET /api/v1/subscriber/kb`: every knowledge-base article (code, title,
 /// article).
+#[utoipa::path(
+    get,
+    path = "/api/v1/subscriber/kb",
+    tag = "subscriber",
+    security(("subscriber" = [])),
+    responses(
+        (status = 200, description = "Every knowledge-base article", body = Vec<KbArticle>),
+    )
+)]
 pub async fn kb(_: SubscriberAuth, state: web::Data<AppState>) -> Result<HttpResponse> {
     let all: Vec<KbArticle> = catalog::list(&state.db)
         .await?
@@ -244,6 +322,16 @@ pub async fn kb(_: SubscriberAuth, state: web::Data<AppState>) -> Result<HttpRes
 }
 
 /// `GET /api/v1/subscriber/kb/{code}`
+#[utoipa::path(
+    get,
+    path = "/api/v1/subscriber/kb/{code}",
+    tag = "subscriber",
+    params(("code" = String, Path, description = "A fault code")),
+    security(("subscriber" = [])),
+    responses(
+        (status = 200, description = "The knowledge-base article for the fault code", body = KbArticle),
+    )
+)]
 pub async fn kb_article(
     _: SubscriberAuth,
     state: web::Data<AppState>,
@@ -256,6 +344,15 @@ pub async fn kb_article(
 }
 
 /// `GET /api/v1/subscriber/surveys`: the caller's surveys not answered yet.
+#[utoipa::path(
+    get,
+    path = "/api/v1/subscriber/surveys",
+    tag = "subscriber",
+    security(("subscriber" = [])),
+    responses(
+        (status = 200, description = "The caller's surveys not answered yet, by ticket number", body = Vec<PendingSurvey>),
+    )
+)]
 pub async fn surveys(auth: SubscriberAuth, state: web::Data<AppState>) -> Result<HttpResponse> {
     let mine: std::collections::HashMap<i64, String> = ticket::Entity::find()
         .filter(ticket::Column::SubscriberId.eq(auth.subscriber.id))
@@ -282,6 +379,18 @@ pub async fn surveys(auth: SubscriberAuth, state: web::Data<AppState>) -> Result
 
 /// `POST /api/v1/subscriber/tickets/{id}/survey`: the caller answers the
 /// survey of their ticket (once), as the public page would.
+#[utoipa::path(
+    post,
+    path = "/api/v1/subscriber/tickets/{id}/survey",
+    tag = "subscriber",
+    params(("id" = String, Path, description = "One of the caller's ticket numbers")),
+    request_body = SurveyAnswer,
+    security(("subscriber" = [])),
+    responses(
+        (status = 204, description = "The answer is recorded"),
+        (status = 409, description = "The survey was answered already", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn answer_survey(
     auth: SubscriberAuth,
     state: web::Data<AppState>,

@@ -7,6 +7,7 @@ use actix_web::{web, HttpResponse};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
+use wavecast_protocol::Problem;
 
 use super::store::{agent_id, check_plan, search, subscriber_by_ref, subscriber_view};
 use crate::support::views::{LinkBody, SubscriberBody, SubscriberPatch};
@@ -54,6 +55,17 @@ struct PlanChange<'a> {
 }
 
 /// `POST /api/v1/subscribers` (support staff).
+#[utoipa::path(
+    post,
+    path = "/api/v1/subscribers",
+    tag = "support",
+    request_body = SubscriberBody,
+    security(("operator" = [])),
+    responses(
+        (status = 201, description = "The new subscriber", body = SubscriberView),
+        (status = 409, description = "The account number is taken", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn create(
     auth: Auth<access::Support>,
     state: web::Data<AppState>,
@@ -115,17 +127,32 @@ pub async fn create_subscriber(
     .await
 }
 
-#[derive(Debug, Deserialize)]
+/// The query of `GET /api/v1/subscribers`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct SubscriberList {
     /// Part of an account, name, email or phone number.
     q: Option<String>,
+    /// A plan key.
     plan: Option<String>,
+    /// How many to list, 1 to 1000 (default 100).
     limit: Option<u64>,
+    /// How many to skip (default 0).
     offset: Option<u64>,
 }
 
 /// `GET /api/v1/subscribers?q=&plan=&limit=&offset=`
+#[utoipa::path(
+    get,
+    path = "/api/v1/subscribers",
+    tag = "support",
+    params(SubscriberList),
+    security(("operator" = [])),
+    responses(
+        (status = 200, description = "A page of the matching subscribers, in account order, and how many match", body = Counted<SubscriberView>),
+    )
+)]
 pub async fn list(
     _: Auth<access::Viewer>,
     state: web::Data<AppState>,
@@ -148,6 +175,16 @@ pub async fn list(
 }
 
 /// `GET /api/v1/subscribers/{id or account}`
+#[utoipa::path(
+    get,
+    path = "/api/v1/subscribers/{reference}",
+    tag = "support",
+    params(("reference" = String, Path, description = "Subscriber id or account number")),
+    security(("operator" = [])),
+    responses(
+        (status = 200, description = "The subscriber and their boxes", body = SubscriberView),
+    )
+)]
 pub async fn show(
     _: Auth<access::Viewer>,
     state: web::Data<AppState>,
@@ -158,6 +195,17 @@ pub async fn show(
 }
 
 /// `PATCH /api/v1/subscribers/{ref}` (support staff).
+#[utoipa::path(
+    patch,
+    path = "/api/v1/subscribers/{reference}",
+    tag = "support",
+    params(("reference" = String, Path, description = "Subscriber id or account number")),
+    request_body = SubscriberPatch,
+    security(("operator" = [])),
+    responses(
+        (status = 200, description = "The subscriber after the change", body = SubscriberView),
+    )
+)]
 pub async fn update(
     auth: Auth<access::Support>,
     state: web::Data<AppState>,
@@ -240,6 +288,18 @@ struct Link {
 
 /// `POST /api/v1/subscribers/{ref}/devices` (support staff): links a box
 /// to the subscriber.
+#[utoipa::path(
+    post,
+    path = "/api/v1/subscribers/{reference}/devices",
+    tag = "support",
+    params(("reference" = String, Path, description = "Subscriber id or account number")),
+    request_body = LinkBody,
+    security(("operator" = [])),
+    responses(
+        (status = 200, description = "The subscriber with the box linked", body = SubscriberView),
+        (status = 409, description = "The box belongs to another subscriber", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn link_device(
     auth: Auth<access::Support>,
     state: web::Data<AppState>,
@@ -289,6 +349,19 @@ pub async fn link_box(
 }
 
 /// `DELETE /api/v1/subscribers/{ref}/devices/{device}` (support staff).
+#[utoipa::path(
+    delete,
+    path = "/api/v1/subscribers/{reference}/devices/{device}",
+    tag = "support",
+    params(
+        ("reference" = String, Path, description = "Subscriber id or account number"),
+        ("device" = String, Path, description = "Device id or serial (linked to the subscriber)"),
+    ),
+    security(("operator" = [])),
+    responses(
+        (status = 204, description = "The box is no longer the subscriber's"),
+    )
+)]
 pub async fn unlink_device(
     auth: Auth<access::Support>,
     state: web::Data<AppState>,
@@ -340,6 +413,16 @@ struct TokenIssued {
 /// `POST /api/v1/subscribers/{ref}/tokens` (support staff): a subscriber
 /// API token for the self-care portal or app acting for this subscriber,
 /// shown once.
+#[utoipa::path(
+    post,
+    path = "/api/v1/subscribers/{reference}/tokens",
+    tag = "support",
+    params(("reference" = String, Path, description = "Subscriber id or account number")),
+    security(("operator" = [])),
+    responses(
+        (status = 201, description = "The new subscriber token; its secret is shown only here", body = SubscriberTokenCreated),
+    )
+)]
 pub async fn create_token(
     auth: Auth<access::Support>,
     state: web::Data<AppState>,

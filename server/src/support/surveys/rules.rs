@@ -8,7 +8,7 @@ use crate::platform::text::Paragraphs;
 
 /// A subscriber's answer, from the public page (form or JSON) or the
 /// subscriber API.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SurveyAnswer {
     pub score: i32,

@@ -22,7 +22,7 @@ use super::{
 use crate::platform::{entities::ticket, error::Result};
 
 /// A saved view of the queue.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum View {
     /// Active tickets assigned to the one asking.
@@ -95,7 +95,7 @@ impl View {
 pub const SOON: Duration = Duration::minutes(30);
 
 /// The queue's order.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Sort {
     /// Newest first.
@@ -219,7 +219,7 @@ pub async fn list(
 }
 
 /// How many tickets each saved view holds for `me` at `now`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ViewCount {
     pub view: View,
     pub title: String,

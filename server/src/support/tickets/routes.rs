@@ -10,9 +10,10 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, EntityTrait, TransactionTrait};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
+use wavecast_protocol::Problem;
 
 use super::{
-    queue::{self, Sort, View},
+    queue::{self, Sort, View, ViewCount},
     rules::{Channel, TicketKind, TicketStatus},
     store::{self as tickets, Change, NewTicket},
     view::{summary, TicketView},
@@ -52,23 +53,38 @@ pub const MAX_BODY: usize = 16 * 1024;
 /// Longest subject, in characters.
 pub const MAX_SUBJECT: usize = 200;
 
-#[derive(Debug, Deserialize)]
+/// `GET /api/v1/tickets`: the queue's filters, order and page.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     /// A saved view, as the caller sees it (`mine` is theirs).
+    #[param(inline)]
     view: Option<View>,
+    /// Only tickets in this status.
+    #[param(inline)]
     status: Option<TicketStatus>,
+    /// Only tickets of this kind (queue).
+    #[param(inline)]
     kind: Option<TicketKind>,
     /// A user name, or `me`.
     assignee: Option<String>,
+    /// Only the tickets of this subscriber (id).
     subscriber: Option<Uuid>,
+    /// Only the tickets of this box (id).
     device: Option<Uuid>,
+    /// Only active tickets (new, open, pending).
     #[serde(default)]
     active: bool,
+    /// The order: newest first (default), nearest SLA deadline first, or
+    /// oldest first.
     #[serde(default)]
+    #[param(inline)]
     sort: Sort,
+    /// Tickets to skip.
     #[serde(default)]
     offset: u64,
+    /// Tickets to return: 1 to 1000, 100 unless given.
     limit: Option<u64>,
 }
 
@@ -77,6 +93,17 @@ pub const TOTAL_HEADER: &str = "X-Total-Count";
 
 /// `GET /api/v1/tickets?view=&status=&kind=&assignee=NAME|me&subscriber=&device=&active=true&sort=newest|next_due|oldest&offset=&limit=`:
 /// one page of the queue; the total in `X-Total-Count`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/tickets",
+    tag = "support",
+    params(ListQuery),
+    security(("operator" = [])),
+    responses(
+        (status = 200, description = "One page of the queue", body = Vec<TicketView>,
+            headers(("X-Total-Count" = u64, description = "How many tickets pass the filter in all"))),
+    )
+)]
 pub async fn list(
     auth: Auth<access::Viewer>,
     state: web::Data<AppState>,
@@ -110,6 +137,15 @@ pub async fn list(
 
 /// `GET /api/v1/tickets/views`: each saved view with how many tickets it
 /// holds for the caller.
+#[utoipa::path(
+    get,
+    path = "/api/v1/tickets/views",
+    tag = "support",
+    security(("operator" = [])),
+    responses(
+        (status = 200, description = "Each saved view with its count for the caller", body = Vec<ViewCount>),
+    )
+)]
 pub async fn views(auth: Auth<access::Viewer>, state: web::Data<AppState>) -> Result<HttpResponse> {
     let counts = queue::counts(&state.db, auth.user_id, state.clock.now()).await?;
     Ok(HttpResponse::Ok().json(counts))
@@ -117,6 +153,16 @@ pub async fn views(auth: Auth<access::Viewer>, state: web::Data<AppState>) -> Re
 
 /// `GET /api/v1/tickets/{id}`: the ticket, its whole log, the catalog's
 /// article for its fault, and where to read the box's telemetry.
+#[utoipa::path(
+    get,
+    path = "/api/v1/tickets/{id}",
+    tag = "support",
+    params(("id" = String, Path, description = "Ticket number")),
+    security(("operator" = [])),
+    responses(
+        (status = 200, description = "The ticket with its log, subscriber, box, warranty, article and links", body = TicketDetail),
+    )
+)]
 pub async fn show(
     _: Auth<access::Viewer>,
     state: web::Data<AppState>,
@@ -204,6 +250,17 @@ struct Opened {
 
 /// `POST /api/v1/tickets` (support staff): a ticket from a phone call,
 /// an email, a chat, the app, social media or the portal.
+#[utoipa::path(
+    post,
+    path = "/api/v1/tickets",
+    tag = "support",
+    request_body = NewTicketBody,
+    security(("operator" = [])),
+    responses(
+        (status = 201, description = "The ticket opened", body = TicketView),
+        (status = 404, description = "The subscriber or device named does not exist", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn create(
     auth: Auth<access::Support>,
     state: web::Data<AppState>,
@@ -291,6 +348,18 @@ pub async fn open_from_channel(
 }
 
 /// `PATCH /api/v1/tickets/{id}` (support staff): status, assignee, priority.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/tickets/{id}",
+    tag = "support",
+    params(("id" = String, Path, description = "Ticket number")),
+    request_body = TicketChange,
+    security(("operator" = [])),
+    responses(
+        (status = 200, description = "The ticket after the change", body = TicketView),
+        (status = 409, description = "The status change is not allowed from the ticket's status", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn update(
     auth: Auth<access::Support>,
     state: web::Data<AppState>,
@@ -339,6 +408,18 @@ pub async fn change_ticket(
 }
 
 /// `POST /api/v1/tickets/{id}/comments` (support staff).
+#[utoipa::path(
+    post,
+    path = "/api/v1/tickets/{id}/comments",
+    tag = "support",
+    params(("id" = String, Path, description = "Ticket number")),
+    request_body = TicketComment,
+    security(("operator" = [])),
+    responses(
+        (status = 201, description = "The ticket after the comment", body = TicketView),
+        (status = 409, description = "The ticket is closed", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn comment(
     auth: Auth<access::Support>,
     state: web::Data<AppState>,

@@ -20,7 +20,7 @@ use crate::{
 };
 
 /// A ticket as the API and webhooks show it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TicketView {
     pub id: i64,
     pub kind: TicketKind,

@@ -26,6 +26,15 @@ use crate::{
 };
 
 /// `GET /api/v1/warranties`: the warranty period of each model.
+#[utoipa::path(
+    get,
+    path = "/api/v1/warranties",
+    tag = "support",
+    security(("operator" = [])),
+    responses(
+        (status = 200, description = "The warranty period of each model, by model", body = Vec<WarrantyPeriod>),
+    )
+)]
 pub async fn list(_: Auth<access::Viewer>, state: web::Data<AppState>) -> Result<HttpResponse> {
     let all: Vec<WarrantyPeriod> = model_warranty::Entity::find()
         .order_by_asc(model_warranty::Column::Model)
@@ -41,6 +50,17 @@ pub async fn list(_: Auth<access::Viewer>, state: web::Data<AppState>) -> Result
 }
 
 /// `PUT /api/v1/warranties/{model}` (admin).
+#[utoipa::path(
+    put,
+    path = "/api/v1/warranties/{model}",
+    tag = "support",
+    params(("model" = String, Path, description = "The box model")),
+    request_body = WarrantyBody,
+    security(("operator" = [])),
+    responses(
+        (status = 204, description = "The model's warranty period was set"),
+    )
+)]
 pub async fn put(
     auth: Auth<access::Admin>,
     state: web::Data<AppState>,
@@ -82,6 +102,17 @@ pub async fn put_period(state: &AppState, caller: &Caller, model: &str, months: 
 
 /// `PATCH /api/v1/devices/{ref}/warranty` (support staff): the activation
 /// date and the warranty-void flag with its reason.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/devices/{reference}/warranty",
+    tag = "support",
+    params(("reference" = String, Path, description = "Device id or serial")),
+    request_body = DeviceWarrantyBody,
+    security(("operator" = [])),
+    responses(
+        (status = 200, description = "The box and its warranty now", body = DeviceWarranty),
+    )
+)]
 pub async fn device_warranty(
     auth: Auth<access::Support>,
     state: web::Data<AppState>,

@@ -32,6 +32,16 @@ struct Subscribed<'a> {
 }
 
 /// `POST /api/v1/webhooks` (admin): answers with the secret, once.
+#[utoipa::path(
+    post,
+    path = "/api/v1/webhooks",
+    tag = "support",
+    request_body = WebhookBody,
+    security(("operator" = [])),
+    responses(
+        (status = 201, description = "The endpoint, with its secret (shown only this once)", body = WebhookCreated),
+    )
+)]
 pub async fn create(
     auth: Auth<access::Admin>,
     state: web::Data<AppState>,
@@ -84,6 +94,15 @@ pub async fn add(state: &AppState, caller: &Caller, b: WebhookBody) -> Result<We
 
 /// `GET /api/v1/webhooks` (admin): endpoints with their pending, failed
 /// and delivered deliveries.
+#[utoipa::path(
+    get,
+    path = "/api/v1/webhooks",
+    tag = "support",
+    security(("operator" = [])),
+    responses(
+        (status = 200, description = "Every endpoint with its delivery counts", body = Vec<WebhookView>),
+    )
+)]
 pub async fn list(_: Auth<access::Admin>, state: web::Data<AppState>) -> Result<HttpResponse> {
     Ok(HttpResponse::Ok().json(endpoints(&state.db).await?))
 }
@@ -122,6 +141,16 @@ pub async fn endpoints(db: &impl sea_orm::ConnectionTrait) -> Result<Vec<Webhook
 }
 
 /// `DELETE /api/v1/webhooks/{id}` (admin).
+#[utoipa::path(
+    delete,
+    path = "/api/v1/webhooks/{id}",
+    tag = "support",
+    params(("id" = String, Path, description = "The endpoint's id")),
+    security(("operator" = [])),
+    responses(
+        (status = 204, description = "The endpoint was removed"),
+    )
+)]
 pub async fn delete(
     auth: Auth<access::Admin>,
     state: web::Data<AppState>,

@@ -11,7 +11,7 @@ use actix_web::{
     web, HttpRequest, HttpResponse,
 };
 use futures_util::stream;
-use wavecast_protocol::Sha256Digest;
+use wavecast_protocol::{Problem, Sha256Digest};
 
 use crate::{
     fleet::devices::auth::DirectoryAuth,
@@ -94,7 +94,48 @@ fn plan(req: &HttpRequest, tag: &str, size: u64) -> Plan {
     }
 }
 
+/// An artifact's bytes (or the requested range of them).
+#[derive(Debug, utoipa::ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct ArtifactBytes(pub Vec<u8>);
+
 /// `GET|HEAD /api/v1/artifacts/{sha256}`
+#[utoipa::path(
+    get,
+    path = "/api/v1/artifacts/{sha256}",
+    tag = "device",
+    params(
+        ("sha256" = String, Path, description = "The artifact's SHA-256 (64 hex characters)"),
+        ("Range" = Option<String>, Header, description = "One byte range (`bytes=0-1023`, `bytes=-512`); \
+                                                          several ranges get the whole artifact"),
+        ("If-Range" = Option<String>, Header, description = "The entity tag the partial copy has: \
+                                                             another one gets the whole artifact"),
+        ("If-None-Match" = Option<String>, Header, description = "Entity tags held: the artifact's gets 304"),
+    ),
+    security(("operator" = []), ("device" = [])),
+    responses(
+        (status = 200, description = "The whole artifact", body = ArtifactBytes,
+         content_type = "application/octet-stream",
+         headers(
+             ("ETag" = String, description = "`\"sha256:<digest>\"`"),
+             ("Accept-Ranges" = String, description = "`bytes`"),
+             ("Cache-Control" = String, description = "Immutable: the digest names the content"),
+         )),
+        (status = 206, description = "The requested range", body = ArtifactBytes,
+         content_type = "application/octet-stream",
+         headers(
+             ("Content-Range" = String, description = "`bytes <first>-<last>/<size>`"),
+             ("ETag" = String, description = "`\"sha256:<digest>\"`"),
+             ("Accept-Ranges" = String, description = "`bytes`"),
+             ("Cache-Control" = String, description = "Immutable: the digest names the content"),
+         )),
+        (status = 304, description = "If-None-Match names the artifact's entity tag: no body",
+         headers(("ETag" = String, description = "`\"sha256:<digest>\"`"))),
+        (status = 416, description = "The range is outside the artifact", body = Problem,
+         content_type = "application/problem+json",
+         headers(("Content-Range" = String, description = "`bytes */<size>`"))),
+    )
+)]
 pub async fn download(
     who: DownloadAccess,
     state: web::Data<AppState>,
@@ -179,6 +220,52 @@ pub async fn download(
             .map_err(|e| Error::Internal(e.into()))?
     };
     Ok(res.body(actix_web::body::SizedStream::new(len, body)))
+}
+
+/// `HEAD /api/v1/artifacts/{sha256}`: a download's headers (size,
+/// entity tag, ranges) without its body.
+#[utoipa::path(
+    head,
+    path = "/api/v1/artifacts/{sha256}",
+    tag = "device",
+    params(
+        ("sha256" = String, Path, description = "The artifact's SHA-256 (64 hex characters)"),
+        ("Range" = Option<String>, Header, description = "One byte range (`bytes=0-1023`, `bytes=-512`); \
+                                                          several ranges get the whole artifact"),
+        ("If-Range" = Option<String>, Header, description = "The entity tag the partial copy has: \
+                                                             another one gets the whole artifact"),
+        ("If-None-Match" = Option<String>, Header, description = "Entity tags held: the artifact's gets 304"),
+    ),
+    security(("operator" = []), ("device" = [])),
+    responses(
+        (status = 200, description = "The whole artifact's headers; no body",
+         headers(
+             ("Content-Length" = u64, description = "The artifact's size in bytes"),
+             ("ETag" = String, description = "`\"sha256:<digest>\"`"),
+             ("Accept-Ranges" = String, description = "`bytes`"),
+             ("Cache-Control" = String, description = "Immutable: the digest names the content"),
+         )),
+        (status = 206, description = "The requested range's headers; no body",
+         headers(
+             ("Content-Length" = u64, description = "The range's size in bytes"),
+             ("Content-Range" = String, description = "`bytes <first>-<last>/<size>`"),
+             ("ETag" = String, description = "`\"sha256:<digest>\"`"),
+             ("Accept-Ranges" = String, description = "`bytes`"),
+             ("Cache-Control" = String, description = "Immutable: the digest names the content"),
+         )),
+        (status = 304, description = "If-None-Match names the artifact's entity tag; no body",
+         headers(("ETag" = String, description = "`\"sha256:<digest>\"`"))),
+        (status = 416, description = "The range is outside the artifact; no body",
+         headers(("Content-Range" = String, description = "`bytes */<size>`"))),
+    )
+)]
+pub async fn probe(
+    who: DownloadAccess,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    digest: web::Path<String>,
+) -> Result<HttpResponse> {
+    download(who, state, req, digest).await
 }
 
 #[cfg(test)]

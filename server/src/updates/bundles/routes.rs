@@ -3,6 +3,7 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
+use wavecast_protocol::{envelope::Envelope, Problem};
 
 use super::{
     lifecycle,
@@ -14,17 +15,42 @@ use crate::{
     identity::auth::{access, Auth},
     platform::error::{Error, Result},
     state::AppState,
-    updates::views::BundleActionRequest,
+    updates::views::{BundleActionRequest, BundleView},
 };
 
-#[derive(Debug, Deserialize)]
+/// The query of `POST /api/v1/bundles`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct UploadQuery {
     /// `server` to have the server sign the manifest with its online key.
+    #[param(pattern = "^server$")]
     sign: Option<String>,
 }
 
+/// A bundle file as `wavecast bundle build` writes it: its signed header
+/// (keyring and manifest), then the artifacts' bytes.
+#[derive(Debug, utoipa::ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct BundleFile(pub Vec<u8>);
+
 /// `POST /api/v1/bundles`: the body is a bundle file (application/octet-stream).
+#[utoipa::path(
+    post,
+    path = "/api/v1/bundles",
+    tag = "updates",
+    params(UploadQuery),
+    request_body(content = BundleFile, content_type = "application/octet-stream",
+                 description = "The bundle file, streamed"),
+    security(("operator" = [])),
+    responses(
+        (status = 201, description = "The bundle is verified and staged", body = BundleView),
+        (status = 200, description = "The same bundle (same manifest) was already stored", body = BundleView),
+        (status = 409, description = "No keyring is published yet, or the name and version exist \
+                                      with different content",
+         body = Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn upload(
     auth: Auth<access::Operator>,
     state: web::Data<AppState>,
@@ -54,15 +80,30 @@ pub async fn upload(
     }
 }
 
-#[derive(Debug, Deserialize)]
+/// The filters of `GET /api/v1/bundles` (each optional).
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// Only bundles of this kind: `firmware`, `codec`, `drm`, `app` or `config`.
     kind: Option<String>,
+    /// Only bundles of this name.
     name: Option<String>,
+    /// Only bundles in this state: `staged`, `published`, `deprecated` or `revoked`.
     state: Option<String>,
 }
 
 /// `GET /api/v1/bundles`
+#[utoipa::path(
+    get,
+    path = "/api/v1/bundles",
+    tag = "updates",
+    params(ListQuery),
+    security(("operator" = [])),
+    responses(
+        (status = 200, description = "Bundles by name, newest first within a name", body = Vec<BundleView>),
+    )
+)]
 pub async fn list(
     _: Auth<access::Viewer>,
     state: web::Data<AppState>,
@@ -79,6 +120,16 @@ pub async fn list(
 }
 
 /// `GET /api/v1/bundles/{id or name@version}`
+#[utoipa::path(
+    get,
+    path = "/api/v1/bundles/{reference}",
+    tag = "updates",
+    params(("reference" = String, Path, description = "Bundle id or name@version")),
+    security(("operator" = [])),
+    responses(
+        (status = 200, description = "The bundle", body = BundleView),
+    )
+)]
 pub async fn show(
     _: Auth<access::Viewer>,
     state: web::Data<AppState>,
@@ -89,6 +140,16 @@ pub async fn show(
 }
 
 /// `GET /api/v1/bundles/{ref}/manifest`: the signed manifest envelope.
+#[utoipa::path(
+    get,
+    path = "/api/v1/bundles/{reference}/manifest",
+    tag = "updates",
+    params(("reference" = String, Path, description = "Bundle id or name@version")),
+    security(("operator" = [])),
+    responses(
+        (status = 200, description = "The bundle's signed manifest envelope, as uploaded", body = Envelope),
+    )
+)]
 pub async fn manifest(
     _: Auth<access::Viewer>,
     state: web::Data<AppState>,
@@ -101,6 +162,21 @@ pub async fn manifest(
 }
 
 /// `POST /api/v1/bundles/{ref}/{action}`
+#[utoipa::path(
+    post,
+    path = "/api/v1/bundles/{reference}/{action}",
+    tag = "updates",
+    params(
+        ("reference" = String, Path, description = "Bundle id or name@version"),
+        ("action" = String, Path, description = "publish, deprecate or revoke"),
+    ),
+    request_body(content = Option<BundleActionRequest>, description = "Optional: why (kept in the audit log)"),
+    security(("operator" = [])),
+    responses(
+        (status = 200, description = "The bundle after the action", body = BundleView),
+        (status = 409, description = "Not allowed in the bundle's state", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn act(
     auth: Auth<access::Operator>,
     state: web::Data<AppState>,

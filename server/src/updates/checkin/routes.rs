@@ -8,7 +8,7 @@ use chrono::TimeDelta;
 use sea_orm::{ActiveModelTrait, EntityTrait, Set};
 use wavecast_protocol::{
     checkin::{answer_leaf, sign_answer, CheckinAnswer, CheckinPayload, CheckinRequest},
-    TrustError,
+    Problem, TrustError,
 };
 
 use super::store::offers_for;
@@ -53,6 +53,22 @@ const LAST_SEEN_RESOLUTION: TimeDelta = TimeDelta::minutes(60);
 /// `POST /api/v1/device/check-in`: the box reports what it runs with a fresh
 /// nonce and gets its offers, signed over the nonce, its id and the time.
 /// Nothing is written unless the inventory changed or last-seen is stale.
+#[utoipa::path(
+    post,
+    path = "/api/v1/device/check-in",
+    tag = "device",
+    request_body = CheckinRequest,
+    security(("device" = [])),
+    responses(
+        (status = 200, description = "The box's offers in install order, signed over its nonce, \
+                                      its id and the time (with the keyring when the box's is older)",
+         body = CheckinAnswer),
+        (status = 503, description = "The server has no check-in key or no keyring yet; \
+                                      try again after Retry-After seconds",
+         body = Problem, content_type = "application/problem+json",
+         headers(("Retry-After" = u32, description = "Seconds to wait before checking in again"))),
+    )
+)]
 pub async fn check_in(
     DirectoryAuth(auth): DirectoryAuth,
     state: web::Data<AppState>,

@@ -16,7 +16,7 @@ use crate::fleet::catalog::rules::FaultClass;
 const DAY: f64 = 86_400.0;
 
 /// A rollout's health gate, as operators write it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HealthGate {
     /// The fault classes counted; every class when empty.
@@ -169,7 +169,7 @@ pub fn judge(gate: &HealthGate, updated: &Exposure, baseline: &Exposure) -> Gate
 }
 
 /// One side of the gate as the API shows it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct GateSide {
     pub faults: u64,
     pub device_days: f64,
@@ -188,7 +188,7 @@ impl From<&Exposure> for GateSide {
 }
 
 /// The gate's figures and verdict as fields, for the API and the CLI.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct GateFigures {
     /// Boxes updated by this rollout.
     pub updated: GateSide,

@@ -104,7 +104,7 @@ pub fn stage(b: &BoxStanding, wave_open: bool, unreached: bool) -> Stage {
 }
 
 /// One wave's boxes by stage.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct WaveCounts {
     /// 1-based.
     pub wave: u32,
@@ -213,7 +213,7 @@ pub fn unreached_at(
 }
 
 /// Why a rollout is waiting: the one thing that holds it now.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "reason", rename_all = "snake_case")]
 pub enum Waiting {
     /// Not started: its first wave opens then.

@@ -4,6 +4,7 @@
 use actix_web::{web, HttpResponse};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde::Deserialize;
+use wavecast_protocol::Problem;
 
 use super::{
     control,
@@ -20,10 +21,21 @@ use crate::{
         error::{Error, Result},
     },
     state::AppState,
-    updates::views::{CreateRollout, TargetCount, TargetPreview},
+    updates::views::{CreateRollout, RolloutView, TargetCount, TargetPreview},
 };
 
 /// `POST /api/v1/rollouts`
+#[utoipa::path(
+    post,
+    path = "/api/v1/rollouts",
+    tag = "updates",
+    request_body = CreateRollout,
+    security(("operator" = [])),
+    responses(
+        (status = 201, description = "The rollout, with its first wave open when it is due", body = RolloutView),
+        (status = 409, description = "A bundle named is not published", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn create(
     auth: Auth<access::Operator>,
     state: web::Data<AppState>,
@@ -33,13 +45,27 @@ pub async fn create(
     Ok(HttpResponse::Created().json(detail(&state.db, r, state.clock.now()).await?))
 }
 
-#[derive(Debug, Deserialize)]
+/// The filter of `GET /api/v1/rollouts`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// Only rollouts in this state.
+    #[param(value_type = Option<RolloutState>)]
     state: Option<String>,
 }
 
 /// `GET /api/v1/rollouts`
+#[utoipa::path(
+    get,
+    path = "/api/v1/rollouts",
+    tag = "updates",
+    params(ListQuery),
+    security(("operator" = [])),
+    responses(
+        (status = 200, description = "Rollouts, newest first, with their counts (without progress)", body = Vec<RolloutView>),
+    )
+)]
 pub async fn list(
     _: Auth<access::Viewer>,
     state: web::Data<AppState>,
@@ -59,6 +85,16 @@ pub async fn list(
 
 /// `POST /api/v1/rollouts/preview`: how many accepted boxes a draft
 /// rollout's target matches now.
+#[utoipa::path(
+    post,
+    path = "/api/v1/rollouts/preview",
+    tag = "updates",
+    request_body = TargetPreview,
+    security(("operator" = [])),
+    responses(
+        (status = 200, description = "How many accepted boxes the target matches now", body = TargetCount),
+    )
+)]
 pub async fn preview(
     _: Auth<access::Viewer>,
     state: web::Data<AppState>,
@@ -69,6 +105,16 @@ pub async fn preview(
 }
 
 /// `GET /api/v1/rollouts/{id}`
+#[utoipa::path(
+    get,
+    path = "/api/v1/rollouts/{id}",
+    tag = "updates",
+    params(("id" = String, Path, description = "Rollout id")),
+    security(("operator" = [])),
+    responses(
+        (status = 200, description = "The rollout, with where its boxes stand and what it waits for", body = RolloutView),
+    )
+)]
 pub async fn show(
     _: Auth<access::Viewer>,
     state: web::Data<AppState>,
@@ -79,6 +125,24 @@ pub async fn show(
 }
 
 /// `POST /api/v1/rollouts/{id}/{pause|resume|approve|abort}`
+#[utoipa::path(
+    post,
+    path = "/api/v1/rollouts/{id}/{action}",
+    tag = "updates",
+    params(
+        ("id" = String, Path, description = "Rollout id"),
+        ("action" = String, Path, description = "pause, resume, approve, abort or rollback"),
+    ),
+    security(("operator" = [])),
+    responses(
+        (status = 200, description = "The rollout after pause, resume, approve or abort", body = RolloutView),
+        (status = 201, description = "rollback: the rollout is aborted and this new rollout offers \
+                                      each bundle's previous version to the boxes that took it",
+         body = RolloutView),
+        (status = 409, description = "Not allowed in the rollout's state, or no earlier version to roll back to",
+         body = Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn act(
     auth: Auth<access::Operator>,
     state: web::Data<AppState>,

@@ -9,7 +9,7 @@ use crate::updates::checkin::offers::Installed;
 
 /// Which devices a rollout targets. Every given criterion must hold; an
 /// empty list means "any".
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Target {
     #[serde(default)]
@@ -29,10 +29,13 @@ pub struct Target {
     pub installed: Option<InstalledFilter>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A component a targeted device must have installed, in a version range.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InstalledFilter {
     pub name: String,
+    /// A semver requirement, e.g. `>=2.0, <3`.
+    #[schema(value_type = String)]
     pub version: semver::VersionReq,
 }
 
@@ -65,7 +68,7 @@ impl Target {
 
 /// One wave as an operator writes it: `percent` (cumulative share of the
 /// target) or `count` (cumulative number of devices).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WavePlan {
     #[serde(default)]
@@ -141,7 +144,7 @@ pub fn wave_specs(plan: &[WavePlan]) -> Result<Vec<WaveSpec>, String> {
 }
 
 /// Where a rollout stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RolloutState {
     Scheduled,

@@ -8,9 +8,13 @@ use chrono::{DateTime, NaiveTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// A daily window, `start` included, `end` excluded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, utoipa::ToSchema)]
 pub struct TimeWindow {
+    /// `HH:MM`, the box's local time.
+    #[schema(value_type = String, pattern = "^([01][0-9]|2[0-3]):[0-5][0-9]$", example = "22:00")]
     pub start: NaiveTime,
+    /// `HH:MM`, the box's local time (before `start`: the next day).
+    #[schema(value_type = String, pattern = "^([01][0-9]|2[0-3]):[0-5][0-9]$", example = "04:30")]
     pub end: NaiveTime,
 }
 
