@@ -120,10 +120,12 @@ async fn every_operation_answers_as_its_openapi_document_says() {
         out.status.success(),
         "schemathesis found answers that break the document (above)"
     );
-    // It did test every operation the server mounts, none left out.
-    let mounted = wavecast_server::http::routes::MOUNTED.len();
+    // It did test every operation the server mounts, none left out, but
+    // `GET /api/v1/openapi.json`: schemathesis leaves out the route it read
+    // the document from.
+    let operations = wavecast_server::http::routes::MOUNTED.len() - 1;
     assert!(
-        text.contains(&format!("Tested: {mounted}")),
-        "schemathesis did not test all {mounted} operations"
+        text.contains(&format!("Tested: {operations}")),
+        "schemathesis did not test all {operations} operations"
     );
 }
