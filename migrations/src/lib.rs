@@ -25,6 +25,7 @@ mod m20261201_000015_rollout_snapshots;
 mod m20261202_000016_ticket_due_times;
 mod m20261203_000017_devices_by_subscriber;
 mod m20261204_000018_enrol_claims;
+mod m20261205_000019_licences;
 
 /// The ordered list of all migrations.
 #[derive(Debug)]
@@ -52,6 +53,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000016_ticket_due_times::Migration),
             Box::new(m20261203_000017_devices_by_subscriber::Migration),
             Box::new(m20261204_000018_enrol_claims::Migration),
+            Box::new(m20261205_000019_licences::Migration),
         ]
     }
 }

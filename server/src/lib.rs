@@ -4,7 +4,8 @@
 //!
 //! One folder per product area, each holding its pure rules, its SQL store
 //! and its HTTP routes side by side (ARCHITECTURE.md has the map):
-//! [`identity`], [`updates`], [`fleet`], [`intake`], [`support`], [`mqtt`];
+//! [`identity`], [`updates`], [`fleet`], [`intake`], [`support`],
+//! [`licences`], [`mqtt`];
 //! [`console`] is the web console over them; [`http`] holds the one route
 //! table, [`platform`] what they all stand on, [`cli`] the command line. The binary (`src/main.rs`) is thin: it
 //! parses the command line and calls into [`cli`]. Tests start the same
@@ -16,6 +17,7 @@ pub mod fleet;
 pub mod http;
 pub mod identity;
 pub mod intake;
+pub mod licences;
 pub mod mqtt;
 pub mod platform;
 pub mod startup;

@@ -35,6 +35,7 @@ use wavecast_protocol::{problem::PROBLEM_CONTENT_TYPE, Problem};
         (name = "fleet", description = "Boxes, telemetry, the fault catalog and problems"),
         (name = "support", description = "Tickets, plans, warranty, subscribers, webhooks"),
         (name = "subscriber", description = "The subscriber's own API"),
+        (name = "licences", description = "Products, licence policies, licences, activations and validation"),
         (name = "identity", description = "Users, tokens and the audit log"),
         (name = "server", description = "Health, readiness, metrics, version and this document"),
     )

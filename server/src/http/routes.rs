@@ -8,7 +8,7 @@
 
 use actix_web::{web, Resource, Route};
 
-use crate::{console, fleet, identity, intake, support, updates};
+use crate::{console, fleet, identity, intake, licences, support, updates};
 
 /// Declares the table once: `MOUNTED` (method, path) for the test, the
 /// actix routes, and the OpenAPI paths derive. A macro, because utoipa's
@@ -120,6 +120,17 @@ table! {
     get "/api/v1/subscriber/surveys" => support::self_care::routes::surveys,
     get "/api/v1/subscriber/kb" => support::self_care::routes::kb,
     get "/api/v1/subscriber/kb/{code}" => support::self_care::routes::kb_article,
+    get "/api/v1/products" => licences::routes::products,
+    post "/api/v1/products" => licences::routes::create_product,
+    get "/api/v1/licence-policies" => licences::routes::policies,
+    post "/api/v1/licence-policies" => licences::routes::create_policy,
+    get "/api/v1/licences" => licences::routes::list,
+    post "/api/v1/licences" => licences::routes::create,
+    post "/api/v1/licences/validate" => licences::routes::validate,
+    get "/api/v1/licences/{id}" => licences::routes::show,
+    post "/api/v1/licences/{id}/activations" => licences::routes::activate,
+    delete "/api/v1/licences/{id}/activations/{device}" => licences::routes::deactivate,
+    post "/api/v1/licences/{id}/{action}" => licences::routes::act,
 }
 
 /// The device event route reads batches up to its own limit.

@@ -25,6 +25,7 @@ mod health;
 mod hostile;
 mod https;
 mod ingest_limits;
+mod licences;
 mod mqtt;
 mod problems;
 mod readme;

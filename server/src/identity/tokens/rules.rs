@@ -36,6 +36,8 @@ pub enum Scheme {
     Subscriber,
     /// Single-use satisfaction survey links (`wcv_`).
     Survey,
+    /// Licence keys (`wcl_`), shown once and stored hashed.
+    Licence,
 }
 
 impl Scheme {
@@ -45,6 +47,7 @@ impl Scheme {
             Scheme::Device => "wcd_",
             Scheme::Subscriber => "wcs_",
             Scheme::Survey => "wcv_",
+            Scheme::Licence => "wcl_",
         }
     }
 }

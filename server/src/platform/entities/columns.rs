@@ -91,6 +91,8 @@ stored_as_word!(
     crate::support::tickets::rules::Channel,
     crate::support::tickets::rules::LogKind,
     crate::support::webhooks::rules::WebhookEvent,
+    crate::licences::rules::Expiry,
+    crate::licences::rules::LicenceState,
 );
 
 /// An enum of `wavecast_protocol` in a text column.

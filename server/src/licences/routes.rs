@@ -1,0 +1,270 @@
+//! `/api/v1/products`, `/api/v1/licence-policies` and `/api/v1/licences`:
+//! what is sold, under which terms, the licences held, their activations
+//! on boxes, and validation (operators and the operator's billing or
+//! middleware, with an operator token).
+
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+use wavecast_protocol::Problem;
+
+use super::{
+    rules::LicenceState,
+    store,
+    views::{
+        ActivationBody, ActivationView, LicenceBody, LicenceCreated, LicenceView, PolicyBody,
+        PolicyView, ProductBody, ProductView, ValidateBody, Validation,
+    },
+};
+use crate::{
+    fleet::devices::store::find as find_device,
+    identity::auth::{access, Auth},
+    platform::error::{Error, Result},
+    state::AppState,
+    support::subscribers::store::subscriber_by_ref,
+};
+
+/// `GET /api/v1/products`
+#[utoipa::path(
+    get,
+    path = "/api/v1/products",
+    tag = "licences",
+    security(("operator" = [])),
+    responses((status = 200, description = "Every product, by code", body = Vec<ProductView>))
+)]
+pub async fn products(_: Auth<access::Viewer>, state: web::Data<AppState>) -> Result<HttpResponse> {
+    Ok(HttpResponse::Ok().json(store::products(&state.db).await?))
+}
+
+/// `POST /api/v1/products` (operator)
+#[utoipa::path(
+    post,
+    path = "/api/v1/products",
+    tag = "licences",
+    request_body = ProductBody,
+    security(("operator" = [])),
+    responses(
+        (status = 201, description = "The new product", body = ProductView),
+        (status = 409, description = "A product with that code exists", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn create_product(
+    auth: Auth<access::Operator>,
+    state: web::Data<AppState>,
+    body: web::Json<ProductBody>,
+) -> Result<HttpResponse> {
+    let made = store::create_product(&state, &auth, body.into_inner()).await?;
+    Ok(HttpResponse::Created().json(made))
+}
+
+/// `GET /api/v1/licence-policies`
+#[utoipa::path(
+    get,
+    path = "/api/v1/licence-policies",
+    tag = "licences",
+    security(("operator" = [])),
+    responses((status = 200, description = "Every policy, by name", body = Vec<PolicyView>))
+)]
+pub async fn policies(_: Auth<access::Viewer>, state: web::Data<AppState>) -> Result<HttpResponse> {
+    Ok(HttpResponse::Ok().json(store::policies(&state.db).await?))
+}
+
+/// `POST /api/v1/licence-policies` (operator)
+#[utoipa::path(
+    post,
+    path = "/api/v1/licence-policies",
+    tag = "licences",
+    request_body = PolicyBody,
+    security(("operator" = [])),
+    responses(
+        (status = 201, description = "The new policy", body = PolicyView),
+        (status = 409, description = "A policy with that name exists", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn create_policy(
+    auth: Auth<access::Operator>,
+    state: web::Data<AppState>,
+    body: web::Json<PolicyBody>,
+) -> Result<HttpResponse> {
+    let made = store::create_policy(&state, &auth, body.into_inner()).await?;
+    Ok(HttpResponse::Created().json(made))
+}
+
+/// The query of `GET /api/v1/licences`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// Only this subscriber's (id or account).
+    subscriber: Option<String>,
+    /// Only this box's own (id or serial).
+    device: Option<String>,
+}
+
+/// `GET /api/v1/licences`
+#[utoipa::path(
+    get,
+    path = "/api/v1/licences",
+    tag = "licences",
+    params(ListQuery),
+    security(("operator" = [])),
+    responses((status = 200, description = "Licences, newest first", body = Vec<LicenceView>))
+)]
+pub async fn list(
+    _: Auth<access::Viewer>,
+    state: web::Data<AppState>,
+    q: web::Query<ListQuery>,
+) -> Result<HttpResponse> {
+    let subscriber = match &q.subscriber {
+        Some(s) => Some(
+            subscriber_by_ref(&state.db, s)
+                .await
+                .map_err(|e| e.named_in("subscriber"))?
+                .id,
+        ),
+        None => None,
+    };
+    let device = match &q.device {
+        Some(d) => Some(
+            find_device(&state.db, d)
+                .await
+                .map_err(|e| e.named_in("device"))?
+                .id,
+        ),
+        None => None,
+    };
+    Ok(HttpResponse::Ok().json(store::licences(&state.db, subscriber, device).await?))
+}
+
+/// `POST /api/v1/licences` (operator): the key is in the answer, once.
+#[utoipa::path(
+    post,
+    path = "/api/v1/licences",
+    tag = "licences",
+    request_body = LicenceBody,
+    security(("operator" = [])),
+    responses((status = 201, description = "The licence with its key (shown only this once)", body = LicenceCreated))
+)]
+pub async fn create(
+    auth: Auth<access::Operator>,
+    state: web::Data<AppState>,
+    body: web::Json<LicenceBody>,
+) -> Result<HttpResponse> {
+    let made = store::create_licence(&state, &auth, body.into_inner()).await?;
+    Ok(HttpResponse::Created().json(made))
+}
+
+/// `GET /api/v1/licences/{id}`
+#[utoipa::path(
+    get,
+    path = "/api/v1/licences/{id}",
+    tag = "licences",
+    params(("id" = String, Path, description = "The licence's id")),
+    security(("operator" = [])),
+    responses((status = 200, description = "The licence with the boxes holding it", body = LicenceView))
+)]
+pub async fn show(
+    _: Auth<access::Viewer>,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse> {
+    Ok(HttpResponse::Ok().json(store::show(&state.db, &id).await?))
+}
+
+/// `POST /api/v1/licences/{id}/{suspend,reinstate,revoke}` (operator)
+#[utoipa::path(
+    post,
+    path = "/api/v1/licences/{id}/{action}",
+    tag = "licences",
+    params(
+        ("id" = String, Path, description = "The licence's id"),
+        ("action" = String, Path, description = "suspend, reinstate or revoke"),
+    ),
+    security(("operator" = [])),
+    responses(
+        (status = 200, description = "The licence in its new state", body = LicenceView),
+        (status = 409, description = "The licence is revoked already", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn act(
+    auth: Auth<access::Operator>,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse> {
+    let (id, action) = path.into_inner();
+    let to = match action.as_str() {
+        "suspend" => LicenceState::Suspended,
+        "reinstate" => LicenceState::Active,
+        "revoke" => LicenceState::Revoked,
+        other => {
+            return Err(Error::NotFound(format!(
+                "no licence action {other:?}; the actions are suspend, reinstate, revoke"
+            )))
+        }
+    };
+    Ok(HttpResponse::Ok().json(store::set_state(&state, &auth, &id, to).await?))
+}
+
+/// `POST /api/v1/licences/{id}/activations` (operator): binds the licence
+/// to a box, within its policy's limits.
+#[utoipa::path(
+    post,
+    path = "/api/v1/licences/{id}/activations",
+    tag = "licences",
+    params(("id" = String, Path, description = "The licence's id")),
+    request_body = ActivationBody,
+    security(("operator" = [])),
+    responses(
+        (status = 200, description = "The box's activation", body = ActivationView),
+        (status = 409, description = "The policy's box limit, node lock or daily activations refuse it", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn activate(
+    auth: Auth<access::Operator>,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    body: web::Json<ActivationBody>,
+) -> Result<HttpResponse> {
+    let a = store::activate(&state, &auth, &id, &body.device).await?;
+    Ok(HttpResponse::Ok().json(a))
+}
+
+/// `DELETE /api/v1/licences/{id}/activations/{device}` (operator)
+#[utoipa::path(
+    delete,
+    path = "/api/v1/licences/{id}/activations/{device}",
+    tag = "licences",
+    params(
+        ("id" = String, Path, description = "The licence's id"),
+        ("device" = String, Path, description = "The box's id or serial"),
+    ),
+    security(("operator" = [])),
+    responses((status = 204, description = "The box no longer holds the licence"))
+)]
+pub async fn deactivate(
+    auth: Auth<access::Operator>,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse> {
+    let (id, device) = path.into_inner();
+    store::deactivate(&state, &auth, &id, &device).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `POST /api/v1/licences/validate`: whether a licence is valid for a
+/// product, a box and entitlements now, with the code saying why.
+#[utoipa::path(
+    post,
+    path = "/api/v1/licences/validate",
+    tag = "licences",
+    request_body = ValidateBody,
+    security(("operator" = [])),
+    responses((status = 200, description = "The verdict: valid, code, detail; the caller's nonce echoed", body = Validation))
+)]
+pub async fn validate(
+    _: Auth<access::Viewer>,
+    state: web::Data<AppState>,
+    body: web::Json<ValidateBody>,
+) -> Result<HttpResponse> {
+    let now = state.clock.now();
+    Ok(HttpResponse::Ok().json(store::validate(&state.db, now, body.into_inner()).await?))
+}
