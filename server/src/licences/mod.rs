@@ -1,11 +1,17 @@
 //! Licences and entitlements: products sold under licence (codec packs,
 //! DRM levels, apps), the policies they are sold under, licences held by
 //! subscribers or boxes, their activations on boxes, and validation with a
-//! machine-readable code. [`rules`] is pure; [`store`] reads and writes;
+//! machine-readable code. [`rules`] is pure; [`store`] reads and writes
+//! products, policies and licences, [`activations`] binds them to boxes,
+//! [`validation`] answers whether one is valid, [`offers`] whether a box
+//! may be offered a licensed bundle;
 //! [`routes`] is `/api/v1/products`, `/api/v1/licence-policies` and
 //! `/api/v1/licences`; [`views`] the bodies they take and answer.
 
+pub mod activations;
+pub mod offers;
 pub mod routes;
 pub mod rules;
 pub mod store;
+pub mod validation;
 pub mod views;

@@ -8,8 +8,9 @@ use serde::Deserialize;
 use wavecast_protocol::Problem;
 
 use super::{
+    activations,
     rules::LicenceState,
-    store,
+    store, validation,
     views::{
         ActivationBody, ActivationView, LicenceBody, LicenceCreated, LicenceView, PolicyBody,
         PolicyView, ProductBody, ProductView, ValidateBody, Validation,
@@ -20,7 +21,6 @@ use crate::{
     identity::auth::{access, Auth},
     platform::error::{Error, Result},
     state::AppState,
-    support::subscribers::store::subscriber_by_ref,
 };
 
 /// `GET /api/v1/products`
@@ -115,12 +115,7 @@ pub async fn list(
     q: web::Query<ListQuery>,
 ) -> Result<HttpResponse> {
     let subscriber = match &q.subscriber {
-        Some(s) => Some(
-            subscriber_by_ref(&state.db, s)
-                .await
-                .map_err(|e| e.named_in("subscriber"))?
-                .id,
-        ),
+        Some(s) => Some(store::subscriber_id(&state.db, "subscriber", s).await?),
         None => None,
     };
     let device = match &q.device {
@@ -224,7 +219,7 @@ pub async fn activate(
     id: web::Path<String>,
     body: web::Json<ActivationBody>,
 ) -> Result<HttpResponse> {
-    let a = store::activate(&state, &auth, &id, &body.device).await?;
+    let a = activations::activate(&state, &auth, &id, &body.device).await?;
     Ok(HttpResponse::Ok().json(a))
 }
 
@@ -246,7 +241,7 @@ pub async fn deactivate(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse> {
     let (id, device) = path.into_inner();
-    store::deactivate(&state, &auth, &id, &device).await?;
+    activations::deactivate(&state, &auth, &id, &device).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -266,5 +261,5 @@ pub async fn validate(
     body: web::Json<ValidateBody>,
 ) -> Result<HttpResponse> {
     let now = state.clock.now();
-    Ok(HttpResponse::Ok().json(store::validate(&state.db, now, body.into_inner()).await?))
+    Ok(HttpResponse::Ok().json(validation::validate(&state.db, now, body.into_inner()).await?))
 }

@@ -3,18 +3,17 @@
 
 use std::collections::BTreeSet;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::Duration;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
 };
 use uuid::Uuid;
 
 use super::{
-    rules::{self, Holder, Licence, LicenceState, Policy, Scope, ScopeDevice},
+    rules::{self, Holder, Licence, LicenceState, Policy},
     views::{
         ActivationView, LicenceBody, LicenceCreated, LicenceView, PolicyBody, PolicyView,
-        ProductBody, ProductView, ValidateBody, Validation,
+        ProductBody, ProductView,
     },
 };
 use crate::{
@@ -25,14 +24,26 @@ use crate::{
         tokens::rules::{self as token, Scheme},
     },
     platform::{
-        entities::{device, licence, licence_activation, licence_policy, product},
+        entities::{device, licence, licence_activation, licence_policy, product, subscriber},
         error::{Error, Result},
         json::{from_json, to_json},
         text::Line,
     },
     state::AppState,
-    support::subscribers::store::subscriber_by_ref,
 };
+
+/// The id of the subscriber with id or account `r` (422 when there is
+/// none: it is named in a body or query).
+pub async fn subscriber_id(db: &impl ConnectionTrait, field: &str, r: &str) -> Result<Uuid> {
+    let q = match Uuid::parse_str(r) {
+        Ok(id) => subscriber::Entity::find_by_id(id),
+        Err(_) => subscriber::Entity::find().filter(subscriber::Column::Account.eq(r)),
+    };
+    Ok(q.one(db)
+        .await?
+        .ok_or_else(|| Error::Validation(format!("{field}: no subscriber {r:?}")))?
+        .id)
+}
 
 /// A product or entitlement code: 1 to 64 of a-z, 0-9, `-`, `_`, `.`.
 fn code(field: &str, s: &str) -> Result<String> {
@@ -231,7 +242,7 @@ pub async fn create_policy(state: &AppState, caller: &Caller, b: PolicyBody) -> 
 }
 
 /// The boxes holding `licence_id` now.
-async fn active(
+pub(super) async fn active(
     db: &impl ConnectionTrait,
     licence_id: Uuid,
 ) -> Result<Vec<licence_activation::Model>> {
@@ -244,14 +255,14 @@ async fn active(
 }
 
 /// A licence row with its policy and product.
-struct Loaded {
-    row: licence::Model,
-    policy: licence_policy::Model,
-    product: product::Model,
+pub(super) struct Loaded {
+    pub(super) row: licence::Model,
+    pub(super) policy: licence_policy::Model,
+    pub(super) product: product::Model,
 }
 
 impl Loaded {
-    fn rules(&self) -> Result<(Licence, Policy)> {
+    pub(super) fn rules(&self) -> Result<(Licence, Policy)> {
         let holder = match (self.row.subscriber_id, self.row.device_id) {
             (Some(s), _) => Holder::Subscriber(s),
             (None, Some(d)) => Holder::Device(d),
@@ -270,7 +281,7 @@ impl Loaded {
     }
 }
 
-async fn load(db: &impl ConnectionTrait, row: licence::Model) -> Result<Loaded> {
+pub(super) async fn load(db: &impl ConnectionTrait, row: licence::Model) -> Result<Loaded> {
     let policy = licence_policy::Entity::find_by_id(row.policy_id)
         .one(db)
         .await?
@@ -318,7 +329,7 @@ async fn licence_view(db: &impl ConnectionTrait, l: Loaded) -> Result<LicenceVie
 }
 
 /// The licence with id `id`, or 404.
-async fn by_id(db: &impl ConnectionTrait, id: &str) -> Result<Loaded> {
+pub(super) async fn by_id(db: &impl ConnectionTrait, id: &str) -> Result<Loaded> {
     let row = match Uuid::parse_str(id) {
         Ok(id) => licence::Entity::find_by_id(id).one(db).await?,
         Err(_) => None,
@@ -364,15 +375,7 @@ pub async fn create_licence(
         .await?
         .ok_or_else(|| Error::Validation(format!("policy: no policy {:?}", b.policy)))?;
     let (subscriber_id, device_id) = match (&b.subscriber, &b.device) {
-        (Some(s), None) => (
-            Some(
-                subscriber_by_ref(&state.db, s)
-                    .await
-                    .map_err(|e| e.named_in("subscriber"))?
-                    .id,
-            ),
-            None,
-        ),
+        (Some(s), None) => (Some(subscriber_id(&state.db, "subscriber", s).await?), None),
         (None, Some(d)) => (
             None,
             Some(
@@ -453,195 +456,4 @@ pub async fn set_state(
     })
     .await?;
     licence_view(&state.db, load(&state.db, updated).await?).await
-}
-
-/// Whether `d` may use a licence of `holder` at all.
-fn holds(holder: Holder, d: &device::Model) -> bool {
-    match holder {
-        Holder::Device(id) => id == d.id,
-        Holder::Subscriber(s) => d.subscriber_id == Some(s),
-    }
-}
-
-/// Activates a licence on a box, within the policy's limits.
-pub async fn activate(
-    state: &AppState,
-    caller: &Caller,
-    id: &str,
-    device_ref: &str,
-) -> Result<ActivationView> {
-    let l = by_id(&state.db, id).await?;
-    let d = find_device(&state.db, device_ref)
-        .await
-        .map_err(|e| e.named_in("device"))?;
-    let (rule, policy) = l.rules()?;
-    if !holds(rule.holder, &d) {
-        return Err(Error::Validation(format!(
-            "device: {} is neither the licence's box nor one of its subscriber's",
-            d.serial
-        )));
-    }
-    let now = state.clock.now();
-    let current = active(&state.db, l.row.id).await?;
-    if let Some(a) = current.iter().find(|a| a.device_id == d.id) {
-        return Ok(ActivationView {
-            device_id: d.id,
-            serial: d.serial,
-            activated_at: a.activated_at,
-        });
-    }
-    let last_day = licence_activation::Entity::find()
-        .filter(licence_activation::Column::LicenceId.eq(l.row.id))
-        .filter(licence_activation::Column::ActivatedAt.gt(now - Duration::hours(24)))
-        .count(&state.db)
-        .await?;
-    rules::may_activate(
-        &policy,
-        u32::try_from(current.len()).unwrap_or(u32::MAX),
-        u32::try_from(last_day).unwrap_or(u32::MAX),
-    )
-    .map_err(|e| Error::Conflict(e.to_string()))?;
-    let row = licence_activation::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        licence_id: Set(l.row.id),
-        device_id: Set(d.id),
-        device_key: Set(d.public_key.clone()),
-        activated_at: Set(now),
-        deactivated_at: Set(None),
-    };
-    let entry = Entry::new("licence.activate", "licence", l.row.id.to_string())
-        .details(&serde_json::json!({ "device": d.serial }));
-    audited(&state.db, caller, now, move |txn| {
-        Box::pin(async move { Ok((row.insert(txn).await?, entry)) })
-    })
-    .await?;
-    Ok(ActivationView {
-        device_id: d.id,
-        serial: d.serial,
-        activated_at: now,
-    })
-}
-
-/// Ends a box's activation of a licence (404 when it holds none).
-pub async fn deactivate(
-    state: &AppState,
-    caller: &Caller,
-    id: &str,
-    device_ref: &str,
-) -> Result<()> {
-    let l = by_id(&state.db, id).await?;
-    let d = find_device(&state.db, device_ref).await?;
-    let a = active(&state.db, l.row.id)
-        .await?
-        .into_iter()
-        .find(|a| a.device_id == d.id)
-        .ok_or_else(|| Error::NotFound(format!("the licence is not activated on {}", d.serial)))?;
-    let now = state.clock.now();
-    let mut row: licence_activation::ActiveModel = a.into();
-    row.deactivated_at = Set(Some(now));
-    let entry = Entry::new("licence.deactivate", "licence", l.row.id.to_string())
-        .details(&serde_json::json!({ "device": d.serial }));
-    audited(&state.db, caller, now, move |txn| {
-        Box::pin(async move { Ok((row.update(txn).await?, entry)) })
-    })
-    .await
-    .map(|_| ())
-}
-
-/// Validates a licence named by key or id in the body's scope, at `now`.
-pub async fn validate(
-    db: &impl ConnectionTrait,
-    now: DateTime<Utc>,
-    b: ValidateBody,
-) -> Result<Validation> {
-    let answer = |valid, code, detail: String, updates, licence_id| Validation {
-        valid,
-        code,
-        detail,
-        updates,
-        licence_id,
-        ts: now,
-        nonce: b.nonce.clone(),
-    };
-    if b.nonce
-        .as_ref()
-        .is_some_and(|n| n.is_empty() || n.len() > 128)
-    {
-        return Err(Error::Validation("nonce: 1 to 128 characters".into()));
-    }
-    let row = match (&b.key, b.licence) {
-        (Some(key), None) => match token::prefix_in(Scheme::Licence, key) {
-            Some(prefix) => licence::Entity::find()
-                .filter(licence::Column::KeyPrefix.eq(prefix))
-                .one(db)
-                .await?
-                .filter(|l| token::matches(key, &l.key_hash)),
-            None => None,
-        },
-        (None, Some(id)) => licence::Entity::find_by_id(id).one(db).await?,
-        _ => {
-            return Err(Error::Validation(
-                "name the licence by one of key, licence".into(),
-            ))
-        }
-    };
-    let Some(row) = row else {
-        return Ok(answer(
-            false,
-            rules::Code::NotFound,
-            "no such licence".into(),
-            false,
-            None,
-        ));
-    };
-    let l = load(db, row).await?;
-    let (rule, policy) = l.rules()?;
-    let device = match &b.device {
-        Some(r) => Some(find_device(db, r).await.map_err(|e| e.named_in("device"))?),
-        None => None,
-    };
-    let activations = active(db, l.row.id).await?;
-    let scope = Scope {
-        product: b.product.clone(),
-        device: device.as_ref().map(|d| ScopeDevice {
-            id: d.id,
-            subscriber: d.subscriber_id,
-            activated: activations.iter().any(|a| a.device_id == d.id),
-        }),
-        entitlements: b.entitlements.clone(),
-    };
-    let mut verdict = rules::validate(&rule, &policy, now, &scope);
-    // A box without an activation that could not get one: the limit, not
-    // the missing activation, is the reason.
-    if verdict.code == rules::Code::NotActivated {
-        let held = u32::try_from(activations.len()).unwrap_or(u32::MAX);
-        if let Err(
-            e @ (rules::ActivationRefused::TooManyDevices { .. }
-            | rules::ActivationRefused::NodeLocked),
-        ) = rules::may_activate(&policy, held, 0)
-        {
-            verdict.code = rules::Code::TooManyDevices;
-            verdict.detail = e.to_string();
-        }
-    }
-    // More boxes hold it than the policy allows now (its limit was lowered).
-    if verdict.valid && activations.len() > policy.max_boxes as usize {
-        verdict = rules::Verdict {
-            valid: false,
-            code: rules::Code::TooManyDevices,
-            updates: false,
-            detail: format!(
-                "{} boxes hold the licence; its policy allows {}",
-                activations.len(),
-                policy.max_boxes
-            ),
-        };
-    }
-    Ok(answer(
-        verdict.valid,
-        verdict.code,
-        verdict.detail,
-        verdict.updates,
-        Some(l.row.id),
-    ))
 }

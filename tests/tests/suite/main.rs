@@ -26,6 +26,7 @@ mod hostile;
 mod https;
 mod ingest_limits;
 mod licences;
+mod licensed_rollouts;
 mod mqtt;
 mod problems;
 mod readme;

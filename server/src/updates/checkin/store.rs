@@ -2,12 +2,15 @@
 //! gets at check-in ([`offers_for`]: the pure rules first, the database
 //! only when some rollout has something for the box), and whether a
 //! rollout could have offered a bundle to a box ([`could_have_offered`],
-//! which status reports are checked against).
+//! which status reports are checked against). A bundle naming a licensed
+//! product goes only to boxes entitled to it (`licences::offers`).
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+};
 use uuid::Uuid;
 use wavecast_protocol::{
     checkin::{Offer, OfferArtifact},
@@ -18,6 +21,7 @@ use wavecast_protocol::{
 use super::offers::{plan, Candidate};
 use crate::{
     fleet::devices::store::{installed_of, tags_of},
+    licences::offers::may_offer,
     platform::{
         entities::{columns::Stored, device, rollout, rollout_device},
         error::{Error, Result},
@@ -33,7 +37,7 @@ use crate::{
 /// offering `rollouts` whose open waves include the device. Reads the
 /// database only when some rollout has something for the device.
 pub async fn offers_for(
-    db: &impl ConnectionTrait,
+    db: &DatabaseConnection,
     rollouts: &[LoadedRollout],
     device_id: Uuid,
     facts: &DeviceFacts<'_>,
@@ -105,6 +109,12 @@ pub async fn offers_for(
             };
             if ended.contains_key(&(r.model.id, b.id)) {
                 continue; // this attempt ended; never offered again in this rollout
+            }
+            // A licensed bundle only to boxes entitled to it.
+            if let Some(product) = &b.manifest.licensed_product {
+                if !may_offer(db, device_id, product, now).await? {
+                    continue;
+                }
             }
             offers.push(Offer {
                 rollout_id: r.model.id.to_string(),

@@ -1,0 +1,165 @@
+//! Rollouts honour licences: a bundle naming a licensed product is offered
+//! only to boxes holding a valid licence for it, activated on the first
+//! offer while the policy's box limit holds; a free bundle in the same
+//! rollout reaches every box; a suspended licence stops the offers at the
+//! box's next check-in.
+
+use std::collections::BTreeSet;
+
+use serde_json::json;
+use wavecast_e2e::{
+    fleet::{enrol_many, Box_},
+    support::subscriber,
+    trust::{bundle_file, manifest, payload, Keys},
+    TestApp,
+};
+use wavecast_protocol::{keyring::sign_manifest, manifest::Kind};
+
+/// A codec pack bundle, licensed when `product` is given.
+fn codec(keys: &Keys, name: &str, product: Option<&str>) -> Vec<u8> {
+    let data = payload(2048, 7);
+    let mut m = manifest(name, "1.0.0", &data);
+    m.kind = Kind::Codec;
+    m.licensed_product = product.map(Into::into);
+    let env = sign_manifest(&m, &keys.signer).expect("sign");
+    bundle_file(&keys.keyring_env, &env, &data)
+}
+
+/// The ids of the bundles each box is offered at one check-in.
+async fn offered(app: &TestApp, keys: &Keys, boxes: &[Box_]) -> Vec<BTreeSet<String>> {
+    let root = keys.root.verifying_key();
+    let mut out = Vec::new();
+    for b in boxes {
+        let (_, p) = b.check_in(app, &root).await;
+        out.push(p.offers.iter().map(|o| o.bundle_id.clone()).collect());
+    }
+    out
+}
+
+async fn licensed_bundles_reach_only_entitled_boxes(app: TestApp) {
+    let t = Some(app.admin_token.as_str());
+    let keys = Keys::new();
+    keys.publish(&app).await;
+    let mut ids = Vec::new();
+    for (name, product) in [("codec-free", None), ("codec-ddp-pack", Some("codec-ddp"))] {
+        let up = app.upload(codec(&keys, name, product)).await;
+        assert_eq!(up.status, 201, "{}", up.body);
+        let id = up.body["id"].as_str().expect("id").to_owned();
+        let p = app
+            .post(&format!("/api/v1/bundles/{id}/publish"), t, &json!({}))
+            .await;
+        assert_eq!(p.status, 200, "{}", p.body);
+        ids.push(id);
+    }
+    let (free, licensed) = (ids[0].clone(), ids[1].clone());
+    let boxes = enrol_many(&app, 100, 40, "X1", &[("x1-firmware", "4.1.0", 1)]).await;
+    let serials: Vec<&str> = boxes.iter().map(|b| b.serial.as_str()).collect();
+    // Ten boxes of one subscriber hold a licence for ten; eight of
+    // another's share one for five.
+    subscriber(&app, "A-10", "basic", None, &serials[..10], app.clock.now()).await;
+    subscriber(
+        &app,
+        "B-8",
+        "basic",
+        None,
+        &serials[10..18],
+        app.clock.now(),
+    )
+    .await;
+    let product = app
+        .post(
+            "/api/v1/products",
+            t,
+            &json!({ "code": "codec-ddp", "name": "Dolby Digital Plus" }),
+        )
+        .await;
+    assert_eq!(product.status, 201, "{}", product.body);
+    for (name, max) in [("ddp-10", 10), ("ddp-5", 5)] {
+        let p = app
+            .post(
+                "/api/v1/licence-policies",
+                t,
+                &json!({ "name": name, "product": "codec-ddp", "expiry": "stop",
+                         "max_boxes": max, "floating": true, "max_activations_per_day": 50 }),
+            )
+            .await;
+        assert_eq!(p.status, 201, "{}", p.body);
+    }
+    let mut licences = Vec::new();
+    for (policy, holder) in [("ddp-10", "A-10"), ("ddp-5", "B-8")] {
+        let l = app
+            .post(
+                "/api/v1/licences",
+                t,
+                &json!({ "policy": policy, "subscriber": holder }),
+            )
+            .await;
+        assert_eq!(l.status, 201, "{}", l.body);
+        licences.push((
+            l.body["id"].as_str().expect("id").to_owned(),
+            l.body["key"].as_str().expect("key").to_owned(),
+        ));
+    }
+    app.roll_out_to_all(&["codec-free@1.0.0", "codec-ddp-pack@1.0.0"])
+        .await;
+
+    let seen = offered(&app, &keys, &boxes).await;
+    assert!(
+        seen.iter().all(|o| o.contains(&free)),
+        "the free pack reaches every box"
+    );
+    let got: Vec<usize> = (0..40).filter(|i| seen[*i].contains(&licensed)).collect();
+    // All ten of A's, the first five of B's (the limit), none of the rest.
+    assert_eq!(
+        got,
+        (0..15).collect::<Vec<_>>(),
+        "licensed pack offered to {got:?}"
+    );
+
+    // B's five hold activations; the three others are over the limit.
+    let codes: Vec<String> = futures_util::future::join_all(serials[10..18].iter().map(|s| {
+        let app = &app;
+        let key = licences[1].1.clone();
+        async move {
+            let v = app
+                .post(
+                    "/api/v1/licences/validate",
+                    Some(&app.admin_token),
+                    &json!({ "key": key, "product": "codec-ddp", "device": s }),
+                )
+                .await;
+            v.body["code"].as_str().expect("code").to_owned()
+        }
+    }))
+    .await;
+    assert_eq!(
+        codes,
+        [vec!["VALID"; 5], vec!["TOO_MANY_DEVICES"; 3]].concat(),
+        "{codes:?}"
+    );
+    let shown = app
+        .get(&format!("/api/v1/licences/{}", licences[1].0), t)
+        .await;
+    assert_eq!(shown.body["activations"].as_array().map(Vec::len), Some(5));
+
+    // Suspended, A's licence stops the offers at the next check-in.
+    let s = app
+        .post(
+            &format!("/api/v1/licences/{}/suspend", licences[0].0),
+            t,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(s.status, 200, "{}", s.body);
+    let seen = offered(&app, &keys, &boxes[..10]).await;
+    assert!(
+        seen.iter()
+            .all(|o| o.contains(&free) && !o.contains(&licensed)),
+        "{seen:?}"
+    );
+}
+
+wavecast_e2e::both_backends!(
+    configure = wavecast_e2e::trust::server_signs;
+    licensed_bundles_reach_only_entitled_boxes
+);
