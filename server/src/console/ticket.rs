@@ -255,7 +255,7 @@ async fn box_panel(
         });
     let open = d.open_tickets.len();
     let moves = format!(
-        "subscriber {}, warranty start {}, {open} open ticket(s)",
+        "subscriber {}, warranty start {}, {open} open ticket(s), its licence activations",
         d.subscriber
             .as_ref()
             .map_or("none".to_owned(), |s| s.account.clone()),

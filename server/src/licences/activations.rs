@@ -18,7 +18,7 @@ use crate::{
         caller::Caller,
     },
     platform::{
-        entities::{device, licence_activation},
+        entities::{device, licence, licence_activation},
         error::{Error, Result},
     },
     state::AppState,
@@ -115,4 +115,32 @@ pub async fn deactivate(
     })
     .await
     .map(|_| ())
+}
+
+/// Moves box `old`'s licences to its replacement `new` (an RMA): the
+/// licences the old box held itself, and its activations, bound now to the
+/// new box's identity key. Not a new activation: no limit counts it.
+/// Returns how many activations moved.
+pub async fn move_to_replacement(
+    txn: &impl sea_orm::ConnectionTrait,
+    old: Uuid,
+    new: &device::Model,
+) -> Result<u64> {
+    use sea_orm::sea_query::Expr;
+    licence::Entity::update_many()
+        .col_expr(licence::Column::DeviceId, Expr::value(new.id))
+        .filter(licence::Column::DeviceId.eq(old))
+        .exec(txn)
+        .await?;
+    let moved = licence_activation::Entity::update_many()
+        .col_expr(licence_activation::Column::DeviceId, Expr::value(new.id))
+        .col_expr(
+            licence_activation::Column::DeviceKey,
+            Expr::value(new.public_key.clone()),
+        )
+        .filter(licence_activation::Column::DeviceId.eq(old))
+        .filter(licence_activation::Column::DeactivatedAt.is_null())
+        .exec(txn)
+        .await?;
+    Ok(moved.rows_affected)
 }

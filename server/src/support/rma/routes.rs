@@ -95,11 +95,17 @@ pub async fn return_box(
             id: n.id,
             serial: n.serial.clone(),
         }),
+        licences_moved: 0,
     };
     let (view, retired) = audited(&state.db, caller, now, move |txn| {
         Box::pin(async move {
+            let mut record_ = record_;
             let retired = match &new {
-                Some(n) => Some(replace(txn, old_id, n.id, now).await?),
+                Some(n) => {
+                    let (old, moved) = replace(txn, old_id, n.id, now).await?;
+                    record_.licences_moved = moved;
+                    Some(old)
+                }
                 None => None,
             };
             let view = record(txn, t, &record_, now).await?;

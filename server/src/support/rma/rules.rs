@@ -36,6 +36,13 @@ pub struct Rma {
     pub at: DateTime<Utc>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replacement: Option<Replacement>,
+    /// Licence activations moved to the replacement box.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub licences_moved: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Whether a ticket of `kind` about box `device` may be returned, and to

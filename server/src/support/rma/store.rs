@@ -1,6 +1,6 @@
 //! Warranty returns at the SQL edge: replacing a box ([`replace`]: the
-//! subscriber, the warranty start and the tickets move to the new box, the
-//! old one is retired) and recording the return on its ticket
+//! subscriber, the warranty start, the tickets and the licence activations
+//! move to the new box, the old one is retired) and recording the return on its ticket
 //! ([`record`]).
 
 use chrono::{DateTime, Utc};
@@ -12,6 +12,7 @@ use uuid::Uuid;
 use super::rules::Rma;
 use crate::{
     fleet::devices::rules::DeviceStatus,
+    licences::activations::move_to_replacement,
     platform::{
         entities::{device, ticket},
         error::{Error, Result},
@@ -30,14 +31,15 @@ use crate::{
 /// Replaces box `old` with `new` under warranty: the subscriber, the
 /// activation date (the warranty runs on from the original purchase) and
 /// the tickets move to the new box; the old one is decommissioned (its
-/// credential stops working) and points at its replacement. Returns the
-/// old box as stored now.
+/// credential stops working) and points at its replacement; its licences
+/// and their activations move to the new box. Returns the old box as
+/// stored now and how many licence activations moved.
 pub async fn replace(
     txn: &impl ConnectionTrait,
     old: Uuid,
     new: Uuid,
     now: DateTime<Utc>,
-) -> Result<device::Model> {
+) -> Result<(device::Model, u64)> {
     let o = device::Entity::find_by_id(old)
         .one(txn)
         .await?
@@ -46,6 +48,7 @@ pub async fn replace(
         .one(txn)
         .await?
         .ok_or_else(|| Error::NotFound(format!("no device {new}")))?;
+    let moved = move_to_replacement(txn, old, &n).await?;
     let mut nm: device::ActiveModel = n.into();
     nm.subscriber_id = Set(o.subscriber_id);
     nm.activated_at = Set(o.activated_at.or(Some(now)));
@@ -64,7 +67,7 @@ pub async fn replace(
     om.credential_hash = Set(None);
     om.credential_expires_at = Set(None);
     om.changed_at = Set(Some(now));
-    Ok(om.update(txn).await?)
+    Ok((om.update(txn).await?, moved))
 }
 
 /// Records `rma` on ticket `t` at `now`: stored, logged publicly, and

@@ -1,6 +1,6 @@
 //! Warranty returns, repair quotes and reopening: replacing a box moves the
-//! subscriber, the warranty start and the tickets, and retires the old
-//! box; a voided warranty gives a repair ticket (and `null` restores it);
+//! subscriber, the warranty start, the tickets and the licence
+//! activations, and retires the old box; a voided warranty gives a repair ticket (and `null` restores it);
 //! a quote on a warranty ticket is refused, one on a repair ticket answered
 //! once; a resolved support ticket counts a repeat on the same version and
 //! reopens on a newer one, and a redelivered fault is not counted twice.
@@ -63,8 +63,51 @@ async fn returns_quotes_and_reopening(app: TestApp) {
         )
         .await;
     q.problem(409);
-    // Replace the box: subscriber, warranty start and tickets move; the old
-    // box is retired and its credential stops working.
+    // The box holds a node-locked licence of its own and one of its
+    // subscriber's, both activated on it.
+    let a = Some(admin.as_str());
+    let made = app
+        .post(
+            "/api/v1/products",
+            a,
+            &json!({ "code": "drm-sl3000", "name": "PlayReady SL3000" }),
+        )
+        .await;
+    assert_eq!(made.status, 201, "{}", made.body);
+    let locked = app
+        .post(
+            "/api/v1/licence-policies",
+            a,
+            &json!({ "name": "sl3000-box", "product": "drm-sl3000", "expiry": "stop",
+                     "max_boxes": 1, "max_activations_per_day": 1 }),
+        )
+        .await;
+    assert_eq!(locked.status, 201, "{}", locked.body);
+    let mut licences = Vec::new();
+    for holder in [
+        json!({ "device": "SN000000" }),
+        json!({ "subscriber": "W-1" }),
+    ] {
+        let mut body = json!({ "policy": "sl3000-box" });
+        if let (Some(b), Some(h)) = (body.as_object_mut(), holder.as_object()) {
+            b.extend(h.clone());
+        }
+        let l = app.post("/api/v1/licences", a, &body).await;
+        assert_eq!(l.status, 201, "{}", l.body);
+        let id = l.body["id"].as_str().expect("id").to_owned();
+        let on = app
+            .post(
+                &format!("/api/v1/licences/{id}/activations"),
+                a,
+                &json!({ "device": "SN000000" }),
+            )
+            .await;
+        assert_eq!(on.status, 200, "{}", on.body);
+        licences.push(id);
+    }
+    // Replace the box: subscriber, warranty start, tickets and licence
+    // activations move; the old box is retired and its credential stops
+    // working.
     let r = app
         .post(
             &format!("/api/v1/tickets/{wid}/rma"),
@@ -74,6 +117,27 @@ async fn returns_quotes_and_reopening(app: TestApp) {
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["rma"]["replacement"]["serial"], "SN000002");
+    assert_eq!(r.body["rma"]["licences_moved"], 2, "{}", r.body["rma"]);
+    // Both licences are the new box's now, without counting against their
+    // limits (one box, one activation a day, both spent by the old box).
+    for id in &licences {
+        let v = app
+            .post(
+                "/api/v1/licences/validate",
+                a,
+                &json!({ "licence": id, "device": "SN000002", "product": "drm-sl3000" }),
+            )
+            .await;
+        assert_eq!(v.body["code"], "VALID", "{}", v.body);
+        let gone = app
+            .post(
+                "/api/v1/licences/validate",
+                a,
+                &json!({ "licence": id, "device": "SN000000" }),
+            )
+            .await;
+        assert_ne!(gone.body["code"], "VALID", "{}", gone.body);
+    }
     let new = app.get("/api/v1/devices/SN000002", Some(&admin)).await.body;
     let old = app.get("/api/v1/devices/SN000000", Some(&admin)).await.body;
     assert_eq!(new["subscriber_id"], w1.as_str());
