@@ -36,6 +36,7 @@ table! {
     post "/api/v1/device/events" => intake::routes::events,
     post "/api/v1/device/enrol" => fleet::devices::enrol::enrol,
     get "/api/v1/device/self" => fleet::devices::enrol::me,
+    post "/api/v1/device/licences/validate" => licences::routes::validate_own,
     get "/api/v1/artifacts/{sha256}" => updates::bundles::downloads::download,
     head "/api/v1/artifacts/{sha256}" => updates::bundles::downloads::probe,
     get "/healthz" => super::health::healthz,

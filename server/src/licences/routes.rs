@@ -12,12 +12,12 @@ use super::{
     rules::LicenceState,
     store, validation,
     views::{
-        ActivationBody, ActivationView, LicenceBody, LicenceCreated, LicenceView, PolicyBody,
-        PolicyView, ProductBody, ProductView, ValidateBody, Validation,
+        ActivationBody, ActivationView, DeviceValidateBody, LicenceBody, LicenceCreated,
+        LicenceView, PolicyBody, PolicyView, ProductBody, ProductView, ValidateBody, Validation,
     },
 };
 use crate::{
-    fleet::devices::store::find as find_device,
+    fleet::devices::{auth::DeviceAuth, store::find as find_device},
     identity::auth::{access, Auth},
     platform::error::{Error, Result},
     state::AppState,
@@ -262,4 +262,24 @@ pub async fn validate(
 ) -> Result<HttpResponse> {
     let now = state.clock.now();
     Ok(HttpResponse::Ok().json(validation::validate(&state.db, now, body.into_inner()).await?))
+}
+
+/// `POST /api/v1/device/licences/validate`: a box asks, over its own
+/// credential, whether it may use a product now.
+#[utoipa::path(
+    post,
+    path = "/api/v1/device/licences/validate",
+    tag = "device",
+    request_body = DeviceValidateBody,
+    security(("device" = [])),
+    responses((status = 200, description = "The verdict for this box: valid, code, detail; the nonce echoed", body = Validation))
+)]
+pub async fn validate_own(
+    auth: DeviceAuth,
+    state: web::Data<AppState>,
+    body: web::Json<DeviceValidateBody>,
+) -> Result<HttpResponse> {
+    let now = state.clock.now();
+    let v = validation::validate_for_box(&state.db, now, &auth.device, body.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(v))
 }

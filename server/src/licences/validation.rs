@@ -1,23 +1,41 @@
 //! Validation: a licence named by key or id, checked for a product, a box
 //! and entitlements at a time, answering `valid`, a code and a detail with
-//! the caller's nonce.
+//! the caller's nonce; and a box's own question about a product, over its
+//! credential.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use super::{
     rules::{self, Scope, ScopeDevice},
     store::{active, load},
-    views::{ValidateBody, Validation},
+    views::{DeviceValidateBody, ValidateBody, Validation},
 };
 use crate::{
     fleet::devices::store::find as find_device,
     identity::tokens::rules::{self as token, Scheme},
     platform::{
-        entities::licence,
+        entities::{device, licence},
         error::{Error, Result},
     },
 };
+
+/// A box without an activation that could not get one: the limit, not
+/// the missing activation, is the reason (`TOO_MANY_DEVICES`).
+fn over_the_limit(verdict: &mut rules::Verdict, policy: &rules::Policy, held: usize) {
+    if verdict.code != rules::Code::NotActivated {
+        return;
+    }
+    let held = u32::try_from(held).unwrap_or(u32::MAX);
+    if let Err(
+        e
+        @ (rules::ActivationRefused::TooManyDevices { .. } | rules::ActivationRefused::NodeLocked),
+    ) = rules::may_activate(policy, held, 0)
+    {
+        verdict.code = rules::Code::TooManyDevices;
+        verdict.detail = e.to_string();
+    }
+}
 
 /// Validates a licence named by key or id in the body's scope, at `now`.
 pub async fn validate(
@@ -82,19 +100,7 @@ pub async fn validate(
         entitlements: b.entitlements.clone(),
     };
     let mut verdict = rules::validate(&rule, &policy, now, &scope);
-    // A box without an activation that could not get one: the limit, not
-    // the missing activation, is the reason.
-    if verdict.code == rules::Code::NotActivated {
-        let held = u32::try_from(activations.len()).unwrap_or(u32::MAX);
-        if let Err(
-            e @ (rules::ActivationRefused::TooManyDevices { .. }
-            | rules::ActivationRefused::NodeLocked),
-        ) = rules::may_activate(&policy, held, 0)
-        {
-            verdict.code = rules::Code::TooManyDevices;
-            verdict.detail = e.to_string();
-        }
-    }
+    over_the_limit(&mut verdict, &policy, activations.len());
     // More boxes hold it than the policy allows now (its limit was lowered).
     if verdict.valid && activations.len() > policy.max_boxes as usize {
         verdict = rules::Verdict {
@@ -115,4 +121,74 @@ pub async fn validate(
         verdict.updates,
         Some(l.row.id),
     ))
+}
+
+/// Validates box `d`'s own right to `b.product` at `now`: every licence for
+/// the product the box or its subscriber holds is checked, and the answer
+/// is the first valid one's, else the first refusal (`NOT_FOUND` when it
+/// holds none).
+pub async fn validate_for_box(
+    db: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+    d: &device::Model,
+    b: DeviceValidateBody,
+) -> Result<Validation> {
+    if b.nonce
+        .as_ref()
+        .is_some_and(|n| n.is_empty() || n.len() > 128)
+    {
+        return Err(Error::Validation("nonce: 1 to 128 characters".into()));
+    }
+    let mut holder = Condition::any().add(licence::Column::DeviceId.eq(d.id));
+    if let Some(s) = d.subscriber_id {
+        holder = holder.add(licence::Column::SubscriberId.eq(s));
+    }
+    let mut first = None;
+    for row in licence::Entity::find()
+        .filter(holder)
+        .order_by_asc(licence::Column::CreatedAt)
+        .all(db)
+        .await?
+    {
+        let l = load(db, row).await?;
+        if l.product.code != b.product {
+            continue;
+        }
+        let (rule, policy) = l.rules()?;
+        let boxes = active(db, l.row.id).await?;
+        let activated = boxes.iter().any(|a| a.device_id == d.id);
+        let scope = Scope {
+            product: Some(b.product.clone()),
+            device: Some(ScopeDevice {
+                id: d.id,
+                subscriber: d.subscriber_id,
+                activated,
+            }),
+            entitlements: b.entitlements.clone(),
+        };
+        let mut v = rules::validate(&rule, &policy, now, &scope);
+        over_the_limit(&mut v, &policy, boxes.len());
+        let answer = Validation {
+            valid: v.valid,
+            code: v.code,
+            detail: v.detail,
+            updates: v.updates,
+            licence_id: Some(l.row.id),
+            ts: now,
+            nonce: b.nonce.clone(),
+        };
+        if answer.valid {
+            return Ok(answer);
+        }
+        first.get_or_insert(answer);
+    }
+    Ok(first.unwrap_or_else(|| Validation {
+        valid: false,
+        code: rules::Code::NotFound,
+        detail: format!("this box holds no licence for {}", b.product),
+        updates: false,
+        licence_id: None,
+        ts: now,
+        nonce: b.nonce,
+    }))
 }

@@ -178,3 +178,17 @@ pub struct Validation {
     /// The caller's nonce.
     pub nonce: Option<String>,
 }
+
+/// `POST /api/v1/device/licences/validate`: the box asks about itself.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceValidateBody {
+    /// The product the box wants to use.
+    pub product: String,
+    /// Entitlement codes needed.
+    #[serde(default)]
+    pub entitlements: Vec<String>,
+    /// Echoed in the answer.
+    #[serde(default)]
+    pub nonce: Option<String>,
+}

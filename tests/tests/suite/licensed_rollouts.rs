@@ -137,6 +137,23 @@ async fn licensed_bundles_reach_only_entitled_boxes(app: TestApp) {
         [vec!["VALID"; 5], vec!["TOO_MANY_DEVICES"; 3]].concat(),
         "{codes:?}"
     );
+    // A box asks about itself over its own credential.
+    for (i, code) in [
+        (0, "VALID"),
+        (12, "VALID"),
+        (15, "TOO_MANY_DEVICES"),
+        (30, "NOT_FOUND"),
+    ] {
+        let v = app
+            .post(
+                "/api/v1/device/licences/validate",
+                Some(&boxes[i].credential),
+                &json!({ "product": "codec-ddp", "nonce": "box-nonce-1" }),
+            )
+            .await;
+        assert_eq!(v.body["code"], code, "box {i}: {}", v.body);
+        assert_eq!(v.body["nonce"], "box-nonce-1");
+    }
     let shown = app
         .get(&format!("/api/v1/licences/{}", licences[1].0), t)
         .await;
