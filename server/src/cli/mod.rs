@@ -18,6 +18,7 @@ mod device;
 mod fleet;
 mod identity;
 pub mod keys;
+mod licence;
 pub mod output;
 mod plan;
 mod problem;
@@ -208,6 +209,20 @@ pub enum Command {
         #[command(subcommand)]
         cmd: agent::AgentCommand,
     },
+    /// Products sold under licence and their policies.
+    Product {
+        #[command(flatten)]
+        api: Api,
+        #[command(subcommand)]
+        cmd: licence::ProductCommand,
+    },
+    /// Licences: issue, show, suspend, revoke, activate on boxes, validate.
+    Licence {
+        #[command(flatten)]
+        api: Api,
+        #[command(subcommand)]
+        cmd: licence::LicenceCommand,
+    },
     /// Webhooks to an outside helpdesk.
     Webhook {
         #[command(flatten)]
@@ -308,6 +323,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Agent { api, cmd } => {
             let (c, json) = connect(api)?;
             agent::run(&c, cmd, json).await
+        }
+        Command::Product { api, cmd } => {
+            let (c, json) = connect(api)?;
+            licence::run_product(&c, cmd, json).await
+        }
+        Command::Licence { api, cmd } => {
+            let (c, json) = connect(api)?;
+            licence::run(&c, cmd, json).await
         }
         Command::Webhook { api, cmd } => {
             let (c, json) = connect(api)?;

@@ -9,6 +9,7 @@ mod bundles;
 mod catalog;
 mod cli;
 mod cli_desk;
+mod cli_licences;
 mod console;
 mod contract;
 mod desk;
