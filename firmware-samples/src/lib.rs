@@ -188,7 +188,9 @@ pub fn generate(out: &Path, opts: Options) -> io::Result<Vec<Generated>> {
         compatible: &[("X1", &["A", "B"])],
         requires: &[("x1-firmware", ">=4.2.0")],
         artifacts: &[("codecs.tar", "codecs")],
-        licensed_product: Some("codec-pack-premium"),
+        // The base codec pack every box gets; the DRM module below is the
+        // licensed sample (a licensed bundle reaches only entitled boxes).
+        licensed_product: None,
         description: "HEVC and AV1 decoders, E-AC-3 audio",
     }
     .write(&dir)?;
