@@ -20,7 +20,9 @@ pub enum ProductCommand {
     List,
     /// Add a product (its code is what manifests name as `licensed_product`).
     Create {
+        /// The product's code, e.g. codec-ddp.
         code: String,
+        /// What it is called.
         #[arg(long)]
         name: String,
         /// Entitlement codes (comma-separated).
@@ -31,7 +33,9 @@ pub enum ProductCommand {
     Policies,
     /// Add a licence policy.
     Policy {
+        /// The policy's name.
         name: String,
+        /// The product's code.
         #[arg(long)]
         product: String,
         /// Days a licence lasts (for ever when absent).
@@ -49,6 +53,7 @@ pub enum ProductCommand {
         /// An activation may move to another box.
         #[arg(long)]
         floating: bool,
+        /// Activations in any 24 hours.
         #[arg(long, default_value_t = 10)]
         max_activations_per_day: u32,
         /// Entitlement codes granted (comma-separated).
@@ -61,8 +66,10 @@ pub enum ProductCommand {
 pub enum LicenceCommand {
     /// Licences, of a subscriber or a box when given.
     List {
+        /// Only this subscriber's (id or account).
         #[arg(long)]
         subscriber: Option<String>,
+        /// Only this box's own (id or serial).
         #[arg(long)]
         device: Option<String>,
     },
@@ -70,8 +77,10 @@ pub enum LicenceCommand {
     Create {
         /// The policy's name.
         policy: String,
+        /// The subscriber who holds it (id or account).
         #[arg(long, conflicts_with = "device", required_unless_present = "device")]
         subscriber: Option<String>,
+        /// The box that holds it (id or serial).
         #[arg(long)]
         device: Option<String>,
         /// Entitlement codes beyond the policy's (comma-separated).
@@ -79,24 +88,50 @@ pub enum LicenceCommand {
         entitlements: Vec<String>,
     },
     /// A licence with the boxes holding it.
-    Show { id: String },
+    Show {
+        /// The licence's id.
+        id: String,
+    },
     /// Stop a licence for now.
-    Suspend { id: String },
+    Suspend {
+        /// The licence's id.
+        id: String,
+    },
     /// Bring a suspended licence back.
-    Reinstate { id: String },
+    Reinstate {
+        /// The licence's id.
+        id: String,
+    },
     /// End a licence for good.
-    Revoke { id: String },
-    /// Bind a licence to a box (id or serial).
-    Activate { id: String, device: String },
+    Revoke {
+        /// The licence's id.
+        id: String,
+    },
+    /// Bind a licence to a box.
+    Activate {
+        /// The licence's id.
+        id: String,
+        /// The box's id or serial.
+        device: String,
+    },
     /// Unbind a licence from a box.
-    Deactivate { id: String, device: String },
+    Deactivate {
+        /// The licence's id.
+        id: String,
+        /// The box's id or serial.
+        device: String,
+    },
     /// Whether a licence (by key) is valid for a product, a box and entitlements.
     Validate {
+        /// The licence key (wcl_…).
         key: String,
+        /// The product to use.
         #[arg(long)]
         product: Option<String>,
+        /// The box that uses it (id or serial).
         #[arg(long)]
         device: Option<String>,
+        /// Entitlement codes needed (comma-separated).
         #[arg(long, value_delimiter = ',')]
         entitlements: Vec<String>,
     },
