@@ -100,8 +100,11 @@ async fn every_operation_answers_as_its_openapi_document_says() {
             "examples,coverage,fuzzing",
             "--max-examples",
             MAX_EXAMPLES,
+            // One worker: with two, CPython 3.11's parser raced inside
+            // schemathesis now and then ("AST constructor recursion depth
+            // mismatch"), a runtime error of the tool, not of this API.
             "--workers",
-            "2",
+            "1",
             "--seed",
             "1",
             "--suppress-health-check",
