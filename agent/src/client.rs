@@ -171,6 +171,7 @@ impl Client {
         installed: &[Component],
         timezone: Option<&str>,
         held_keyring: Option<u64>,
+        licence_tokens: u32,
     ) -> Result<CheckinAnswer, ClientError> {
         let req = CheckinRequest {
             nonce: nonce.to_owned(),
@@ -180,6 +181,7 @@ impl Client {
             timezone: timezone.map(str::to_owned),
             keyring_version: held_keyring,
             batch_proofs: true,
+            licence_tokens: (licence_tokens > 0).then_some(licence_tokens),
         };
         self.authed(self.http.post(&self.url("/api/v1/device/check-in")))
             .send_json(&req)

@@ -11,6 +11,8 @@
 //! - [`service`]: `run`, the loop that checks in, updates, samples and delivers;
 //! - [`journal`]: the on-disk state that makes every step resumable, and the
 //!   rule for which offers the box may take;
+//! - [`licences`]: the licence tokens the box keeps and the offline check
+//!   its codec and DRM components ask;
 //! - [`download`]: resumable, verified downloads into the staging area;
 //! - [`install`]: A/B firmware slots and directory bundles;
 //! - [`outbox`]: the bounded on-disk queue of reports, health and faults;
@@ -30,6 +32,7 @@ pub mod faults;
 pub mod health;
 pub mod install;
 pub mod journal;
+pub mod licences;
 pub mod log;
 pub mod nudge;
 pub mod outbox;

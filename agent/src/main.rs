@@ -1,5 +1,5 @@
 //! The `wavecast-agent` binary: `run` (the service), `status`, `fault
-//! report`, `config example` and `simulate`. Arguments are parsed with
+//! report`, `licence check`, `config example` and `simulate`. Arguments are parsed with
 //! `lexopt`, a few kilobytes where a full argument framework would cost a
 //! good part of the box's size budget.
 
@@ -20,6 +20,9 @@ const USAGE: &str = "usage:
   wavecast-agent [--config FILE] run
   wavecast-agent [--config FILE] status
   wavecast-agent [--config FILE] fault report CODE [--details TEXT] [--signature TEXT]
+  wavecast-agent [--config FILE] licence check PRODUCT [--entitlement CODE]
+                             offline: exit 0 when the box may use PRODUCT now,
+                             1 when not; the reason as JSON on stdout
   wavecast-agent config example
   wavecast-agent simulate --server URL --root-key FILE|BASE64 --devices N [options]
   wavecast-agent --version
@@ -133,6 +136,23 @@ fn real_main() -> Result<ExitCode, String> {
             let id = events_fault(&cfg, code, opt("details"), opt("signature"))?;
             println!("queued fault {code} as {id}");
             Ok(ExitCode::SUCCESS)
+        }
+        ["licence", "check", product] => {
+            allowed(&["entitlement"])?;
+            let cfg = load(&config_path)?;
+            let entitlement = opt("entitlement");
+            let a = wavecast_agent::licences::check(
+                &cfg,
+                product,
+                entitlement.as_deref(),
+                wavecast_agent::now(),
+            )?;
+            println!("{}", serde_json::to_string(&a).map_err(|e| e.to_string())?);
+            Ok(if a.valid {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
         }
         ["config", "example"] => {
             allowed(&[])?;

@@ -105,6 +105,7 @@ fn main() {
         }],
         next_checkin_secs: 1800,
         mqtt_url: Some("mqtt://127.0.0.1:1883".into()),
+        licences: None,
     };
     let direct = CheckinAnswer {
         keyring: Some(keyring_env.clone()),

@@ -5,14 +5,13 @@
 //! box is refused by [`verify_answer`], so an attacker can neither freeze a
 //! box on old offers nor mix and match offers between boxes.
 
-use ed25519_dalek::{SigningKey, VerifyingKey};
+use ed25519_dalek::SigningKey;
 use serde::{Deserialize, Serialize};
 
 use crate::{
     batch::{verify_batch, BatchProof},
     envelope::{pae, Envelope, CHECKIN_TYPE},
     keyring::{KeyRole, Keyring},
-    keys::parse_public_key,
     trust::TrustError,
 };
 
@@ -50,6 +49,11 @@ pub struct CheckinRequest {
     /// do not send it and always get a direct signature.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub batch_proofs: bool,
+    /// How many licence tokens the box holds ([`crate::licence`]): a box
+    /// holding some always gets its current set back, so a licence taken
+    /// away reaches it. Older agents do not send it and hold none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub licence_tokens: Option<u32>,
 }
 
 /// An artifact to download for an offer.
@@ -94,6 +98,13 @@ pub struct CheckinPayload {
     /// nudges and publish reports; absent when the server runs without MQTT.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mqtt_url: Option<String>,
+    /// The box's licence tokens, each signed on its own by a key with the
+    /// `licence` role ([`crate::licence::LicenceToken`]). When present it
+    /// is the box's complete set: tokens it holds that are not here are
+    /// gone. Absent when the server has nothing to say about licences;
+    /// older agents ignore it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub licences: Option<Vec<Envelope>>,
 }
 
 /// What the server answers: the keyring vouching for the signing key (left
@@ -134,36 +145,15 @@ pub fn verify_checkin(
         return verify_answer(keyring, &answer.answer, device_id, nonce, now, max_age_secs);
     };
     answer.answer.expect_type(CHECKIN_TYPE)?;
-    let key = checkin_key(keyring, &proof.keyid)?.ok_or_else(|| TrustError::UnknownKey {
-        keyids: proof.keyid.clone(),
-        keyring_version: keyring.version,
-    })?;
+    let key = keyring
+        .role_key(&proof.keyid, KeyRole::Checkin)?
+        .ok_or_else(|| TrustError::UnknownKey {
+            keyids: proof.keyid.clone(),
+            keyring_version: keyring.version,
+        })?;
     let bytes = answer.answer.payload_bytes()?;
     verify_batch(&key, &pae(CHECKIN_TYPE, &bytes), proof)?;
     check_payload(&bytes, device_id, nonce, now, max_age_secs)
-}
-
-/// The key `keyid` if the keyring lists it for check-in answers; an error if
-/// it is revoked or may not sign them.
-fn checkin_key(keyring: &Keyring, keyid: &str) -> Result<Option<VerifyingKey>, TrustError> {
-    if keyring.is_revoked(keyid) {
-        return Err(TrustError::RevokedKey {
-            keyid: keyid.to_owned(),
-            keyring_version: keyring.version,
-        });
-    }
-    let Some(entry) = keyring.entry(keyid) else {
-        return Ok(None);
-    };
-    if !entry.roles.contains(&KeyRole::Checkin) {
-        return Err(TrustError::Malformed(format!(
-            "key {} may not sign check-in answers",
-            entry.keyid
-        )));
-    }
-    parse_public_key(&entry.public_key)
-        .map(Some)
-        .map_err(TrustError::Malformed)
 }
 
 /// Signs a check-in payload.
@@ -187,19 +177,7 @@ pub fn verify_answer(
     max_age_secs: i64,
 ) -> Result<CheckinPayload, TrustError> {
     answer.expect_type(CHECKIN_TYPE)?;
-    let mut signed = false;
-    for s in &answer.signatures {
-        if let Some(key) = checkin_key(keyring, &s.keyid)? {
-            signed |= answer.verify_by(&key)?;
-        }
-    }
-    if !signed {
-        let ids: Vec<&str> = answer.signatures.iter().map(|s| s.keyid.as_str()).collect();
-        return Err(TrustError::UnknownKey {
-            keyids: ids.join(", "),
-            keyring_version: keyring.version,
-        });
-    }
+    keyring.verify_role(answer, KeyRole::Checkin)?;
     check_payload(
         &answer.payload_bytes()?,
         device_id,
@@ -258,6 +236,7 @@ mod tests {
             offers: vec![],
             next_checkin_secs: 1800,
             mqtt_url: None,
+            licences: None,
         }
     }
 

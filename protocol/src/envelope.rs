@@ -20,6 +20,10 @@ pub const MANIFEST_TYPE: &str = "application/vnd.wavecast.manifest+json";
 pub const KEYRING_TYPE: &str = "application/vnd.wavecast.keyring+json";
 /// The payload type of a signed check-in answer.
 pub const CHECKIN_TYPE: &str = "application/vnd.wavecast.checkin+json";
+/// The payload type of a licence token.
+pub const LICENCE_TYPE: &str = "application/vnd.wavecast.licence+json";
+/// The payload type of a signed licence validation answer.
+pub const VALIDATION_TYPE: &str = "application/vnd.wavecast.licence-validation+json";
 
 /// One signature in an envelope.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

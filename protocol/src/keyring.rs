@@ -14,7 +14,9 @@ use crate::{
     trust::TrustError,
 };
 
-/// What a key may sign: a bundle kind, or check-in answers.
+/// What a key may sign: a bundle kind, check-in answers, or licence tokens
+/// and validation answers. Roles added later are kept but allow nothing on
+/// older boxes ([`KeyEntry::other_roles`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
@@ -26,6 +28,9 @@ pub enum KeyRole {
     Config,
     /// Signs check-in answers (the server's online key).
     Checkin,
+    /// Signs licence tokens and licence validation answers (the server's
+    /// online key; [`crate::licence`]).
+    Licence,
 }
 
 impl KeyRole {
@@ -55,6 +60,7 @@ impl KeyRole {
             KeyRole::App => "app",
             KeyRole::Config => "config",
             KeyRole::Checkin => "checkin",
+            KeyRole::Licence => "licence",
         }
     }
 }
@@ -62,7 +68,7 @@ impl KeyRole {
 impl std::str::FromStr for KeyRole {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        [KeyRole::Checkin]
+        [KeyRole::Checkin, KeyRole::Licence]
             .into_iter()
             .chain(KeyRole::BUNDLES)
             .find(|r| r.as_str() == s)
@@ -199,6 +205,54 @@ impl Keyring {
     /// Whether key `keyid` (hex in either case) is revoked.
     pub fn is_revoked(&self, keyid: &str) -> bool {
         self.revoked.iter().any(|r| r.eq_ignore_ascii_case(keyid))
+    }
+
+    /// The key `keyid` if this keyring lists it with `role`: `None` when it
+    /// is not listed, an error when it is revoked or lacks the role.
+    pub fn role_key(&self, keyid: &str, role: KeyRole) -> Result<Option<VerifyingKey>, TrustError> {
+        if self.is_revoked(keyid) {
+            return Err(TrustError::RevokedKey {
+                keyid: keyid.to_owned(),
+                keyring_version: self.version,
+            });
+        }
+        let Some(entry) = self.entry(keyid) else {
+            return Ok(None);
+        };
+        if !entry.roles.contains(&role) {
+            return Err(TrustError::Malformed(format!(
+                "key {} may not sign {} payloads",
+                entry.keyid,
+                role.as_str()
+            )));
+        }
+        parse_public_key(&entry.public_key)
+            .map(Some)
+            .map_err(TrustError::Malformed)
+    }
+
+    /// Checks that `envelope` carries a valid signature by a key this
+    /// keyring lists with `role` (signatures by unlisted keys are ignored; a
+    /// revoked or role-less listed key, or a bad signature, refuses it).
+    pub fn verify_role(&self, envelope: &Envelope, role: KeyRole) -> Result<(), TrustError> {
+        let mut signed = false;
+        for s in &envelope.signatures {
+            if let Some(key) = self.role_key(&s.keyid, role)? {
+                signed |= envelope.verify_by(&key)?;
+            }
+        }
+        if signed {
+            return Ok(());
+        }
+        let ids: Vec<&str> = envelope
+            .signatures
+            .iter()
+            .map(|s| s.keyid.as_str())
+            .collect();
+        Err(TrustError::UnknownKey {
+            keyids: ids.join(", "),
+            keyring_version: self.version,
+        })
     }
 
     /// Whether key `keyid` may sign a `kind` bundle under this keyring at

@@ -19,6 +19,7 @@ pub mod events;
 pub mod keyring;
 pub mod keys;
 pub mod kind;
+pub mod licence;
 pub mod manifest;
 pub mod mqtt;
 pub mod problem;

@@ -46,6 +46,9 @@ pub struct Caches {
     /// (it reads every box: computed at most every 30 s, served from
     /// memory meanwhile).
     pub summary: Refreshing<Summarised>,
+    /// The boxes holding a licence activation: only their check-ins look
+    /// for licence tokens.
+    pub licensed: Refreshing<HashSet<uuid::Uuid>>,
 }
 
 impl Caches {
@@ -55,6 +58,7 @@ impl Caches {
             offering: Refreshing::new(ttl),
             downloadable: Refreshing::new(ttl),
             summary: Refreshing::new(std::time::Duration::from_secs(30)),
+            licensed: Refreshing::new(ttl),
         }
     }
 }
@@ -122,6 +126,14 @@ impl AppState {
         self.caches
             .downloadable
             .get(|| offered_artifacts(&self.db))
+            .await
+    }
+
+    /// The boxes holding a licence activation, from memory when fresh.
+    pub async fn licensed_boxes(&self) -> Result<Arc<HashSet<uuid::Uuid>>> {
+        self.caches
+            .licensed
+            .get(|| crate::licences::tokens::activated_boxes(&self.db))
             .await
     }
 

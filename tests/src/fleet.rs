@@ -32,6 +32,9 @@ pub struct Box_ {
     /// What the box believes, kept between check-ins as the agent keeps it
     /// (so answers leave out a keyring it already holds).
     pub trust: std::sync::Arc<std::sync::Mutex<Option<Trust>>>,
+    /// How many licence tokens the last answer gave the box (it says so at
+    /// its next check-in, as the agent does).
+    pub licence_tokens: std::sync::Arc<std::sync::atomic::AtomicU32>,
 }
 
 /// A deterministic identity key for box `n`.
@@ -147,6 +150,7 @@ pub async fn enrol_one(
             .collect(),
         timezone: None,
         trust: Default::default(),
+        licence_tokens: Default::default(),
     }
 }
 
@@ -168,15 +172,25 @@ impl Box_ {
             .expect("trust")
             .as_ref()
             .and_then(Trust::held_keyring);
-        let answer =
-            blocking(move || client.check_in(&sent, &installed, timezone.as_deref(), held))
-                .await
-                .expect("check-in answered");
+        let tokens = self
+            .licence_tokens
+            .load(std::sync::atomic::Ordering::Relaxed);
+        let answer = blocking(move || {
+            client.check_in(&sent, &installed, timezone.as_deref(), held, tokens)
+        })
+        .await
+        .expect("check-in answered");
         let mut guard = self.trust.lock().expect("trust");
         let trust = guard.get_or_insert_with(|| Trust::new(*root));
         let (payload, _, _) = trust
             .verify(&answer, &self.id, &nonce, app.clock.now().timestamp())
             .expect("the answer verifies");
+        if let Some(t) = &payload.licences {
+            self.licence_tokens.store(
+                u32::try_from(t.len()).unwrap_or(u32::MAX),
+                std::sync::atomic::Ordering::Relaxed,
+            );
+        }
         (answer, payload)
     }
 

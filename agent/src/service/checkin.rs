@@ -1,18 +1,21 @@
 //! Enrolling with the identity key when the box has no credential (or the
 //! server refused it), and checking in: the signed answer verified, the
-//! offers it may take queued in the journal, the broker it was told about
-//! joined.
+//! offers it may take queued in the journal, its licence tokens kept, the
+//! broker it was told about joined.
 
 use std::time::{Duration, Instant};
 
-use wavecast_protocol::{manifest::Kind, status::InstallState};
+use wavecast_protocol::{
+    checkin::CheckinPayload, keyring::Keyring, keys::public_key_text, manifest::Kind,
+    status::InstallState,
+};
 
 use super::{Agent, Stop};
 use crate::{
     client::{Client, ClientError},
     crash_point,
     journal::{offer_key, refuse_offer, Job, Step},
-    log, now,
+    licences, log, now,
 };
 
 impl Agent {
@@ -65,11 +68,13 @@ impl Agent {
         self.ensure_enrolled()?;
         let nonce = Client::nonce();
         let installed = self.installed();
+        let tokens = licences::held(&self.cfg.state_dir).map_or(0, |h| h.tokens.len());
         let answer = match self.client.check_in(
             &nonce,
             &installed,
             self.cfg.timezone.as_deref(),
             self.trust.held_keyring(),
+            u32::try_from(tokens).unwrap_or(u32::MAX),
         ) {
             Ok(a) => a,
             Err(e) => {
@@ -78,10 +83,11 @@ impl Agent {
             }
         };
         let device_id = self.state.device_id.clone().unwrap_or_default();
-        let (payload, offers, _) = self
+        let (payload, offers, keyring) = self
             .trust
             .verify(&answer, &device_id, &nonce, now())
             .map_err(|e| Stop::Later(format!("refused the server's answer: {e}")))?;
+        self.keep_licences(&keyring, &payload, &device_id);
         if let Some(env) = answer.keyring {
             self.state.keyring = Some(env);
         }
@@ -95,6 +101,27 @@ impl Agent {
             self.ensure_mqtt(payload.mqtt_url.as_deref());
         }
         Ok(offers)
+    }
+
+    /// Keeps the licence tokens of a verified answer, and its time as
+    /// trusted.
+    fn keep_licences(&self, keyring: &Keyring, payload: &CheckinPayload, device_id: &str) {
+        let dir = &self.cfg.state_dir;
+        if let Err(e) = licences::trusted_now(dir, now().max(payload.issued_at)) {
+            log::warn(&format!("cannot keep the trusted time: {e}"));
+        }
+        let Some(tokens) = &payload.licences else {
+            return;
+        };
+        let key = public_key_text(&self.identity.key.verifying_key());
+        match licences::take(dir, keyring, tokens, device_id, &key) {
+            Ok(refused) => {
+                for why in refused {
+                    log::warn(&format!("refused {why}"));
+                }
+            }
+            Err(e) => log::warn(&format!("cannot keep the licence tokens: {e}")),
+        }
     }
 
     pub(super) fn check_in_and_act(&mut self) -> Result<(), Stop> {

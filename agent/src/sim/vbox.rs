@@ -177,7 +177,7 @@ impl VBox {
         let nonce = Client::nonce();
         let answer = self
             .client
-            .check_in(&nonce, &self.installed, None, self.trust.held_keyring())
+            .check_in(&nonce, &self.installed, None, self.trust.held_keyring(), 0)
             .map_err(|e| {
                 if e.status() == Some(401) {
                     self.device_id = None;

@@ -44,7 +44,7 @@ pub enum KeysCommand {
         #[arg(long)]
         root_key: Option<PathBuf>,
         /// What the new key may sign (comma-separated: firmware,codec,drm,app,config;
-        /// or checkin for a new check-in key).
+        /// or checkin,licence for a new online key: check-in answers and licence tokens).
         #[arg(
             long,
             value_delimiter = ',',
@@ -234,7 +234,11 @@ pub async fn run(top: &TopApi, cmd: KeysCommand) -> anyhow::Result<()> {
             let checkin = generate();
             let mut kr = Keyring::new(1, expiry(expires_in_days));
             kr.add(&release.verifying_key(), KeyRole::BUNDLES, "release-1");
-            kr.add(&checkin.verifying_key(), [KeyRole::Checkin], "checkin-1");
+            kr.add(
+                &checkin.verifying_key(),
+                [KeyRole::Checkin, KeyRole::Licence],
+                "checkin-1",
+            );
             let env = kr.sign(&root)?;
             write_private(
                 &dir.join("root.key"),
@@ -262,7 +266,7 @@ pub async fn run(top: &TopApi, cmd: KeysCommand) -> anyhow::Result<()> {
                  it is needed only to rotate or revoke keys, and whoever holds it controls what every \
                  box will trust.\nBoxes pin {public} (the root PUBLIC key).\n\
                  {release} signs bundles (`wavecast bundle build`): keep it with the release manager.\n\
-                 {checkin} is the server's online key: it signs check-in answers only; `wavecast serve` \
+                 {checkin} is the server's online key: it signs check-in answers and licence tokens only; `wavecast serve` \
                  run from this directory finds it (signing.key_file).\n\
                  Next: `wavecast keys publish` uploads the keyring to the server.",
                 root = dir.join("root.key").display(),
@@ -281,7 +285,10 @@ pub async fn run(top: &TopApi, cmd: KeysCommand) -> anyhow::Result<()> {
             let root = read_private(&root_key.unwrap_or_else(|| dir.join("root.key")))?;
             let mut kr = next_version(&dir, &root, expires_in_days)?;
             let key = generate();
-            let kind = if roles == [KeyRole::Checkin] {
+            let kind = if roles
+                .iter()
+                .all(|r| matches!(r, KeyRole::Checkin | KeyRole::Licence))
+            {
                 "checkin"
             } else {
                 "release"

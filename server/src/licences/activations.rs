@@ -84,6 +84,7 @@ pub async fn activate(
         Box::pin(async move { Ok((row.insert(txn).await?, entry)) })
     })
     .await?;
+    state.caches.licensed.invalidate();
     Ok(ActivationView {
         device_id: d.id,
         serial: d.serial,
@@ -113,8 +114,9 @@ pub async fn deactivate(
     audited(&state.db, caller, now, move |txn| {
         Box::pin(async move { Ok((row.update(txn).await?, entry)) })
     })
-    .await
-    .map(|_| ())
+    .await?;
+    state.caches.licensed.invalidate();
+    Ok(())
 }
 
 /// Moves box `old`'s licences to its replacement `new` (an RMA): the

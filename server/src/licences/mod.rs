@@ -4,7 +4,8 @@
 //! machine-readable code. [`rules`] is pure; [`store`] reads and writes
 //! products, policies and licences, [`activations`] binds them to boxes,
 //! [`validation`] answers whether one is valid, [`offers`] whether a box
-//! may be offered a licensed bundle;
+//! may be offered a licensed bundle, [`tokens`] the signed tokens boxes
+//! keep to answer offline;
 //! [`routes`] is `/api/v1/products`, `/api/v1/licence-policies` and
 //! `/api/v1/licences`; [`views`] the bodies they take and answer.
 
@@ -13,5 +14,6 @@ pub mod offers;
 pub mod routes;
 pub mod rules;
 pub mod store;
+pub mod tokens;
 pub mod validation;
 pub mod views;

@@ -253,7 +253,7 @@ pub async fn deactivate(
     tag = "licences",
     request_body = ValidateBody,
     security(("operator" = [])),
-    responses((status = 200, description = "The verdict: valid, code, detail; the caller's nonce echoed", body = Validation))
+    responses((status = 200, description = "The verdict: valid, code, detail; the caller's nonce echoed and the answer signed over it", body = Validation))
 )]
 pub async fn validate(
     _: Auth<access::Viewer>,
@@ -261,7 +261,12 @@ pub async fn validate(
     body: web::Json<ValidateBody>,
 ) -> Result<HttpResponse> {
     let now = state.clock.now();
-    Ok(HttpResponse::Ok().json(validation::validate(&state.db, now, body.into_inner()).await?))
+    let b = body.into_inner();
+    let product = b.product.clone();
+    let mut v = validation::validate(&state.db, now, b).await?;
+    let key = state.online_key.get();
+    validation::sign(&mut v, product.as_deref(), key.as_ref().map(|k| &*k.key))?;
+    Ok(HttpResponse::Ok().json(v))
 }
 
 /// `POST /api/v1/device/licences/validate`: a box asks, over its own
@@ -272,7 +277,7 @@ pub async fn validate(
     tag = "device",
     request_body = DeviceValidateBody,
     security(("device" = [])),
-    responses((status = 200, description = "The verdict for this box: valid, code, detail; the nonce echoed", body = Validation))
+    responses((status = 200, description = "The verdict for this box: valid, code, detail; the nonce echoed and the answer signed over it", body = Validation))
 )]
 pub async fn validate_own(
     auth: DeviceAuth,
@@ -280,6 +285,10 @@ pub async fn validate_own(
     body: web::Json<DeviceValidateBody>,
 ) -> Result<HttpResponse> {
     let now = state.clock.now();
-    let v = validation::validate_for_box(&state.db, now, &auth.device, body.into_inner()).await?;
+    let b = body.into_inner();
+    let product = b.product.clone();
+    let mut v = validation::validate_for_box(&state.db, now, &auth.device, b).await?;
+    let key = state.online_key.get();
+    validation::sign(&mut v, Some(&product), key.as_ref().map(|k| &*k.key))?;
     Ok(HttpResponse::Ok().json(v))
 }

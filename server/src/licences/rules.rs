@@ -62,6 +62,24 @@ pub enum Code {
     DeviceMismatch,
 }
 
+impl Code {
+    /// The code as the wire spells it (`TOO_MANY_DEVICES`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Code::Valid => "VALID",
+            Code::NotFound => "NOT_FOUND",
+            Code::Expired => "EXPIRED",
+            Code::Suspended => "SUSPENDED",
+            Code::Revoked => "REVOKED",
+            Code::TooManyDevices => "TOO_MANY_DEVICES",
+            Code::NotActivated => "NOT_ACTIVATED",
+            Code::EntitlementsMissing => "ENTITLEMENTS_MISSING",
+            Code::ProductMismatch => "PRODUCT_MISMATCH",
+            Code::DeviceMismatch => "DEVICE_MISMATCH",
+        }
+    }
+}
+
 /// The terms a licence is sold under.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Policy {
@@ -162,6 +180,16 @@ pub fn expires_at(
     given: Option<DateTime<Utc>>,
 ) -> Option<DateTime<Utc>> {
     given.or_else(|| policy.duration.map(|d| start + d))
+}
+
+/// Until when a box may use what `licence` covers: its expiry plus the
+/// grace period when the policy stops use at expiry; `None` when use never
+/// ends (no expiry, or a policy that keeps what is installed working).
+pub fn use_until(licence: &Licence, policy: &Policy) -> Option<DateTime<Utc>> {
+    match policy.expiry {
+        Expiry::Stop => licence.expires_at.map(|end| end + policy.grace),
+        Expiry::KeepInstalled | Expiry::KeepUsing => None,
+    }
 }
 
 /// Validates `licence` under `policy` at `now` for `scope`.
@@ -404,6 +432,37 @@ mod tests {
         assert_eq!((v.valid, v.code, v.updates), (true, Code::Expired, false));
         let v = validate(&l, &policy(Expiry::KeepUsing), after, &s);
         assert_eq!((v.valid, v.code, v.updates), (true, Code::Expired, true));
+    }
+
+    #[test]
+    fn codes_read_as_serialised() {
+        for c in [
+            Code::Valid,
+            Code::NotFound,
+            Code::Expired,
+            Code::Suspended,
+            Code::Revoked,
+            Code::TooManyDevices,
+            Code::NotActivated,
+            Code::EntitlementsMissing,
+            Code::ProductMismatch,
+            Code::DeviceMismatch,
+        ] {
+            assert_eq!(serde_json::to_value(c).ok(), Some(c.as_str().into()));
+        }
+    }
+
+    #[test]
+    fn a_box_may_use_it_until_expiry_and_grace_only_when_the_policy_stops_it() {
+        let l = licence(Holder::Device(Uuid::now_v7()));
+        assert_eq!(use_until(&l, &policy(Expiry::Stop)), Some(at(100 + 48)));
+        assert_eq!(use_until(&l, &policy(Expiry::KeepInstalled)), None);
+        assert_eq!(use_until(&l, &policy(Expiry::KeepUsing)), None);
+        let forever = Licence {
+            expires_at: None,
+            ..l
+        };
+        assert_eq!(use_until(&forever, &policy(Expiry::Stop)), None);
     }
 
     #[test]

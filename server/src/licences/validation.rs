@@ -1,10 +1,12 @@
 //! Validation: a licence named by key or id, checked for a product, a box
 //! and entitlements at a time, answering `valid`, a code and a detail with
-//! the caller's nonce; and a box's own question about a product, over its
-//! credential.
+//! the caller's nonce, signed ([`sign`]); and a box's own question about a
+//! product, over its credential.
 
 use chrono::{DateTime, Utc};
+use ed25519_dalek::SigningKey;
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use wavecast_protocol::licence::{sign_validation, ValidationAnswer};
 
 use super::{
     rules::{self, Scope, ScopeDevice},
@@ -19,6 +21,26 @@ use crate::{
         error::{Error, Result},
     },
 };
+
+/// Signs `v` for the caller who sent its nonce, with `key` (the server's
+/// online key); nothing to sign without a nonce or a key.
+pub fn sign(v: &mut Validation, product: Option<&str>, key: Option<&SigningKey>) -> Result<()> {
+    let (Some(nonce), Some(key)) = (&v.nonce, key) else {
+        return Ok(());
+    };
+    let answer = ValidationAnswer {
+        valid: v.valid,
+        code: v.code.as_str().to_owned(),
+        detail: v.detail.clone(),
+        updates: v.updates,
+        licence_id: v.licence_id.map(|id| id.to_string()),
+        product: product.map(str::to_owned),
+        nonce: nonce.clone(),
+        issued_at: v.ts.timestamp(),
+    };
+    v.signed = Some(sign_validation(&answer, key).map_err(|e| Error::Internal(e.into()))?);
+    Ok(())
+}
 
 /// A box without an activation that could not get one: the limit, not
 /// the missing activation, is the reason (`TOO_MANY_DEVICES`).
@@ -51,6 +73,7 @@ pub async fn validate(
         licence_id,
         ts: now,
         nonce: b.nonce.clone(),
+        signed: None,
     };
     if b.nonce
         .as_ref()
@@ -176,6 +199,7 @@ pub async fn validate_for_box(
             licence_id: Some(l.row.id),
             ts: now,
             nonce: b.nonce.clone(),
+            signed: None,
         };
         if answer.valid {
             return Ok(answer);
@@ -190,5 +214,6 @@ pub async fn validate_for_box(
         licence_id: None,
         ts: now,
         nonce: b.nonce,
+        signed: None,
     }))
 }

@@ -177,6 +177,12 @@ pub struct Validation {
     pub ts: DateTime<Utc>,
     /// The caller's nonce.
     pub nonce: Option<String>,
+    /// When the caller sent a nonce: this answer signed by the server's
+    /// online key under the keyring's `licence` role (an envelope of type
+    /// `application/vnd.wavecast.licence-validation+json` over the verdict,
+    /// the nonce and the time), so an answer cannot be forged or replayed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signed: Option<wavecast_protocol::envelope::Envelope>,
 }
 
 /// `POST /api/v1/device/licences/validate`: the box asks about itself.

@@ -151,6 +151,7 @@ async fn the_online_check_in_key_cannot_sign_what_boxes_install(app: TestApp) {
         }],
         next_checkin_secs: 60,
         mqtt_url: None,
+        licences: None,
     };
     let answer = CheckinAnswer {
         keyring: Some(keys.keyring_env.clone()),

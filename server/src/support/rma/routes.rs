@@ -117,6 +117,7 @@ pub async fn return_box(
     if let Some(old) = retired {
         state.directory.put(&old);
         state.mqtt.remove_device(old.id);
+        state.caches.licensed.invalidate();
     }
     Ok(view)
 }

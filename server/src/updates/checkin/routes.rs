@@ -21,6 +21,7 @@ use crate::{
         },
         directory::inventory_digest,
     },
+    licences::tokens,
     platform::{
         entities::device,
         error::{Error, Result},
@@ -143,7 +144,7 @@ pub async fn check_in(
         tags: &d.tags,
         installed: &components,
     };
-    let offers = offers_for(
+    let (offers, licensed_offer) = offers_for(
         &state.db,
         &rollouts,
         d.id,
@@ -152,6 +153,9 @@ pub async fn check_in(
         now,
     )
     .await?;
+    let holds_tokens = req.licence_tokens.is_some_and(|n| n > 0) || licensed_offer;
+    let licences =
+        tokens::for_check_in(&state, d.id, &key.key, &keyring.0, now, holds_tokens).await?;
     let cfg = &state.config.rollouts;
     let jitter = cfg.checkin_interval_secs * cfg.checkin_jitter_pct.min(100) / 100;
     let next =
@@ -163,6 +167,7 @@ pub async fn check_in(
         offers,
         next_checkin_secs: next.max(1),
         mqtt_url: state.mqtt.advertise_url().map(str::to_owned),
+        licences,
     };
     // Boxes that say they hold the current keyring do not get it again.
     let keyring = (req.keyring_version != Some(keyring.0.version)).then(|| keyring.1.clone());

@@ -34,8 +34,10 @@ use crate::{
 };
 
 /// The offers for a device at check-in, in install order, from those of the
-/// offering `rollouts` whose open waves include the device. Reads the
-/// database only when some rollout has something for the device.
+/// offering `rollouts` whose open waves include the device, and whether one
+/// of them is licensed (the box may have just been activated: its licence
+/// tokens are due). Reads the database only when some rollout has something
+/// for the device.
 pub async fn offers_for(
     db: &DatabaseConnection,
     rollouts: &[LoadedRollout],
@@ -43,9 +45,9 @@ pub async fn offers_for(
     facts: &DeviceFacts<'_>,
     timezone: Option<&str>,
     now: DateTime<Utc>,
-) -> Result<Vec<Offer>> {
+) -> Result<(Vec<Offer>, bool)> {
     if rollouts.is_empty() {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), false));
     }
     // The pure part first: which rollouts apply to this box at all.
     let applicable: Vec<(&LoadedRollout, Vec<Candidate>)> = rollouts
@@ -74,7 +76,7 @@ pub async fn offers_for(
         .filter(|(_, offers)| !offers.is_empty())
         .collect();
     if applicable.is_empty() {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), false));
     }
     let rows = rollout_device::Entity::find()
         .filter(rollout_device::Column::DeviceId.eq(device_id))
@@ -86,6 +88,7 @@ pub async fn offers_for(
         .filter(|(_, s)| s.is_terminal())
         .collect();
     let mut offers = Vec::new();
+    let mut licensed = false;
     for (r, candidates) in applicable {
         // A box that has not started is held back while the rollout is at its
         // download limit; boxes already under way are never held back.
@@ -115,6 +118,7 @@ pub async fn offers_for(
                 if !may_offer(db, device_id, product, now).await? {
                     continue;
                 }
+                licensed = true;
             }
             offers.push(Offer {
                 rollout_id: r.model.id.to_string(),
@@ -138,7 +142,7 @@ pub async fn offers_for(
             });
         }
     }
-    Ok(offers)
+    Ok((offers, licensed))
 }
 
 /// Whether the rollout could have offered `bundle_id` to the device: the

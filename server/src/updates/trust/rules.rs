@@ -11,7 +11,7 @@ pub fn bundle_roles(keyring: &Keyring, keyid: &str) -> Vec<&'static str> {
     keyring.entry(keyid).map_or_else(Vec::new, |e| {
         e.roles
             .iter()
-            .filter(|r| **r != KeyRole::Checkin)
+            .filter(|r| !matches!(r, KeyRole::Checkin | KeyRole::Licence))
             .map(|r| r.as_str())
             .collect()
     })
