@@ -52,11 +52,28 @@ pub const AGENT_VERSION: &str = env!("CARGO_PKG_VERSION");
 /// The protocol version this agent speaks.
 pub const PROTOCOL_VERSION: u32 = wavecast_protocol::PROTOCOL_VERSION;
 
-/// Unix seconds now.
+/// Unix seconds now (moved by [`CLOCK_OFFSET_ENV`] when set).
 pub fn now() -> i64 {
-    std::time::SystemTime::now()
+    let clock = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
+        .map_or(0, |d| d.as_secs() as i64);
+    clock.saturating_add(clock_offset())
+}
+
+/// The environment variable that moves the agent's clock by a number of
+/// seconds (negative: back), as a box whose clock was set wrong: for the
+/// licence tests (a clock set back must not revive an expired licence);
+/// unset on real boxes.
+pub const CLOCK_OFFSET_ENV: &str = "WAVECAST_AGENT_CLOCK_OFFSET_SECS";
+
+fn clock_offset() -> i64 {
+    static OFFSET: OnceLock<i64> = OnceLock::new();
+    *OFFSET.get_or_init(|| {
+        std::env::var(CLOCK_OFFSET_ENV)
+            .ok()
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0)
+    })
 }
 
 /// The environment variable that makes the agent stop dead (as a kill -9

@@ -175,11 +175,10 @@ impl Box_ {
         let tokens = self
             .licence_tokens
             .load(std::sync::atomic::Ordering::Relaxed);
-        let answer = blocking(move || {
-            client.check_in(&sent, &installed, timezone.as_deref(), held, tokens)
-        })
-        .await
-        .expect("check-in answered");
+        let answer =
+            blocking(move || client.check_in(&sent, &installed, timezone.as_deref(), held, tokens))
+                .await
+                .expect("check-in answered");
         let mut guard = self.trust.lock().expect("trust");
         let trust = guard.get_or_insert_with(|| Trust::new(*root));
         let (payload, _, _) = trust

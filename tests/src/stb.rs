@@ -149,6 +149,17 @@ enabled = false
         agent_output(&all)
     }
 
+    /// [`Stb::cli`] with environment variables set.
+    pub fn cli_env(&self, env: &[(&str, &str)], args: &[&str]) -> std::process::Output {
+        let mut c = agent_command();
+        c.args(["--config", self.config.to_str().expect("utf-8 path")])
+            .args(args);
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        c.output().expect("run wavecast-agent")
+    }
+
     /// A new boot: the boot id changes (the bootloader's slot stays).
     pub fn boot(&mut self) {
         self.boots += 1;

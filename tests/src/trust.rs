@@ -71,7 +71,11 @@ impl Keys {
         let checkin = key(200);
         let mut keyring = Keyring::new(1, in_a_year());
         keyring.add(&signer.verifying_key(), KeyRole::BUNDLES, "release-1");
-        keyring.add(&checkin.verifying_key(), [KeyRole::Checkin], "checkin-1");
+        keyring.add(
+            &checkin.verifying_key(),
+            [KeyRole::Checkin, KeyRole::Licence],
+            "checkin-1",
+        );
         let keyring_env = keyring.sign(&root).expect("sign keyring");
         Self {
             root,

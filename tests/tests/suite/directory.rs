@@ -27,13 +27,13 @@ pub(crate) async fn second_instance(app: &TestApp) -> String {
 /// Checks in on `base` with `credential`; the HTTP status of a refusal, or 200.
 async fn check_in(base: &str, credential: &str) -> u16 {
     let client = Client::new(base).with_credential(credential);
-    tokio::task::spawn_blocking(
-        move || match client.check_in(&Client::nonce(), &[], None, None, 0) {
+    tokio::task::spawn_blocking(move || {
+        match client.check_in(&Client::nonce(), &[], None, None, 0) {
             Ok(_) => 200,
             Err(ClientError::Refused(p)) => p.status,
             Err(e) => panic!("check-in failed: {e}"),
-        },
-    )
+        }
+    })
     .await
     .expect("agent client")
 }

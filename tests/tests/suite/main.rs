@@ -26,6 +26,7 @@ mod health;
 mod hostile;
 mod https;
 mod ingest_limits;
+mod licence_tokens;
 mod licences;
 mod licensed_rollouts;
 mod mqtt;

@@ -8,6 +8,8 @@
 //! agent (CI runs `a_firmware_update_goes_through_a_reboot` with the
 //! aarch64 binary under qemu-aarch64-static).
 
+mod licences;
+
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
