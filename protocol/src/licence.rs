@@ -389,3 +389,66 @@ mod tests {
         assert!(back.keys[0].roles.contains(&KeyRole::Licence));
     }
 }
+
+#[cfg(test)]
+mod worked_example {
+    //! The worked example of `docs/licence-format.md`, checked.
+    use base64::{engine::general_purpose::STANDARD as B64, Engine as _};
+
+    use super::*;
+    use crate::keys::public_key_text;
+
+    const PAYLOAD: &str = r#"{"type":"wavecast-licence","licence_id":"01937a52-5f10-7000-8000-00000000d0d0","product":"codec-ddp","entitlements":["atmos","ddp"],"device_id":"01937a52-5f10-7000-8000-0000000000b1","device_key":"/RckOFqgx1tk+3jNYC+h2ZH96/drE8WO1wLqyDXp9hg=","valid":true,"code":"VALID","detail":"the licence is valid","updates":true,"issued_at":1800000000,"use_until":1831622400,"refresh_after":1800086400}"#;
+
+    #[test]
+    fn the_format_documents_example_holds() {
+        let server = SigningKey::from_bytes(&[7; 32]);
+        let device = SigningKey::from_bytes(&[9; 32]);
+        assert_eq!(
+            public_key_text(&device.verifying_key()),
+            "/RckOFqgx1tk+3jNYC+h2ZH96/drE8WO1wLqyDXp9hg="
+        );
+        let token: LicenceToken = serde_json::from_str(PAYLOAD).expect("token");
+        assert_eq!(serde_json::to_string(&token).expect("json"), PAYLOAD);
+        assert_eq!(PAYLOAD.len(), 391);
+        let env = sign_token(&token, &server).expect("sign");
+        assert_eq!(
+            env.signatures[0].keyid,
+            "fe812c12f3ab4ce6ac5db69ac352f906cb1b11ef43fb33e252ef7ff552263889"
+        );
+        assert_eq!(
+            hex::encode(B64.decode(&env.signatures[0].sig).expect("b64")),
+            "52244941157810163962d74332eac65ba0f32a69650f05e53f972a8456d2d2e0\
+             aab0ab0002dcbe4c2ebb9b8d9e3c314313891a94c00fa6ea5481fbf2d220b10b"
+        );
+        let pae = crate::envelope::pae(LICENCE_TYPE, PAYLOAD.as_bytes());
+        assert_eq!(pae.len(), 443);
+        assert!(pae.starts_with(b"DSSEv1 37 application/vnd.wavecast.licence+json 391 {"));
+        let mut kr = Keyring::new(1, 2_000_000_000);
+        kr.add(
+            &server.verifying_key(),
+            [KeyRole::Checkin, KeyRole::Licence],
+            "online",
+        );
+        let opened = open_token(&kr, &env).expect("opens");
+        let q = Question {
+            device_id: "01937a52-5f10-7000-8000-0000000000b1",
+            device_key: "/RckOFqgx1tk+3jNYC+h2ZH96/drE8WO1wLqyDXp9hg=",
+            product: "codec-ddp",
+            entitlement: Some("atmos"),
+            now: 1_800_000_100,
+        };
+        assert!(judge(&opened, &q).valid);
+        assert_eq!(
+            judge(
+                &opened,
+                &Question {
+                    now: 1_831_622_400,
+                    ..q
+                }
+            )
+            .code,
+            "EXPIRED"
+        );
+    }
+}
