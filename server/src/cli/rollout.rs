@@ -221,6 +221,7 @@ fn detail(r: &RolloutView) -> String {
                     w.failed.to_string(),
                     w.rolled_back.to_string(),
                     w.not_reached.to_string(),
+                    w.not_entitled.to_string(),
                 ]
             })
             .collect();
@@ -238,6 +239,7 @@ fn detail(r: &RolloutView) -> String {
                 "FAILED",
                 "ROLLED BACK",
                 "NOT REACHED",
+                "NOT ENTITLED",
             ],
             waves,
         ));

@@ -181,6 +181,7 @@ async fn live(state: &AppState, id: &str) -> Result<LiveData, Failure> {
                         ),
                         ("idle", "not heard from", w.not_heard_from),
                         ("gone", "not reached", w.not_reached),
+                        ("gone", "not entitled (licensed bundles)", w.not_entitled),
                         (
                             "idle",
                             "wave not open yet",

@@ -153,6 +153,10 @@ pub struct RolloutProgress {
     pub not_heard_from: u64,
     /// Boxes the rollout stopped waiting for.
     pub not_reached: u64,
+    /// Boxes its licensed bundles are not for (no licence): never offered
+    /// them, not waited for.
+    #[serde(default)]
+    pub not_entitled: u64,
     /// When the current wave's soak ends (running rollouts).
     pub soak_ends_at: Option<DateTime<Utc>>,
     /// When boxes not heard from stop counting, if the rollout says so.

@@ -2,7 +2,8 @@
 //! only to boxes holding a valid licence for it, activated on the first
 //! offer while the policy's box limit holds; a free bundle in the same
 //! rollout reaches every box; a suspended licence stops the offers at the
-//! box's next check-in.
+//! box's next check-in; boxes not entitled to a licensed rollout are
+//! counted apart and not waited for.
 
 use std::collections::BTreeSet;
 
@@ -176,7 +177,65 @@ async fn licensed_bundles_reach_only_entitled_boxes(app: TestApp) {
     );
 }
 
+async fn boxes_not_entitled_are_counted_apart_and_the_rollout_completes(app: TestApp) {
+    let t = Some(app.admin_token.as_str());
+    let keys = Keys::new();
+    keys.publish(&app).await;
+    let up = app
+        .upload(codec(&keys, "codec-ddp-pack", Some("codec-ddp")))
+        .await;
+    assert_eq!(up.status, 201, "{}", up.body);
+    let bundle = up.body["id"].as_str().expect("id").to_owned();
+    let p = app
+        .post(&format!("/api/v1/bundles/{bundle}/publish"), t, &json!({}))
+        .await;
+    assert_eq!(p.status, 200, "{}", p.body);
+    let mut boxes = enrol_many(&app, 500, 6, "X1", &[("x1-firmware", "4.1.0", 1)]).await;
+    let serials: Vec<&str> = boxes.iter().map(|b| b.serial.as_str()).collect();
+    subscriber(&app, "C-2", "basic", None, &serials[..2], app.clock.now()).await;
+    for (path, body) in [
+        (
+            "/api/v1/products",
+            json!({ "code": "codec-ddp", "name": "Dolby Digital Plus" }),
+        ),
+        (
+            "/api/v1/licence-policies",
+            json!({ "name": "ddp-2", "product": "codec-ddp", "expiry": "stop",
+                    "max_boxes": 2, "floating": true, "max_activations_per_day": 5 }),
+        ),
+        (
+            "/api/v1/licences",
+            json!({ "policy": "ddp-2", "subscriber": "C-2" }),
+        ),
+    ] {
+        let r = app.post(path, t, &body).await;
+        assert_eq!(r.status, 201, "{path}: {}", r.body);
+    }
+    let id = app.roll_out_to_all(&["codec-ddp-pack@1.0.0"]).await;
+    let progress = || {
+        let (app, path) = (&app, format!("/api/v1/rollouts/{id}"));
+        async move { app.get(&path, Some(&app.admin_token)).await.body }
+    };
+    let r = progress().await;
+    assert_eq!(r["progress"]["target_size"], 6, "{r}");
+    assert_eq!(r["progress"]["not_entitled"], 4, "{r}");
+    assert_eq!(r["progress"]["waves"][0]["not_entitled"], 4, "{r}");
+    // The two entitled boxes install it; the four others are never
+    // offered it, and the wave does not wait for them.
+    let root = keys.root.verifying_key();
+    for (i, b) in boxes.iter_mut().enumerate() {
+        let n = b.install_all(&app, &root).await;
+        assert_eq!(n, usize::from(i < 2), "box {i}");
+    }
+    app.run_job("scheduler").await;
+    let r = progress().await;
+    assert_eq!(r["state"], "completed", "{r}");
+    assert_eq!(r["progress"]["waves"][0]["succeeded"], 2, "{r}");
+    assert_eq!(r["progress"]["not_entitled"], 4, "{r}");
+}
+
 wavecast_e2e::both_backends!(
     configure = wavecast_e2e::trust::server_signs;
-    licensed_bundles_reach_only_entitled_boxes
+    licensed_bundles_reach_only_entitled_boxes,
+    boxes_not_entitled_are_counted_apart_and_the_rollout_completes
 );

@@ -13,6 +13,8 @@
 //! eligible       it takes the update at its next check-in
 //! downloading → installing → succeeded | failed | rolled back
 //! not reached    never showed up, and the rollout stopped waiting for it
+//! not entitled   every bundle it would need is licensed, and it holds no
+//!                licence for them: never offered, not waited for
 //! ```
 
 use chrono::{DateTime, TimeDelta, Utc};
@@ -52,6 +54,8 @@ pub struct BoxStanding {
     pub heard: bool,
     /// Why it has not started though it checked in, if something holds it.
     pub held: Option<Held>,
+    /// Everything it would need is licensed and it is not entitled to it.
+    pub not_entitled: bool,
 }
 
 /// The stage a box is at.
@@ -67,6 +71,7 @@ pub enum Stage {
     Failed,
     RolledBack,
     NotReached,
+    NotEntitled,
 }
 
 /// The stage of `b`, whose wave is open or not; `unreached`: the rollout
@@ -89,6 +94,9 @@ pub fn stage(b: &BoxStanding, wave_open: bool, unreached: bool) -> Stage {
     }
     if !b.states.is_empty() {
         return Stage::Downloading;
+    }
+    if b.not_entitled {
+        return Stage::NotEntitled;
     }
     if b.outcome == DeviceOutcome::Succeeded {
         // Nothing to install: it already runs what the rollout offers.
@@ -122,6 +130,10 @@ pub struct WaveCounts {
     pub failed: u64,
     pub rolled_back: u64,
     pub not_reached: u64,
+    /// Boxes the rollout's licensed bundles are not for: they hold no
+    /// licence (or the licence's box limit is reached). Not waited for.
+    #[serde(default)]
+    pub not_entitled: u64,
 }
 
 impl WaveCounts {
@@ -139,6 +151,7 @@ impl WaveCounts {
             Stage::Failed => self.failed += 1,
             Stage::RolledBack => self.rolled_back += 1,
             Stage::NotReached => self.not_reached += 1,
+            Stage::NotEntitled => self.not_entitled += 1,
         }
     }
 
@@ -190,14 +203,15 @@ pub fn wave_counts(
 }
 
 /// The tally the wave verdict judges: the current wave's boxes, without
-/// those the rollout stopped waiting for.
+/// those the rollout stopped waiting for or is not for.
 pub fn tally(c: &WaveCounts) -> WaveTally {
     let n = |v: u64| u32::try_from(v).unwrap_or(u32::MAX);
+    let members = c.targeted - c.not_reached - c.not_entitled;
     WaveTally {
-        members: n(c.targeted - c.not_reached),
+        members: n(members),
         succeeded: n(c.succeeded),
         failed: n(c.failed + c.rolled_back),
-        in_progress: n(c.targeted - c.not_reached - c.succeeded - c.failed - c.rolled_back),
+        in_progress: n(members - c.succeeded - c.failed - c.rolled_back),
     }
 }
 
@@ -372,6 +386,7 @@ mod tests {
             outcome,
             heard,
             held: None,
+            not_entitled: false,
         }
     }
 
@@ -464,6 +479,36 @@ mod tests {
         };
         let t = tally(&waiting);
         assert_eq!((t.members, t.in_progress), (50, 3));
+    }
+
+    #[test]
+    fn boxes_not_entitled_are_counted_apart_and_not_waited_for() {
+        let lacking = BoxStanding {
+            not_entitled: true,
+            ..b(10, &[], DeviceOutcome::Succeeded, true)
+        };
+        assert_eq!(stage(&lacking, true, false), Stage::NotEntitled);
+        let c = wave_counts(
+            &[spec(10_000)],
+            &[10_000],
+            1,
+            &[
+                lacking,
+                b(
+                    20,
+                    &[InstallState::Succeeded],
+                    DeviceOutcome::Succeeded,
+                    true,
+                ),
+            ],
+            false,
+        );
+        assert_eq!(
+            (c[0].targeted, c[0].succeeded, c[0].not_entitled),
+            (2, 1, 1)
+        );
+        let t = tally(&c[0]);
+        assert_eq!((t.members, t.succeeded, t.in_progress), (1, 1, 0));
     }
 
     #[test]

@@ -22,6 +22,7 @@ use crate::{
         rules::DeviceStatus,
         store::{each_chunk, installed_from},
     },
+    licences::entitled::{entitled_to, Entitled},
     platform::{
         entities::{device, rollout_device},
         error::{Error, Result},
@@ -47,6 +48,8 @@ pub struct TargetBox {
     pub last_seen_at: Option<DateTime<Utc>>,
     pub tags: Vec<String>,
     pub installed: Vec<Installed>,
+    /// The subscriber it belongs to (licences held by them count for it).
+    pub subscriber_id: Option<Uuid>,
     /// The inventory as stored, to tell boxes alike apart.
     inventory: String,
 }
@@ -75,6 +78,7 @@ type Row = (
     Option<DateTime<Utc>>,
     Option<serde_json::Value>,
     Option<serde_json::Value>,
+    Option<Uuid>,
 );
 
 /// Every accepted box that `keep` keeps, read [`CHUNK`] at a time (see
@@ -95,6 +99,7 @@ async fn accepted_boxes(
         C::LastSeenAt,
         C::Tags,
         C::Installed,
+        C::SubscriberId,
     ];
     let mut out = Vec::new();
     each_chunk(
@@ -114,6 +119,7 @@ async fn accepted_boxes(
                 last_seen_at,
                 tags,
                 installed,
+                subscriber_id,
             ) in rows
             {
                 if status != DeviceStatus::Accepted {
@@ -135,6 +141,7 @@ async fn accepted_boxes(
                         .and_then(|t| serde_json::from_value(t).ok())
                         .unwrap_or_default(),
                     installed: installed_from(&components),
+                    subscriber_id,
                     inventory: installed.map(|v| v.to_string()).unwrap_or_default(),
                 };
                 if keep(&b) {
@@ -229,6 +236,33 @@ pub struct Standing {
     pub reported: RolloutCounts,
 }
 
+/// What box `d` needs of `needed` once the licensed bundles it is not
+/// entitled to are left out, and whether that leaves it nothing it could
+/// be offered (it is "not entitled").
+fn for_entitled(
+    needed: &Needs,
+    licensed: &HashMap<Uuid, &str>,
+    entitled: &HashMap<String, Entitled>,
+    d: &TargetBox,
+) -> (Needs, bool) {
+    let allowed = |bundle: &Uuid| {
+        licensed.get(bundle).is_none_or(|product| {
+            entitled
+                .get(*product)
+                .is_some_and(|e| e.allows(d.id, d.subscriber_id))
+        })
+    };
+    let bundles: Vec<Uuid> = needed.bundles.iter().copied().filter(allowed).collect();
+    let not_entitled = bundles.is_empty() && !needed.bundles.is_empty();
+    (
+        Needs {
+            bundles,
+            blocked: needed.blocked && !not_entitled,
+        },
+        not_entitled,
+    )
+}
+
 /// Boxes that reported, by outcome, from each box's install states.
 fn reported<'a>(per_device: impl Iterator<Item = &'a Vec<rollout_device::Model>>) -> RolloutCounts {
     let mut counts = RolloutCounts::default();
@@ -275,6 +309,14 @@ impl Standing {
             .is_some_and(|limit| downloading as u64 >= limit.max(0) as u64);
         let current = (r.model.open_waves.max(1) - 1) as usize;
         let current_opened = r.model.wave_opened_at.unwrap_or(r.model.starts_at);
+        // Licensed bundles count only for boxes entitled to them.
+        let licensed: HashMap<Uuid, &str> = r
+            .bundles
+            .iter()
+            .filter_map(|b| Some((b.id, b.manifest.licensed_product.as_deref()?)))
+            .collect();
+        let products: Vec<String> = licensed.values().map(|p| (*p).to_owned()).collect();
+        let entitled = entitled_to(db, products, now).await?;
         // Boxes alike (model, revision, inventory) need the same bundles.
         let mut alike: HashMap<(String, String, String), Needs> = HashMap::new();
         let members = target_devices(db, r)
@@ -288,10 +330,15 @@ impl Standing {
                     device.revision.clone(),
                     device.inventory.clone(),
                 );
-                let needs = alike.entry(key).or_insert_with(|| {
+                let needed = alike.entry(key).or_insert_with(|| {
                     needs(r, &device.model, &device.revision, &device.installed)
                 });
-                let outcome = outcome_of(needs, &refs);
+                let (needs, not_entitled) = if licensed.is_empty() {
+                    (needed.clone(), false)
+                } else {
+                    for_entitled(needed, &licensed, &entitled, &device)
+                };
+                let outcome = outcome_of(&needs, &refs);
                 // A box of the current wave must have checked in since that
                 // wave opened; one of an earlier wave since the rollout began.
                 let since = if wave_of(bucket, &r.thresholds) == Some(current) {
@@ -316,6 +363,7 @@ impl Standing {
                     outcome,
                     heard,
                     held,
+                    not_entitled,
                 };
                 Member {
                     device,

@@ -164,6 +164,7 @@ pub fn progress(
         target_size: reading.target_size,
         not_heard_from: waves.iter().map(|w| w.not_heard_from).sum(),
         not_reached: waves.iter().map(|w| w.not_reached).sum(),
+        not_entitled: waves.iter().map(|w| w.not_entitled).sum(),
         waves,
         soak_ends_at,
         unreached_at: reading.unreached_at,
