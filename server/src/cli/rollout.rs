@@ -88,6 +88,8 @@ models = ["X1"]
 # tags = ["beta"]
 # serials = ["SN000001"]
 # installed = { name = "x1-firmware", version = "<4.2.0" }
+# plans = ["vip", "premium"]           # boxes of subscribers on these plans
+# entitled_to = "codec-ddp"            # boxes entitled to this licensed product
 
 # Optional: install only between these local times on the box.
 # [window]

@@ -101,8 +101,8 @@ async fn new_page(
         })
         .collect();
     let matching = match parse(&fields) {
-        Ok(body) => standing::matching(&state.reads, &body.target).await?,
-        Err(_) => standing::matching(&state.reads, &Target::default()).await?,
+        Ok(body) => standing::matching(&state.reads, &body.target, state.clock.now()).await?,
+        Err(_) => standing::matching(&state.reads, &Target::default(), state.clock.now()).await?,
     };
     Ok(NewPage {
         shell,
@@ -148,7 +148,7 @@ pub async fn preview(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, Failure> {
     let target = target_of(&posted.form).map_err(Error::Validation)?;
-    let n = standing::matching(&state.reads, &target).await?;
+    let n = standing::matching(&state.reads, &target, state.clock.now()).await?;
     Ok(html_response(
         actix_web::http::StatusCode::OK,
         format!("{n} box{} match", if n == 1 { "" } else { "es" }),
@@ -242,6 +242,8 @@ pub fn target_of(f: &[(String, String)]) -> Result<Target, String> {
         tags: list(f, "tags"),
         serials: list(f, "serials"),
         installed,
+        plans: list(f, "plans"),
+        entitled_to: field(f, "entitled_to").map(str::to_owned),
     })
 }
 

@@ -9,7 +9,7 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use super::{
@@ -17,7 +17,7 @@ use super::{
     store::{active, load},
 };
 use crate::platform::{
-    entities::{licence, licence_policy, product},
+    entities::{device, licence, licence_policy, product},
     error::Result,
 };
 
@@ -47,6 +47,34 @@ pub async fn entitled(
     product_code: &str,
     now: DateTime<Utc>,
 ) -> Result<Entitled> {
+    held_by(db, product_code, None, now).await
+}
+
+/// Whether box `d` is entitled to `product_code` at `now`, without
+/// activating anything (the offer does that, [`super::offers`]).
+pub async fn box_entitled(
+    db: &impl ConnectionTrait,
+    d: &device::Model,
+    product_code: &str,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let mut holder = Condition::any().add(licence::Column::DeviceId.eq(d.id));
+    if let Some(s) = d.subscriber_id {
+        holder = holder.add(licence::Column::SubscriberId.eq(s));
+    }
+    Ok(held_by(db, product_code, Some(holder), now)
+        .await?
+        .allows(d.id, d.subscriber_id))
+}
+
+/// [`Entitled`] from the licences for `product_code` (those `holder`
+/// selects, or all).
+async fn held_by(
+    db: &impl ConnectionTrait,
+    product_code: &str,
+    holder: Option<Condition>,
+    now: DateTime<Utc>,
+) -> Result<Entitled> {
     let mut out = Entitled::default();
     let Some(product) = product::Entity::find()
         .filter(product::Column::Code.eq(product_code))
@@ -62,11 +90,13 @@ pub async fn entitled(
         .into_iter()
         .map(|p| p.id)
         .collect();
-    let held = licence::Entity::find()
+    let mut q = licence::Entity::find()
         .filter(licence::Column::PolicyId.is_in(policies))
-        .filter(licence::Column::State.eq(LicenceState::Active))
-        .all(db)
-        .await?;
+        .filter(licence::Column::State.eq(LicenceState::Active));
+    if let Some(h) = holder {
+        q = q.filter(h);
+    }
+    let held = q.all(db).await?;
     for row in held {
         let l = load(db, row).await?;
         let (rule, policy) = l.rules()?;

@@ -234,8 +234,111 @@ async fn boxes_not_entitled_are_counted_apart_and_the_rollout_completes(app: Tes
     assert_eq!(r["progress"]["not_entitled"], 4, "{r}");
 }
 
+async fn targets_pick_boxes_by_plan_and_by_entitlement(app: TestApp) {
+    let t = Some(app.admin_token.as_str());
+    let keys = Keys::new();
+    keys.publish(&app).await;
+    let mut ids = Vec::new();
+    for name in ["codec-vip", "codec-for-ddp"] {
+        let up = app.upload(codec(&keys, name, None)).await;
+        assert_eq!(up.status, 201, "{}", up.body);
+        let id = up.body["id"].as_str().expect("id").to_owned();
+        let p = app
+            .post(&format!("/api/v1/bundles/{id}/publish"), t, &json!({}))
+            .await;
+        assert_eq!(p.status, 200, "{}", p.body);
+        ids.push(id);
+    }
+    let boxes = enrol_many(&app, 600, 6, "X1", &[("x1-firmware", "4.1.0", 1)]).await;
+    let serials: Vec<&str> = boxes.iter().map(|b| b.serial.as_str()).collect();
+    subscriber(&app, "V-1", "vip", None, &serials[..2], app.clock.now()).await;
+    subscriber(&app, "B-1", "basic", None, &serials[2..4], app.clock.now()).await;
+    for (path, body) in [
+        (
+            "/api/v1/products",
+            json!({ "code": "codec-ddp", "name": "Dolby Digital Plus" }),
+        ),
+        (
+            "/api/v1/licence-policies",
+            json!({ "name": "ddp-5", "product": "codec-ddp", "expiry": "stop",
+                    "max_boxes": 5, "floating": true, "max_activations_per_day": 5 }),
+        ),
+        (
+            "/api/v1/licences",
+            json!({ "policy": "ddp-5", "subscriber": "B-1" }),
+        ),
+    ] {
+        let r = app.post(path, t, &body).await;
+        assert_eq!(r.status, 201, "{path}: {}", r.body);
+    }
+    let preview = |target: serde_json::Value| {
+        let app = &app;
+        async move {
+            let r = app
+                .post(
+                    "/api/v1/rollouts/preview",
+                    Some(&app.admin_token),
+                    &json!({ "target": target }),
+                )
+                .await;
+            assert_eq!(r.status, 200, "{}", r.body);
+            r.body["matching"].as_u64().expect("matching")
+        }
+    };
+    assert_eq!(preview(json!({ "plans": ["vip"] })).await, 2);
+    assert_eq!(preview(json!({ "plans": ["vip", "basic"] })).await, 4);
+    assert_eq!(preview(json!({ "entitled_to": "codec-ddp" })).await, 2);
+    for (bad, why) in [
+        (json!({ "plans": ["gold"] }), "no plan"),
+        (json!({ "entitled_to": "codec-nope" }), "no product"),
+    ] {
+        let r = app
+            .post(
+                "/api/v1/rollouts",
+                t,
+                &json!({ "name": "bad", "bundles": ["codec-vip@1.0.0"],
+                         "waves": [{ "percent": 100 }], "target": bad }),
+            )
+            .await;
+        assert!(r.problem(422).contains(why), "{}", r.body);
+    }
+    for (bundle, target) in [
+        ("codec-vip@1.0.0", json!({ "plans": ["vip"] })),
+        ("codec-for-ddp@1.0.0", json!({ "entitled_to": "codec-ddp" })),
+    ] {
+        let r = app
+            .post(
+                "/api/v1/rollouts",
+                t,
+                &json!({ "name": bundle, "bundles": [bundle],
+                         "waves": [{ "percent": 100 }], "target": target }),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        assert_eq!(r.body["progress"]["target_size"], 2, "{}", r.body);
+    }
+    let seen = offered(&app, &keys, &boxes).await;
+    let expect = |i: usize| -> BTreeSet<String> {
+        match i {
+            0 | 1 => [ids[0].clone()].into(),
+            2 | 3 => [ids[1].clone()].into(),
+            _ => BTreeSet::new(),
+        }
+    };
+    for (i, got) in seen.iter().enumerate() {
+        assert_eq!(*got, expect(i), "box {i}");
+    }
+    // Targeting by entitlement activates nothing: the licence is for the
+    // licensed pack, not for the free one.
+    let held = app.get("/api/v1/licences?subscriber=B-1", t).await;
+    assert_eq!(held.status, 200, "{}", held.body);
+    let activations = held.body[0]["activations"].as_array().map(Vec::len);
+    assert_eq!(activations, Some(0), "{}", held.body);
+}
+
 wavecast_e2e::both_backends!(
     configure = wavecast_e2e::trust::server_signs;
     licensed_bundles_reach_only_entitled_boxes,
-    boxes_not_entitled_are_counted_apart_and_the_rollout_completes
+    boxes_not_entitled_are_counted_apart_and_the_rollout_completes,
+    targets_pick_boxes_by_plan_and_by_entitlement
 );

@@ -27,6 +27,7 @@ use crate::{
         error::{Error, Result},
     },
     updates::rollouts::{
+        accounts::account_matches,
         rules::DeviceFacts,
         store::{load, targets, LoadedRollout},
         waves::{bucket, is_eligible},
@@ -90,6 +91,11 @@ pub async fn offers_for(
     let mut offers = Vec::new();
     let mut licensed = false;
     for (r, candidates) in applicable {
+        // A target naming plans or a licensed product reads the box's
+        // account (only such rollouts pay for it).
+        if !account_matches(db, &r.target, device_id, now).await? {
+            continue;
+        }
         // A box that has not started is held back while the rollout is at its
         // download limit; boxes already under way are never held back.
         let started = rows.iter().any(|row| row.rollout_id == r.model.id);
@@ -155,6 +161,7 @@ pub async fn could_have_offered(
     d: &device::Model,
     rollout_id: Uuid,
     bundle_id: Uuid,
+    now: DateTime<Utc>,
 ) -> Result<bool> {
     let Some(model) = rollout::Entity::find_by_id(rollout_id).one(db).await? else {
         return Ok(false);
@@ -166,6 +173,7 @@ pub async fn could_have_offered(
     let installed = installed_of(d);
     Ok(b.manifest.is_compatible(&d.model, &d.hardware_revision)
         && targets(&r, d, &tags_of(d), &installed)
+        && account_matches(db, &r.target, d.id, now).await?
         && is_eligible(
             bucket(r.model.id, d.id),
             &r.thresholds,

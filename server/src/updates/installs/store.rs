@@ -52,7 +52,8 @@ pub async fn apply(
         .await?;
     // Reports for a bundle that was never offered to this device are refused:
     // a device cannot write into another device's or an unrelated rollout's status.
-    let offered = existing.is_some() || could_have_offered(db, d, rollout_id, bundle_id).await?;
+    let offered =
+        existing.is_some() || could_have_offered(db, d, rollout_id, bundle_id, now).await?;
     if !offered {
         return Err(Error::NotFound("no such offer for this device".into()));
     }

@@ -3,12 +3,12 @@
 //! it with its audit entry, and opening its first wave at once when due.
 //! Used by `POST /api/v1/rollouts` and by a rollback.
 
-use sea_orm::{ActiveModelTrait, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
 use uuid::Uuid;
 use wavecast_protocol::mqtt::NudgeReason;
 
 use super::{
-    rules::{wave_specs, RolloutState},
+    rules::{wave_specs, RolloutState, Target},
     scheduler,
     store::{find, load},
 };
@@ -19,7 +19,7 @@ use crate::{
         caller::Caller,
     },
     platform::{
-        entities::{bundle, rollout, rollout_bundle},
+        entities::{bundle, plan, product, rollout, rollout_bundle},
         error::{Error, Result},
         json::to_json,
         text::Line,
@@ -39,6 +39,29 @@ async fn bundle_by_ref(state: &AppState, reference: &str) -> Result<bundle::Mode
     bundles::find(&state.db, reference)
         .await
         .map_err(|e| e.named_in("bundles"))
+}
+
+/// Refuses a target naming a plan or a product that does not exist.
+async fn check_accounts(db: &impl sea_orm::ConnectionTrait, t: &Target) -> Result<()> {
+    for p in &t.plans {
+        if plan::Entity::find_by_id(p.clone()).one(db).await?.is_none() {
+            return Err(Error::Validation(format!(
+                "target.plans: there is no plan {p:?}"
+            )));
+        }
+    }
+    if let Some(code) = &t.entitled_to {
+        let known = product::Entity::find()
+            .filter(product::Column::Code.eq(code.as_str()))
+            .one(db)
+            .await?;
+        if known.is_none() {
+            return Err(Error::Validation(format!(
+                "target.entitled_to: there is no product {code:?}"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Validates and records a rollout (opening its first wave when due).
@@ -73,6 +96,7 @@ pub async fn insert(
         }
         bundles.push(b);
     }
+    check_accounts(&state.db, &body.target).await?;
     let timeout = body.device_timeout_secs.unwrap_or(DEFAULT_DEVICE_TIMEOUT);
     if !(1..=30 * 86_400).contains(&timeout) {
         return Err(Error::Validation(

@@ -1,4 +1,5 @@
-//! Rollouts: targets, wave plans and the lifecycle ([`rules`]), wave
+//! Rollouts: targets, wave plans and the lifecycle ([`rules`]; the
+//! target's plan and licence criteria at the SQL edge, [`accounts`]), wave
 //! membership and advance ([`waves`]), maintenance windows ([`window`]),
 //! health gates ([`gate`] and, at the SQL edge, [`gate_reading`]), loading
 //! rollouts ([`store`]), where target boxes stand ([`standing`]) and what
@@ -8,6 +9,7 @@
 //! the API ([`routes`], [`rollback`], [`view`]), and the latest reading of
 //! a rollout's boxes that pages show ([`snapshot`]).
 
+pub mod accounts;
 pub mod control;
 pub mod create;
 pub mod gate;

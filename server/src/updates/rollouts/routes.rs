@@ -100,7 +100,7 @@ pub async fn preview(
     state: web::Data<AppState>,
     body: web::Json<TargetPreview>,
 ) -> Result<HttpResponse> {
-    let matching = standing::matching(&state.db, &body.target).await?;
+    let matching = standing::matching(&state.db, &body.target, state.clock.now()).await?;
     Ok(HttpResponse::Ok().json(TargetCount { matching }))
 }
 

@@ -27,6 +27,15 @@ pub struct Target {
     /// A component the device must have installed, in a version range.
     #[serde(default)]
     pub installed: Option<InstalledFilter>,
+    /// Plan tiers (`vip`, `premium`, `basic`, …): the box's subscriber must
+    /// be on one of them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub plans: Vec<String>,
+    /// A licensed product's code: the box must be entitled to it (hold, or
+    /// belong to a subscriber holding, a licence for it that allows
+    /// updates, activated on it or with room for it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entitled_to: Option<String>,
 }
 
 /// A component a targeted device must have installed, in a version range.
@@ -50,7 +59,27 @@ pub struct DeviceFacts<'a> {
     pub installed: &'a [Installed],
 }
 
+/// What the target's account criteria look at: the plan of the box's
+/// subscriber, and whether the box is entitled to the target's product.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Account<'a> {
+    pub plan: Option<&'a str>,
+    pub entitled: bool,
+}
+
 impl Target {
+    /// Whether the target looks at the box's account (plan, licences),
+    /// which the box's own facts do not tell.
+    pub fn looks_at_accounts(&self) -> bool {
+        !self.plans.is_empty() || self.entitled_to.is_some()
+    }
+
+    /// The account criteria, for a box whose own facts already match.
+    pub fn matches_account(&self, a: &Account<'_>) -> bool {
+        (self.plans.is_empty() || a.plan.is_some_and(|p| self.plans.iter().any(|x| x == p)))
+            && (self.entitled_to.is_none() || a.entitled)
+    }
+
     pub fn matches(&self, d: &DeviceFacts<'_>) -> bool {
         let any = |list: &[String], v: &str| list.is_empty() || list.iter().any(|x| x == v);
         any(&self.models, d.model)
@@ -291,6 +320,32 @@ mod tests {
     }
 
     #[test]
+    fn account_criteria_look_at_plan_and_entitlement() {
+        let any = Target::default();
+        assert!(!any.looks_at_accounts());
+        let none = Account {
+            plan: None,
+            entitled: false,
+        };
+        assert!(any.matches_account(&none));
+        let vip = Target {
+            plans: vec!["vip".into(), "premium".into()],
+            ..Target::default()
+        };
+        assert!(vip.looks_at_accounts());
+        let on = |plan, entitled| Account { plan, entitled };
+        assert!(vip.matches_account(&on(Some("premium"), false)));
+        assert!(!vip.matches_account(&on(Some("basic"), true)));
+        assert!(!vip.matches_account(&none), "a box of no subscriber");
+        let licensed = Target {
+            entitled_to: Some("codec-ddp".into()),
+            ..vip
+        };
+        assert!(licensed.matches_account(&on(Some("vip"), true)));
+        assert!(!licensed.matches_account(&on(Some("vip"), false)));
+    }
+
+    #[test]
     fn target_criteria_all_hold() {
         let tags = vec!["beta".to_owned(), "fibre".to_owned()];
         let installed = vec![Installed {
@@ -310,6 +365,7 @@ mod tests {
                 name: "x1-firmware".into(),
                 version: "<4.2.0".parse().expect("req"),
             }),
+            ..Target::default()
         };
         assert!(t.matches(&d));
         for t2 in [

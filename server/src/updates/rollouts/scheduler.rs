@@ -164,7 +164,7 @@ pub async fn open_next_wave(
     let Some(spec) = specs.get(next) else {
         return Ok(Some(Vec::new()));
     };
-    let members: Vec<(Uuid, u32)> = target_devices(db, r)
+    let members: Vec<(Uuid, u32)> = target_devices(db, r, now)
         .await?
         .into_iter()
         .map(|(d, b)| (d.id, b))

@@ -12,6 +12,7 @@ use uuid::Uuid;
 use wavecast_protocol::status::InstallState;
 
 use super::{
+    accounts::Accounts,
     progress::{self, BoxStanding, DeviceOutcome, Held, WaveCounts},
     rules::{wave_specs, DeviceFacts, Target},
     store::{needs, outcome_of, LoadedRollout, Needs},
@@ -184,12 +185,21 @@ async fn install_rows(db: &impl ConnectionTrait, id: Uuid) -> Result<Vec<rollout
     }
 }
 
-/// The accepted devices in a rollout's target, with their buckets.
+/// The accepted devices in a rollout's target at `now`, with their
+/// buckets.
 pub async fn target_devices(
     db: &impl ConnectionTrait,
     r: &LoadedRollout,
+    now: DateTime<Utc>,
 ) -> Result<Vec<(TargetBox, u32)>> {
-    let boxes = accepted_boxes(db, |b| r.target.matches(&b.facts())).await?;
+    let accounts = Accounts::load(db, &r.target, now).await?;
+    let boxes = accepted_boxes(db, |b| {
+        r.target.matches(&b.facts())
+            && accounts
+                .as_ref()
+                .is_none_or(|a| a.matches(b.id, b.subscriber_id))
+    })
+    .await?;
     Ok(boxes
         .into_iter()
         .map(|b| {
@@ -199,11 +209,21 @@ pub async fn target_devices(
         .collect())
 }
 
-/// How many accepted boxes `target` matches now (a draft rollout's count).
-pub async fn matching(db: &impl ConnectionTrait, target: &Target) -> Result<u64> {
+/// How many accepted boxes `target` matches at `now` (a draft rollout's
+/// count).
+pub async fn matching(
+    db: &impl ConnectionTrait,
+    target: &Target,
+    now: DateTime<Utc>,
+) -> Result<u64> {
+    let accounts = Accounts::load(db, target, now).await?;
     let mut n = 0u64;
     accepted_boxes(db, |b| {
-        n += u64::from(target.matches(&b.facts()));
+        let hit = target.matches(&b.facts())
+            && accounts
+                .as_ref()
+                .is_none_or(|a| a.matches(b.id, b.subscriber_id));
+        n += u64::from(hit);
         false
     })
     .await?;
@@ -319,7 +339,7 @@ impl Standing {
         let entitled = entitled_to(db, products, now).await?;
         // Boxes alike (model, revision, inventory) need the same bundles.
         let mut alike: HashMap<(String, String, String), Needs> = HashMap::new();
-        let members = target_devices(db, r)
+        let members = target_devices(db, r, now)
             .await?
             .into_iter()
             .map(|(device, bucket)| {
