@@ -26,6 +26,7 @@ mod m20261202_000016_ticket_due_times;
 mod m20261203_000017_devices_by_subscriber;
 mod m20261204_000018_enrol_claims;
 mod m20261205_000019_licences;
+mod m20261206_000020_licence_validations;
 
 /// The ordered list of all migrations.
 #[derive(Debug)]
@@ -54,6 +55,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000017_devices_by_subscriber::Migration),
             Box::new(m20261204_000018_enrol_claims::Migration),
             Box::new(m20261205_000019_licences::Migration),
+            Box::new(m20261206_000020_licence_validations::Migration),
         ]
     }
 }

@@ -128,6 +128,7 @@ table! {
     get "/api/v1/licences" => licences::routes::list,
     post "/api/v1/licences" => licences::routes::create,
     post "/api/v1/licences/validate" => licences::routes::validate,
+    get "/api/v1/licences/validations" => licences::routes::validations,
     get "/api/v1/licences/{id}" => licences::routes::show,
     post "/api/v1/licences/{id}/activations" => licences::routes::activate,
     delete "/api/v1/licences/{id}/activations/{device}" => licences::routes::deactivate,

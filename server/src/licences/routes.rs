@@ -14,6 +14,7 @@ use super::{
     views::{
         ActivationBody, ActivationView, DeviceValidateBody, LicenceBody, LicenceCreated,
         LicenceView, PolicyBody, PolicyView, ProductBody, ProductView, ValidateBody, Validation,
+        ValidationLogEntry,
     },
 };
 use crate::{
@@ -245,6 +246,49 @@ pub async fn deactivate(
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// Which part of the validation log to read.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct LogQuery {
+    /// Only questions about this licence.
+    licence: Option<uuid::Uuid>,
+    /// Only questions about (or from) this box (id or serial).
+    device: Option<String>,
+    /// At most this many, newest first (1 to 1000; 100 by default).
+    limit: Option<u64>,
+}
+
+/// `GET /api/v1/licences/validations`: the validation log, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/licences/validations",
+    tag = "licences",
+    params(LogQuery),
+    security(("operator" = [])),
+    responses((status = 200, description = "The questions asked and the codes answered, newest first", body = Vec<ValidationLogEntry>))
+)]
+pub async fn validations(
+    _: Auth<access::Viewer>,
+    state: web::Data<AppState>,
+    q: web::Query<LogQuery>,
+) -> Result<HttpResponse> {
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(Error::Validation("limit: 1 to 1000".into()));
+    }
+    let device = match &q.device {
+        Some(d) => Some(
+            find_device(&state.db, d)
+                .await
+                .map_err(|e| e.named_in("device"))?
+                .id,
+        ),
+        None => None,
+    };
+    Ok(HttpResponse::Ok().json(validation::log(&state.db, q.licence, device, limit).await?))
+}
+
 /// `POST /api/v1/licences/validate`: whether a licence is valid for a
 /// product, a box and entitlements now, with the code saying why.
 #[utoipa::path(
@@ -256,14 +300,14 @@ pub async fn deactivate(
     responses((status = 200, description = "The verdict: valid, code, detail; the caller's nonce echoed and the answer signed over it", body = Validation))
 )]
 pub async fn validate(
-    _: Auth<access::Viewer>,
+    auth: Auth<access::Viewer>,
     state: web::Data<AppState>,
     body: web::Json<ValidateBody>,
 ) -> Result<HttpResponse> {
     let now = state.clock.now();
     let b = body.into_inner();
     let product = b.product.clone();
-    let mut v = validation::validate(&state.db, now, b).await?;
+    let mut v = validation::validate(&state.db, now, b, &auth.name).await?;
     let key = state.online_key.get();
     validation::sign(&mut v, product.as_deref(), key.as_ref().map(|k| &*k.key))?;
     Ok(HttpResponse::Ok().json(v))

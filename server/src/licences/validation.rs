@@ -1,23 +1,28 @@
-//! Validation: a licence named by key or id, checked for a product, a box
+//! Validation (every question kept in the validation log, [`log`]): a
+//! licence named by key or id, checked for a product, a box
 //! and entitlements at a time, answering `valid`, a code and a detail with
 //! the caller's nonce, signed ([`sign`]); and a box's own question about a
 //! product, over its credential.
 
 use chrono::{DateTime, Utc};
 use ed25519_dalek::SigningKey;
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
+};
+use uuid::Uuid;
 use wavecast_protocol::licence::{sign_validation, ValidationAnswer};
 
 use super::{
     rules::{self, Scope, ScopeDevice},
     store::{active, load},
-    views::{DeviceValidateBody, ValidateBody, Validation},
+    views::{DeviceValidateBody, ValidateBody, Validation, ValidationLogEntry},
 };
 use crate::{
     fleet::devices::store::find as find_device,
     identity::tokens::rules::{self as token, Scheme},
     platform::{
-        entities::{device, licence},
+        entities::{device, licence, licence_validation},
         error::{Error, Result},
     },
 };
@@ -59,12 +64,90 @@ fn over_the_limit(verdict: &mut rules::Verdict, policy: &rules::Policy, held: us
     }
 }
 
-/// Validates a licence named by key or id in the body's scope, at `now`.
+/// Validates a licence named by key or id in the body's scope, at `now`,
+/// for `caller` (kept in the validation log).
 pub async fn validate(
     db: &impl ConnectionTrait,
     now: DateTime<Utc>,
     b: ValidateBody,
+    caller: &str,
 ) -> Result<Validation> {
+    let product = b.product.clone();
+    let (v, device) = judged(db, now, b).await?;
+    record(db, now, &v, caller, device, product).await?;
+    Ok(v)
+}
+
+/// Keeps a question and its answer in the validation log.
+async fn record(
+    db: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+    v: &Validation,
+    caller: &str,
+    device: Option<Uuid>,
+    product: Option<String>,
+) -> Result<()> {
+    licence_validation::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        at: Set(now),
+        licence_id: Set(v.licence_id),
+        device_id: Set(device),
+        product: Set(product.map(|p| p.chars().take(64).collect())),
+        valid: Set(v.valid),
+        code: Set(v.code.as_str().to_owned()),
+        caller: Set(caller.chars().take(200).collect()),
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
+/// The validation log, newest first: of one licence, one box, or all.
+pub async fn log(
+    db: &impl ConnectionTrait,
+    licence_id: Option<Uuid>,
+    device_id: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<ValidationLogEntry>> {
+    let mut q = licence_validation::Entity::find()
+        .order_by_desc(licence_validation::Column::At)
+        .limit(limit);
+    if let Some(l) = licence_id {
+        q = q.filter(licence_validation::Column::LicenceId.eq(l));
+    }
+    if let Some(d) = device_id {
+        q = q.filter(licence_validation::Column::DeviceId.eq(d));
+    }
+    let rows = q.all(db).await?;
+    let ids: Vec<Uuid> = rows.iter().filter_map(|r| r.device_id).collect();
+    let serials: std::collections::HashMap<Uuid, String> = device::Entity::find()
+        .filter(device::Column::Id.is_in(ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|d| (d.id, d.serial))
+        .collect();
+    Ok(rows
+        .into_iter()
+        .map(|r| ValidationLogEntry {
+            serial: r.device_id.and_then(|d| serials.get(&d).cloned()),
+            at: r.at,
+            licence_id: r.licence_id,
+            device_id: r.device_id,
+            product: r.product,
+            valid: r.valid,
+            code: r.code,
+            caller: r.caller,
+        })
+        .collect())
+}
+
+/// [`validate`]'s verdict, and the box it was about.
+async fn judged(
+    db: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+    b: ValidateBody,
+) -> Result<(Validation, Option<Uuid>)> {
     let answer = |valid, code, detail: String, updates, licence_id| Validation {
         valid,
         code,
@@ -98,11 +181,14 @@ pub async fn validate(
         }
     };
     let Some(row) = row else {
-        return Ok(answer(
-            false,
-            rules::Code::NotFound,
-            "no such licence".into(),
-            false,
+        return Ok((
+            answer(
+                false,
+                rules::Code::NotFound,
+                "no such licence".into(),
+                false,
+                None,
+            ),
             None,
         ));
     };
@@ -137,12 +223,15 @@ pub async fn validate(
             ),
         };
     }
-    Ok(answer(
-        verdict.valid,
-        verdict.code,
-        verdict.detail,
-        verdict.updates,
-        Some(l.row.id),
+    Ok((
+        answer(
+            verdict.valid,
+            verdict.code,
+            verdict.detail,
+            verdict.updates,
+            Some(l.row.id),
+        ),
+        device.map(|d| d.id),
     ))
 }
 
@@ -151,6 +240,26 @@ pub async fn validate(
 /// is the first valid one's, else the first refusal (`NOT_FOUND` when it
 /// holds none).
 pub async fn validate_for_box(
+    db: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+    d: &device::Model,
+    b: DeviceValidateBody,
+) -> Result<Validation> {
+    let product = b.product.clone();
+    let v = judged_for_box(db, now, d, b).await?;
+    record(
+        db,
+        now,
+        &v,
+        &format!("device {}", d.serial),
+        Some(d.id),
+        Some(product),
+    )
+    .await?;
+    Ok(v)
+}
+
+async fn judged_for_box(
     db: &impl ConnectionTrait,
     now: DateTime<Utc>,
     d: &device::Model,

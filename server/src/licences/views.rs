@@ -185,6 +185,21 @@ pub struct Validation {
     pub signed: Option<wavecast_protocol::envelope::Envelope>,
 }
 
+/// One question in the validation log.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ValidationLogEntry {
+    pub at: DateTime<Utc>,
+    pub licence_id: Option<Uuid>,
+    pub device_id: Option<Uuid>,
+    /// The box's serial, while it exists.
+    pub serial: Option<String>,
+    pub product: Option<String>,
+    pub valid: bool,
+    pub code: String,
+    /// Who asked: a user's name, or `device SERIAL`.
+    pub caller: String,
+}
+
 /// `POST /api/v1/device/licences/validate`: the box asks about itself.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -227,6 +227,61 @@ async fn validation_answers_are_signed_over_the_nonce(app: TestApp) {
     let signed: Envelope = serde_json::from_value(own.body["signed"].clone()).expect("signed");
     let a = verify_validation(&keys.keyring, &signed, "box-nonce-0001", now(), 300).expect("ok");
     assert_eq!((a.valid, a.product.as_deref()), (true, Some("codec-ddp")));
+
+    // Every question is in the validation log, newest first, with who
+    // asked; the unknown key's question names no licence.
+    let log = app
+        .get(
+            &format!("/api/v1/licences/validations?licence={id}"),
+            Some(&app.admin_token),
+        )
+        .await;
+    assert_eq!(log.status, 200, "{}", log.body);
+    let entries = log.body.as_array().expect("entries");
+    let seen: Vec<(&str, &str)> = entries
+        .iter()
+        .map(|e| {
+            (
+                e["code"].as_str().unwrap_or_default(),
+                e["caller"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    let by_box = format!("device {}", boxes[0].serial);
+    assert_eq!(
+        seen,
+        [
+            ("VALID", by_box.as_str()),
+            ("VALID", "admin"),
+            ("VALID", "admin")
+        ],
+        "{}",
+        log.body
+    );
+    assert_eq!(entries[0]["serial"], boxes[0].serial.as_str());
+    let all = app
+        .get(
+            "/api/v1/licences/validations?limit=10",
+            Some(&app.admin_token),
+        )
+        .await;
+    assert!(
+        all.body
+            .as_array()
+            .expect("entries")
+            .iter()
+            .any(|e| e["code"] == "NOT_FOUND" && e["licence_id"].is_null()),
+        "{}",
+        all.body
+    );
+    assert!(app
+        .get(
+            "/api/v1/licences/validations?limit=0",
+            Some(&app.admin_token)
+        )
+        .await
+        .problem(422)
+        .contains("limit"));
 }
 
 /// The server signs, and device credentials outlive the weeks these tests

@@ -21,6 +21,7 @@ pub mod lease;
 pub mod licence;
 pub mod licence_activation;
 pub mod licence_policy;
+pub mod licence_validation;
 pub mod model_warranty;
 pub mod plan;
 pub mod preauthorized_serial;
