@@ -14,6 +14,7 @@ use wavecast_protocol::events::EventBody;
 use super::{
     charts::{self, Chart, Marker, RANGES},
     guard::Signed,
+    licences::{held_by_box, Held},
     page::{render, Failure, Section, Shell},
 };
 use crate::{
@@ -57,6 +58,7 @@ struct DevicePage {
     charts: Vec<(String, String, String)>,
     events: Vec<EventRow>,
     problems: Vec<ProblemRow>,
+    licences: Vec<Held>,
     hourly: bool,
 }
 
@@ -212,8 +214,13 @@ pub async fn page(
         .into_iter()
         .map(|c| (c.name, c.version.to_string(), c.security_version))
         .collect();
+    let licences = match &row {
+        Some(r) => held_by_box(&state, r).await?,
+        None => Vec::new(),
+    };
     render(&DevicePage {
         shell: signed.shell(d.device.serial.clone(), Section::Devices),
+        licences,
         tags: d.device.tags.join(", "),
         warranty: d.warranty.describe(),
         components,

@@ -6,7 +6,8 @@
 //! `identity`. Pages: the overview, devices and a device, bundles and the
 //! keyring, rollouts (list, create, detail), problems, the support desk
 //! (the ticket queue, a ticket, a new ticket, subscribers, reports,
-//! settings), admin (users, tokens, webhooks,
+//! settings), licences (products, policies, holders, activations, the
+//! validation log), admin (users, tokens, webhooks,
 //! the audit log), and the public survey page.
 
 pub mod admin;
@@ -18,6 +19,7 @@ pub mod charts;
 pub mod device;
 pub mod devices;
 pub mod guard;
+pub mod licences;
 pub mod overview;
 pub mod page;
 pub mod problems;
@@ -129,6 +131,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::resource("/subscribers/{account}")
                 .get(subscribers::page)
                 .post(subscribers::act),
+        )
+        .route("/licences", web::get().to(licences::list))
+        .service(
+            web::resource("/licences/{id}")
+                .get(licences::page)
+                .post(licences::act),
         )
         .route("/devices", web::get().to(devices::list))
         .route("/devices/import/preview", web::post().to(devices::preview))

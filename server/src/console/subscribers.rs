@@ -14,6 +14,7 @@ use serde::Deserialize;
 
 use super::{
     guard::{Posted, Signed},
+    licences::{held_by_subscriber, Held},
     page::{filled, render, see_other_saying, Failure, Notice, Section, Shell},
     ticket::versions,
     tickets::{agents, rows_of, Row},
@@ -171,6 +172,7 @@ struct SubscriberPage {
     boxes: Vec<(SubscriberBox, String)>,
     tickets: Vec<Row>,
     surveys: Vec<SurveyLine>,
+    licences: Vec<Held>,
     plans: Vec<(String, String)>,
     agents: Vec<String>,
     /// A token just issued, shown this once.
@@ -225,6 +227,7 @@ async fn subscriber_page<P: Permission>(
     let page = SubscriberPage {
         shell: signed.shell(format!("Subscriber {}", s.account), Section::Subscribers),
         tickets: rows_of(state, rows, now).await?,
+        licences: held_by_subscriber(state, s.id).await?,
         s: view,
         boxes,
         surveys,

@@ -11,6 +11,7 @@ mod cli;
 mod cli_desk;
 mod cli_licences;
 mod console;
+mod console_licences;
 mod contract;
 mod desk;
 mod desk_settings;
