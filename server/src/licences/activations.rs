@@ -2,12 +2,15 @@
 //! within the policy's box limit, node lock and daily rate, and ended
 //! again; every change audited.
 
-use chrono::Duration;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait,
+    PaginatorTrait, QueryFilter, QuerySelect, Set,
+};
 use uuid::Uuid;
 
 use super::{
-    rules::{self, Holder},
+    rules::{self, ActivationRefused, Holder, Policy},
     store::{active, by_id},
     views::ActivationView,
 };
@@ -59,29 +62,16 @@ pub async fn activate(
             activated_at: a.activated_at,
         });
     }
-    let last_day = licence_activation::Entity::find()
-        .filter(licence_activation::Column::LicenceId.eq(l.row.id))
-        .filter(licence_activation::Column::ActivatedAt.gt(now - Duration::hours(24)))
-        .count(&state.db)
-        .await?;
-    rules::may_activate(
-        &policy,
-        u32::try_from(current.len()).unwrap_or(u32::MAX),
-        u32::try_from(last_day).unwrap_or(u32::MAX),
-    )
-    .map_err(|e| Error::Conflict(e.to_string()))?;
-    let row = licence_activation::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        licence_id: Set(l.row.id),
-        device_id: Set(d.id),
-        device_key: Set(d.public_key.clone()),
-        activated_at: Set(now),
-        deactivated_at: Set(None),
-    };
     let entry = Entry::new("licence.activate", "licence", l.row.id.to_string())
         .details(&serde_json::json!({ "device": d.serial }));
+    let (licence_id, d2) = (l.row.id, d.clone());
     audited(&state.db, caller, now, move |txn| {
-        Box::pin(async move { Ok((row.insert(txn).await?, entry)) })
+        Box::pin(async move {
+            bind(txn, licence_id, &policy, &d2, now)
+                .await?
+                .map_err(|e| Error::Conflict(e.to_string()))?;
+            Ok(((), entry))
+        })
     })
     .await?;
     state.caches.licensed.invalidate();
@@ -90,6 +80,54 @@ pub async fn activate(
         serial: d.serial,
         activated_at: now,
     })
+}
+
+/// Binds licence `licence_id` (under `policy`) to box `d` at `now` in
+/// `txn`, within the policy's limits counted in the same transaction: on
+/// PostgreSQL with the licence's row locked first, so two boxes activated
+/// at once cannot both take its last place (SQLite has one writer at a
+/// time). `Ok(false)`: the box held it already; the refusal says which
+/// limit holds it back.
+pub(super) async fn bind(
+    txn: &DatabaseTransaction,
+    licence_id: Uuid,
+    policy: &Policy,
+    d: &device::Model,
+    now: DateTime<Utc>,
+) -> Result<std::result::Result<bool, ActivationRefused>> {
+    if txn.get_database_backend() == DbBackend::Postgres {
+        licence::Entity::find_by_id(licence_id)
+            .lock_exclusive()
+            .one(txn)
+            .await?;
+    }
+    let current = active(txn, licence_id).await?;
+    if current.iter().any(|a| a.device_id == d.id) {
+        return Ok(Ok(false));
+    }
+    let last_day = licence_activation::Entity::find()
+        .filter(licence_activation::Column::LicenceId.eq(licence_id))
+        .filter(licence_activation::Column::ActivatedAt.gt(now - Duration::hours(24)))
+        .count(txn)
+        .await?;
+    if let Err(refused) = rules::may_activate(
+        policy,
+        u32::try_from(current.len()).unwrap_or(u32::MAX),
+        u32::try_from(last_day).unwrap_or(u32::MAX),
+    ) {
+        return Ok(Err(refused));
+    }
+    licence_activation::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        licence_id: Set(licence_id),
+        device_id: Set(d.id),
+        device_key: Set(d.public_key.clone()),
+        activated_at: Set(now),
+        deactivated_at: Set(None),
+    }
+    .insert(txn)
+    .await?;
+    Ok(Ok(true))
 }
 
 /// Ends a box's activation of a licence (404 when it holds none).

@@ -6,21 +6,21 @@
 //! own change). Bundles naming no product never come here, so the
 //! check-in of a free bundle costs nothing more.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, EntityTrait, PaginatorTrait,
-    QueryFilter, Set, TransactionTrait,
+    ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, TransactionTrait,
 };
 use uuid::Uuid;
 
 use super::{
+    activations::bind,
     rules::{self, LicenceState, Scope, ScopeDevice},
     store::{active, load},
 };
 use crate::{
     identity::audit::store::{write, Actor, Entry},
     platform::{
-        entities::{device, licence, licence_activation, licence_policy, product},
+        entities::{device, licence, licence_policy, product},
         error::{Error, Result},
     },
 };
@@ -80,40 +80,27 @@ pub async fn may_offer(
         if activated {
             return Ok(true);
         }
-        let last_day = licence_activation::Entity::find()
-            .filter(licence_activation::Column::LicenceId.eq(l.row.id))
-            .filter(licence_activation::Column::ActivatedAt.gt(now - Duration::hours(24)))
-            .count(db)
-            .await?;
-        let held_now = u32::try_from(boxes.len()).unwrap_or(u32::MAX);
-        if rules::may_activate(
-            &policy,
-            held_now,
-            u32::try_from(last_day).unwrap_or(u32::MAX),
-        )
-        .is_err()
-        {
-            continue;
-        }
-        let row = licence_activation::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            licence_id: Set(l.row.id),
-            device_id: Set(d.id),
-            device_key: Set(d.public_key.clone()),
-            activated_at: Set(now),
-            deactivated_at: Set(None),
-        };
+        let (licence_id, d2) = (l.row.id, d.clone());
         let entry = Entry::new("licence.activate", "licence", l.row.id.to_string())
             .details(&serde_json::json!({ "device": d.serial, "on": "first offer" }));
-        db.transaction::<_, (), Error>(move |txn| {
-            Box::pin(async move {
-                row.insert(txn).await?;
-                write(txn, Actor::SYSTEM, now, entry).await
+        let bound = db
+            .transaction::<_, bool, Error>(move |txn| {
+                Box::pin(async move {
+                    match bind(txn, licence_id, &policy, &d2, now).await? {
+                        Ok(true) => {
+                            write(txn, Actor::SYSTEM, now, entry).await?;
+                            Ok(true)
+                        }
+                        Ok(false) => Ok(true),
+                        Err(_) => Ok(false),
+                    }
+                })
             })
-        })
-        .await
-        .map_err(Error::from)?;
-        return Ok(true);
+            .await
+            .map_err(Error::from)?;
+        if bound {
+            return Ok(true);
+        }
     }
     Ok(false)
 }

@@ -283,4 +283,56 @@ async fn a_licence_is_valid_only_where_and_while_its_policy_says(app: TestApp) {
     }
 }
 
-wavecast_e2e::both_backends!(a_licence_is_valid_only_where_and_while_its_policy_says);
+async fn concurrent_activations_never_pass_the_box_limit(app: TestApp) {
+    let t = Some(app.admin_token.as_str());
+    let boxes = enrol_many(&app, 50, 12, "X1", &[("x1-firmware", "4.1.0", 1)]).await;
+    let serials: Vec<&str> = boxes.iter().map(|b| b.serial.as_str()).collect();
+    subscriber(&app, "R-12", "basic", None, &serials, app.clock.now()).await;
+    for (path, body) in [
+        (
+            "/api/v1/products",
+            json!({ "code": "codec-ddp", "name": "Dolby Digital Plus" }),
+        ),
+        (
+            "/api/v1/licence-policies",
+            json!({ "name": "ddp-3", "product": "codec-ddp", "expiry": "stop",
+                    "max_boxes": 3, "floating": true, "max_activations_per_day": 100 }),
+        ),
+    ] {
+        assert_eq!(app.post(path, t, &body).await.status, 201, "{path}");
+    }
+    let l = app
+        .post(
+            "/api/v1/licences",
+            t,
+            &json!({ "policy": "ddp-3", "subscriber": "R-12" }),
+        )
+        .await;
+    let id = l.body["id"].as_str().expect("id").to_owned();
+    // Twelve boxes ask at once for three places.
+    let answers = futures_util::future::join_all(serials.iter().map(|s| {
+        let (app, path) = (&app, format!("/api/v1/licences/{id}/activations"));
+        async move {
+            app.post(&path, Some(&app.admin_token), &json!({ "device": s }))
+                .await
+                .status
+                .as_u16()
+        }
+    }))
+    .await;
+    let granted = answers.iter().filter(|s| **s == 200).count();
+    let refused = answers.iter().filter(|s| **s == 409).count();
+    assert_eq!((granted, refused), (3, 9), "{answers:?}");
+    let shown = app.get(&format!("/api/v1/licences/{id}"), t).await;
+    assert_eq!(
+        shown.body["activations"].as_array().map(Vec::len),
+        Some(3),
+        "{}",
+        shown.body
+    );
+}
+
+wavecast_e2e::both_backends!(
+    a_licence_is_valid_only_where_and_while_its_policy_says,
+    concurrent_activations_never_pass_the_box_limit
+);
