@@ -10,7 +10,7 @@ use crate::licences::{
     rules::Expiry,
     views::{
         ActivationBody, ActivationView, LicenceBody, LicenceCreated, LicenceView, PolicyBody,
-        PolicyView, ProductBody, ProductView, ValidateBody, Validation,
+        PolicyView, ProductBody, ProductView, ValidateBody, Validation, ValidationLogEntry,
     },
 };
 
@@ -134,6 +134,18 @@ pub enum LicenceCommand {
         /// Entitlement codes needed (comma-separated).
         #[arg(long, value_delimiter = ',')]
         entitlements: Vec<String>,
+    },
+    /// The validation log, newest first: who asked about what, and the answer.
+    Log {
+        /// Only questions about this licence (its id).
+        #[arg(long)]
+        licence: Option<String>,
+        /// Only questions about or from this box (id or serial).
+        #[arg(long)]
+        device: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
     },
 }
 
@@ -378,6 +390,35 @@ pub async fn run(client: &Client, cmd: LicenceCommand, json: bool) -> anyhow::Re
             if !v.valid {
                 anyhow::bail!("the licence is not valid here");
             }
+        }
+        LicenceCommand::Log {
+            licence,
+            device,
+            limit,
+        } => {
+            let mut q = vec![("limit", limit.to_string())];
+            q.extend(licence.map(|l| ("licence", l)));
+            q.extend(device.map(|d| ("device", d)));
+            let log: Vec<ValidationLogEntry> =
+                client.get("api/v1/licences/validations", &q).await?;
+            let rows = log
+                .iter()
+                .map(|e| {
+                    vec![
+                        output::time(Some(e.at)),
+                        e.caller.clone(),
+                        e.serial.clone().unwrap_or_default(),
+                        e.product.clone().unwrap_or_default(),
+                        e.code.clone(),
+                    ]
+                })
+                .collect();
+            output::print(
+                json,
+                &log,
+                &["AT", "ASKED BY", "BOX", "PRODUCT", "CODE"],
+                rows,
+            );
         }
     }
     Ok(())

@@ -1,6 +1,7 @@
 //! The real `wavecast` CLI over licences: a product and its policy, a
 //! licence issued to a subscriber (its key printed once), activated on a
-//! box, validated, suspended and listed; each effect read back.
+//! box, validated (and the question found in the validation log),
+//! suspended and listed; each effect read back.
 
 use std::process::Output;
 
@@ -125,6 +126,15 @@ async fn the_cli_issues_and_checks_licences(app: TestApp) {
     .await;
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stdout).contains("DEVICE_MISMATCH"));
+    // Both questions are in the validation log, newest first.
+    let log = ok(&app, &["licence", "log", "--licence", &id]).await;
+    let codes: Vec<&str> = log
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().last())
+        .collect();
+    assert_eq!(codes, ["DEVICE_MISMATCH", "VALID"], "{log}");
+    assert!(log.contains(&boxes[1].serial), "{log}");
     let s = json(&app, &["licence", "suspend", &id]).await;
     assert_eq!(s["state"], "suspended");
     let shown = ok(&app, &["licence", "show", &id]).await;
