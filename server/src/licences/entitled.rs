@@ -9,17 +9,14 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{Condition, ConnectionTrait};
 use uuid::Uuid;
 
 use super::{
-    rules::{self, LicenceState, Scope},
-    store::{active, load},
+    rules::{self, Scope},
+    store::{active, active_for_product, holder_of, load},
 };
-use crate::platform::{
-    entities::{device, licence, licence_policy, product},
-    error::Result,
-};
+use crate::platform::{entities::device, error::Result};
 
 /// The boxes entitled to one product.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -58,11 +55,7 @@ pub async fn box_entitled(
     product_code: &str,
     now: DateTime<Utc>,
 ) -> Result<bool> {
-    let mut holder = Condition::any().add(licence::Column::DeviceId.eq(d.id));
-    if let Some(s) = d.subscriber_id {
-        holder = holder.add(licence::Column::SubscriberId.eq(s));
-    }
-    Ok(held_by(db, product_code, Some(holder), now)
+    Ok(held_by(db, product_code, Some(holder_of(d)), now)
         .await?
         .allows(d.id, d.subscriber_id))
 }
@@ -76,32 +69,12 @@ async fn held_by(
     now: DateTime<Utc>,
 ) -> Result<Entitled> {
     let mut out = Entitled::default();
-    let Some(product) = product::Entity::find()
-        .filter(product::Column::Code.eq(product_code))
-        .one(db)
-        .await?
-    else {
-        return Ok(out);
-    };
-    let policies: Vec<Uuid> = licence_policy::Entity::find()
-        .filter(licence_policy::Column::ProductId.eq(product.id))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|p| p.id)
-        .collect();
-    let mut q = licence::Entity::find()
-        .filter(licence::Column::PolicyId.is_in(policies))
-        .filter(licence::Column::State.eq(LicenceState::Active));
-    if let Some(h) = holder {
-        q = q.filter(h);
-    }
-    let held = q.all(db).await?;
+    let held = active_for_product(db, product_code, holder).await?;
     for row in held {
         let l = load(db, row).await?;
         let (rule, policy) = l.rules()?;
         let scope = Scope {
-            product: Some(product.code.clone()),
+            product: Some(product_code.to_owned()),
             ..Scope::default()
         };
         if !rules::validate(&rule, &policy, now, &scope).updates {

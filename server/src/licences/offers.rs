@@ -7,20 +7,18 @@
 //! check-in of a free bundle costs nothing more.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{
-    ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, TransactionTrait,
-};
+use sea_orm::{DatabaseConnection, EntityTrait, TransactionTrait};
 use uuid::Uuid;
 
 use super::{
     activations::bind,
-    rules::{self, LicenceState, Scope, ScopeDevice},
-    store::{active, load},
+    rules::{self, Scope, ScopeDevice},
+    store::{active, active_for_product, holder_of, load},
 };
 use crate::{
     identity::audit::store::{write, Actor, Entry},
     platform::{
-        entities::{device, licence, licence_policy, product},
+        entities::device,
         error::{Error, Result},
     },
 };
@@ -32,41 +30,18 @@ pub async fn may_offer(
     product_code: &str,
     now: DateTime<Utc>,
 ) -> Result<bool> {
-    let Some(product) = product::Entity::find()
-        .filter(product::Column::Code.eq(product_code))
-        .one(db)
-        .await?
-    else {
-        // A manifest naming a product nobody sells reaches no box.
-        return Ok(false);
-    };
     let Some(d) = device::Entity::find_by_id(device_id).one(db).await? else {
         return Ok(false);
     };
-    let policies: Vec<Uuid> = licence_policy::Entity::find()
-        .filter(licence_policy::Column::ProductId.eq(product.id))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|p| p.id)
-        .collect();
-    let mut holder = Condition::any().add(licence::Column::DeviceId.eq(d.id));
-    if let Some(s) = d.subscriber_id {
-        holder = holder.add(licence::Column::SubscriberId.eq(s));
-    }
-    let held = licence::Entity::find()
-        .filter(licence::Column::PolicyId.is_in(policies))
-        .filter(licence::Column::State.eq(LicenceState::Active))
-        .filter(holder)
-        .all(db)
-        .await?;
+    // A manifest naming a product nobody sells reaches no box.
+    let held = active_for_product(db, product_code, Some(holder_of(&d))).await?;
     for row in held {
         let l = load(db, row).await?;
         let (rule, policy) = l.rules()?;
         let boxes = active(db, l.row.id).await?;
         let activated = boxes.iter().any(|a| a.device_id == d.id);
         let scope = Scope {
-            product: Some(product.code.clone()),
+            product: Some(product_code.to_owned()),
             device: Some(ScopeDevice {
                 id: d.id,
                 subscriber: d.subscriber_id,

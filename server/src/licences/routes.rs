@@ -101,6 +101,19 @@ pub struct ListQuery {
     device: Option<String>,
 }
 
+/// The id of the box a query names (id or serial), if it names one.
+async fn device_named(state: &AppState, r: Option<&str>) -> Result<Option<uuid::Uuid>> {
+    match r {
+        Some(d) => Ok(Some(
+            find_device(&state.db, d)
+                .await
+                .map_err(|e| e.named_in("device"))?
+                .id,
+        )),
+        None => Ok(None),
+    }
+}
+
 /// `GET /api/v1/licences`
 #[utoipa::path(
     get,
@@ -119,15 +132,7 @@ pub async fn list(
         Some(s) => Some(store::subscriber_id(&state.db, "subscriber", s).await?),
         None => None,
     };
-    let device = match &q.device {
-        Some(d) => Some(
-            find_device(&state.db, d)
-                .await
-                .map_err(|e| e.named_in("device"))?
-                .id,
-        ),
-        None => None,
-    };
+    let device = device_named(&state, q.device.as_deref()).await?;
     Ok(HttpResponse::Ok().json(store::licences(&state.db, subscriber, device).await?))
 }
 
@@ -277,15 +282,7 @@ pub async fn validations(
     if !(1..=1000).contains(&limit) {
         return Err(Error::Validation("limit: 1 to 1000".into()));
     }
-    let device = match &q.device {
-        Some(d) => Some(
-            find_device(&state.db, d)
-                .await
-                .map_err(|e| e.named_in("device"))?
-                .id,
-        ),
-        None => None,
-    };
+    let device = device_named(&state, q.device.as_deref()).await?;
     Ok(HttpResponse::Ok().json(validation::log(&state.db, q.licence, device, limit).await?))
 }
 

@@ -5,7 +5,8 @@ use std::collections::BTreeSet;
 
 use chrono::Duration;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder, Set,
 };
 use uuid::Uuid;
 
@@ -252,6 +253,45 @@ pub(super) async fn active(
         .order_by_asc(licence_activation::Column::ActivatedAt)
         .all(db)
         .await?)
+}
+
+/// Which licences box `d` may use: its own and its subscriber's.
+pub(super) fn holder_of(d: &device::Model) -> Condition {
+    let mut holder = Condition::any().add(licence::Column::DeviceId.eq(d.id));
+    if let Some(s) = d.subscriber_id {
+        holder = holder.add(licence::Column::SubscriberId.eq(s));
+    }
+    holder
+}
+
+/// The active licences for product `code` (those `holder` selects, or
+/// all); none when nobody sells the product.
+pub(super) async fn active_for_product(
+    db: &impl ConnectionTrait,
+    code: &str,
+    holder: Option<Condition>,
+) -> Result<Vec<licence::Model>> {
+    let Some(product) = product::Entity::find()
+        .filter(product::Column::Code.eq(code))
+        .one(db)
+        .await?
+    else {
+        return Ok(Vec::new());
+    };
+    let policies: Vec<Uuid> = licence_policy::Entity::find()
+        .filter(licence_policy::Column::ProductId.eq(product.id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|p| p.id)
+        .collect();
+    let mut q = licence::Entity::find()
+        .filter(licence::Column::PolicyId.is_in(policies))
+        .filter(licence::Column::State.eq(LicenceState::Active));
+    if let Some(h) = holder {
+        q = q.filter(h);
+    }
+    Ok(q.all(db).await?)
 }
 
 /// A licence row with its policy and product.

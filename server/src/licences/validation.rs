@@ -7,15 +7,15 @@
 use chrono::{DateTime, Utc};
 use ed25519_dalek::SigningKey;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
 };
 use uuid::Uuid;
 use wavecast_protocol::licence::{sign_validation, ValidationAnswer};
 
 use super::{
     rules::{self, Scope, ScopeDevice},
-    store::{active, load},
+    store::{active, holder_of, load},
     views::{DeviceValidateBody, ValidateBody, Validation, ValidationLogEntry},
 };
 use crate::{
@@ -271,10 +271,7 @@ async fn judged_for_box(
     {
         return Err(Error::Validation("nonce: 1 to 128 characters".into()));
     }
-    let mut holder = Condition::any().add(licence::Column::DeviceId.eq(d.id));
-    if let Some(s) = d.subscriber_id {
-        holder = holder.add(licence::Column::SubscriberId.eq(s));
-    }
+    let holder = holder_of(d);
     let mut first = None;
     for row in licence::Entity::find()
         .filter(holder)
