@@ -133,7 +133,7 @@ impl AppState {
     pub async fn licensed_boxes(&self) -> Result<Arc<HashSet<uuid::Uuid>>> {
         self.caches
             .licensed
-            .get(|| crate::licences::tokens::activated_boxes(&self.db))
+            .get(|| crate::licences::bindings::activated_boxes(&self.db))
             .await
     }
 

@@ -205,15 +205,36 @@ pub async fn act(
     let device = f.device.trim();
     let done = match f.action.as_str() {
         "suspend" => {
-            store::set_state(&state, caller, &id, LicenceState::Suspended).await?;
+            store::set_state(
+                &state.db,
+                state.clock.now(),
+                caller,
+                &id,
+                LicenceState::Suspended,
+            )
+            .await?;
             "Licence suspended: its boxes learn it at their next check-in.".to_owned()
         }
         "reinstate" => {
-            store::set_state(&state, caller, &id, LicenceState::Active).await?;
+            store::set_state(
+                &state.db,
+                state.clock.now(),
+                caller,
+                &id,
+                LicenceState::Active,
+            )
+            .await?;
             "Licence reinstated.".to_owned()
         }
         "revoke" => {
-            store::set_state(&state, caller, &id, LicenceState::Revoked).await?;
+            store::set_state(
+                &state.db,
+                state.clock.now(),
+                caller,
+                &id,
+                LicenceState::Revoked,
+            )
+            .await?;
             "Licence revoked, for good.".to_owned()
         }
         "activate" if !device.is_empty() => {

@@ -2,7 +2,8 @@
 //! DRM levels, apps), the policies they are sold under, licences held by
 //! subscribers or boxes, their activations on boxes, and validation with a
 //! machine-readable code. [`rules`] is pure; [`store`] reads and writes
-//! products, policies and licences, [`activations`] binds them to boxes,
+//! products, policies and licences, [`bindings`] binds them to boxes at
+//! the SQL edge and [`activations`] as operators do,
 //! [`validation`] answers whether one is valid, [`entitled`] which boxes a
 //! rollout may count on for a product, [`offers`] whether a box
 //! may be offered a licensed bundle, [`tokens`] the signed tokens boxes
@@ -11,6 +12,7 @@
 //! `/api/v1/licences`; [`views`] the bodies they take and answer.
 
 pub mod activations;
+pub mod bindings;
 pub mod entitled;
 pub mod offers;
 pub mod routes;

@@ -11,7 +11,7 @@ use sea_orm::{DatabaseConnection, EntityTrait, TransactionTrait};
 use uuid::Uuid;
 
 use super::{
-    activations::bind,
+    bindings::bind,
     rules::{self, Scope, ScopeDevice},
     store::{active, active_for_product, holder_of, load},
 };

@@ -53,7 +53,8 @@ pub async fn create_product(
     state: web::Data<AppState>,
     body: web::Json<ProductBody>,
 ) -> Result<HttpResponse> {
-    let made = store::create_product(&state, &auth, body.into_inner()).await?;
+    let made =
+        store::create_product(&state.db, state.clock.now(), &auth, body.into_inner()).await?;
     Ok(HttpResponse::Created().json(made))
 }
 
@@ -86,7 +87,7 @@ pub async fn create_policy(
     state: web::Data<AppState>,
     body: web::Json<PolicyBody>,
 ) -> Result<HttpResponse> {
-    let made = store::create_policy(&state, &auth, body.into_inner()).await?;
+    let made = store::create_policy(&state.db, state.clock.now(), &auth, body.into_inner()).await?;
     Ok(HttpResponse::Created().json(made))
 }
 
@@ -150,7 +151,8 @@ pub async fn create(
     state: web::Data<AppState>,
     body: web::Json<LicenceBody>,
 ) -> Result<HttpResponse> {
-    let made = store::create_licence(&state, &auth, body.into_inner()).await?;
+    let made =
+        store::create_licence(&state.db, state.clock.now(), &auth, body.into_inner()).await?;
     Ok(HttpResponse::Created().json(made))
 }
 
@@ -202,7 +204,8 @@ pub async fn act(
             )))
         }
     };
-    Ok(HttpResponse::Ok().json(store::set_state(&state, &auth, &id, to).await?))
+    Ok(HttpResponse::Ok()
+        .json(store::set_state(&state.db, state.clock.now(), &auth, &id, to).await?))
 }
 
 /// `POST /api/v1/licences/{id}/activations` (operator): binds the licence

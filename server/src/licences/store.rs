@@ -3,10 +3,10 @@
 
 use std::collections::BTreeSet;
 
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
+    QueryFilter, QueryOrder, Set,
 };
 use uuid::Uuid;
 
@@ -30,7 +30,6 @@ use crate::{
         json::{from_json, to_json},
         text::Line,
     },
-    state::AppState,
 };
 
 /// The id of the subscriber with id or account `r` (422 when there is
@@ -98,7 +97,8 @@ async fn product_by_code(db: &impl ConnectionTrait, code_: &str) -> Result<produ
 
 /// Adds a product.
 pub async fn create_product(
-    state: &AppState,
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
     caller: &Caller,
     b: ProductBody,
 ) -> Result<ProductView> {
@@ -107,7 +107,7 @@ pub async fn create_product(
     let entitlements = codes("entitlement", &b.entitlements)?;
     if product::Entity::find()
         .filter(product::Column::Code.eq(&code_))
-        .one(&state.db)
+        .one(db)
         .await?
         .is_some()
     {
@@ -115,7 +115,6 @@ pub async fn create_product(
             "a product {code_:?} exists already"
         )));
     }
-    let now = state.clock.now();
     let row = product::ActiveModel {
         id: Set(Uuid::now_v7()),
         code: Set(code_.clone()),
@@ -124,7 +123,7 @@ pub async fn create_product(
         created_at: Set(now),
     };
     let entry = Entry::new("product.create", "product", code_);
-    let made = audited(&state.db, caller, now, move |txn| {
+    let made = audited(db, caller, now, move |txn| {
         Box::pin(async move { Ok((row.insert(txn).await?, entry)) })
     })
     .await?;
@@ -183,9 +182,14 @@ pub async fn policies(db: &impl ConnectionTrait) -> Result<Vec<PolicyView>> {
 }
 
 /// Adds a policy for an existing product.
-pub async fn create_policy(state: &AppState, caller: &Caller, b: PolicyBody) -> Result<PolicyView> {
+pub async fn create_policy(
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
+    caller: &Caller,
+    b: PolicyBody,
+) -> Result<PolicyView> {
     let name = code("name", &b.name)?;
-    let product = product_by_code(&state.db, &b.product).await?;
+    let product = product_by_code(db, &b.product).await?;
     let known: BTreeSet<String> = from_json(&product.entitlements, "product entitlements")?;
     let entitlements = codes("entitlement", &b.entitlements)?;
     if let Some(unknown) = entitlements.iter().find(|e| !known.contains(*e)) {
@@ -214,13 +218,12 @@ pub async fn create_policy(state: &AppState, caller: &Caller, b: PolicyBody) -> 
     }
     if licence_policy::Entity::find()
         .filter(licence_policy::Column::Name.eq(&name))
-        .one(&state.db)
+        .one(db)
         .await?
         .is_some()
     {
         return Err(Error::Conflict(format!("a policy {name:?} exists already")));
     }
-    let now = state.clock.now();
     let row = licence_policy::ActiveModel {
         id: Set(Uuid::now_v7()),
         name: Set(name.clone()),
@@ -235,11 +238,11 @@ pub async fn create_policy(state: &AppState, caller: &Caller, b: PolicyBody) -> 
         created_at: Set(now),
     };
     let entry = Entry::new("licence_policy.create", "licence_policy", name).details(&b);
-    let made = audited(&state.db, caller, now, move |txn| {
+    let made = audited(db, caller, now, move |txn| {
         Box::pin(async move { Ok((row.insert(txn).await?, entry)) })
     })
     .await?;
-    policy_view(&state.db, made).await
+    policy_view(db, made).await
 }
 
 /// The boxes holding `licence_id` now.
@@ -405,21 +408,22 @@ pub async fn licences(
 
 /// Issues a licence; its key is in the answer, once.
 pub async fn create_licence(
-    state: &AppState,
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
     caller: &Caller,
     b: LicenceBody,
 ) -> Result<LicenceCreated> {
     let policy = licence_policy::Entity::find()
         .filter(licence_policy::Column::Name.eq(&b.policy))
-        .one(&state.db)
+        .one(db)
         .await?
         .ok_or_else(|| Error::Validation(format!("policy: no policy {:?}", b.policy)))?;
     let (subscriber_id, device_id) = match (&b.subscriber, &b.device) {
-        (Some(s), None) => (Some(subscriber_id(&state.db, "subscriber", s).await?), None),
+        (Some(s), None) => (Some(subscriber_id(db, "subscriber", s).await?), None),
         (None, Some(d)) => (
             None,
             Some(
-                find_device(&state.db, d)
+                find_device(db, d)
                     .await
                     .map_err(|e| e.named_in("device"))?
                     .id,
@@ -433,7 +437,6 @@ pub async fn create_licence(
         }
     };
     let entitlements = codes("entitlement", &b.entitlements)?;
-    let now = state.clock.now();
     let starts_at = b.starts_at.unwrap_or(now);
     let expires_at = rules::expires_at(&policy_of(&policy)?, starts_at, b.expires_at);
     if expires_at.is_some_and(|end| end <= starts_at) {
@@ -456,11 +459,11 @@ pub async fn create_licence(
         updated_at: Set(now),
     };
     let entry = Entry::new("licence.create", "licence", id.to_string()).details(&b);
-    let made = audited(&state.db, caller, now, move |txn| {
+    let made = audited(db, caller, now, move |txn| {
         Box::pin(async move { Ok((row.insert(txn).await?, entry)) })
     })
     .await?;
-    let licence = licence_view(&state.db, load(&state.db, made).await?).await?;
+    let licence = licence_view(db, load(db, made).await?).await?;
     Ok(LicenceCreated {
         licence,
         key: key.plaintext,
@@ -469,16 +472,16 @@ pub async fn create_licence(
 
 /// Suspends, reinstates or revokes a licence.
 pub async fn set_state(
-    state: &AppState,
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
     caller: &Caller,
     id: &str,
     to: LicenceState,
 ) -> Result<LicenceView> {
-    let l = by_id(&state.db, id).await?;
+    let l = by_id(db, id).await?;
     if l.row.state == LicenceState::Revoked {
         return Err(Error::Conflict("the licence is revoked, for good".into()));
     }
-    let now = state.clock.now();
     let mut row: licence::ActiveModel = l.row.clone().into();
     row.state = Set(to);
     row.updated_at = Set(now);
@@ -491,9 +494,9 @@ pub async fn set_state(
         "licence",
         l.row.id.to_string(),
     );
-    let updated = audited(&state.db, caller, now, move |txn| {
+    let updated = audited(db, caller, now, move |txn| {
         Box::pin(async move { Ok((row.update(txn).await?, entry)) })
     })
     .await?;
-    licence_view(&state.db, load(&state.db, updated).await?).await
+    licence_view(db, load(db, updated).await?).await
 }

@@ -10,11 +10,9 @@
 //! tokens always gets its complete current set, so a licence suspended,
 //! revoked, expired or deactivated reaches it at its next check-in.
 
-use std::collections::HashSet;
-
 use chrono::{DateTime, Duration, Utc};
 use ed25519_dalek::SigningKey;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 use wavecast_protocol::{
     envelope::Envelope,
@@ -37,20 +35,6 @@ use crate::{
 
 /// How long a box goes before it should fetch a fresh token, at most.
 pub const REFRESH: Duration = Duration::hours(24);
-
-/// The boxes holding at least one licence activation (the check-in's
-/// cheap first question).
-pub async fn activated_boxes(db: &impl ConnectionTrait) -> Result<HashSet<Uuid>> {
-    Ok(licence_activation::Entity::find()
-        .select_only()
-        .column(licence_activation::Column::DeviceId)
-        .filter(licence_activation::Column::DeactivatedAt.is_null())
-        .into_tuple::<Uuid>()
-        .all(db)
-        .await?
-        .into_iter()
-        .collect())
-}
 
 /// Whether `keyring` lets key `keyid` sign licence tokens.
 pub fn may_sign_tokens(keyring: &Keyring, keyid: &str) -> bool {

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::rules::Rma;
 use crate::{
     fleet::devices::rules::DeviceStatus,
-    licences::activations::move_to_replacement,
+    licences::bindings::move_to_replacement,
     platform::{
         entities::{device, ticket},
         error::{Error, Result},
