@@ -9,7 +9,7 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub rollout_id: Uuid,
     pub computed_at: ChronoDateTimeUtc,
-    /// `updates::rollouts::snapshot::Reading`.
+    /// `updates::rollouts::view::Reading`.
     pub reading: Json,
 }
 

@@ -80,10 +80,7 @@ impl ActiveModelBehavior for ActiveModel {
 }
 
 fn due_times_of(m: &ActiveModel) -> Result<Option<crate::support::tickets::due::DueTimes>, DbErr> {
-    use crate::support::tickets::{
-        due::{due_times, Acted},
-        view::{clock_of, terms_of},
-    };
+    use crate::support::tickets::due::{clock_of, due_times, terms_of, Acted};
     let (
         Some(status),
         Some(sla),
@@ -108,7 +105,7 @@ fn due_times_of(m: &ActiveModel) -> Result<Option<crate::support::tickets::due::
     else {
         return Ok(None);
     };
-    // The same readers as a stored row's SLA (`support::tickets::view`).
+    // The same readers as a stored row's SLA (`support::tickets::due`).
     let unreadable = |e: crate::platform::error::Error| DbErr::Custom(e.to_string());
     let (terms, cal) = terms_of(sla).map_err(unreadable)?;
     let clock = clock_of(

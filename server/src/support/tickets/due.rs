@@ -7,12 +7,20 @@
 //! A deadline is an instant on the policy's calendar (business hours,
 //! holidays, time zone) after the pauses, so it does not move while time
 //! passes; it moves only when the ticket changes (a pause starts or ends,
-//! a target is met, the terms change) — which is a save.
+//! a target is met, the terms change) — which is a save. The readers of a
+//! ticket's stored terms and clock ([`terms_of`], [`clock_of`]) live here
+//! too, so the entity reads them without reaching up into the views.
 
 use chrono::{DateTime, Duration, Utc};
 
 use super::rules::{SlaTerms, SlaTimes};
-use crate::support::sla::{self, Calendar};
+use crate::{
+    platform::{
+        error::{Error, Result},
+        json::from_json,
+    },
+    support::sla::{self, Calendar},
+};
 
 /// The two stored times.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -81,6 +89,33 @@ fn earliest(a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>) -> Option<DateTi
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
     }
+}
+
+/// The terms a ticket's `sla` column holds, with their calendar.
+pub fn terms_of(sla: &serde_json::Value) -> Result<(SlaTerms, Calendar)> {
+    let terms: SlaTerms = from_json(sla, "ticket SLA terms")?;
+    let cal = terms
+        .calendar
+        .parse()
+        .map_err(|e| Error::corrupt("ticket SLA calendar", e))?;
+    Ok((terms, cal))
+}
+
+/// The SLA clock from a ticket's stored times and pauses (a row's, or a
+/// save's about to be written): closing without resolving stops it too.
+pub fn clock_of(
+    opened_at: DateTime<Utc>,
+    first_response_at: Option<DateTime<Utc>>,
+    resolved_at: Option<DateTime<Utc>>,
+    closed_at: Option<DateTime<Utc>>,
+    pauses: &serde_json::Value,
+) -> Result<SlaTimes> {
+    Ok(SlaTimes {
+        opened_at,
+        first_response_at,
+        resolved_at: resolved_at.or(closed_at),
+        pauses: from_json(pauses, "ticket pauses")?,
+    })
 }
 
 #[cfg(test)]

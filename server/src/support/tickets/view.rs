@@ -6,6 +6,7 @@ use sea_orm::{ConnectionTrait, EntityTrait};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::due::{clock_of, terms_of};
 use super::rules::{
     self as rules, Channel, Priority, SlaTerms, SlaTimes, SlaView, TicketKind, TicketStatus,
 };
@@ -13,10 +14,10 @@ use crate::{
     identity::users::store::name_of,
     platform::{
         entities::{device, ticket},
-        error::{Error, Result},
-        json::{from_json, from_json_opt},
+        error::Result,
+        json::from_json_opt,
     },
-    support::{quotes::rules::Quote, rma::rules::Rma, sla::Calendar},
+    support::{quotes::rules::Quote, rma::rules::Rma},
 };
 
 /// A ticket as the API and webhooks show it.
@@ -54,33 +55,6 @@ pub struct TicketView {
     pub rma: Option<Rma>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
-}
-
-/// The terms a ticket's `sla` column holds, with their calendar.
-pub fn terms_of(sla: &serde_json::Value) -> Result<(SlaTerms, Calendar)> {
-    let terms: SlaTerms = from_json(sla, "ticket SLA terms")?;
-    let cal = terms
-        .calendar
-        .parse()
-        .map_err(|e| Error::corrupt("ticket SLA calendar", e))?;
-    Ok((terms, cal))
-}
-
-/// The SLA clock from a ticket's stored times and pauses (a row's, or a
-/// save's about to be written): closing without resolving stops it too.
-pub fn clock_of(
-    opened_at: DateTime<Utc>,
-    first_response_at: Option<DateTime<Utc>>,
-    resolved_at: Option<DateTime<Utc>>,
-    closed_at: Option<DateTime<Utc>>,
-    pauses: &serde_json::Value,
-) -> Result<SlaTimes> {
-    Ok(SlaTimes {
-        opened_at,
-        first_response_at,
-        resolved_at: resolved_at.or(closed_at),
-        pauses: from_json(pauses, "ticket pauses")?,
-    })
 }
 
 /// The SLA clock of a stored ticket.

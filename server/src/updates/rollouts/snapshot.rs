@@ -16,15 +16,13 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use sea_orm::{sea_query::OnConflict, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
-use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{
-    progress::WaveCounts,
     rules::RolloutState,
     standing::Standing,
     store::{load, LoadedRollout},
-    view::{reading, with_reading, without_reading},
+    view::{reading, with_reading, without_reading, Reading},
 };
 use crate::{
     platform::{
@@ -33,30 +31,12 @@ use crate::{
         error::{Error, Result},
         json::to_json,
     },
-    updates::{
-        rollouts::gate::GateFigures,
-        views::{RolloutCounts, RolloutView},
-    },
+    updates::views::RolloutView,
 };
 
 /// How often the scheduler refreshes the reading of a rollout it does not
 /// step (scheduled, paused, waiting for approval).
 pub const IDLE_REFRESH: TimeDelta = TimeDelta::seconds(30);
-
-/// What a reading of a rollout's boxes found.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Reading {
-    /// Boxes that reported, by outcome.
-    pub counts: RolloutCounts,
-    /// Every wave's boxes by stage.
-    pub waves: Vec<WaveCounts>,
-    /// Accepted boxes the target matched.
-    pub target_size: u64,
-    /// When boxes not heard from stop counting, if the rollout says so.
-    pub unreached_at: Option<DateTime<Utc>>,
-    /// The health gate's figures, for a rollout with a gate.
-    pub gate: Option<GateFigures>,
-}
 
 /// Keeps `reading` as rollout `id`'s latest, read at `now`.
 pub async fn save(

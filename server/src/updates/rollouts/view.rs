@@ -6,19 +6,21 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 use wavecast_protocol::status::InstallState;
 
 use super::{
     gate,
+    gate::GateFigures,
     gate_reading::{self, GateReading},
-    progress::{self, Moment},
+    progress::{self, Moment, WaveCounts},
     rules::{wave_specs, RolloutState},
-    snapshot::Reading,
     standing::Standing,
     store::{load, LoadedRollout},
     waves::{judge, Verdict},
 };
+
 use crate::{
     platform::{
         entities::{rollout, rollout_device},
@@ -26,6 +28,21 @@ use crate::{
     },
     updates::views::{RolloutCounts, RolloutProgress, RolloutView},
 };
+
+/// What a reading of a rollout's boxes found.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Reading {
+    /// Boxes that reported, by outcome.
+    pub counts: RolloutCounts,
+    /// Every wave's boxes by stage.
+    pub waves: Vec<WaveCounts>,
+    /// Accepted boxes the target matched.
+    pub target_size: u64,
+    /// When boxes not heard from stop counting, if the rollout says so.
+    pub unreached_at: Option<DateTime<Utc>>,
+    /// The health gate's figures, for a rollout with a gate.
+    pub gate: Option<GateFigures>,
+}
 
 /// A rollout with its counts, without progress (for lists).
 pub async fn view(db: &impl ConnectionTrait, r: rollout::Model) -> Result<RolloutView> {
