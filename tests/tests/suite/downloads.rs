@@ -247,7 +247,11 @@ async fn cli_build_upload_and_curl_download(app: TestApp) {
     let shown = run(wavecast().args(["keys", "show", "--json"]));
     let shown: serde_json::Value = serde_json::from_slice(&shown.stdout).expect("json");
     assert_eq!(shown["version"], 1);
-    assert_eq!(shown["keys"][1]["roles"], serde_json::json!(["checkin"]));
+    assert_eq!(
+        shown["keys"][1]["roles"],
+        serde_json::json!(["checkin", "licence"]),
+        "the online key signs check-in answers and licence tokens"
+    );
 
     // The check-in key may not sign firmware: the builder says so first.
     let refused = wavecast()

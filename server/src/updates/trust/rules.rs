@@ -27,7 +27,7 @@ pub fn check_online_key(keyring: &Keyring, keyid: &str, allowed: bool) -> Result
     Err(format!(
         "the server's online check-in key {keyid} may also sign {} bundles in keyring \
          version {}: whoever controls the server could sign what every box installs. Give \
-         the server a key with only the checkin role (`wavecast keys rotate --roles checkin`, \
+         the server a key with only the checkin and licence roles (`wavecast keys rotate --roles checkin,licence`, \
          then point signing.key_file at the new key), or set \
          signing.allow_online_bundle_roles = true to accept the risk",
         roles.join(", "),
