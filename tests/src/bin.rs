@@ -49,6 +49,36 @@ pub fn path(name: &str) -> PathBuf {
     p
 }
 
+/// `wavecast ARGS` against `app` as its admin.
+pub async fn wavecast(app: &crate::TestApp, args: &[&str]) -> std::process::Output {
+    tokio::process::Command::new(path("wavecast"))
+        .env("WAVECAST_SERVER", &app.address)
+        .env("WAVECAST_TOKEN", &app.admin_token)
+        .args(args)
+        .output()
+        .await
+        .expect("wavecast runs")
+}
+
+/// [`wavecast`], expecting success: what it printed.
+pub async fn wavecast_ok(app: &crate::TestApp, args: &[&str]) -> String {
+    let out = wavecast(app, args).await;
+    assert!(
+        out.status.success(),
+        "wavecast {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// [`wavecast_ok`] with `--json`: what it printed, parsed.
+pub async fn wavecast_json(app: &crate::TestApp, args: &[&str]) -> serde_json::Value {
+    let mut all = vec!["--json"];
+    all.extend_from_slice(args);
+    serde_json::from_str(&wavecast_ok(app, &all).await).expect("JSON")
+}
+
 /// The number after `label` in a line the simulator printed
 /// (`count_after("… events 12 (12 over MQTT) …", "events ")` is 12).
 pub fn count_after(line: &str, label: &str) -> u64 {

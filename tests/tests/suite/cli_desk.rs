@@ -4,43 +4,12 @@
 //! catalog, webhooks, problems, a box's page, events and series with its
 //! sparkline, and the fleet summary. Each command's effect is read back.
 
-use std::process::Output;
-
-use serde_json::Value;
 use wavecast_e2e::{
-    bin,
+    bin::{wavecast as run, wavecast_json as json, wavecast_ok as ok},
     fleet::{enrol_many, fault, send_events},
     TestApp,
 };
 use wavecast_protocol::events::{Event, EventBody, HealthReport};
-
-/// Runs `wavecast ARGS` as the admin and expects success.
-async fn ok(app: &TestApp, args: &[&str]) -> String {
-    let out = run(app, args).await;
-    assert!(
-        out.status.success(),
-        "wavecast {}: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-async fn run(app: &TestApp, args: &[&str]) -> Output {
-    tokio::process::Command::new(bin::path("wavecast"))
-        .env("WAVECAST_SERVER", &app.address)
-        .env("WAVECAST_TOKEN", &app.admin_token)
-        .args(args)
-        .output()
-        .await
-        .expect("wavecast runs")
-}
-
-async fn json(app: &TestApp, args: &[&str]) -> Value {
-    let mut all = vec!["--json"];
-    all.extend_from_slice(args);
-    serde_json::from_str(&ok(app, &all).await).expect("JSON")
-}
 
 fn temperature(id: &str, at: i64, t: f32) -> Event {
     Event {

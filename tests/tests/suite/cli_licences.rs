@@ -3,37 +3,12 @@
 //! box, validated (and the question found in the validation log),
 //! suspended and listed; each effect read back.
 
-use std::process::Output;
-
-use serde_json::Value;
-use wavecast_e2e::{bin, fleet::enrol_many, support::subscriber, TestApp};
-
-async fn run(app: &TestApp, args: &[&str]) -> Output {
-    tokio::process::Command::new(bin::path("wavecast"))
-        .env("WAVECAST_SERVER", &app.address)
-        .env("WAVECAST_TOKEN", &app.admin_token)
-        .args(args)
-        .output()
-        .await
-        .expect("wavecast runs")
-}
-
-async fn ok(app: &TestApp, args: &[&str]) -> String {
-    let out = run(app, args).await;
-    assert!(
-        out.status.success(),
-        "wavecast {}: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-async fn json(app: &TestApp, args: &[&str]) -> Value {
-    let mut all = vec!["--json"];
-    all.extend_from_slice(args);
-    serde_json::from_str(&ok(app, &all).await).expect("JSON")
-}
+use wavecast_e2e::{
+    bin::{wavecast as run, wavecast_json as json, wavecast_ok as ok},
+    fleet::enrol_many,
+    support::subscriber,
+    TestApp,
+};
 
 async fn the_cli_issues_and_checks_licences(app: TestApp) {
     let boxes = enrol_many(&app, 900, 2, "X1", &[]).await;
