@@ -27,6 +27,7 @@ mod m20261203_000017_devices_by_subscriber;
 mod m20261204_000018_enrol_claims;
 mod m20261205_000019_licences;
 mod m20261206_000020_licence_validations;
+mod m20261207_000021_ddi;
 
 /// The ordered list of all migrations.
 #[derive(Debug)]
@@ -56,6 +57,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000018_enrol_claims::Migration),
             Box::new(m20261205_000019_licences::Migration),
             Box::new(m20261206_000020_licence_validations::Migration),
+            Box::new(m20261207_000021_ddi::Migration),
         ]
     }
 }

@@ -13,6 +13,7 @@
 
 pub mod cli;
 pub mod console;
+pub mod ddi;
 pub mod fleet;
 pub mod http;
 pub mod identity;

@@ -148,6 +148,9 @@ impl Application {
             config.devices.enrol_burst,
             clock.clone(),
         ));
+        let ddi_gateway = Arc::new(crate::ddi::auth::Gateway::load(
+            config.ddi.gateway_token_file.as_deref(),
+        )?);
         let state = AppState {
             db,
             reads,
@@ -165,6 +168,7 @@ impl Application {
             pipeline,
             jobs: Jobs::default(),
             enrolments,
+            ddi_gateway,
         };
         spawn_background(&state)?;
         let server = serve(listener, state.clone())?;

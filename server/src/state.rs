@@ -100,6 +100,8 @@ pub struct AppState {
     pub jobs: Jobs,
     /// Enrolments by client address (`devices.enrol_rate_per_sec`).
     pub enrolments: Arc<Throttle<IpAddr>>,
+    /// The hawkBit DDI gateway token (`ddi.gateway_token_file`), if any.
+    pub ddi_gateway: Arc<crate::ddi::auth::Gateway>,
 }
 
 impl AppState {

@@ -134,6 +134,7 @@ fn device_row(
         activated_at: Set(None),
         warranty_void_reason: Set(None),
         replaced_by: Set(None),
+        client: Set(Default::default()),
     })
 }
 

@@ -371,6 +371,7 @@ mod tests {
             activated_at: None,
             warranty_void_reason: None,
             replaced_by: None,
+            client: crate::fleet::devices::rules::Client::Agent,
         }
     }
 

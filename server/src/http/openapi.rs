@@ -34,6 +34,8 @@ use wavecast_protocol::{problem::PROBLEM_CONTENT_TYPE, Problem};
         (name = "support", description = "Tickets, plans, warranty, subscribers, webhooks"),
         (name = "subscriber", description = "The subscriber's own API"),
         (name = "licences", description = "Products, licence policies, licences, activations and validation"),
+        (name = "ddi", description = "Boxes running a hawkBit DDI client (SWUpdate, rauc-hawkbit-updater): \
+                                    registration and TargetTokens; the DDI API itself follows hawkBit's own description"),
         (name = "identity", description = "Users, tokens and the audit log"),
         (name = "server", description = "Health, readiness, metrics, version and this document"),
     )

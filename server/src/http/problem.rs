@@ -21,6 +21,7 @@ pub fn slug_and_title(e: &Error) -> (&'static str, &'static str) {
         Error::BadRequest(_) => ("bad-request", "Malformed request"),
         Error::Validation(_) => ("validation", "Invalid value"),
         Error::Conflict(_) => ("conflict", "Conflict"),
+        Error::Gone(_) => ("gone", "Gone"),
         Error::UnsupportedMediaType(_) => ("unsupported-media-type", "Unsupported media type"),
         Error::TooLarge(_) => ("too-large", "Request too large"),
         Error::TooManyRequests { .. } => ("too-many-requests", "Too many requests"),
@@ -38,6 +39,7 @@ pub fn status_of(e: &Error) -> StatusCode {
         Error::BadRequest(_) => StatusCode::BAD_REQUEST,
         Error::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
         Error::Conflict(_) => StatusCode::CONFLICT,
+        Error::Gone(_) => StatusCode::GONE,
         Error::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         Error::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
         Error::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -158,6 +160,7 @@ mod tests {
         assert_eq!(to_problem(&Error::NotFound("x".into())).status, 404);
         assert_eq!(to_problem(&Error::Validation("x".into())).status, 422);
         assert_eq!(to_problem(&Error::Conflict("x".into())).status, 409);
+        assert_eq!(to_problem(&Error::Gone("x".into())).status, 410);
         let p = to_problem(&Error::Forbidden("needs admin".into()));
         assert_eq!((p.status, p.detail.as_deref()), (403, Some("needs admin")));
         assert_eq!(p.slug(), Some("forbidden"));

@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 use actix_web::{web, HttpResponse, Resource, Route};
 use utoipa::{openapi::OpenApi as Document, OpenApi as _};
 
-use crate::{console, fleet, identity, intake, licences, support, updates};
+use crate::{console, ddi, fleet, identity, intake, licences, support, updates};
 
 /// Declares the table once: `MOUNTED` (method, path) for the test, the
 /// actix routes, and the OpenAPI paths derive. A macro, because utoipa's
@@ -136,6 +136,10 @@ table! {
     post "/api/v1/licences/{id}/activations" => licences::routes::activate,
     delete "/api/v1/licences/{id}/activations/{device}" => licences::routes::deactivate,
     post "/api/v1/licences/{id}/{action}" => licences::routes::act,
+    post "/api/v1/ddi/targets" => ddi::targets::register,
+    get "/api/v1/ddi/targets/{controller}" => ddi::targets::show,
+    post "/api/v1/ddi/targets/{controller}/token" => ddi::targets::issue_token,
+    delete "/api/v1/ddi/targets/{controller}/token" => ddi::targets::revoke_token,
 }
 
 /// The whole OpenAPI document, built once from [`Paths`].
@@ -195,7 +199,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .get(console::survey::page)
             .post(console::survey::answer_page),
     )
-    .configure(console::configure);
+    .configure(console::configure)
+    .configure(ddi::routes::configure);
 }
 
 #[cfg(test)]

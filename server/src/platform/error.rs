@@ -25,6 +25,10 @@ pub enum Error {
     /// The request conflicts with the current state.
     #[error("{0}")]
     Conflict(String),
+    /// What the request is about is over and takes nothing more (a DDI
+    /// action that ended).
+    #[error("{0}")]
+    Gone(String),
     /// The body is not in a media type or character set this endpoint reads.
     #[error("{0}")]
     UnsupportedMediaType(String),

@@ -19,7 +19,7 @@ use wavecast_protocol::{
 
 use super::{
     auth::DeviceAuth,
-    rules::{decide, identifier, DeviceStatus, Enrolment},
+    rules::{decide, identifier, Client, DeviceStatus, Enrolment},
     store::device_view,
 };
 use crate::{
@@ -262,6 +262,7 @@ pub async fn enrol(
                             activated_at: Set(None),
                             warranty_void_reason: Set(None),
                             replaced_by: Set(None),
+                            client: Set(Client::Agent),
                         }
                         .insert(txn)
                         .await?;

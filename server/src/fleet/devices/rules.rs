@@ -37,6 +37,40 @@ impl DeviceStatus {
     }
 }
 
+/// What a box runs to talk to us.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Client {
+    /// Our agent: signed check-ins, bundles verified against the keyring.
+    #[default]
+    Agent,
+    /// A hawkBit DDI client (SWUpdate's suricatta, rauc-hawkbit-updater),
+    /// which verifies images with its own mechanism.
+    Ddi,
+}
+
+impl Client {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Agent => "agent",
+            Self::Ddi => "ddi",
+        }
+    }
+}
+
+impl FromStr for Client {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "agent" => Ok(Self::Agent),
+            "ddi" => Ok(Self::Ddi),
+            other => Err(format!("unknown client {other:?} (agent, ddi)")),
+        }
+    }
+}
+
 impl fmt::Display for DeviceStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

@@ -2,7 +2,7 @@
 //!
 //! Operator API tokens read `wc_<prefix>_<secret>`, device credentials
 //! `wcd_<prefix>_<secret>` (subscriber API tokens `wcs_`, survey links
-//! `wcv_`): `prefix` is 10 lowercase hex
+//! `wcv_`, hawkBit DDI target tokens `wct_`): `prefix` is 10 lowercase hex
 //! characters shown in listings so people can recognise their tokens; `secret`
 //! is 32 random bytes in hex. The server stores the prefix and the SHA-256 of
 //! the whole token, never the token itself.
@@ -38,6 +38,8 @@ pub enum Scheme {
     Survey,
     /// Licence keys (`wcl_`), shown once and stored hashed.
     Licence,
+    /// hawkBit DDI `TargetToken`s (`wct_`), one per DDI box.
+    Target,
 }
 
 impl Scheme {
@@ -48,6 +50,7 @@ impl Scheme {
             Scheme::Subscriber => "wcs_",
             Scheme::Survey => "wcv_",
             Scheme::Licence => "wcl_",
+            Scheme::Target => "wct_",
         }
     }
 }

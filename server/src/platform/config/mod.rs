@@ -28,6 +28,7 @@ pub struct Config {
     pub console: ConsoleConfig,
     pub bundles: BundlesConfig,
     pub signing: SigningConfig,
+    pub ddi: DdiConfig,
     pub devices: DevicesConfig,
     pub rollouts: RolloutsConfig,
     pub mqtt: MqttConfig,
@@ -130,6 +131,17 @@ impl Config {
         {
             return Err(ConfigError::Invalid(
                 "telemetry.device_rate_per_sec and device_burst must be above 0".to_owned(),
+            ));
+        }
+        let tenant = &self.ddi.tenant;
+        if tenant.is_empty()
+            || tenant.len() > 64
+            || !tenant
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        {
+            return Err(ConfigError::Invalid(
+                "ddi.tenant must be 1 to 64 letters, digits, '_' or '-'".to_owned(),
             ));
         }
         Ok(())

@@ -285,6 +285,29 @@ impl Default for BundlesConfig {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+pub struct DdiConfig {
+    /// Serve hawkBit's Direct Device Integration API (SWUpdate,
+    /// rauc-hawkbit-updater) under `/{tenant}/controller/v1/`.
+    pub enabled: bool,
+    /// The one tenant name the DDI routes answer to.
+    pub tenant: String,
+    /// A file holding the tenant-wide `GatewayToken`. Unset (the default):
+    /// boxes authenticate only with their own `TargetToken`.
+    pub gateway_token_file: Option<PathBuf>,
+}
+
+impl Default for DdiConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            tenant: "DEFAULT".into(),
+            gateway_token_file: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct SigningConfig {
     /// The server's online check-in key, which signs check-in answers
     /// (`wavecast keys init` writes `wavecast-keys/checkin.key`). When the

@@ -14,6 +14,10 @@ pub struct Model {
     pub sha256: String,
     pub target: String,
     pub compression: String,
+    /// Hex SHA-1 and MD5 of the stored bytes, kept for artifacts that
+    /// hawkBit DDI clients fetch (they check SHA-1); `None` for the rest.
+    pub sha1: Option<String>,
+    pub md5: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

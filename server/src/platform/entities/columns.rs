@@ -79,6 +79,8 @@ macro_rules! stored_as_word {
 stored_as_word!(
     crate::identity::roles::Role,
     crate::fleet::devices::rules::DeviceStatus,
+    crate::fleet::devices::rules::Client,
+    crate::ddi::rules::ActionState,
     crate::fleet::telemetry::rules::EventKind,
     crate::fleet::catalog::rules::FaultClass,
     crate::fleet::catalog::rules::Severity,

@@ -1,6 +1,6 @@
 //! The `devices` table: enrolled (or waiting) boxes and their inventory.
 
-use crate::fleet::devices::rules::DeviceStatus;
+use crate::fleet::devices::rules::{Client, DeviceStatus};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -40,6 +40,8 @@ pub struct Model {
     pub warranty_void_reason: Option<String>,
     /// The box that replaced this one under warranty.
     pub replaced_by: Option<Uuid>,
+    /// What the box runs to talk to us: our agent, or a hawkBit DDI client.
+    pub client: Client,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -8,6 +8,8 @@ pub mod bundle;
 pub mod bundle_artifact;
 pub mod columns;
 pub mod console_session;
+pub mod ddi_action;
+pub mod ddi_target;
 pub mod device;
 pub mod device_event;
 pub mod device_event_drop;

@@ -158,17 +158,29 @@ pub async fn download(
     {
         return Err(not_found());
     }
+    serve_blob(&state, &req, &digest).await
+}
+
+/// Answers `req` with blob `digest`: whole, a range (206), 304 or 416, as
+/// its headers ask; the body is left out for `HEAD`. The caller has decided
+/// the asker may have it.
+pub async fn serve_blob(
+    state: &AppState,
+    req: &HttpRequest,
+    digest: &Sha256Digest,
+) -> Result<HttpResponse> {
+    let not_found = || Error::NotFound(format!("no artifact with SHA-256 {digest}"));
     // The store is the index: a blob exists only once an upload carrying it
     // was verified and recorded (refused uploads remove theirs), so no
     // database lookup is needed on this hot path.
     let size = state
         .blobs
-        .size(&digest)
+        .size(digest)
         .await
         .map_err(|e| Error::Internal(e.into()))?
         .ok_or_else(not_found)?;
-    let tag = etag(&digest);
-    let (status, start, end) = match plan(&req, &tag, size) {
+    let tag = etag(digest);
+    let (status, start, end) = match plan(req, &tag, size) {
         Plan::NotModified => {
             return Ok(HttpResponse::NotModified()
                 .insert_header((header::ETAG, tag))
@@ -215,7 +227,7 @@ pub async fn download(
     } else {
         state
             .blobs
-            .read(&digest, start..end)
+            .read(digest, start..end)
             .await
             .map_err(|e| Error::Internal(e.into()))?
     };

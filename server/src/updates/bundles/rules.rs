@@ -9,10 +9,46 @@
 //! first recorded state. `published` bundles may be offered by rollouts;
 //! `deprecated` ones keep serving rollouts already running but take no new
 //! ones; `revoked` ones are never offered again.
+//!
+//! Which boxes a bundle is for follows from its artifacts' install targets
+//! ([`client_of`]): `swupdate` (a `.swu` image) and `rauc` (a RAUC bundle)
+//! go to hawkBit DDI clients, every other target to our agent.
 
 use std::{fmt, str::FromStr};
 
 use serde::{Deserialize, Serialize};
+
+use crate::fleet::devices::rules::Client;
+
+/// Install targets that only hawkBit DDI clients install.
+pub const DDI_TARGETS: [&str; 2] = ["swupdate", "rauc"];
+
+/// Whether an artifact with install `target` is for DDI clients.
+pub fn is_ddi_target(target: &str) -> bool {
+    DDI_TARGETS.contains(&target)
+}
+
+/// Which kind of box a bundle with these artifact targets is for. A bundle
+/// mixing DDI targets with others is refused: no box installs both.
+pub fn client_of<'a>(targets: impl IntoIterator<Item = &'a str>) -> Result<Client, String> {
+    let (mut ddi, mut agent) = (0, 0);
+    for t in targets {
+        if is_ddi_target(t) {
+            ddi += 1;
+        } else {
+            agent += 1;
+        }
+    }
+    match (ddi, agent) {
+        (0, _) => Ok(Client::Agent),
+        (_, 0) => Ok(Client::Ddi),
+        _ => Err(format!(
+            "a bundle cannot mix artifacts for hawkBit DDI clients (targets {}) with artifacts \
+             for the agent",
+            DDI_TARGETS.join(", ")
+        )),
+    }
+}
 
 /// Where a bundle is in its lifecycle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -103,6 +139,21 @@ impl FromStr for BundleState {
         .into_iter()
         .find(|v| v.as_str() == s)
         .ok_or_else(|| format!("unknown bundle state {s:?}"))
+    }
+}
+
+#[cfg(test)]
+mod client_tests {
+    use super::{client_of, Client};
+
+    #[test]
+    fn targets_decide_which_boxes_a_bundle_is_for() {
+        assert_eq!(client_of(["rootfs", "kernel"]), Ok(Client::Agent));
+        assert_eq!(client_of(["swupdate"]), Ok(Client::Ddi));
+        assert_eq!(client_of(["rauc"]), Ok(Client::Ddi));
+        assert_eq!(client_of([]), Ok(Client::Agent));
+        let mixed = client_of(["swupdate", "rootfs"]).expect_err("refused");
+        assert!(mixed.contains("cannot mix"), "{mixed}");
     }
 }
 

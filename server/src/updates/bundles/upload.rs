@@ -6,6 +6,8 @@
 //! 2. Artifact bytes then flow through a bounded channel to a blocking
 //!    thread that hashes each artifact and writes it into the blob store,
 //!    stopping at each declared size. Memory stays flat whatever the size.
+//!    Artifacts for hawkBit DDI clients are also hashed with SHA-1 and MD5
+//!    on the way, which those clients check.
 //! 3. Only when every artifact's SHA-256 matched are the bundle rows, the
 //!    audit entry and any newer keyring committed, in one transaction.
 //!
@@ -27,7 +29,7 @@ use wavecast_protocol::{
     Sha256Digest, TrustError,
 };
 
-use super::rules::BundleState;
+use super::rules::{client_of, is_ddi_target, BundleState};
 use crate::{
     identity::{
         audit::store::{audited, Entry},
@@ -154,7 +156,10 @@ pub async fn upload(
     stream.accept(verified.manifest.artifacts.clone());
     let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(CHANNEL_DEPTH);
     let store = state.blobs.clone();
-    let worker = tokio::task::spawn_blocking(move || write_artifacts(stream, rx, store));
+    let ddi = (verified.manifest.artifacts.iter())
+        .map(|a| is_ddi_target(&a.target))
+        .collect();
+    let worker = tokio::task::spawn_blocking(move || write_artifacts(stream, rx, store, ddi));
     let mut network_error = None;
     let mut chunk = Some(rest);
     loop {
@@ -186,7 +191,7 @@ pub async fn upload(
     let blobs = match (written, network_error) {
         (Ok(Ok(blobs)), None) => blobs,
         (Ok(Ok(blobs)), Some(error)) => {
-            let new_blobs = blobs.iter().filter(|b| b.1).map(|b| b.0).collect();
+            let new_blobs = new_blobs(&blobs);
             return Err(cleanup(state, Failed { error, new_blobs }).await);
         }
         // A network failure explains a truncated stream better than the worker can.
@@ -198,8 +203,9 @@ pub async fn upload(
     };
 
     // Phase 3: record it.
-    let new_blobs: Vec<Sha256Digest> = blobs.iter().filter(|b| b.1).map(|b| b.0).collect();
-    match record(state, caller, verified).await {
+    let new_blobs = new_blobs(&blobs);
+    let legacy = blobs.into_iter().map(|b| b.legacy).collect();
+    match record(state, caller, verified, legacy).await {
         Ok(model) => Ok(Outcome::Created(model)),
         Err(error) => Err(cleanup(state, Failed { error, new_blobs }).await),
     }
@@ -252,6 +258,16 @@ fn verify_header(
         envelope.sign(key).map_err(refused)?;
     }
     let (manifest, signer) = verify_manifest(&keyring, &envelope).map_err(refused)?;
+    client_of(manifest.artifacts.iter().map(|a| a.target.as_str())).map_err(Error::Validation)?;
+    if let Some(a) =
+        (manifest.artifacts.iter()).find(|a| a.target == "swupdate" && !a.name.ends_with(".swu"))
+    {
+        return Err(Error::Validation(format!(
+            "artifact {:?} installs with SWUpdate, whose file names end in .swu (SWUpdate skips \
+             other files)",
+            a.name
+        )));
+    }
     let manifest_sha256 = Sha256Digest::of(&envelope.payload_bytes().map_err(refused)?);
     Ok(Verified {
         manifest,
@@ -271,32 +287,70 @@ async fn same_name_version(state: &AppState, m: &Manifest) -> Result<Option<bund
         .await?)
 }
 
-/// The blocking half: feeds chunks through the bundle reader into blobs.
-/// Returns each artifact's digest and whether its blob is new.
+/// One artifact as written: its digest, whether its blob is new, and the
+/// SHA-1 and MD5 hawkBit DDI clients check (for their artifacts only).
+struct Written {
+    sha256: Sha256Digest,
+    new: bool,
+    legacy: Option<LegacyDigests>,
+}
+
+/// Hex SHA-1 and MD5 of an artifact's bytes.
+#[derive(Debug, Clone)]
+struct LegacyDigests {
+    sha1: String,
+    md5: String,
+}
+
+/// The blocking half: feeds chunks through the bundle reader into blobs,
+/// hashing DDI artifacts with SHA-1 and MD5 on the way (`ddi[i]`: artifact
+/// `i` is for DDI clients).
 fn write_artifacts(
     mut stream: BundleStream,
     mut rx: tokio::sync::mpsc::Receiver<Bytes>,
     store: Arc<dyn BlobStore>,
-) -> Result<Vec<(Sha256Digest, bool)>, Failed> {
-    let mut done: Vec<(Sha256Digest, bool)> = Vec::new();
+    ddi: Vec<bool>,
+) -> Result<Vec<Written>, Failed> {
+    use md5::Digest as _;
+    let mut done: Vec<Written> = Vec::new();
     let mut writer: Option<Box<dyn BlobWriter>> = None;
+    let mut legacy: Option<(sha1::Sha1, md5::Md5)> = None;
     let io = |e: std::io::Error| Error::Internal(anyhow::Error::new(e).context("blob store"));
     let mut on_event = |_: &mut BundleStream, event: Event<'_>| -> Result<(), Error> {
         match event {
-            Event::Data { bytes, .. } => {
+            Event::Data { index, bytes } => {
                 let w = match &mut writer {
                     Some(w) => w,
                     None => writer.insert(store.create().map_err(io)?),
                 };
+                if ddi.get(index).copied().unwrap_or(false) {
+                    let (s, m) = legacy.get_or_insert_with(Default::default);
+                    s.update(bytes);
+                    m.update(bytes);
+                }
                 w.write(bytes).map_err(io)
             }
-            Event::ArtifactDone { sha256, .. } => {
+            Event::ArtifactDone { index, sha256 } => {
                 let w = match writer.take() {
                     Some(w) => w,
                     None => store.create().map_err(io)?, // an empty artifact
                 };
                 let new = w.commit(&sha256).map_err(io)?;
-                done.push((sha256, new));
+                let hashers = legacy.take().or_else(|| {
+                    // An empty DDI artifact still has digests.
+                    ddi.get(index)
+                        .copied()
+                        .unwrap_or(false)
+                        .then(Default::default)
+                });
+                done.push(Written {
+                    sha256,
+                    new,
+                    legacy: hashers.map(|(s, m)| LegacyDigests {
+                        sha1: hex::encode(s.finalize()),
+                        md5: hex::encode(m.finalize()),
+                    }),
+                });
                 Ok(())
             }
             Event::Header(_) => Err(refused(TrustError::Malformed("a second header".into()))),
@@ -313,9 +367,14 @@ fn write_artifacts(
         Ok(()) => Ok(done),
         Err(error) => Err(Failed {
             error,
-            new_blobs: done.iter().filter(|d| d.1).map(|d| d.0).collect(),
+            new_blobs: new_blobs(&done),
         }),
     }
+}
+
+/// The blobs an upload created (not those it shares with earlier bundles).
+fn new_blobs(written: &[Written]) -> Vec<Sha256Digest> {
+    written.iter().filter(|w| w.new).map(|w| w.sha256).collect()
 }
 
 /// Removes the blobs an upload created (unless a bundle references them by
@@ -336,7 +395,12 @@ async fn cleanup(state: &AppState, failed: Failed) -> Error {
     failed.error
 }
 
-async fn record(state: &AppState, caller: &Caller, v: Verified) -> Result<bundle::Model> {
+async fn record(
+    state: &AppState,
+    caller: &Caller,
+    v: Verified,
+    legacy: Vec<Option<LegacyDigests>>,
+) -> Result<bundle::Model> {
     let adopts = v.adopt.is_some();
     let now = state.clock.now();
     let uploader = caller.name.clone();
@@ -369,6 +433,7 @@ async fn record(state: &AppState, caller: &Caller, v: Verified) -> Result<bundle
             .insert(txn)
             .await?;
             for (idx, a) in m.artifacts.iter().enumerate() {
+                let digests = legacy.get(idx).cloned().flatten();
                 bundle_artifact::ActiveModel {
                     bundle_id: Set(model.id),
                     idx: Set(idx as i32),
@@ -380,6 +445,8 @@ async fn record(state: &AppState, caller: &Caller, v: Verified) -> Result<bundle
                         .ok()
                         .and_then(|v| v.as_str().map(str::to_owned))
                         .unwrap_or_else(|| "none".into())),
+                    sha1: Set(digests.as_ref().map(|d| d.sha1.clone())),
+                    md5: Set(digests.map(|d| d.md5)),
                 }
                 .insert(txn)
                 .await?;

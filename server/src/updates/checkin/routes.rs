@@ -16,7 +16,7 @@ use crate::{
     fleet::{
         devices::{
             auth::DirectoryAuth,
-            rules::{identifier, time_zone},
+            rules::{identifier, time_zone, Client},
             store::installed_from,
         },
         directory::inventory_digest,
@@ -147,6 +147,7 @@ pub async fn check_in(
     let (offers, licensed_offer) = offers_for(
         &state.db,
         &rollouts,
+        Client::Agent,
         d.id,
         &facts,
         d.timezone.as_deref(),

@@ -20,7 +20,10 @@ use wavecast_protocol::{
 
 use super::offers::{plan, Candidate};
 use crate::{
-    fleet::devices::store::{installed_of, tags_of},
+    fleet::devices::{
+        rules::Client,
+        store::{installed_of, tags_of},
+    },
     licences::offers::may_offer,
     platform::{
         entities::{columns::Stored, device, rollout, rollout_device},
@@ -34,14 +37,15 @@ use crate::{
     },
 };
 
-/// The offers for a device at check-in, in install order, from those of the
-/// offering `rollouts` whose open waves include the device, and whether one
-/// of them is licensed (the box may have just been activated: its licence
-/// tokens are due). Reads the database only when some rollout has something
-/// for the device.
+/// The offers for a device running `client` at check-in, in install order,
+/// from those of the offering `rollouts` whose open waves include the
+/// device, and whether one of them is licensed (the box may have just been
+/// activated: its licence tokens are due). Reads the database only when
+/// some rollout has something for the device.
 pub async fn offers_for(
     db: &DatabaseConnection,
     rollouts: &[LoadedRollout],
+    client: Client,
     device_id: Uuid,
     facts: &DeviceFacts<'_>,
     timezone: Option<&str>,
@@ -70,7 +74,7 @@ pub async fn offers_for(
                 facts.model,
                 facts.revision,
                 facts.installed,
-                &r.candidates(),
+                &r.candidates(client),
             );
             (r, p.offers)
         })
@@ -167,7 +171,11 @@ pub async fn could_have_offered(
         return Ok(false);
     };
     let r = load(db, model).await?;
-    let Some(b) = r.bundles.iter().find(|b| b.id == bundle_id) else {
+    let Some(b) = r
+        .bundles
+        .iter()
+        .find(|b| b.id == bundle_id && b.client == d.client)
+    else {
         return Ok(false);
     };
     let installed = installed_of(d);

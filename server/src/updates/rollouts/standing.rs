@@ -20,7 +20,7 @@ use super::{
 };
 use crate::{
     fleet::devices::{
-        rules::DeviceStatus,
+        rules::{Client, DeviceStatus},
         store::{each_chunk, installed_from},
     },
     licences::entitled::{entitled_to, Entitled},
@@ -51,6 +51,8 @@ pub struct TargetBox {
     pub installed: Vec<Installed>,
     /// The subscriber it belongs to (licences held by them count for it).
     pub subscriber_id: Option<Uuid>,
+    /// Our agent or a hawkBit DDI client: each gets only its own bundles.
+    pub client: Client,
     /// The inventory as stored, to tell boxes alike apart.
     inventory: String,
 }
@@ -80,6 +82,7 @@ type Row = (
     Option<serde_json::Value>,
     Option<serde_json::Value>,
     Option<Uuid>,
+    Client,
 );
 
 /// Every accepted box that `keep` keeps, read [`CHUNK`] at a time (see
@@ -101,6 +104,7 @@ async fn accepted_boxes(
         C::Tags,
         C::Installed,
         C::SubscriberId,
+        C::Client,
     ];
     let mut out = Vec::new();
     each_chunk(
@@ -121,6 +125,7 @@ async fn accepted_boxes(
                 tags,
                 installed,
                 subscriber_id,
+                client,
             ) in rows
             {
                 if status != DeviceStatus::Accepted {
@@ -143,6 +148,7 @@ async fn accepted_boxes(
                         .unwrap_or_default(),
                     installed: installed_from(&components),
                     subscriber_id,
+                    client,
                     inventory: installed.map(|v| v.to_string()).unwrap_or_default(),
                 };
                 if keep(&b) {
@@ -338,7 +344,7 @@ impl Standing {
         let products: Vec<String> = licensed.values().map(|p| (*p).to_owned()).collect();
         let entitled = entitled_to(db, products, now).await?;
         // Boxes alike (model, revision, inventory) need the same bundles.
-        let mut alike: HashMap<(String, String, String), Needs> = HashMap::new();
+        let mut alike: HashMap<(Client, String, String, String), Needs> = HashMap::new();
         let members = target_devices(db, r, now)
             .await?
             .into_iter()
@@ -346,12 +352,19 @@ impl Standing {
                 let rows = by_device.remove(&device.id).unwrap_or_default();
                 let refs: Vec<&rollout_device::Model> = rows.iter().collect();
                 let key = (
+                    device.client,
                     device.model.clone(),
                     device.revision.clone(),
                     device.inventory.clone(),
                 );
                 let needed = alike.entry(key).or_insert_with(|| {
-                    needs(r, &device.model, &device.revision, &device.installed)
+                    needs(
+                        r,
+                        device.client,
+                        &device.model,
+                        &device.revision,
+                        &device.installed,
+                    )
                 });
                 let (needs, not_entitled) = if licensed.is_empty() {
                     (needed.clone(), false)

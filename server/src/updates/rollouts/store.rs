@@ -14,13 +14,14 @@ use super::{
     window::TimeWindow,
 };
 use crate::{
+    fleet::devices::rules::Client,
     platform::{
         entities::{bundle, bundle_artifact, device, rollout, rollout_bundle, rollout_device},
         error::{Error, Result},
         json::{from_json, from_json_opt},
     },
     updates::{
-        bundles::rules::BundleState,
+        bundles::rules::{client_of, BundleState},
         checkin::offers::{plan, Candidate, Installed, Skip},
     },
 };
@@ -38,6 +39,8 @@ pub struct LoadedBundle {
     pub artifacts: Vec<bundle_artifact::Model>,
     /// Revoked after the rollout was created: never offered again.
     pub revoked: bool,
+    /// The kind of box it is for (from its artifacts' install targets).
+    pub client: Client,
 }
 
 /// A rollout with its parsed plan and bundles.
@@ -54,12 +57,13 @@ pub struct LoadedRollout {
 }
 
 impl LoadedRollout {
-    /// The candidates this rollout offers, in its order; revoked bundles are
-    /// not candidates (so nothing that requires one is offered either).
-    pub fn candidates(&self) -> Vec<Candidate> {
+    /// The candidates this rollout offers to boxes running `client`, in its
+    /// order; revoked bundles are not candidates (so nothing that requires
+    /// one is offered either), nor are bundles for the other kind of box.
+    pub fn candidates(&self, client: Client) -> Vec<Candidate> {
         self.bundles
             .iter()
-            .filter(|b| !b.revoked)
+            .filter(|b| !b.revoked && b.client == client)
             .map(|b| Candidate {
                 name: b.manifest.name.clone(),
                 version: b.manifest.version.clone(),
@@ -97,9 +101,12 @@ pub async fn load_bundle(db: &impl ConnectionTrait, id: Uuid) -> Result<LoadedBu
         .order_by_asc(bundle_artifact::Column::Idx)
         .all(db)
         .await?;
+    let client =
+        client_of(artifacts.iter().map(|a| a.target.as_str())).map_err(|e| corrupt("bundle", e))?;
     Ok(LoadedBundle {
         id,
         revoked: b.state == BundleState::Revoked,
+        client,
         envelope,
         manifest,
         artifacts,
@@ -196,9 +203,16 @@ pub struct Needs {
     pub blocked: bool,
 }
 
-/// [`Needs`] of a box with `model`, `revision` and `installed`.
-pub fn needs(r: &LoadedRollout, model: &str, revision: &str, installed: &[Installed]) -> Needs {
-    let p = plan(model, revision, installed, &r.candidates());
+/// [`Needs`] of a box running `client` with `model`, `revision` and
+/// `installed`.
+pub fn needs(
+    r: &LoadedRollout,
+    client: Client,
+    model: &str,
+    revision: &str,
+    installed: &[Installed],
+) -> Needs {
+    let p = plan(model, revision, installed, &r.candidates(client));
     Needs {
         bundles: p
             .offers
