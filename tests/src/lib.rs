@@ -10,6 +10,9 @@
 //! - [`fleet`] simulates boxes (identity keys, check-ins verified as a box
 //!   verifies them, status reports);
 //! - [`mosquitto`] starts a throwaway Mosquitto for the external-broker tests;
+//! - [`served`] starts the real `wavecast serve` binary from a config file;
+//! - [`swu`] makes signed SWUpdate images and the bundles carrying them, and
+//!   [`swupdate`] runs the real SWUpdate client behind a logging, cutting proxy;
 //! - [`tls`] puts an HTTPS front (a per-run CA) before a test server;
 //! - [`trust`] builds keys, keyrings and (good or broken) bundle files;
 //! - [`both_backends!`] runs a test function once per database backend.
@@ -24,9 +27,12 @@ pub mod browser;
 pub mod fleet;
 pub mod mosquitto;
 pub mod pg;
+pub mod served;
 pub mod sim;
 pub mod stb;
 pub mod support;
+pub mod swu;
+pub mod swupdate;
 pub mod tls;
 pub mod trust;
 pub mod webhook;

@@ -17,7 +17,7 @@ use crate::{
         devices::{
             actions::{self, ImportPreview},
             csv::parse_csv,
-            rules::{DeviceAction, DeviceStatus},
+            rules::{Client, DeviceAction, DeviceStatus},
             store::{components_of, search, Count},
         },
         summary::rules::online,
@@ -54,6 +54,8 @@ struct Row {
     revision: String,
     status: String,
     pending: bool,
+    /// Polls through hawkBit's DDI API (SWUpdate, RAUC) instead of our agent.
+    ddi: bool,
     installed: String,
     last_seen: String,
     online: bool,
@@ -163,6 +165,7 @@ pub async fn list(
                 online_secs,
             ),
             pending: d.status == DeviceStatus::Pending,
+            ddi: d.client == Client::Ddi,
             status: d.status.to_string(),
             serial: d.serial,
             model: d.model,

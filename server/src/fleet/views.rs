@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::{
     catalog::rules::{CatalogEntry, FaultClass, Severity, TicketPolicy},
-    devices::rules::DeviceStatus,
+    devices::rules::{Client, DeviceStatus},
     problems::rules::ProblemStatus,
     summary::rules::FaultRate,
     telemetry::rules::Resolution,
@@ -42,6 +42,9 @@ pub struct DeviceView {
     pub warranty_void_reason: Option<String>,
     /// The box that replaced this one under warranty.
     pub replaced_by: Option<Uuid>,
+    /// What it runs to talk to us: `agent`, or `ddi` (a hawkBit client).
+    #[serde(default)]
+    pub client: Client,
 }
 
 /// `GET /api/v1/devices` (and the console's device list): every filter

@@ -38,5 +38,6 @@ mod rollout_support;
 mod rollouts;
 mod rollups;
 mod serve;
+mod swupdate;
 mod tickets;
 mod users_tokens;

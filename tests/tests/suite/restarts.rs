@@ -13,62 +13,19 @@
 //! tests.
 
 use std::{
-    io::{BufRead, BufReader},
-    path::Path,
-    process::{Child, Command, Stdio},
-    sync::mpsc,
+    process::Stdio,
     time::{Duration, Instant},
 };
 
 use sea_orm::{EntityTrait, PaginatorTrait};
-use wavecast_e2e::{bin, mosquitto::Mosquitto, trust::Keys, Backend, TestApp};
+use wavecast_e2e::{
+    bin,
+    mosquitto::Mosquitto,
+    served::{app_for, kill_dead, serve},
+    trust::Keys,
+};
 use wavecast_protocol::keys::{public_key_text, PrivateKeyFile};
-use wavecast_server::platform::{config::Config, entities::device_event};
-
-/// Starts `wavecast serve --config`, waits until it listens, and returns it
-/// with the bootstrap token it printed (on a first start).
-fn serve(conf: &Path) -> (Child, Option<String>) {
-    let mut child = Command::new(bin::path("wavecast"))
-        .args(["serve", "--config"])
-        .arg(conf)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("wavecast serve starts");
-    let (tx, tokens) = mpsc::channel();
-    let stdout = child.stdout.take().expect("stdout");
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(t) = line.split_whitespace().find(|w| w.starts_with("wc_")) {
-                let _ = tx.send(t.to_owned());
-            }
-        }
-    });
-    let stderr = child.stderr.take().expect("stderr");
-    let mut lines = BufReader::new(stderr).lines();
-    let listening = lines.by_ref().map_while(Result::ok).any(|l| {
-        serde_json::from_str::<serde_json::Value>(&l)
-            .is_ok_and(|v| v["fields"]["message"] == "wavecast server listening")
-    });
-    assert!(listening, "wavecast serve did not start");
-    // Keep draining the log so the server never blocks on a full pipe;
-    // warnings and errors go to the test's output.
-    std::thread::spawn(move || {
-        for l in lines.map_while(Result::ok) {
-            if l.contains("\"WARN\"") || l.contains("\"ERROR\"") {
-                eprintln!("server: {l}");
-            }
-        }
-    });
-    // The banner is printed before the server logs that it listens.
-    (child, tokens.recv_timeout(Duration::from_millis(500)).ok())
-}
-
-fn kill_dead(child: &mut Child) {
-    let _ = child.kill();
-    let _ = child.wait();
-}
+use wavecast_server::platform::entities::device_event;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_acknowledged_event_is_lost_across_restarts_with_mosquitto() {
@@ -130,19 +87,7 @@ checkin_jitter_pct = 0
     let (mut server, token) = serve(&conf);
     let token = token.expect("a first start prints the bootstrap token");
     let address = format!("http://127.0.0.1:{port}");
-    let app = TestApp {
-        ca_file: None,
-        address: address.clone(),
-        admin_token: token.clone(),
-        bootstrap_token: token.clone(),
-        backend: Backend::Sqlite,
-        http: reqwest::Client::new(),
-        config: Config::default(),
-        mqtt_port: None,
-        dir: tempfile::tempdir().expect("dir"),
-        clock: wavecast_server::platform::clock::Clock::system(),
-        jobs: wavecast_server::platform::jobs::Jobs::default(),
-    };
+    let app = app_for(&address, &token);
     keys.publish(&app).await;
 
     let sim = tokio::process::Command::new(bin::path("wavecast-agent"))

@@ -48,6 +48,7 @@ pub fn device_view(d: device::Model) -> DeviceView {
         activated_at: d.activated_at,
         warranty_void_reason: d.warranty_void_reason,
         replaced_by: d.replaced_by,
+        client: d.client,
     }
 }
 
