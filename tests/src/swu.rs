@@ -40,9 +40,23 @@ pub fn signing_cert(dir: &Path) {
     let out = Command::new("openssl")
         .current_dir(dir)
         .args([
-            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "key.pem", "-out",
-            "cert.pem", "-subj", "/CN=wavecast test release", "-days", "2", "-addext",
-            "keyUsage=digitalSignature", "-addext", "extendedKeyUsage=emailProtection",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "key.pem",
+            "-out",
+            "cert.pem",
+            "-subj",
+            "/CN=wavecast test release",
+            "-days",
+            "2",
+            "-addext",
+            "keyUsage=digitalSignature",
+            "-addext",
+            "extendedKeyUsage=emailProtection",
         ])
         .output()
         .expect("openssl runs (scripts/test-deps.sh installs it)");
@@ -58,7 +72,19 @@ fn entry(out: &mut Vec<u8>, ino: u32, name: &str, data: &[u8]) {
     let check = data.iter().fold(0u32, |s, b| s.wrapping_add(u32::from(*b)));
     let name_len = name.len() as u32 + 1;
     let fields = [
-        ino, 0o100_644, 0, 0, 1, 0, data.len() as u32, 0, 0, 0, 0, name_len, check,
+        ino,
+        0o100_644,
+        0,
+        0,
+        1,
+        0,
+        data.len() as u32,
+        0,
+        0,
+        0,
+        0,
+        name_len,
+        check,
     ];
     out.extend_from_slice(b"070702");
     for f in fields {
@@ -100,7 +126,13 @@ pub fn image(dir: &Path, version: &str, image: &[u8]) -> Vec<u8> {
         .arg("-out")
         .arg(&sig_path)
         .args([
-            "-signer", "cert.pem", "-inkey", "key.pem", "-outform", "DER", "-nosmimecap",
+            "-signer",
+            "cert.pem",
+            "-inkey",
+            "key.pem",
+            "-outform",
+            "DER",
+            "-nosmimecap",
             "-binary",
         ])
         .output()

@@ -92,7 +92,16 @@ impl SwuBox {
             .current_dir(&self.dir)
             // Its sockets and temporary files go here, so boxes run side by side.
             .env("TMPDIR", &self.dir)
-            .args(["-f", "swupdate.cfg", "-v", "-H", "stb:1.0", "-k", "cert.pem", "-u"])
+            .args([
+                "-f",
+                "swupdate.cfg",
+                "-v",
+                "-H",
+                "stb:1.0",
+                "-k",
+                "cert.pem",
+                "-u",
+            ])
             .arg(format!(
                 "-t DEFAULT -u {server} -i {} -k {} -p 1 -r 5 -w 1 {extra}",
                 self.controller, self.token

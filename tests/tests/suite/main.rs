@@ -13,6 +13,7 @@ mod cli_licences;
 mod console;
 mod console_licences;
 mod contract;
+mod ddi;
 mod desk;
 mod desk_settings;
 mod desk_subscribers;

@@ -141,7 +141,13 @@ mode = "off"
 
     // A two-wave rollout of a 1 MiB image: one box first, then the rest.
     let image = payload(1 << 20, 21);
-    publish(&app, &keys, "1.0.0", &swu::image(dir.path(), "1.0.0", &image)).await;
+    publish(
+        &app,
+        &keys,
+        "1.0.0",
+        &swu::image(dir.path(), "1.0.0", &image),
+    )
+    .await;
     let first = roll_out(
         &app,
         json!({
@@ -153,7 +159,10 @@ mode = "off"
     .await;
     // The first image download is cut after 100 kB.
     proxy.cut_next("/artifacts/", 100_000);
-    let mut runs: Vec<_> = boxes.iter().map(|b| Some(b.start(&proxy.address, ""))).collect();
+    let mut runs: Vec<_> = boxes
+        .iter()
+        .map(|b| Some(b.start(&proxy.address, "")))
+        .collect();
     let mut restarted = vec![false; boxes.len()];
     let deadline = Instant::now() + Duration::from_secs(240);
     let mut waves_checked = false;
@@ -164,7 +173,11 @@ mode = "off"
         if r.body["state"] == "completed" {
             break;
         }
-        assert!(Instant::now() < deadline, "the rollout did not complete: {}", r.body);
+        assert!(
+            Instant::now() < deadline,
+            "the rollout did not complete: {}",
+            r.body
+        );
         for (i, b) in boxes.iter().enumerate() {
             let Some(run) = &runs[i] else { continue };
             if restarted[i] {
@@ -207,7 +220,8 @@ mode = "off"
             .count();
         assert_eq!(asked_after, 0, "configData no longer asked for: {mine:#?}");
         assert!(
-            mine.iter().all(|s| s.status == 200 || s.status == 206 || s.cut),
+            mine.iter()
+                .all(|s| s.status == 200 || s.status == 206 || s.cut),
             "every answer is one SWUpdate takes as success: {mine:#?}"
         );
         let t = app
@@ -232,7 +246,11 @@ mode = "off"
             .iter()
             .filter_map(|s| s["state"].as_str())
             .collect();
-        assert_eq!(steps.first(), Some(&"downloading"), "progress is reported: {steps:?}");
+        assert_eq!(
+            steps.first(),
+            Some(&"downloading"),
+            "progress is reported: {steps:?}"
+        );
         assert_eq!(steps.last(), Some(&"succeeded"), "{steps:?}");
     }
     // The cut download was resumed where it broke off.
@@ -281,7 +299,13 @@ mode = "off"
 
     // An aborted rollout: the box's open action becomes a cancel, which
     // SWUpdate acknowledges.
-    publish(&app, &keys, "1.2.0", &swu::image(dir.path(), "1.2.0", &payload(4096, 23))).await;
+    publish(
+        &app,
+        &keys,
+        "1.2.0",
+        &swu::image(dir.path(), "1.2.0", &payload(4096, 23)),
+    )
+    .await;
     let third = roll_out(
         &app,
         json!({
@@ -303,7 +327,7 @@ mode = "off"
         )
         .await;
     assert_eq!(aborted.status, 200, "{}", aborted.body);
-    let mut run = boxes[1].start(&proxy.address, "");
+    let run = boxes[1].start(&proxy.address, "");
     let deadline = Instant::now() + Duration::from_secs(60);
     let acknowledged = loop {
         let seen = proxy.seen();
@@ -313,7 +337,10 @@ mode = "off"
         {
             break s.clone();
         }
-        assert!(Instant::now() < deadline, "SWUpdate did not acknowledge the cancel");
+        assert!(
+            Instant::now() < deadline,
+            "SWUpdate did not acknowledge the cancel"
+        );
         tokio::time::sleep(Duration::from_millis(250)).await;
     };
     run.stop();
@@ -326,7 +353,10 @@ mode = "off"
         .nth_back(1)
         .expect("action id")
         .to_owned();
-    let base = format!("{}/DEFAULT/controller/v1/{}", app.address, boxes[1].controller);
+    let base = format!(
+        "{}/DEFAULT/controller/v1/{}",
+        app.address, boxes[1].controller
+    );
     let auth = format!("TargetToken {}", boxes[1].token);
     let poll: Value = app
         .http
