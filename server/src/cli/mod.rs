@@ -14,6 +14,7 @@ pub mod bundle;
 mod bundle_verify;
 mod catalog;
 mod client;
+mod ddi;
 mod device;
 mod fleet;
 mod identity;
@@ -223,6 +224,14 @@ pub enum Command {
         #[command(subcommand)]
         cmd: licence::LicenceCommand,
     },
+    /// Boxes running a hawkBit DDI client (SWUpdate, rauc-hawkbit-updater):
+    /// register, show, issue or revoke their TargetTokens.
+    Ddi {
+        #[command(flatten)]
+        api: Api,
+        #[command(subcommand)]
+        cmd: ddi::DdiCommand,
+    },
     /// Webhooks to an outside helpdesk.
     Webhook {
         #[command(flatten)]
@@ -331,6 +340,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Licence { api, cmd } => {
             let (c, json) = connect(api)?;
             licence::run(&c, cmd, json).await
+        }
+        Command::Ddi { api, cmd } => {
+            let (c, json) = connect(api)?;
+            ddi::run(&c, cmd, json).await
         }
         Command::Webhook { api, cmd } => {
             let (c, json) = connect(api)?;

@@ -108,15 +108,15 @@ pub struct ConfigData {
 }
 
 /// `POST /api/v1/ddi/targets`: register a DDI box.
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TargetBody {
     /// The controller id the box's client is configured with.
     pub controller_id: String,
     /// Its model, until its `configData` says otherwise.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hardware_revision: Option<String>,
 }
 

@@ -409,10 +409,39 @@ async fn bundles_are_for_one_kind_of_box(app: TestApp) {
     app.assert_nothing_stored().await;
 }
 
+/// The CLI: register (the token alone on stdout), show, revoke, reissue.
+async fn the_cli_registers_shows_and_revokes(app: TestApp) {
+    use wavecast_e2e::bin::{wavecast_json, wavecast_ok};
+    let token = wavecast_ok(&app, &["ddi", "register", "stb-cli", "--model", "stb"]).await;
+    let token = token.trim();
+    assert!(token.starts_with("wct_"), "{token}");
+    let d = Ddi {
+        app: &app,
+        controller: "stb-cli".into(),
+        auth: format!("TargetToken {token}"),
+    };
+    let poll = d.poll().await;
+    assert!(poll["_links"]["configData"].is_object(), "{poll}");
+    let shown = wavecast_json(&app, &["ddi", "show", "stb-cli"]).await;
+    assert_eq!(shown["token_prefix"].as_str(), token.get(..14));
+    let table = wavecast_ok(&app, &["ddi", "revoke", "stb-cli"]).await;
+    assert!(
+        table.contains("stb-cli") && table.contains(" - "),
+        "{table}"
+    );
+    d.send(Method::GET, "", None).await.problem(401);
+    let again = wavecast_json(&app, &["ddi", "token", "stb-cli"]).await;
+    assert!(again["token"].as_str().is_some_and(|t| t != token));
+    let refused = wavecast_e2e::bin::wavecast(&app, &["ddi", "show", "stb-none"]).await;
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("no DDI box"));
+}
+
 wavecast_e2e::both_backends!(
     configure = wavecast_e2e::trust::server_signs;
     rauc_shaped_client_installs_and_boxes_stay_apart,
-    bundles_are_for_one_kind_of_box
+    bundles_are_for_one_kind_of_box,
+    the_cli_registers_shows_and_revokes
 );
 
 /// The gateway token's file, written before the server starts.
