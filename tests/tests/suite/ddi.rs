@@ -483,6 +483,26 @@ mod gateway {
             .await;
         assert_eq!(d.body["status"], "pending", "{}", d.body);
         assert_eq!(d.body["client"], "ddi");
+        // Accepted by an operator, it is asked for its attributes.
+        let accepted = app
+            .post(
+                "/api/v1/devices/stb-new/accept",
+                Some(&app.admin_token),
+                &json!({}),
+            )
+            .await;
+        assert_eq!(accepted.status, 200, "{}", accepted.body);
+        let r = Answer::read(
+            poll("stb-new", "gateway-token-of-this-test")
+                .await
+                .expect("sent"),
+        )
+        .await;
+        assert!(
+            r.body["_links"]["configData"]["href"].is_string(),
+            "{}",
+            r.body
+        );
         // A pre-authorised serial is accepted on its first poll.
         let imported = app.import_serials("stb-known,stb\n").await;
         assert!(imported.status.is_success(), "{}", imported.body);
