@@ -175,6 +175,20 @@ pub async fn register_polled(
     now: DateTime<Utc>,
 ) -> Result<Target> {
     let txn = db.begin().await?;
+    let native = device::Entity::find()
+        .filter(device::Column::Serial.eq(controller_id))
+        .one(&txn)
+        .await?;
+    if native.is_some() {
+        // Registered by a poll a moment ago, or a box running our agent.
+        drop(txn);
+        return find(db, controller_id).await?.ok_or_else(|| {
+            Error::Conflict(format!(
+                "a box running our agent has the serial {controller_id:?}; a DDI client needs \
+                 a controller id of its own"
+            ))
+        });
+    }
     let preauthorized = preauthorized_serial::Entity::find_by_id(controller_id.to_owned())
         .one(&txn)
         .await?;

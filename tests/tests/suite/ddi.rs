@@ -523,6 +523,15 @@ mod gateway {
             .await;
         assert_eq!(d.body["status"], "accepted", "{}", d.body);
         assert_eq!(d.body["model"], "stb");
+        // A controller id that is a native box's serial is refused.
+        let native = enrol_many(&app, 950, 1, "X1", &[]).await;
+        let r = Answer::read(
+            poll(&native[0].serial, "gateway-token-of-this-test")
+                .await
+                .expect("sent"),
+        )
+        .await;
+        assert!(r.problem(409).contains("our agent"));
     }
 
     wavecast_e2e::both_backends!(
