@@ -10,7 +10,41 @@ use std::{
     time::Duration,
 };
 
-use crate::{bin, Backend, TestApp};
+use crate::{bin, trust::Keys, Backend, TestApp};
+
+/// Writes a configuration for `wavecast serve` in `dir` — loopback on
+/// `port`, SQLite and blobs in `dir`, JSON logs, `keys.checkin` as the
+/// online key — followed by `extra` (whole TOML sections), and returns its
+/// path.
+pub fn config_file(dir: &Path, keys: &Keys, port: u16, extra: &str) -> std::path::PathBuf {
+    let key_file = dir.join("online.key");
+    let online = wavecast_protocol::keys::PrivateKeyFile::new(&keys.checkin, "online");
+    std::fs::write(&key_file, serde_json::to_string(&online).expect("json")).expect("key");
+    let conf = dir.join("wavecast.toml");
+    std::fs::write(
+        &conf,
+        format!(
+            r#"
+[http]
+bind = "127.0.0.1:{port}"
+[database]
+url = "sqlite://{db}"
+[blobs]
+dir = "{blobs}"
+[log]
+format = "json"
+filter = "info"
+[signing]
+key_file = "{key}"
+{extra}"#,
+            db = dir.join("w.db").display(),
+            blobs = dir.join("blobs").display(),
+            key = key_file.display(),
+        ),
+    )
+    .expect("config");
+    conf
+}
 
 /// Starts `wavecast serve --config`, waits until it listens, and returns it
 /// with the bootstrap token it printed (on a first start). The server must

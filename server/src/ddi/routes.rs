@@ -491,47 +491,25 @@ pub async fn artifact(
     serve_blob(&state, &req, &digest).await
 }
 
-/// Mounts the DDI routes under `/{tenant}/controller/v1/{controllerId}`.
+/// Mounts the DDI routes under `/{tenant}/controller/v1/{controllerId}`;
+/// another method answers 405 as a problem.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    let not_allowed = || web::to(crate::http::problem::method_not_allowed);
+    let resource = |path: &str| {
+        web::resource(path).default_service(web::to(crate::http::problem::method_not_allowed))
+    };
     cfg.service(
         web::scope("/{tenant}/controller/v1/{controller}")
-            .service(web::resource("").get(poll).default_service(not_allowed()))
+            .service(resource("").get(poll))
+            .service(resource("/configData").put(config_data))
+            .service(resource("/deploymentBase/{action}").get(deployment_base))
+            .service(resource("/deploymentBase/{action}/feedback").post(deployment_feedback))
+            .service(resource("/cancelAction/{action}").get(cancel_action))
+            .service(resource("/cancelAction/{action}/feedback").post(cancel_feedback))
+            .service(resource("/installedBase/{action}").get(installed_base))
             .service(
-                web::resource("/configData")
-                    .put(config_data)
-                    .default_service(not_allowed()),
-            )
-            .service(
-                web::resource("/deploymentBase/{action}")
-                    .get(deployment_base)
-                    .default_service(not_allowed()),
-            )
-            .service(
-                web::resource("/deploymentBase/{action}/feedback")
-                    .post(deployment_feedback)
-                    .default_service(not_allowed()),
-            )
-            .service(
-                web::resource("/cancelAction/{action}")
-                    .get(cancel_action)
-                    .default_service(not_allowed()),
-            )
-            .service(
-                web::resource("/cancelAction/{action}/feedback")
-                    .post(cancel_feedback)
-                    .default_service(not_allowed()),
-            )
-            .service(
-                web::resource("/installedBase/{action}")
-                    .get(installed_base)
-                    .default_service(not_allowed()),
-            )
-            .service(
-                web::resource("/softwaremodules/{module}/artifacts/{filename}")
+                resource("/softwaremodules/{module}/artifacts/{filename}")
                     .get(artifact)
-                    .head(artifact)
-                    .default_service(not_allowed()),
+                    .head(artifact),
             ),
     );
 }

@@ -21,10 +21,10 @@ use sea_orm::{EntityTrait, PaginatorTrait};
 use wavecast_e2e::{
     bin,
     mosquitto::Mosquitto,
-    served::{app_for, kill_dead, serve},
+    served::{app_for, config_file, kill_dead, serve},
     trust::Keys,
 };
-use wavecast_protocol::keys::{public_key_text, PrivateKeyFile};
+use wavecast_protocol::keys::public_key_text;
 use wavecast_server::platform::entities::device_event;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -50,40 +50,13 @@ async fn no_acknowledged_event_is_lost_across_restarts_with_the_embedded_broker(
 async fn count_across_restarts(mqtt: &str, broker: Option<&mut Mosquitto>) {
     let dir = tempfile::tempdir().expect("dir");
     let keys = Keys::new();
-    let key_file = dir.path().join("online.key");
-    std::fs::write(
-        &key_file,
-        serde_json::to_string(&PrivateKeyFile::new(&keys.checkin, "online")).expect("json"),
-    )
-    .expect("key");
     let port = wavecast_e2e::free_port();
-    let db_url = format!("sqlite://{}", dir.path().join("w.db").display());
-    let conf = dir.path().join("wavecast.toml");
-    std::fs::write(
-        &conf,
-        format!(
-            r#"
-[http]
-bind = "127.0.0.1:{port}"
-[database]
-url = "{db_url}"
-[blobs]
-dir = "{blobs}"
-[log]
-format = "json"
-filter = "info"
-[signing]
-key_file = "{key}"
-[rollouts]
-checkin_interval_secs = 1
-checkin_jitter_pct = 0
-[mqtt]
-{mqtt}"#,
-            blobs = dir.path().join("blobs").display(),
-            key = key_file.display(),
-        ),
-    )
-    .expect("config");
+    let conf = config_file(
+        dir.path(),
+        &keys,
+        port,
+        &format!("[rollouts]\ncheckin_interval_secs = 1\ncheckin_jitter_pct = 0\n[mqtt]\n{mqtt}"),
+    );
     let (mut server, token) = serve(&conf);
     let token = token.expect("a first start prints the bootstrap token");
     let address = format!("http://127.0.0.1:{port}");
@@ -128,7 +101,10 @@ checkin_jitter_pct = 0
 
     let db = wavecast_server::platform::db::connect(
         &wavecast_server::platform::config::DatabaseConfig {
-            url: wavecast_server::platform::config::SecretUrl(db_url),
+            url: wavecast_server::platform::config::SecretUrl(format!(
+                "sqlite://{}",
+                dir.path().join("w.db").display()
+            )),
             ..Default::default()
         },
     )

@@ -14,13 +14,12 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use wavecast_e2e::{
-    served::{app_for, kill_dead, serve},
+    served::{app_for, config_file, kill_dead, serve},
     swu,
     swupdate::{Proxy, Seen, SwuBox},
     trust::{payload, Keys},
     TestApp,
 };
-use wavecast_protocol::keys::PrivateKeyFile;
 
 /// Waits until rollout `id` is in `state` (within `secs`), returning it.
 async fn rollout_reaches(app: &TestApp, id: &str, state: &str, secs: u64) -> Value {
@@ -44,20 +43,9 @@ async fn rollout_reaches(app: &TestApp, id: &str, state: &str, secs: u64) -> Val
 
 /// Uploads and publishes a DDI bundle of `swu`.
 async fn publish(app: &TestApp, keys: &Keys, version: &str, swu: &[u8]) {
-    let up = app
-        .upload(swu::bundle(keys, "stb-firmware", version, swu))
+    let file = swu::bundle(keys, "stb-firmware", version, swu);
+    app.upload_and_publish(file, &format!("stb-firmware@{version}"))
         .await;
-    assert_eq!(up.status, 201, "{}", up.body);
-    assert_eq!(up.body["artifacts"][0]["target"], "swupdate", "{}", up.body);
-    let id = up.body["id"].as_str().expect("id");
-    let p = app
-        .post(
-            &format!("/api/v1/bundles/{id}/publish"),
-            Some(&app.admin_token),
-            &json!({}),
-        )
-        .await;
-    assert_eq!(p.status, 200, "{}", p.body);
 }
 
 /// Creates a rollout and returns its id.
@@ -80,41 +68,13 @@ async fn swupdate_boxes_take_a_rollout_through_the_ddi_api() {
     let _ = wavecast_e2e::swupdate::binary(); // fail first, loudly, when it is missing
     let dir = tempfile::tempdir().expect("dir");
     let keys = Keys::new();
-    let key_file = dir.path().join("online.key");
-    std::fs::write(
-        &key_file,
-        serde_json::to_string(&PrivateKeyFile::new(&keys.checkin, "online")).expect("json"),
-    )
-    .expect("key");
     let port = wavecast_e2e::free_port();
-    let conf = dir.path().join("wavecast.toml");
-    std::fs::write(
-        &conf,
-        format!(
-            r#"
-[http]
-bind = "127.0.0.1:{port}"
-[database]
-url = "sqlite://{db}"
-[blobs]
-dir = "{blobs}"
-[log]
-format = "json"
-filter = "info"
-[signing]
-key_file = "{key}"
-[rollouts]
-checkin_interval_secs = 1
-tick_millis = 200
-[mqtt]
-mode = "off"
-"#,
-            db = dir.path().join("w.db").display(),
-            blobs = dir.path().join("blobs").display(),
-            key = key_file.display(),
-        ),
-    )
-    .expect("config");
+    let conf = config_file(
+        dir.path(),
+        &keys,
+        port,
+        "[rollouts]\ncheckin_interval_secs = 1\ntick_millis = 200\n[mqtt]\nmode = \"off\"\n",
+    );
     let (mut server, token) = serve(&conf);
     let token = token.expect("a first start prints the bootstrap token");
     let app = app_for(&format!("http://127.0.0.1:{port}"), &token);
