@@ -148,7 +148,7 @@ impl Application {
             config.devices.enrol_burst,
             clock.clone(),
         ));
-        let ddi_gateway = Arc::new(crate::ddi::auth::Gateway::load(
+        let ddi_gateway = Arc::new(crate::ddi::gateway::Gateway::load(
             config.ddi.gateway_token_file.as_deref(),
         )?);
         let state = AppState {

@@ -101,7 +101,7 @@ pub struct AppState {
     /// Enrolments by client address (`devices.enrol_rate_per_sec`).
     pub enrolments: Arc<Throttle<IpAddr>>,
     /// The hawkBit DDI gateway token (`ddi.gateway_token_file`), if any.
-    pub ddi_gateway: Arc<crate::ddi::auth::Gateway>,
+    pub ddi_gateway: Arc<crate::ddi::gateway::Gateway>,
 }
 
 impl AppState {

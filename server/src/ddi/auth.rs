@@ -3,10 +3,7 @@
 //! tenant-wide token of `ddi.gateway_token_file`). A box is only ever the
 //! controller its token names: one box's token opens nothing of another's.
 
-use std::path::Path;
-
 use actix_web::{http::header, HttpRequest};
-use anyhow::Context;
 
 use super::{
     rules::controller_id,
@@ -14,41 +11,10 @@ use super::{
 };
 use crate::{
     fleet::devices::rules::DeviceStatus,
-    identity::tokens::rules::{hash, matches},
+    identity::tokens::rules::matches,
     platform::error::{Error, Result},
     state::AppState,
 };
-
-/// The gateway token's hash, read once at start-up.
-#[derive(Debug, Clone, Default)]
-pub struct Gateway {
-    hash: Option<String>,
-}
-
-impl Gateway {
-    /// Reads `ddi.gateway_token_file`, if set (its first line, trimmed;
-    /// at least 16 characters).
-    pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
-        let Some(path) = file else {
-            return Ok(Self::default());
-        };
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("ddi.gateway_token_file {}", path.display()))?;
-        let token = text.lines().next().unwrap_or_default().trim();
-        anyhow::ensure!(
-            token.len() >= 16,
-            "ddi.gateway_token_file {}: the token must be at least 16 characters",
-            path.display()
-        );
-        Ok(Self {
-            hash: Some(hash(token)),
-        })
-    }
-
-    fn admits(&self, presented: &str) -> bool {
-        self.hash.as_deref().is_some_and(|h| matches(presented, h))
-    }
-}
 
 /// How a request authenticated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -158,18 +124,5 @@ mod tests {
         );
         assert!(credential(&with("Bearer abc")).is_err());
         assert!(credential(&TestRequest::get().to_http_request()).is_err());
-    }
-
-    #[test]
-    fn the_gateway_token_file_is_read_once_and_checked() {
-        let dir = tempfile::tempdir().expect("test value");
-        let path = dir.path().join("gw");
-        std::fs::write(&path, "short\n").expect("test value");
-        assert!(Gateway::load(Some(&path)).is_err());
-        std::fs::write(&path, "a-long-enough-gateway-token\n").expect("test value");
-        let g = Gateway::load(Some(&path)).expect("test value");
-        assert!(g.admits("a-long-enough-gateway-token"));
-        assert!(!g.admits("another-token-of-some-length"));
-        assert!(!Gateway::default().admits("a-long-enough-gateway-token"));
     }
 }
