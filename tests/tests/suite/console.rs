@@ -438,6 +438,22 @@ async fn a_rollout_made_in_the_form_runs_to_its_end_before_your_eyes() {
         assert_eq!(states.first(), Some(&"downloading"), "{}", api.body);
         assert_eq!(states.last(), Some(&"succeeded"), "{}", api.body);
 
+        // A box running a hawkBit DDI client is marked as such.
+        let ddi = app
+            .post(
+                "/api/v1/ddi/targets",
+                Some(&app.admin_token),
+                &serde_json::json!({ "controller_id": "STB-DDI-1", "model": "stb" }),
+            )
+            .await;
+        assert_eq!(ddi.status, 201, "{}", ddi.body);
+        b.goto("/devices?q=STB-DDI").await;
+        let row = b.text("table tbody tr").await;
+        assert!(row.contains("STB-DDI-1") && row.contains("DDI"), "{row}");
+        b.goto("/devices/STB-DDI-1").await;
+        let client = b.text("#agent").await;
+        assert!(client.contains("hawkBit client"), "{client}");
+
         // Every page, at 1280 px, with a fleet behind it.
         for (path, name) in [
             ("/", "overview"),
