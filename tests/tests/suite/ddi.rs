@@ -409,6 +409,88 @@ async fn bundles_are_for_one_kind_of_box(app: TestApp) {
     app.assert_nothing_stored().await;
 }
 
+/// A rollout's maintenance window and pause hold for DDI boxes: outside
+/// the window nothing is offered; an open action says whether the window
+/// is available; a paused rollout offers nothing new.
+async fn windows_and_pauses_hold_for_ddi_boxes(app: TestApp) {
+    let keys = Keys::new();
+    keys.publish(&app).await;
+    publish(
+        &app,
+        swu::bundle(&keys, "stb-firmware", "3.0.0", &payload(2000, 34)),
+    )
+    .await;
+    let a = Ddi::register(&app, "stb-w1").await;
+    let b = Ddi::register(&app, "stb-w2").await;
+    let now = app.clock.now();
+    let hhmm = |h: i64| {
+        (now + chrono::TimeDelta::hours(h))
+            .format("%H:%M")
+            .to_string()
+    };
+    let created = app
+        .post(
+            "/api/v1/rollouts",
+            Some(&app.admin_token),
+            &json!({
+                "name": "at night", "bundles": ["stb-firmware@3.0.0"],
+                "waves": [{ "percent": 100 }],
+                "window": { "start": hhmm(1), "end": hhmm(2) },
+            }),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let rollout = created.body["id"].as_str().expect("id").to_owned();
+    let base = format!("/DEFAULT/controller/v1/{}", a.controller);
+    assert!(
+        link(&a.poll().await, "deploymentBase", &base).is_none(),
+        "window closed"
+    );
+    app.advance(3600 + 60);
+    let deployment = link(&a.poll().await, "deploymentBase", &base).expect("window open");
+    let path = deployment.split('?').next().expect("path").to_owned();
+    let d = a.send(Method::GET, &path, None).await;
+    assert_eq!(
+        d.body["deployment"]["maintenanceWindow"], "available",
+        "{}",
+        d.body
+    );
+    assert_eq!(d.body["deployment"]["update"], "attempt", "{}", d.body);
+    app.advance(3600);
+    let d = a.send(Method::GET, &path, None).await;
+    assert_eq!(
+        d.body["deployment"]["maintenanceWindow"], "unavailable",
+        "{}",
+        d.body
+    );
+    assert_eq!(
+        d.body["deployment"]["update"], "attempt",
+        "never skip: {}",
+        d.body
+    );
+    // Paused, inside the next night's window: b is offered nothing.
+    app.advance(23 * 3600);
+    let paused = app
+        .post(
+            &format!("/api/v1/rollouts/{rollout}/pause"),
+            Some(&app.admin_token),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(paused.status, 200, "{}", paused.body);
+    let b_base = format!("/DEFAULT/controller/v1/{}", b.controller);
+    assert!(link(&b.poll().await, "deploymentBase", &b_base).is_none());
+    let resumed = app
+        .post(
+            &format!("/api/v1/rollouts/{rollout}/resume"),
+            Some(&app.admin_token),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(resumed.status, 200, "{}", resumed.body);
+    assert!(link(&b.poll().await, "deploymentBase", &b_base).is_some());
+}
+
 /// The CLI: register (the token alone on stdout), show, revoke, reissue.
 async fn the_cli_registers_shows_and_revokes(app: TestApp) {
     use wavecast_e2e::bin::{wavecast_json, wavecast_ok};
@@ -441,6 +523,7 @@ wavecast_e2e::both_backends!(
     configure = wavecast_e2e::trust::server_signs;
     rauc_shaped_client_installs_and_boxes_stay_apart,
     bundles_are_for_one_kind_of_box,
+    windows_and_pauses_hold_for_ddi_boxes,
     the_cli_registers_shows_and_revokes
 );
 
