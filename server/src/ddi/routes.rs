@@ -31,7 +31,7 @@ use super::{
 };
 use crate::{
     fleet::devices::{
-        rules::{Client, DeviceStatus},
+        rules::{time_zone, Client, DeviceStatus},
         store::{components_of, installed_of, tags_of},
     },
     platform::{
@@ -419,8 +419,8 @@ pub async fn cancel_feedback(
 }
 
 /// `PUT {base}/configData`: the box's attributes (`model` and
-/// `hardware_revision`, or `hw_model` / `hw_revision`, become its own).
-/// 200, never 204.
+/// `hardware_revision`, or `hw_model` / `hw_revision`, and an IANA
+/// `timezone` become its own). 200, never 204.
 pub async fn config_data(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -441,16 +441,21 @@ pub async fn config_data(
             )));
         }
     }
-    let (model, revision) = (model.map(str::to_owned), revision.map(str::to_owned));
-    store::set_attributes(
-        &state.db,
-        &t,
-        attributes,
-        model.as_deref(),
-        revision.as_deref(),
-        state.clock.now(),
-    )
-    .await?;
+    let timezone = attribute(&attributes, &["timezone"]);
+    if let Some(zone) = timezone {
+        time_zone(zone).map_err(Error::Validation)?;
+    }
+    let (model, revision, timezone) = (
+        model.map(str::to_owned),
+        revision.map(str::to_owned),
+        timezone.map(str::to_owned),
+    );
+    let identity = store::Identity {
+        model: model.as_deref(),
+        revision: revision.as_deref(),
+        timezone: timezone.as_deref(),
+    };
+    store::set_attributes(&state.db, &t, attributes, identity, state.clock.now()).await?;
     Ok(HttpResponse::Ok().finish())
 }
 

@@ -297,14 +297,22 @@ async fn set_token(
     Ok((view, ()))
 }
 
-/// Stores a box's attributes; a model or hardware revision among them
-/// becomes the box's own.
+/// What a box's attributes say of its identity and place.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Identity<'a> {
+    pub model: Option<&'a str>,
+    pub revision: Option<&'a str>,
+    /// An IANA time zone: maintenance windows open in its local time.
+    pub timezone: Option<&'a str>,
+}
+
+/// Stores a box's attributes; a model, hardware revision or time zone
+/// among them becomes the box's own.
 pub async fn set_attributes(
     db: &impl ConnectionTrait,
     t: &Target,
     attributes: BTreeMap<String, String>,
-    model: Option<&str>,
-    revision: Option<&str>,
+    identity: Identity<'_>,
     now: DateTime<Utc>,
 ) -> Result<()> {
     let mut m: ddi_target::ActiveModel = t.target.clone().into();
@@ -314,15 +322,21 @@ pub async fn set_attributes(
     m.attributes_at = Set(Some(now));
     m.update(db).await?;
     let d = &t.device;
-    let model = model.filter(|m| *m != d.model);
-    let revision = revision.filter(|r| *r != d.hardware_revision);
-    if model.is_some() || revision.is_some() {
+    let model = identity.model.filter(|m| *m != d.model);
+    let revision = identity.revision.filter(|r| *r != d.hardware_revision);
+    let timezone = identity
+        .timezone
+        .filter(|z| d.timezone.as_deref() != Some(*z));
+    if model.is_some() || revision.is_some() || timezone.is_some() {
         let mut m: device::ActiveModel = d.clone().into();
         if let Some(model) = model {
             m.model = Set(model.to_owned());
         }
         if let Some(revision) = revision {
             m.hardware_revision = Set(revision.to_owned());
+        }
+        if let Some(zone) = timezone {
+            m.timezone = Set(Some(zone.to_owned()));
         }
         m.changed_at = Set(Some(now));
         m.update(db).await?;

@@ -141,7 +141,7 @@ async fn rauc_shaped_client_installs_and_boxes_stay_apart(app: TestApp) {
         .send(
             Method::PUT,
             &config,
-            Some(&json!({ "mode": "merge", "data": { "model": "stb", "mac": "aa:bb" } })),
+            Some(&json!({ "mode": "merge", "data": { "model": "stb", "mac": "aa:bb", "timezone": "Europe/Paris" } })),
         )
         .await;
     assert_eq!(put.status, 200, "configData answers 200, never 204");
@@ -150,6 +150,14 @@ async fn rauc_shaped_client_installs_and_boxes_stay_apart(app: TestApp) {
         .send(Method::PUT, &config, Some(&json!({ "data": {} })))
         .await;
     empty.problem(422);
+    let elsewhere = a
+        .send(
+            Method::PUT,
+            &config,
+            Some(&json!({ "data": { "timezone": "Mars/Olympus" } })),
+        )
+        .await;
+    assert!(elsewhere.problem(422).contains("Mars/Olympus"));
 
     // The deployment as rauc-hawkbit-updater reads it.
     let d = a
@@ -281,6 +289,10 @@ async fn rauc_shaped_client_installs_and_boxes_stay_apart(app: TestApp) {
         )
         .await;
     assert_eq!(dev.body["client"], "ddi");
+    assert_eq!(
+        dev.body["timezone"], "Europe/Paris",
+        "windows open in its local time"
+    );
     assert_eq!(dev.body["installed"][0]["version"], "2.0.0", "{}", dev.body);
     let steps: Vec<&str> = dev.body["rollouts"][0]["steps"]
         .as_array()
