@@ -13,6 +13,7 @@ pub enum DdiCommand {
     /// Register a box by the controller id its client is configured with;
     /// prints its TargetToken, shown only this once.
     Register {
+        /// The controller id its client is configured with (SWUpdate's `-i`).
         controller_id: String,
         /// Its model (its configData's `model` replaces it).
         #[arg(long)]
@@ -22,11 +23,20 @@ pub enum DdiCommand {
         revision: Option<String>,
     },
     /// A DDI box: its token's prefix and the attributes it sent.
-    Show { controller_id: String },
+    Show {
+        /// The box's controller id.
+        controller_id: String,
+    },
     /// Issue a new TargetToken (the old one stops working), shown only this once.
-    Token { controller_id: String },
+    Token {
+        /// The box's controller id.
+        controller_id: String,
+    },
     /// Revoke the box's TargetToken.
-    Revoke { controller_id: String },
+    Revoke {
+        /// The box's controller id.
+        controller_id: String,
+    },
 }
 
 fn rows(t: &TargetView) -> Vec<Vec<String>> {
