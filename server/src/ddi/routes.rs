@@ -87,9 +87,11 @@ pub async fn poll(
             links.insert("configData", link(format!("{base}/configData")));
         }
         let now = state.clock.now();
-        let open = match store::open_action(&state.db, t.device.id).await? {
-            Some(a) => Some(a),
-            None => offer(&state, &t, now).await?,
+        // Every action the box was given, read once for this poll.
+        let actions = store::actions_of(&state.db, t.device.id).await?;
+        let open = match actions.iter().find(|a| a.state.is_open()) {
+            Some(a) => Some(a.clone()),
+            None => offer(&state, &t, &actions, now).await?,
         };
         if let Some(a) = open {
             if cancelled(&state, &a).await? {
@@ -104,7 +106,6 @@ pub async fn poll(
                 );
             }
         }
-        let actions = store::actions_of(&state.db, t.device.id).await?;
         if let Some(done) = actions
             .iter()
             .rev()
@@ -133,10 +134,11 @@ fn tag(a: &ddi_action::Model) -> String {
 }
 
 /// Opens an action for the box's first offer, if a rollout has one for it
-/// that it was not given before.
+/// that it was not `given` before.
 async fn offer(
     state: &AppState,
     t: &Target,
+    given: &[ddi_action::Model],
     now: DateTime<Utc>,
 ) -> Result<Option<ddi_action::Model>> {
     let rollouts = state.offering().await?;
@@ -163,7 +165,6 @@ async fn offer(
     if offers.is_empty() {
         return Ok(None);
     }
-    let given = store::actions_of(&state.db, d.id).await?;
     for o in offers {
         let (Ok(rollout_id), Ok(bundle_id)) = (
             Uuid::parse_str(&o.rollout_id),

@@ -344,19 +344,6 @@ pub async fn set_attributes(
     Ok(())
 }
 
-/// The box's open action, if it has one (at most one at a time).
-pub async fn open_action(
-    db: &impl ConnectionTrait,
-    device_id: Uuid,
-) -> Result<Option<ddi_action::Model>> {
-    Ok(ddi_action::Entity::find()
-        .filter(ddi_action::Column::DeviceId.eq(device_id))
-        .filter(ddi_action::Column::State.eq(ActionState::Open))
-        .order_by_asc(ddi_action::Column::Id)
-        .one(db)
-        .await?)
-}
-
 /// Every action the box was given, oldest first.
 pub async fn actions_of(
     db: &impl ConnectionTrait,
