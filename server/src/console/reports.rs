@@ -95,13 +95,9 @@ impl ReportsPage {
     }
 }
 
-/// `GET /reports?days=N`
-pub async fn page(
-    signed: Signed<access::Viewer>,
-    state: web::Data<AppState>,
-    q: web::Query<ReportQuery>,
-) -> Result<HttpResponse, Failure> {
-    let days = period(q.days)?;
+/// The report over the period asked for (the default when none is).
+async fn report_for(state: &AppState, days: Option<u32>) -> Result<(u32, Report), Failure> {
+    let days = period(days)?;
     let fleet = state.fleet_summary().await?;
     let r = report(
         &state.reads,
@@ -110,6 +106,16 @@ pub async fn page(
         &fleet.summary.versions,
     )
     .await?;
+    Ok((days, r))
+}
+
+/// `GET /reports?days=N`
+pub async fn page(
+    signed: Signed<access::Viewer>,
+    state: web::Data<AppState>,
+    q: web::Query<ReportQuery>,
+) -> Result<HttpResponse, Failure> {
+    let (days, r) = report_for(&state, q.days).await?;
     let per_day: Vec<Day> = r
         .opened_per_day
         .iter()
@@ -143,15 +149,7 @@ pub async fn csv(
     state: web::Data<AppState>,
     q: web::Query<ReportQuery>,
 ) -> Result<HttpResponse, Failure> {
-    let days = period(q.days)?;
-    let fleet = state.fleet_summary().await?;
-    let r = report(
-        &state.reads,
-        days,
-        state.clock.now(),
-        &fleet.summary.versions,
-    )
-    .await?;
+    let (days, r) = report_for(&state, q.days).await?;
     let mut out = String::from("section,group,subgroup,measure,value\n");
     let mut row = |a: &str, b: &str, c: &str, d: &str, v: String| {
         let cell = |s: &str| {

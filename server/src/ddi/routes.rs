@@ -275,15 +275,14 @@ pub async fn deployment_base(
     req: HttpRequest,
     path: ActionPath,
 ) -> Result<HttpResponse> {
-    let (tenant, controller, id) = path.into_inner();
-    let t = authenticate(&state, &req, &tenant, &controller, false).await?;
-    state.presence.touch(t.device.id);
-    let a = store::action(&state.db, t.device.id, &id).await?;
-    if !a.state.is_open() || cancelled(&state, &a).await? {
-        return Err(Error::NotFound(format!("action {id} is not active")));
+    let c = action_call(&state, &req, path).await?;
+    if !c.action.state.is_open() || cancelled(&state, &c.action).await? {
+        return Err(Error::NotFound(format!(
+            "action {} is not active",
+            c.action.id
+        )));
     }
-    let base = base_url(&req, &tenant, &controller);
-    Ok(HttpResponse::Ok().json(deployment(&state, &t, &base, &a).await?))
+    c.answer(&state, &req).await
 }
 
 /// `GET {base}/installedBase/{actionId}`: a finished action's deployment.
@@ -292,23 +291,58 @@ pub async fn installed_base(
     req: HttpRequest,
     path: ActionPath,
 ) -> Result<HttpResponse> {
-    let (tenant, controller, id) = path.into_inner();
-    let t = authenticate(&state, &req, &tenant, &controller, false).await?;
-    let a = store::action(&state.db, t.device.id, &id).await?;
-    if a.state != ActionState::Finished {
-        return Err(Error::NotFound(format!("action {id} is not installed")));
+    let c = action_call(&state, &req, path).await?;
+    if c.action.state != ActionState::Finished {
+        return Err(Error::NotFound(format!(
+            "action {} is not installed",
+            c.action.id
+        )));
     }
-    let base = base_url(&req, &tenant, &controller);
-    Ok(HttpResponse::Ok().json(deployment(&state, &t, &base, &a).await?))
+    c.answer(&state, &req).await
 }
 
-/// The action, if it is still open; 410 once it is over.
-async fn still_open(state: &AppState, t: &Target, id: &str) -> Result<ddi_action::Model> {
-    let a = store::action(&state.db, t.device.id, id).await?;
-    if a.state.is_open() {
-        Ok(a)
-    } else {
-        Err(Error::Gone(format!("action {id} is over ({})", a.state)))
+/// A request about one of the box's actions: the box authenticated (and
+/// seen), the action read (another box's is not found).
+struct ActionCall {
+    tenant: String,
+    controller: String,
+    target: Target,
+    action: ddi_action::Model,
+}
+
+async fn action_call(state: &AppState, req: &HttpRequest, path: ActionPath) -> Result<ActionCall> {
+    let (tenant, controller, id) = path.into_inner();
+    let target = authenticate(state, req, &tenant, &controller, false).await?;
+    state.presence.touch(target.device.id);
+    let action = store::action(&state.db, target.device.id, &id).await?;
+    Ok(ActionCall {
+        tenant,
+        controller,
+        target,
+        action,
+    })
+}
+
+impl ActionCall {
+    /// The action's deployment, as `deploymentBase` and `installedBase`
+    /// answer it.
+    async fn answer(&self, state: &AppState, req: &HttpRequest) -> Result<HttpResponse> {
+        let base = base_url(req, &self.tenant, &self.controller);
+        let d = deployment(state, &self.target, &base, &self.action).await?;
+        Ok(HttpResponse::Ok().json(d))
+    }
+
+    /// The action, if it is still open; 410 once it is over.
+    fn still_open(self) -> Result<(Target, ddi_action::Model)> {
+        if self.action.state.is_open() {
+            Ok((self.target, self.action))
+        } else {
+            let a = &self.action;
+            Err(Error::Gone(format!(
+                "action {} is over ({})",
+                a.id, a.state
+            )))
+        }
     }
 }
 
@@ -320,10 +354,7 @@ pub async fn deployment_feedback(
     path: ActionPath,
     body: web::Json<Feedback>,
 ) -> Result<HttpResponse> {
-    let (tenant, controller, id) = path.into_inner();
-    let t = authenticate(&state, &req, &tenant, &controller, false).await?;
-    state.presence.touch(t.device.id);
-    let a = still_open(&state, &t, &id).await?;
+    let (t, a) = action_call(&state, &req, path).await?.still_open()?;
     let status = body.into_inner().status;
     let now = state.clock.now();
     match on_deployment(&status) {
@@ -386,12 +417,11 @@ pub async fn cancel_action(
     req: HttpRequest,
     path: ActionPath,
 ) -> Result<HttpResponse> {
-    let (tenant, controller, id) = path.into_inner();
-    let t = authenticate(&state, &req, &tenant, &controller, false).await?;
-    let a = store::action(&state.db, t.device.id, &id).await?;
+    let a = action_call(&state, &req, path).await?.action;
     if !a.state.is_open() || !cancelled(&state, &a).await? {
         return Err(Error::NotFound(format!(
-            "action {id} is not being cancelled"
+            "action {} is not being cancelled",
+            a.id
         )));
     }
     Ok(HttpResponse::Ok().json(CancelAnswer {
@@ -410,9 +440,7 @@ pub async fn cancel_feedback(
     path: ActionPath,
     body: web::Json<Feedback>,
 ) -> Result<HttpResponse> {
-    let (tenant, controller, id) = path.into_inner();
-    let t = authenticate(&state, &req, &tenant, &controller, false).await?;
-    let a = still_open(&state, &t, &id).await?;
+    let (_, a) = action_call(&state, &req, path).await?.still_open()?;
     if let Reaction::End(end) = on_cancel(&body.status) {
         store::end(&state.db, &a, end, state.clock.now()).await?;
     }

@@ -230,19 +230,25 @@ async fn health_reports(
         .into_tuple::<(i64, serde_json::Value)>()
         .all(db)
         .await?;
+    Ok(first(rows, limit, |(at, body)| {
+        // Stored bodies passed validation when they arrived.
+        match serde_json::from_value::<Event>(body).ok()?.body {
+            EventBody::Health(h) => Some((at, h)),
+            EventBody::Fault(_) => None,
+        }
+    }))
+}
+
+/// The first `limit` of `rows` (read with one more than `limit`) through
+/// `f`, and whether there were more.
+fn first<R, T>(rows: Vec<R>, limit: u64, f: impl FnMut(R) -> Option<T>) -> (Vec<T>, bool) {
     let truncated = rows.len() as u64 > limit;
-    let reports = rows
+    let kept = rows
         .into_iter()
         .take(usize::try_from(limit).unwrap_or(usize::MAX))
-        .filter_map(|(at, body)| {
-            // Stored bodies passed validation when they arrived.
-            match serde_json::from_value::<Event>(body).ok()?.body {
-                EventBody::Health(h) => Some((at, h)),
-                EventBody::Fault(_) => None,
-            }
-        })
+        .filter_map(f)
         .collect();
-    Ok((reports, truncated))
+    (kept, truncated)
 }
 
 /// Box `device_id`'s hourly rollups for the hours starting in
@@ -266,14 +272,10 @@ async fn rollups(
         .into_tuple::<(i64, serde_json::Value)>()
         .all(db)
         .await?;
-    let truncated = rows.len() as u64 > limit;
-    let rollups = rows
-        .into_iter()
-        .take(usize::try_from(limit).unwrap_or(usize::MAX))
-        // Stored by the rollup job in this shape.
-        .filter_map(|(at, m)| Some((at, serde_json::from_value(m).ok()?)))
-        .collect();
-    Ok((rollups, truncated))
+    // Stored by the rollup job in this shape.
+    Ok(first(rows, limit, |(at, m)| {
+        Some((at, serde_json::from_value(m).ok()?))
+    }))
 }
 
 /// One hour of one metric as a chart shows it.
