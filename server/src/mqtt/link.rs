@@ -215,7 +215,7 @@ pub(super) fn sender(topic: &str) -> Option<(Uuid, Channel)> {
 /// expired says nothing more.
 async fn speaking(db: &DatabaseConnection, ingest: &Ingest, id: Uuid) -> Option<String> {
     if let Some(e) = ingest.directory.by_id(id) {
-        return (e.credential_expires_at > ingest.clock.now()).then(|| e.model.to_string());
+        return (e.credential_expires_at > ingest.clock.now()).then(|| e.profile.model.to_string());
     }
     speaking_row(db, ingest, id).await.map(|d| d.model)
 }

@@ -49,7 +49,7 @@ impl FromRequest for DeviceAuth {
 /// An authenticated, accepted box as the device directory knows it: the
 /// check-in's extractor, which reads no database when the box is known.
 #[derive(Debug, Clone)]
-pub struct DirectoryAuth(pub std::sync::Arc<crate::fleet::directory::Entry>);
+pub struct DirectoryAuth(pub crate::fleet::directory::Entry);
 
 impl FromRequest for DirectoryAuth {
     type Error = Error;

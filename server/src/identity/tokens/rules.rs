@@ -43,7 +43,7 @@ pub enum Scheme {
 }
 
 impl Scheme {
-    fn tag(self) -> &'static str {
+    pub fn tag(self) -> &'static str {
         match self {
             Scheme::Operator => "wc_",
             Scheme::Device => "wcd_",
@@ -108,6 +108,15 @@ pub fn matches(presented: &str, stored_hash: &str) -> bool {
         .into()
 }
 
+/// Whether a presented token matches a stored hash kept as its 32 bytes,
+/// in constant time.
+pub fn matches_digest(presented: &str, digest: &[u8; 32]) -> bool {
+    Sha256::digest(presented.as_bytes())
+        .as_slice()
+        .ct_eq(digest)
+        .into()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -117,6 +126,10 @@ mod tests {
         let t = generate();
         assert_eq!(prefix_of(&t.plaintext), Some(t.prefix.as_str()));
         assert!(matches(&t.plaintext, &t.hash));
+        let mut digest = [0u8; 32];
+        hex::decode_to_slice(&t.hash, &mut digest).expect("hex");
+        assert!(matches_digest(&t.plaintext, &digest));
+        assert!(!matches_digest(&t.plaintext[1..], &digest));
         assert!(
             !t.hash.contains(&t.plaintext[14..]),
             "hash is not the secret"

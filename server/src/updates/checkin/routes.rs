@@ -105,11 +105,11 @@ pub async fn check_in(
         reported.is_some() && reported.as_deref() != known.as_deref()
     };
     let changed = d.inventory != inventory_digest(Some(&installed))
-        || differs(&req.boot_slot, &d.boot_slot)
-        || differs(&req.agent_version, &d.agent_version)
-        || differs(&req.timezone, &d.timezone);
+        || differs(&req.boot_slot, &d.profile.boot_slot)
+        || differs(&req.agent_version, &d.profile.agent_version)
+        || differs(&req.timezone, &d.profile.timezone);
     let stale = d
-        .last_seen_at
+        .last_seen_at()
         .is_none_or(|t| now - t > LAST_SEEN_RESOLUTION);
     if changed || stale {
         let row = device::Entity::find_by_id(d.id)
@@ -136,12 +136,13 @@ pub async fn check_in(
     }
     let rollouts = state.offering().await?;
     let components = installed_from(&req.installed);
+    let p = &d.profile;
     let facts = DeviceFacts {
         serial: &d.serial,
-        model: &d.model,
-        revision: &d.revision,
-        region: d.region.as_deref(),
-        tags: &d.tags,
+        model: &p.model,
+        revision: &p.revision,
+        region: p.region.as_deref(),
+        tags: &p.tags,
         installed: &components,
     };
     let (offers, licensed_offer) = offers_for(
@@ -150,7 +151,7 @@ pub async fn check_in(
         Client::Agent,
         d.id,
         &facts,
-        d.timezone.as_deref(),
+        p.timezone.as_deref(),
         now,
     )
     .await?;

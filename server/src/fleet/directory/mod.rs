@@ -18,109 +18,30 @@
 //! credential's hash, never the credential; every use checks the hash
 //! (constant time) and the expiry again.
 
-use std::{
-    collections::HashMap,
-    hash::{Hash, Hasher},
-    sync::{Arc, RwLock},
-    time::Duration,
-};
+mod entry;
+mod table;
+
+use std::{collections::HashMap, sync::RwLock, time::Duration};
 
 use chrono::{DateTime, TimeDelta, Utc};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
 use uuid::Uuid;
 
-use super::devices::{rules::DeviceStatus, store::tags_of};
+pub use self::entry::{inventory_digest, Entry, Profile};
+use self::{entry::key_of, table::Table};
+use super::devices::rules::DeviceStatus;
 use crate::{
     identity::tokens::rules::{self as token, Scheme},
     platform::{clock::Clock, entities::device, error::Error},
 };
 
-/// A box as check-ins see it.
-#[derive(Debug)]
-pub struct Entry {
-    pub id: Uuid,
-    credential_hash: Box<str>,
-    pub credential_expires_at: DateTime<Utc>,
-    pub serial: Box<str>,
-    pub model: Box<str>,
-    pub revision: Box<str>,
-    pub region: Option<Box<str>>,
-    pub tags: Vec<String>,
-    pub timezone: Option<Box<str>>,
-    pub boot_slot: Option<Box<str>>,
-    pub agent_version: Option<Box<str>>,
-    /// A digest of the stored inventory (see [`inventory_digest`]).
-    pub inventory: u64,
-    pub last_seen_at: Option<DateTime<Utc>>,
-}
-
-/// A digest of an inventory as stored (a JSON value), to tell at check-in
-/// whether what the box reports differs, without keeping it.
-pub fn inventory_digest(installed: Option<&serde_json::Value>) -> u64 {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    installed.map(|v| v.to_string()).hash(&mut h);
-    h.finish()
-}
-
-impl Entry {
-    fn of(d: &device::Model) -> Option<(Box<str>, Entry)> {
-        if d.status != DeviceStatus::Accepted {
-            return None;
-        }
-        let prefix = d.credential_prefix.as_deref()?;
-        Some((
-            prefix.into(),
-            Entry {
-                id: d.id,
-                credential_hash: d.credential_hash.as_deref()?.into(),
-                credential_expires_at: d.credential_expires_at?,
-                serial: d.serial.as_str().into(),
-                model: d.model.as_str().into(),
-                revision: d.hardware_revision.as_str().into(),
-                region: d.region.as_deref().map(Into::into),
-                tags: tags_of(d),
-                timezone: d.timezone.as_deref().map(Into::into),
-                boot_slot: d.boot_slot.as_deref().map(Into::into),
-                agent_version: d.agent_version.as_deref().map(Into::into),
-                inventory: inventory_digest(d.installed.as_ref()),
-                last_seen_at: d.last_seen_at,
-            },
-        ))
-    }
-}
-
-#[derive(Debug, Default)]
-struct Maps {
-    by_prefix: HashMap<Box<str>, Arc<Entry>>,
-    prefix_of: HashMap<Uuid, Box<str>>,
-    /// While the fill runs: boxes put or removed since it started, whose
-    /// rows the fill may have read before the change and must not apply.
-    touched: Option<std::collections::HashSet<Uuid>>,
-}
-
-impl Maps {
-    fn apply(&mut self, d: &device::Model) -> Option<Arc<Entry>> {
-        if let Some(old) = self.prefix_of.remove(&d.id) {
-            self.by_prefix.remove(&old);
-        }
-        let (prefix, entry) = Entry::of(d)?;
-        let entry = Arc::new(entry);
-        self.prefix_of.insert(d.id, prefix.clone());
-        self.by_prefix.insert(prefix, entry.clone());
-        Some(entry)
-    }
-
-    fn touch(&mut self, id: Uuid) {
-        if let Some(t) = &mut self.touched {
-            t.insert(id);
-        }
-    }
-}
-
 /// The directory; shared by every worker.
 #[derive(Debug, Default)]
 pub struct Directory {
-    maps: RwLock<Maps>,
+    table: RwLock<Table>,
     filled: std::sync::atomic::AtomicBool,
 }
 
@@ -130,66 +51,67 @@ impl Directory {
         self.filled.load(std::sync::atomic::Ordering::Acquire)
     }
 
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, Maps> {
-        self.maps.read().unwrap_or_else(|p| p.into_inner())
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Table> {
+        self.table.read().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Maps> {
-        self.maps.write().unwrap_or_else(|p| p.into_inner())
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Table> {
+        self.table.write().unwrap_or_else(|p| p.into_inner())
     }
 
     /// How many boxes it holds.
     pub fn len(&self) -> usize {
-        self.read().by_prefix.len()
+        self.read().len()
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
+    /// How many distinct profiles the boxes share.
+    pub fn profiles(&self) -> usize {
+        self.read().profiles()
+    }
+
     /// Records a device row as it now stands: an accepted box with a
     /// credential replaces its previous entry; anything else removes it.
-    pub fn put(&self, d: &device::Model) -> Option<Arc<Entry>> {
-        let mut maps = self.write();
-        maps.touch(d.id);
-        maps.apply(d)
+    pub fn put(&self, d: &device::Model) -> Option<Entry> {
+        let mut table = self.write();
+        table.touch(d.id);
+        table.apply(d).cloned()
     }
 
     /// [`Directory::put`] for several rows under one lock.
     fn put_all(&self, rows: &[&device::Model]) {
-        let mut maps = self.write();
+        let mut table = self.write();
         for d in rows {
-            maps.touch(d.id);
-            maps.apply(d);
+            table.touch(d.id);
+            table.apply(d);
         }
     }
 
     /// Applies rows read by the fill, except for boxes put or removed since
     /// the fill started: memory is newer than those rows.
     fn apply_filled(&self, rows: &[device::Model]) {
-        let mut maps = self.write();
+        let mut table = self.write();
         for d in rows {
-            if maps.touched.as_ref().is_some_and(|t| t.contains(&d.id)) {
+            if table.touched.as_ref().is_some_and(|t| t.contains(&d.id)) {
                 continue;
             }
-            maps.apply(d);
+            table.apply(d);
         }
     }
 
     /// The accepted box `id`, if this directory holds it.
-    pub fn by_id(&self, id: Uuid) -> Option<Arc<Entry>> {
-        let maps = self.read();
-        let prefix = maps.prefix_of.get(&id)?;
-        maps.by_prefix.get(prefix).cloned()
+    pub fn by_id(&self, id: Uuid) -> Option<Entry> {
+        self.read().by_id(id).cloned()
     }
 
     /// Forgets a box (decommissioned, rejected).
     pub fn remove(&self, id: Uuid) {
-        let mut maps = self.write();
-        maps.touch(id);
-        if let Some(old) = maps.prefix_of.remove(&id) {
-            maps.by_prefix.remove(&old);
-        }
+        let mut table = self.write();
+        table.touch(id);
+        table.remove(id);
     }
 
     /// The accepted box whose credential `presented` is unexpired at
@@ -199,10 +121,11 @@ impl Directory {
         db: &DatabaseConnection,
         presented: &str,
         now: DateTime<Utc>,
-    ) -> Result<Arc<Entry>, Error> {
+    ) -> Result<Entry, Error> {
         let invalid = || Error::Unauthorized("invalid device credential; enrol again".into());
         let prefix = token::prefix_in(Scheme::Device, presented).ok_or_else(invalid)?;
-        let known = self.read().by_prefix.get(prefix).cloned();
+        let key = key_of(prefix).ok_or_else(invalid)?;
+        let known = self.read().by_key(key).cloned();
         let entry = match known {
             Some(e) => e,
             None => {
@@ -210,7 +133,7 @@ impl Directory {
                 return self.put(&d).ok_or_else(invalid);
             }
         };
-        if !token::matches(presented, &entry.credential_hash) {
+        if !token::matches_digest(presented, &entry.credential_hash) {
             return Err(invalid());
         }
         if entry.credential_expires_at <= now {
@@ -222,13 +145,26 @@ impl Directory {
     }
 }
 
+impl Table {
+    fn touch(&mut self, id: Uuid) {
+        if let Some(t) = &mut self.touched {
+            t.insert(id);
+        }
+    }
+}
+
 /// Rows fetched per page while filling at start.
 const PAGE: u64 = 5_000;
 
 /// Fills the directory in the background and follows `changed_at` from the
 /// start (the fill of a large fleet takes a while; changes meanwhile must
 /// not wait for it).
-pub fn spawn(db: DatabaseConnection, dir: Arc<Directory>, every: Duration, clock: Clock) {
+pub fn spawn(
+    db: DatabaseConnection,
+    dir: std::sync::Arc<Directory>,
+    every: Duration,
+    clock: Clock,
+) {
     dir.write().touched = Some(Default::default());
     let (fill_db, fill_dir) = (db.clone(), dir.clone());
     tokio::spawn(async move {
@@ -252,6 +188,8 @@ pub fn spawn(db: DatabaseConnection, dir: Arc<Directory>, every: Duration, clock
                 Ok((next, _)) => watermark = next,
                 Err(e) => tracing::warn!(error = %e, "cannot read device changes"),
             }
+            // Profiles a caller held while their last box changed.
+            dir.write().sweep();
         }
     });
 }
@@ -262,6 +200,14 @@ pub fn spawn(db: DatabaseConnection, dir: Arc<Directory>, every: Duration, clock
 const OVERLAP: TimeDelta = TimeDelta::seconds(15);
 
 async fn fill(db: &DatabaseConnection, dir: &Directory) -> Result<(), sea_orm::DbErr> {
+    // Room for every accepted box at once: grown by doubling instead, the
+    // arrays of a large fleet would hold up to half again in empty room.
+    let accepted = device::Entity::find()
+        .filter(device::Column::Status.eq(DeviceStatus::Accepted))
+        .count(db)
+        .await?;
+    dir.write()
+        .reserve(usize::try_from(accepted).unwrap_or(usize::MAX));
     let mut after: Option<Uuid> = None;
     loop {
         // Paged by primary key alone, so each page is a seek: filtering on
@@ -346,7 +292,7 @@ mod tests {
     use super::*;
 
     fn accepted(n: u128, prefix: &str) -> device::Model {
-        let presented = format!("{prefix}_secret");
+        let presented = secret_of(prefix);
         device::Model {
             id: Uuid::from_u128(n),
             serial: format!("SN{n}"),
@@ -375,14 +321,87 @@ mod tests {
         }
     }
 
+    fn secret_of(prefix: &str) -> String {
+        format!("{prefix}_{}", "ab".repeat(32))
+    }
+
+    fn held(dir: &Directory, prefix: &str) -> bool {
+        let key = key_of(prefix).expect("a device prefix");
+        dir.read().by_key(key).is_some()
+    }
+
+    #[test]
+    fn boxes_share_one_profile_until_they_differ() {
+        let dir = Directory::default();
+        for n in 1..=3 {
+            dir.put(&accepted(n, &format!("wcd_{n:010x}")));
+        }
+        assert_eq!((dir.len(), dir.profiles()), (3, 1));
+        let mut newer = accepted(2, "wcd_0000000002");
+        newer.agent_version = Some("2.0".into());
+        let e = dir.put(&newer).expect("accepted");
+        assert_eq!(e.profile.agent_version.as_deref(), Some("2.0"));
+        assert_eq!(e.serial, "SN2");
+        assert_eq!(dir.profiles(), 2);
+        // The last box on a profile takes it along (once no caller holds
+        // it); its slot is used again.
+        dir.remove(Uuid::from_u128(2));
+        assert_eq!((dir.len(), dir.profiles()), (2, 2));
+        drop(e);
+        dir.write().sweep();
+        assert_eq!(dir.profiles(), 1);
+        dir.put(&newer);
+        dir.remove(Uuid::from_u128(2));
+        assert_eq!(dir.profiles(), 1);
+        dir.put(&accepted(4, "wcd_0000000004"));
+        assert_eq!(dir.read().slots(), 3);
+        assert_eq!(
+            dir.by_id(Uuid::from_u128(4)).map(|e| e.serial),
+            Some("SN4".into())
+        );
+        assert!(held(&dir, "wcd_0000000004") && !held(&dir, "wcd_0000000002"));
+    }
+
+    #[test]
+    fn a_prefix_belongs_to_one_box() {
+        let dir = Directory::default();
+        dir.put(&accepted(1, "wcd_00000000c3"));
+        dir.put(&accepted(2, "wcd_00000000c3"));
+        assert_eq!(dir.len(), 1);
+        assert!(dir.by_id(Uuid::from_u128(1)).is_none());
+    }
+
+    #[tokio::test]
+    async fn a_held_box_is_checked_against_its_hash_and_expiry() {
+        let db = sea_orm::Database::connect("sqlite::memory:")
+            .await
+            .expect("database");
+        let dir = Directory::default();
+        let now = Utc::now();
+        dir.put(&accepted(1, "wcd_00000000d4"));
+        let ok = dir
+            .authenticate(&db, &secret_of("wcd_00000000d4"), now)
+            .await
+            .expect("the held credential");
+        assert_eq!(ok.id, Uuid::from_u128(1));
+        // The prefix alone is not enough: the secret's hash must match.
+        let other = format!("wcd_00000000d4_{}", "cd".repeat(32));
+        let wrong = dir.authenticate(&db, &other, now).await;
+        assert!(matches!(wrong, Err(Error::Unauthorized(_))));
+        let late = dir
+            .authenticate(&db, &secret_of("wcd_00000000d4"), now + TimeDelta::days(2))
+            .await;
+        assert!(matches!(late, Err(Error::Unauthorized(m)) if m.contains("expired")));
+    }
+
     #[test]
     fn a_put_replaces_the_previous_credential() {
         let dir = Directory::default();
-        dir.put(&accepted(1, "wcd_old"));
-        dir.put(&accepted(1, "wcd_new"));
+        dir.put(&accepted(1, "wcd_00000000a1"));
+        dir.put(&accepted(1, "wcd_00000000b2"));
         assert_eq!(dir.len(), 1);
-        assert!(dir.read().by_prefix.contains_key("wcd_new"));
-        let mut gone = accepted(1, "wcd_new");
+        assert!(held(&dir, "wcd_00000000b2"));
+        let mut gone = accepted(1, "wcd_00000000b2");
         gone.status = DeviceStatus::Decommissioned;
         dir.put(&gone);
         assert!(dir.is_empty(), "only accepted boxes are kept");
@@ -393,13 +412,13 @@ mod tests {
         let dir = Directory::default();
         dir.write().touched = Some(Default::default());
         // Read by the fill before the box was decommissioned here...
-        let stale = [accepted(1, "wcd_a"), accepted(2, "wcd_b")];
-        dir.put(&accepted(1, "wcd_a"));
+        let stale = [accepted(1, "wcd_000000000a"), accepted(2, "wcd_000000000b")];
+        dir.put(&accepted(1, "wcd_000000000a"));
         dir.remove(Uuid::from_u128(1));
         // ...applied after it: box 1 stays out, box 2 comes in.
         dir.apply_filled(&stale);
         assert_eq!(dir.len(), 1);
-        assert!(dir.read().by_prefix.contains_key("wcd_b"));
+        assert!(held(&dir, "wcd_000000000b"));
         // Once filled, nothing is tracked any more.
         dir.write().touched = None;
         dir.apply_filled(&stale);
@@ -425,7 +444,7 @@ mod tests {
         let burst = PAGE as u128 * 2 + 7;
         for chunk in (0..burst).collect::<Vec<_>>().chunks(1000) {
             device::Entity::insert_many(chunk.iter().map(|&n| {
-                let mut d = accepted(n, &format!("wcd_{n:08x}"));
+                let mut d = accepted(n, &format!("wcd_{n:010x}"));
                 // Many rows share one timestamp: paging must not skip any.
                 d.changed_at = Some(since + TimeDelta::milliseconds((n % 2) as i64));
                 d.serial = format!("SN{n}");
