@@ -101,6 +101,23 @@ for backend in $BACKENDS; do
       pg_ctl_as start -D "$PG_DIR/data" -l "$PG_DIR/log" -o "-p $port -k $PG_DIR -c listen_addresses=127.0.0.1 -c max_connections=200" -w >/dev/null
       url="postgres://postgres@127.0.0.1:$port/postgres" ;;
   esac
+  # The memory baseline, in the same run: a server on an empty database of
+  # the same backend. What the filled server holds beyond it is, almost all,
+  # the device directory.
+  case $backend in
+    sqlite) empty_url="sqlite://$work/empty.db" ;;
+    postgres) "$B" sql "$url" "CREATE DATABASE empty"; empty_url="${url%/postgres}/empty" ;;
+  esac
+  WAVECAST__DATABASE__URL=$empty_url WAVECAST__SIGNING__KEY_FILE=$work/wavecast-keys/checkin.key \
+    start_server "$work/empty-$backend"
+  for _ in $(seq 1 120); do
+    curl -fs "$SERVER/readyz" | grep -q '"device_directory":"filled"' && break
+    sleep 0.25
+  done
+  sleep 2
+  empty_rss=$(rss_kib "$SERVER_PID")
+  echo "server RSS on an empty $backend database: $(( empty_rss / 1024 )) MiB"
+  stop_server
   echo "seeding $DEVICES devices into $backend ..."
   "$B" seed "$url" "$DEVICES" tokens.txt
   seeded_at=$(date +%s)
@@ -122,7 +139,11 @@ for backend in $BACKENDS; do
     sleep 0.25
   done
   curl -fs "$SERVER/readyz" | grep -q '"device_directory":"filled"' || { echo "directory did not fill" >&2; exit 1; }
-  echo "directory filled in $(python3 -c "print(f'{$(date +%s.%N) - $fill_start:.1f}')") s; server RSS $(( $(peak_rss_kib "$SERVER_PID") / 1024 )) MiB"
+  echo "directory filled in $(python3 -c "print(f'{$(date +%s.%N) - $fill_start:.1f}')") s; server RSS $(( $(peak_rss_kib "$SERVER_PID") / 1024 )) MiB at its peak"
+  sleep 2
+  filled_rss=$(rss_kib "$SERVER_PID")
+  echo "server RSS with the directory filled: $(( filled_rss / 1024 )) MiB," \
+    "$(( (filled_rss - empty_rss) * 1024 / DEVICES )) bytes per box beyond the empty server"
   # The directory rereads rows changed within its 15 s overlap: let the
   # seeding's rows age past it, as any burst of changes would.
   while [ $(( $(date +%s) - seeded_at )) -lt 17 ]; do sleep 0.5; done

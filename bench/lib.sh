@@ -42,6 +42,7 @@ stop_server() {
 }
 
 peak_rss_kib() { awk '/VmHWM/ {print $2}' "/proc/$1/status"; }
+rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 
 # seconds CMD...: wall-clock seconds of a command.
 seconds() {
