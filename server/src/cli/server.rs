@@ -29,6 +29,7 @@ pub async fn serve(file: Option<&Path>) -> anyhow::Result<()> {
     }
     let ttl = config.auth.bootstrap_token_ttl_hours;
     let database = config.database.url.redacted();
+    let _claim = db::claim_sqlite(config.database.url.expose())?;
     let app = Application::build(config).await?;
     let server = format!("{scheme}://{}:{}", bind.ip(), app.port());
     if let Some(token) = &app.bootstrap_token {

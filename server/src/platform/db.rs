@@ -106,6 +106,48 @@ fn ensure_sqlite_dir(url: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Claims an SQLite database file for this `wavecast serve`: SQLite serves
+/// one instance (one writer, an in-process directory and scheduler that no
+/// other instance would hear of), so a second `serve` on the same file is
+/// refused with a clear message instead of two instances quietly fighting
+/// over it. The claim is an exclusive lock on `<file>-serve.lock`, held as
+/// long as the returned file is open and released by the system when the
+/// process ends, however it ends. `None` for PostgreSQL and in-memory
+/// databases.
+pub fn claim_sqlite(url: &str) -> anyhow::Result<Option<std::fs::File>> {
+    if Backend::from_url(url).map_err(anyhow::Error::msg)? != Backend::Sqlite
+        || url.contains(":memory:")
+        || url.contains("mode=memory")
+    {
+        return Ok(None);
+    }
+    ensure_sqlite_dir(url)?;
+    let opts = SqliteConnectOptions::from_str(url)
+        .with_context(|| "invalid sqlite database URL".to_owned())?;
+    let mut name = opts.get_filename().as_os_str().to_owned();
+    name.push("-serve.lock");
+    let path = std::path::PathBuf::from(name);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    match rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
+        Ok(()) => Ok(Some(file)),
+        Err(e) if e == rustix::io::Errno::WOULDBLOCK => anyhow::bail!(
+            "another `wavecast serve` already runs on the SQLite database {} (it holds {}): \
+             SQLite serves one instance; stop the other one, or move to PostgreSQL to run \
+             several (docs/deploy.md)",
+            opts.get_filename().display(),
+            path.display()
+        ),
+        Err(e) => {
+            Err(std::io::Error::from(e)).with_context(|| format!("cannot lock {}", path.display()))
+        }
+    }
+}
+
 /// Applies all pending migrations.
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
     Migrator::up(db, None)

@@ -165,6 +165,42 @@ fn bad_database_url_stops_the_start() {
 }
 
 #[test]
+fn a_second_serve_on_one_sqlite_file_is_refused() {
+    use wavecast_e2e::{
+        served::{config_file, kill_dead, serve},
+        trust::Keys,
+    };
+    let dir = tempfile::tempdir().expect("dir");
+    let port = TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let conf = config_file(
+        dir.path(),
+        &Keys::new(),
+        port,
+        "[mqtt]\nlisten = \"127.0.0.1:0\"\n",
+    );
+    let conf_arg = conf.to_str().expect("utf-8 path");
+    let (mut first, _) = serve(&conf);
+    let (line, code) = failed_start(dir.path(), &["--config", conf_arg], &[]);
+    assert_ne!(code, 0);
+    assert!(
+        line.contains("another `wavecast serve` already runs on the SQLite database")
+            && line.contains("w.db")
+            && line.contains("PostgreSQL"),
+        "{line}"
+    );
+    // The first one is untouched, and once it is gone (killed, not stopped:
+    // the system releases the claim) the database is free again.
+    assert!(first.try_wait().expect("status").is_none(), "still running");
+    kill_dead(&mut first);
+    let (mut again, _) = serve(&conf);
+    kill_dead(&mut again);
+}
+
+#[test]
 fn port_in_use_stops_the_start() {
     let dir = tempfile::tempdir().expect("dir");
     let taken = TcpListener::bind("127.0.0.1:0").expect("bind");
