@@ -17,6 +17,20 @@ use crate::{bin, trust::Keys, Backend, TestApp};
 /// online key — followed by `extra` (whole TOML sections), and returns its
 /// path.
 pub fn config_file(dir: &Path, keys: &Keys, port: u16, extra: &str) -> std::path::PathBuf {
+    let db = format!("sqlite://{}", dir.join("w.db").display());
+    config_file_on(dir, keys, port, &db, &dir.join("blobs"), extra)
+}
+
+/// [`config_file`] on the database at `database_url` with blobs in `blobs`
+/// (instances that share both).
+pub fn config_file_on(
+    dir: &Path,
+    keys: &Keys,
+    port: u16,
+    database_url: &str,
+    blobs: &Path,
+    extra: &str,
+) -> std::path::PathBuf {
     let key_file = dir.join("online.key");
     let online = wavecast_protocol::keys::PrivateKeyFile::new(&keys.checkin, "online");
     std::fs::write(&key_file, serde_json::to_string(&online).expect("json")).expect("key");
@@ -28,7 +42,7 @@ pub fn config_file(dir: &Path, keys: &Keys, port: u16, extra: &str) -> std::path
 [http]
 bind = "127.0.0.1:{port}"
 [database]
-url = "sqlite://{db}"
+url = "{database_url}"
 [blobs]
 dir = "{blobs}"
 [log]
@@ -37,8 +51,7 @@ filter = "info"
 [signing]
 key_file = "{key}"
 {extra}"#,
-            db = dir.join("w.db").display(),
-            blobs = dir.join("blobs").display(),
+            blobs = blobs.display(),
             key = key_file.display(),
         ),
     )

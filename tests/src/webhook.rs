@@ -14,6 +14,8 @@ use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 pub struct Call {
     pub event: String,
     pub signature: String,
+    /// `X-Wavecast-Delivery`: one id per delivery, the same on a retry.
+    pub delivery: String,
     pub body: Vec<u8>,
 }
 
@@ -56,6 +58,7 @@ impl Sink {
                     c.lock().expect("calls").push(Call {
                         event: header("x-wavecast-event"),
                         signature: header("x-wavecast-signature"),
+                        delivery: header("x-wavecast-delivery"),
                         body: body.to_vec(),
                     });
                     HttpResponse::Ok().finish()

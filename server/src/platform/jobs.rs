@@ -171,7 +171,8 @@ impl Jobs {
         F: FnMut() -> Fut + Send + 'static,
         Fut: Future<Output = Result<(), JobError>> + Send,
     {
-        let holder = Uuid::new_v4().to_string();
+        // Which process holds a lease, for whoever reads the `leases` table.
+        let holder = format!("pid {} {}", std::process::id(), Uuid::new_v4());
         let job = self.job(name);
         tokio::spawn(async move {
             let mut interval = tokio::time::interval(every);

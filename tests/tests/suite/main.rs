@@ -22,6 +22,7 @@ mod devices;
 mod directory;
 mod downloads;
 mod events;
+mod failover;
 mod fleet_200;
 mod fleet_sim;
 mod health;
