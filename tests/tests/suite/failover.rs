@@ -10,7 +10,7 @@
 use std::{
     collections::HashMap,
     net::SocketAddr,
-    process::{Child, Stdio},
+    process::Child,
     sync::{
         atomic::{AtomicUsize, Ordering},
         Arc,
@@ -18,7 +18,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use serde_json::json;
 use tokio::net::{TcpListener, TcpStream};
 use wavecast_e2e::{
@@ -29,10 +29,9 @@ use wavecast_e2e::{
     trust::{good_bundle, payload, Keys},
     webhook::Sink,
 };
-use wavecast_protocol::keys::public_key_text;
 use wavecast_server::platform::{
     config::{DatabaseConfig, SecretUrl},
-    entities::{device_event, lease, ticket},
+    entities::{lease, ticket},
 };
 
 const BOXES: usize = 200;
@@ -83,26 +82,19 @@ async fn rollout(app: &wavecast_e2e::TestApp, id: &str) -> serde_json::Value {
     r.body
 }
 
-/// Runs the simulator against `server` and returns its last line.
+/// Runs the fleet's simulator through `server`.
 async fn simulate(server: &str, token: &str, keys: &Keys, args: &[&str]) -> String {
-    let out = tokio::process::Command::new(bin::path("wavecast-agent"))
-        .arg("simulate")
-        .args(["--server", server, "--token", token])
-        .args(["--root-key", &public_key_text(&keys.root.verifying_key())])
-        .args(["--devices", &BOXES.to_string(), "--serial-prefix", "FO"])
-        .args(["--threads", "8", "--poll", "1"])
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .await
-        .expect("the simulator runs");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "simulate {args:?} failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout.lines().last().unwrap_or_default().to_owned()
+    let boxes = BOXES.to_string();
+    let mut all = vec![
+        "--devices",
+        &boxes,
+        "--serial-prefix",
+        "FO",
+        "--threads",
+        "8",
+    ];
+    all.extend_from_slice(args);
+    wavecast_e2e::sim::run_at(server, token, keys, &all).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -279,17 +271,7 @@ async fn a_rollout_completes_when_the_scheduler_instance_dies() {
     // Every event a box had acknowledged is stored, once.
     let sent = bin::count_after(&line, "events ");
     assert!(sent > BOXES as u64, "{line}");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let stored = loop {
-        let stored = device_event::Entity::find()
-            .count(&db)
-            .await
-            .expect("count");
-        if stored >= sent || Instant::now() > deadline {
-            break stored;
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    };
+    let stored = wavecast_e2e::sim::stored_events(&db, sent).await;
     assert_eq!(stored, sent, "sent = stored: {line}");
 
     // One ticket per box with the fault; each delivery arrived once.

@@ -12,12 +12,8 @@
 //! ones it does not). SQLite: the broker and the restarts are what this
 //! tests.
 
-use std::{
-    process::Stdio,
-    time::{Duration, Instant},
-};
+use std::{process::Stdio, time::Duration};
 
-use sea_orm::{EntityTrait, PaginatorTrait};
 use wavecast_e2e::{
     bin,
     mosquitto::Mosquitto,
@@ -25,7 +21,6 @@ use wavecast_e2e::{
     trust::Keys,
 };
 use wavecast_protocol::keys::public_key_text;
-use wavecast_server::platform::entities::device_event;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_acknowledged_event_is_lost_across_restarts_with_mosquitto() {
@@ -110,17 +105,7 @@ async fn count_across_restarts(mqtt: &str, broker: Option<&mut Mosquitto>) {
     )
     .await
     .expect("the database");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let stored = loop {
-        let stored = device_event::Entity::find()
-            .count(&db)
-            .await
-            .expect("count");
-        if stored >= sent || Instant::now() > deadline {
-            break stored;
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    };
+    let stored = wavecast_e2e::sim::stored_events(&db, sent).await;
     kill_dead(&mut server);
     assert_eq!(
         stored, sent,

@@ -40,6 +40,19 @@ impl Table {
         self.by_id.len()
     }
 
+    /// The slots, read, beside the index tables and the hasher, written:
+    /// the tables rehash through the slots they index.
+    fn split(
+        &mut self,
+    ) -> (
+        &[Option<Entry>],
+        &mut HashTable<u32>,
+        &mut HashTable<u32>,
+        &RandomState,
+    ) {
+        (&self.slots, &mut self.by_key, &mut self.by_id, &self.hasher)
+    }
+
     fn slot(&self, i: u32) -> &Entry {
         // Tables only hold numbers of full slots.
         self.slots[i as usize]
@@ -63,14 +76,8 @@ impl Table {
 
     /// Room for `n` more boxes, so a fill of a known size allocates once.
     pub fn reserve(&mut self, n: usize) {
-        let Table {
-            slots,
-            by_key,
-            by_id,
-            hasher,
-            ..
-        } = self;
-        slots.reserve_exact(n);
+        self.slots.reserve_exact(n);
+        let (slots, by_key, by_id, hasher) = self.split();
         by_key.reserve(n, |&i| hasher.hash_one(key_at(slots, i)));
         by_id.reserve(n, |&i| hasher.hash_one(id_at(slots, i)));
     }
@@ -99,13 +106,7 @@ impl Table {
         };
         let (key, id) = (entry.key, entry.id);
         self.slots[i as usize] = Some(entry);
-        let Table {
-            slots,
-            by_key,
-            by_id,
-            hasher,
-            ..
-        } = self;
+        let (slots, by_key, by_id, hasher) = self.split();
         by_key.insert_unique(hasher.hash_one(key), i, |&j| {
             hasher.hash_one(key_at(slots, j))
         });
@@ -117,15 +118,8 @@ impl Table {
 
     /// Forgets box `id`, if held.
     pub fn remove(&mut self, id: Uuid) {
-        let h = self.hasher.hash_one(id);
-        let Table {
-            slots,
-            by_key,
-            by_id,
-            hasher,
-            ..
-        } = self;
-        let Ok(found) = by_id.find_entry(h, |&i| id_at(slots, i) == id) else {
+        let (slots, by_key, by_id, hasher) = self.split();
+        let Ok(found) = by_id.find_entry(hasher.hash_one(id), |&i| id_at(slots, i) == id) else {
             return;
         };
         let (i, _) = found.remove();
@@ -133,7 +127,7 @@ impl Table {
         if let Ok(k) = by_key.find_entry(hasher.hash_one(key), |&j| j == i) {
             k.remove();
         }
-        let old = slots[i as usize].take().expect("a full slot");
+        let old = self.slots[i as usize].take().expect("a full slot");
         self.free.push(i);
         self.release(old.profile);
     }
